@@ -1,0 +1,75 @@
+"""Label views of SHORT §2.1 (four classes, hap ∪ exc) and ELOR §3 (E-2 valence/arousal 0–4).
+
+A view maps corpus records to the integer targets a protocol trains on, counting what it
+drops so a run record can say so.
+"""
+
+import collections
+import dataclasses
+
+FOUR_CLASSES = ("ang", "hap", "neu", "sad")
+DIMENSIONS = ("valence", "arousal")
+DIMENSION_CLASSES = 5
+
+# Common spellings from manifests and other corpora; ``exc`` merges into ``hap`` (SHORT §2.1).
+_FOUR_CLASS_SPELLINGS = {
+    "ang": "ang", "anger": "ang", "angry": "ang",
+    "hap": "hap", "happy": "hap", "happiness": "hap", "joy": "hap",
+    "exc": "hap", "excited": "hap", "excitement": "hap",
+    "neu": "neu", "neutral": "neu",
+    "sad": "sad", "sadness": "sad",
+}
+LABEL_VIEWS = ("four_class", "all")
+
+
+def four_class_label(label):
+    """Return the four-class code for a raw label, or None when the view drops it."""
+    if label is None:
+        return None
+    return _FOUR_CLASS_SPELLINGS.get(label.strip().lower())
+
+
+@dataclasses.dataclass(frozen=True)
+class CategoricalView:
+    """Utterances kept by a categorical view with their integer targets."""
+
+    name: str
+    classes: tuple
+    utterances: tuple
+    targets: tuple
+    dropped: dict
+
+    def counts(self):
+        """Utterances per class name, in class order."""
+        tally = collections.Counter(self.targets)
+        return {name: tally.get(index, 0) for index, name in enumerate(self.classes)}
+
+
+def categorical_view(utterances, view="four_class"):
+    """Select utterances and integer targets for ``view`` ('four_class' or 'all')."""
+    if view not in LABEL_VIEWS:
+        raise ValueError(f"The 'labels' view must be one of {LABEL_VIEWS}. Got {view!r}.")
+    kept, names, dropped = [], [], collections.Counter()
+    for utterance in utterances:
+        name = four_class_label(utterance.label) if view == "four_class" else utterance.label
+        if name is None:
+            dropped[str(utterance.label)] += 1
+            continue
+        kept.append(utterance)
+        names.append(name)
+    classes = FOUR_CLASSES if view == "four_class" else tuple(sorted(set(names)))
+    index = {name: position for position, name in enumerate(classes)}
+    return CategoricalView(view, classes, tuple(kept), tuple(index[n] for n in names), dict(dropped))
+
+
+def dimension_class(rating):
+    """Map an evaluator rating on the 1–5 scale to the ELOR class 0–4 (rating − 1).
+
+    Half-point ratings round half up; the ELOR paper uses the raw E-2 integers.
+    """
+    if rating is None:
+        return None
+    value = int(float(rating) + 0.5) - 1
+    if not 0 <= value < DIMENSION_CLASSES:
+        raise ValueError(f"A dimensional rating must lie in 1..5. Got {rating!r}.")
+    return value
