@@ -1,0 +1,233 @@
+"""openSMILE feature sets of SHORT §2.2–2.3 and ELOR §3 (FTR), extracted with the ``opensmile`` package.
+
+* ``ComParE_2016_LLD``: 65 LLDs + 65 deltas = 130 per 10 ms frame (SHORT "COMPARE_LLD").
+* ``ComParE_2016_functionals``: 6373 per turn (SHORT "COMPARE_LLD×F").
+* ``eGeMAPSv01b_LLD``: 23 per 10 ms frame (SHORT "EGEMAPS"; eGeMAPSv02 would give 25).
+* ``IS10_functionals``: 1582 per 6 s sample (ELOR FTR).
+
+Stream alignment: openSMILE writes the ComParE delta stream with two extra trailing
+frames (the flush of its 5-frame delta window). Row ``i`` of both streams starts at the
+same time (checked on opensmile 2.6.0: delta row ``i`` is the regression over LLD rows
+``i-2..i+2``), so the streams are aligned by frame start time — the common prefix of
+rows, verified against the ``start`` index — and the trailing delta-only rows dropped.
+
+openSMILE fills outputs with NaN for segments too short to analyse (e.g. 20 ms); such
+values, and any Inf, are set to 0 and counted: each call logs "N values from M utterances
+were NaN/Inf and set to 0". A signal shorter than one frame still yields one (zero) row.
+Extraction runs over worker processes (``forkserver``/``spawn``, never ``fork`` of a
+TensorFlow process), one ``opensmile.Smile`` per stream per worker, with a tqdm bar, and
+goes through :class:`ser_keras.features.cache.FeatureCache` when one is given.
+"""
+
+import concurrent.futures
+import enum
+import functools
+import logging
+import multiprocessing
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import opensmile
+import tqdm
+
+from ser_keras.data.audio import SAMPLE_RATE, load_waveform
+
+logger = logging.getLogger(__name__)
+
+# Utterances per cache shard: bounds what a killed run loses and what one read holds.
+SHARD_UTTERANCES = 256
+
+
+class FeatureSet(str, enum.Enum):
+    """The paper's openSMILE feature sets; the value is the cache key stem."""
+
+    ComParE_2016_LLD = "ComParE_2016_LLD"
+    ComParE_2016_functionals = "ComParE_2016_functionals"
+    eGeMAPSv01b_LLD = "eGeMAPSv01b_LLD"
+    IS10_functionals = "IS10_functionals"
+
+    @property
+    def streams(self):
+        """``(opensmile.FeatureSet, opensmile.FeatureLevel)`` pairs stacked column-wise."""
+        return _STREAMS[self]
+
+    @property
+    def frame_level(self):
+        """True for frames × D outputs, False for one vector per signal."""
+        return self.streams[0][1] != opensmile.FeatureLevel.Functionals
+
+    @property
+    def dimension(self):
+        return _DIMENSIONS[self]
+
+    @property
+    def cache_key(self):
+        """Feature-set name plus opensmile version, so an upgrade never reads stale values."""
+        return f"{self.value}-opensmile{opensmile.__version__}"
+
+
+_STREAMS = {
+    FeatureSet.ComParE_2016_LLD: (
+        (opensmile.FeatureSet.ComParE_2016, opensmile.FeatureLevel.LowLevelDescriptors),
+        (opensmile.FeatureSet.ComParE_2016, opensmile.FeatureLevel.LowLevelDescriptors_Deltas)),
+    FeatureSet.ComParE_2016_functionals: (
+        (opensmile.FeatureSet.ComParE_2016, opensmile.FeatureLevel.Functionals),),
+    FeatureSet.eGeMAPSv01b_LLD: (
+        (opensmile.FeatureSet.eGeMAPSv01b, opensmile.FeatureLevel.LowLevelDescriptors),),
+    FeatureSet.IS10_functionals: (
+        (opensmile.FeatureSet.IS10, opensmile.FeatureLevel.Functionals),),
+}
+_DIMENSIONS = {
+    FeatureSet.ComParE_2016_LLD: 130,
+    FeatureSet.ComParE_2016_functionals: 6373,
+    FeatureSet.eGeMAPSv01b_LLD: 23,
+    FeatureSet.IS10_functionals: 1582,
+}
+
+
+def as_feature_set(value):
+    """Accept a :class:`FeatureSet` or its name; a typo lists the valid names."""
+    try:
+        return FeatureSet(value)
+    except ValueError:
+        raise ValueError(
+            f"Unknown feature set {value!r}; use one of {[member.value for member in FeatureSet]}.") from None
+
+
+@functools.lru_cache(maxsize=None)
+def _smile(feature_set, feature_level):
+    """One ``Smile`` per stream and process (building one parses its config files)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # eGeMAPSv01b is "deprecated" in favour of v02; the paper uses v01b
+        return opensmile.Smile(feature_set=feature_set, feature_level=feature_level)
+
+
+def feature_names(feature_set):
+    """Column names in output order (openSMILE names, e.g. ``F0final_sma``, ``..._de``)."""
+    feature_set = as_feature_set(feature_set)
+    return tuple(name for stream in feature_set.streams for name in _smile(*stream).feature_names)
+
+
+def _process(feature_set, signal):
+    """Raw openSMILE output with NaN kept: frames × D (LLD) or (D,) (functionals)."""
+    signal = np.asarray(signal, dtype=np.float32).reshape(-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Segment too short, filling with NaN": counted by the caller
+        frames = [_smile(*stream).process_signal(signal, SAMPLE_RATE) for stream in feature_set.streams]
+    if not feature_set.frame_level:
+        return frames[0].to_numpy(dtype=np.float32)[0]
+    rows = min(len(frame) for frame in frames)
+    starts = [frame.index.get_level_values("start")[:rows] for frame in frames]
+    if any(not np.array_equal(starts[0], other) for other in starts[1:]):
+        raise ValueError(f"openSMILE streams of {feature_set.value} disagree on frame start times; "
+                         "cannot align LLDs and deltas.")
+    return np.concatenate([frame.to_numpy(dtype=np.float32)[:rows] for frame in frames], axis=1)
+
+
+def _clean(features):
+    """Replace NaN/Inf by 0; return the array and how many values were replaced."""
+    bad = ~np.isfinite(features)
+    count = int(bad.sum())
+    if count:
+        features = np.where(bad, np.float32(0), features)
+    return features, count
+
+
+def _report_non_finite(counts, total):
+    values = sum(counts)
+    if values:
+        utterances = sum(1 for count in counts if count)
+        logger.warning("%d values from %d of %d utterances were NaN/Inf (openSMILE on too-short "
+                       "segments) and set to 0.", values, utterances, total)
+
+
+def extract_signal(feature_set, signal):
+    """Features of one 16 kHz float32 signal: frames × D (LLD sets) or (D,) (functionals)."""
+    features, count = _clean(_process(as_feature_set(feature_set), signal))
+    _report_non_finite([count], 1)
+    return features
+
+
+def _extract_path(feature_set, path):
+    return _clean(_process(feature_set, load_waveform(path)))
+
+
+def _extract_array(feature_set, signal):
+    return _clean(_process(feature_set, signal))
+
+
+def _pool(workers):
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+def _run(feature_set, jobs, function, *, cache, cache_namespace, workers, progress):
+    """Shared driver: cache lookup, parallel extraction, sharded cache writes."""
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"The 'workers' parameter must be a positive integer. Got {workers!r}.")
+    if cache is not None and cache_namespace is None:
+        raise ValueError("A cache needs a 'cache_namespace' (the corpus sha256 or another content key).")
+    results = cache.get(cache_namespace, feature_set.cache_key, jobs) if cache is not None else {}
+    todo = [key for key in jobs if key not in results]
+    if results:
+        logger.info("%s: %d of %d utterances read from %s.", feature_set.value, len(results), len(jobs), cache)
+    pending, counts = {}, []
+
+    def collect(key, output):
+        features, count = output
+        results[key] = features
+        counts.append(count)
+        if cache is not None:
+            pending[key] = features
+            if len(pending) >= SHARD_UTTERANCES:
+                cache.put(cache_namespace, feature_set.cache_key, pending)
+                pending.clear()
+
+    bar = tqdm.tqdm(total=len(todo), desc=f"openSMILE {feature_set.value}", unit="utt",
+                    disable=not progress or not todo)
+    try:
+        if workers == 1 or len(todo) <= 1:
+            for key in todo:
+                collect(key, function(feature_set, jobs[key]))
+                bar.update()
+        else:
+            with _pool(workers) as pool:
+                futures = {pool.submit(function, feature_set, jobs[key]): key for key in todo}
+                for future in concurrent.futures.as_completed(futures):
+                    collect(futures[future], future.result())
+                    bar.update()
+    finally:
+        bar.close()
+        if pending:
+            cache.put(cache_namespace, feature_set.cache_key, pending)
+    _report_non_finite(counts, len(todo))
+    return {key: results[key] for key in jobs}
+
+
+def extract_utterances(feature_set, utterances: Sequence, *, cache=None, cache_namespace=None,
+                       workers=2, progress=True):
+    """``{utterance.id: features}`` for corpus utterances, audio read with ``load_waveform``.
+
+    Pass ``cache_namespace=corpus.sha256`` with a cache: hits are read, the rest extracted
+    on ``workers`` processes and written back in shards of ``SHARD_UTTERANCES``.
+    """
+    feature_set = as_feature_set(feature_set)
+    jobs = {utterance.id: utterance.path for utterance in utterances}
+    if len(jobs) != len(utterances):
+        raise ValueError("extract_utterances got duplicate utterance ids.")
+    return _run(feature_set, jobs, _extract_path, cache=cache, cache_namespace=cache_namespace,
+                workers=workers, progress=progress)
+
+
+def extract_signals(feature_set, signals: Mapping[str, np.ndarray], *, cache=None, cache_namespace=None,
+                    workers=2, progress=True):
+    """``{key: features}`` for in-memory 16 kHz signals (e.g. relevance signals).
+
+    ``cache_namespace`` must identify the signals' content (e.g. a hash of the model and
+    relevance settings), since the keys alone do not.
+    """
+    feature_set = as_feature_set(feature_set)
+    return _run(feature_set, dict(signals), _extract_array, cache=cache, cache_namespace=cache_namespace,
+                workers=workers, progress=progress)
