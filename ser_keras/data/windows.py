@@ -1,0 +1,215 @@
+"""On-the-fly segmentation as tf.data pipelines: SHORT's 250 ms windows every 10 ms (§2.3)
+and ELOR's 6 s slices with the > 3 s last-slice rule (§3.1).
+
+All utterances live in one contiguous int16 array (O(audio) memory). A window is never
+stored: each batch gathers its samples through an index array built from (utterance, frame)
+pairs, then z-normalises every window (std floored at 1e-3) inside the pipeline. Utterance
+indices travel with the windows so frame posteriors can be averaged per utterance.
+"""
+
+import concurrent.futures
+import dataclasses
+import logging
+
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from ser_keras.data.audio import AudioError, load_waveform, to_int16
+
+logger = logging.getLogger(__name__)
+
+FRAME_SHIFT = 160  # 10 ms at 16 kHz
+CONTEXT_FRAMES = 12  # ± 12 frames → 25 × 160 = 4000 samples = 250 ms
+WINDOW = (2 * CONTEXT_FRAMES + 1) * FRAME_SHIFT
+SLICE = 96000  # ELOR: 6 s at 16 kHz
+STD_FLOOR = 1e-3
+
+
+@dataclasses.dataclass
+class WaveformStore:
+    """Every kept utterance's samples back to back, with offsets and lengths.
+
+    ``kept`` indexes the utterances given to :func:`load_store`; ``skipped`` lists
+    ``(utterance id, reason)`` for audio that could not be used.
+    """
+
+    samples: np.ndarray
+    offsets: np.ndarray
+    lengths: np.ndarray
+    kept: np.ndarray
+    skipped: list
+    scale: float = 1.0 / 32768.0
+
+    @property
+    def num_utterances(self):
+        return len(self.offsets)
+
+    def signal(self, index):
+        """Float32 waveform of the ``index``-th kept utterance."""
+        start = self.offsets[index]
+        return self.samples[start:start + self.lengths[index]].astype(np.float32) * self.scale
+
+    @classmethod
+    def from_signals(cls, signals, *, dtype=np.int16):
+        """Build a store from in-memory float signals (e.g. relevance signals)."""
+        lengths = np.array([len(s) for s in signals], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        if dtype == np.int16:
+            samples = np.concatenate([to_int16(s) for s in signals]) if signals else np.zeros(0, np.int16)
+            scale = 1.0 / 32768.0
+        else:
+            samples = np.concatenate([np.asarray(s, np.float32) for s in signals]) if signals else np.zeros(0, np.float32)
+            scale = 1.0
+        return cls(samples, offsets, lengths, np.arange(len(signals)), [], scale)
+
+
+def load_store(utterances, *, workers=2, progress=True):
+    """Load ``utterances`` into a :class:`WaveformStore`, skipping unusable audio with a warning."""
+    def read(utterance):
+        try:
+            return to_int16(load_waveform(utterance.path)), None
+        except AudioError as error:
+            return None, str(error)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        loaded = list(tqdm(pool.map(read, utterances), total=len(utterances), desc="loading audio",
+                           disable=not progress, leave=False))
+    kept = [i for i, (audio, _) in enumerate(loaded) if audio is not None]
+    skipped = [(utterances[i].id, error) for i, (_, error) in enumerate(loaded) if error is not None]
+    for _, error in skipped:
+        logger.warning("%s; the utterance is skipped", error)
+    store = WaveformStore.from_signals([], dtype=np.int16)
+    lengths = np.array([len(loaded[i][0]) for i in kept], dtype=np.int64)
+    store.samples = np.concatenate([loaded[i][0] for i in kept]) if kept else np.zeros(0, np.int16)
+    store.lengths = lengths
+    store.offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    store.kept = np.asarray(kept, dtype=np.int64)
+    store.skipped = skipped
+    return store
+
+
+def frame_counts(lengths):
+    """10 ms frames per utterance (at least one: shorter audio is zero-padded to a frame)."""
+    return np.maximum(np.asarray(lengths) // FRAME_SHIFT, 1)
+
+
+def frame_index(store, utterances=None, *, frame_step=1):
+    """``(utterance, frame)`` int32 arrays of every ``frame_step``-th frame of the given utterances."""
+    utterances = np.arange(store.num_utterances) if utterances is None else np.asarray(utterances)
+    counts = frame_counts(store.lengths[utterances])
+    owners = np.repeat(utterances, counts)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    frames = np.arange(counts.sum()) - np.repeat(starts, counts)
+    keep = frames % frame_step == 0
+    return owners[keep].astype(np.int32), frames[keep].astype(np.int32)
+
+
+def naive_window(signal, frame):
+    """Reference implementation of one window (used by tests): edge frames repeated."""
+    count = max(len(signal) // FRAME_SHIFT, 1)
+    padded = np.pad(signal, (0, max(0, FRAME_SHIFT - len(signal))))
+    parts = [padded[np.clip(frame + k, 0, count - 1) * FRAME_SHIFT:][:FRAME_SHIFT]
+             for k in range(-CONTEXT_FRAMES, CONTEXT_FRAMES + 1)]
+    return np.concatenate(parts)
+
+
+class _Gatherer:
+    """Holds the store as TF tensors and cuts normalised windows / slices for a batch."""
+
+    def __init__(self, store):
+        # A variable, not a constant: a graph constant of a 7 h corpus would exceed 2 GB.
+        padded = np.concatenate([store.samples, np.zeros(max(SLICE, FRAME_SHIFT), store.samples.dtype)])
+        with tf.device("/CPU:0"):
+            self.samples = tf.Variable(padded, trainable=False, name="corpus_samples")
+        self.offsets = tf.constant(store.offsets, tf.int64)
+        self.lengths = tf.constant(store.lengths, tf.int64)
+        self.frames = tf.constant(frame_counts(store.lengths), tf.int64)
+        self.scale = store.scale
+        self.zero_index = len(store.samples)
+
+    def _normalise(self, values):
+        values = tf.cast(values, tf.float32) * self.scale
+        mean = tf.reduce_mean(values, axis=-1, keepdims=True)
+        std = tf.maximum(tf.math.reduce_std(values, axis=-1, keepdims=True), STD_FLOOR)
+        return (values - mean) / std
+
+    def windows(self, owners, frames):
+        owners, frames = tf.cast(owners, tf.int64), tf.cast(frames, tf.int64)
+        context = tf.range(-CONTEXT_FRAMES, CONTEXT_FRAMES + 1, dtype=tf.int64)
+        spliced = tf.clip_by_value(frames[:, None] + context[None, :], 0, tf.gather(self.frames, owners)[:, None] - 1)
+        index = (tf.gather(self.offsets, owners)[:, None, None] + spliced[:, :, None] * FRAME_SHIFT
+                 + tf.range(FRAME_SHIFT, dtype=tf.int64)[None, None, :])
+        # Samples past an utterance shorter than one frame read as zeros (padding).
+        length = tf.gather(self.lengths, owners)[:, None, None]
+        index = tf.where(index - tf.gather(self.offsets, owners)[:, None, None] < length, index, self.zero_index)
+        return self._normalise(tf.reshape(tf.gather(self.samples, index), (-1, WINDOW)))
+
+    def slices(self, owners, starts):
+        owners, starts = tf.cast(owners, tf.int64), tf.cast(starts, tf.int64)
+        position = starts[:, None] + tf.range(SLICE, dtype=tf.int64)[None, :]
+        inside = position < tf.gather(self.lengths, owners)[:, None]
+        index = tf.where(inside, tf.gather(self.offsets, owners)[:, None] + position, self.zero_index)
+        return tf.cast(tf.gather(self.samples, index), tf.float32) * self.scale
+
+
+def window_dataset(store, owners, frames, targets=None, *, batch_size=256, shuffle=False, seed=0,
+                   repeat=False):
+    """Batches of z-normalised 250 ms windows ``(B, 4000)`` (with targets if given).
+
+    ``owners``/``frames`` come from :func:`frame_index`; ``targets`` is indexed by store
+    utterance. Shuffling uses a stateless index permutation (O(1) memory); with ``repeat``
+    every pass gets a fresh permutation, for ``fit(steps_per_epoch=...)``.
+    """
+    gatherer = _Gatherer(store)
+    owners_t, frames_t = tf.constant(owners, tf.int32), tf.constant(frames, tf.int32)
+    count = len(owners)
+    if count == 0:
+        raise ValueError("No windows to stream: the selection holds no utterances.")
+    order = _order(count, shuffle, seed, repeat)
+    targets_t = None if targets is None else tf.constant(np.asarray(targets), tf.int32)
+
+    def cut(index):
+        owner, frame = tf.gather(owners_t, index), tf.gather(frames_t, index)
+        windows = gatherer.windows(owner, frame)
+        return windows if targets_t is None else (windows, tf.gather(targets_t, owner))
+
+    return order.batch(batch_size).map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def _order(count, shuffle, seed, repeat):
+    indices = tf.data.Dataset.range(count)
+    if not shuffle:
+        return indices.repeat() if repeat else indices
+    last = tf.constant(count - 1, tf.int64)
+
+    def permuted(epoch):
+        key = tf.stack([tf.constant(seed, tf.int64), epoch])
+        return indices.map(lambda i: tf.random.experimental.index_shuffle(i, key, last))
+
+    epochs = tf.data.Dataset.range(2 ** 31) if repeat else tf.data.Dataset.range(1)
+    return epochs.flat_map(permuted)
+
+
+def slice_starts(lengths, *, slice_length=SLICE):
+    """ELOR slicing: ``(utterance, start)`` of every 6 s slice.
+
+    Consecutive 6 s pieces; the last piece is kept only if it is longer than half a slice
+    (> 3 s) and is zero-padded; an utterance shorter than 6 s gives one zero-padded slice.
+    """
+    owners, starts = [], []
+    for utterance, length in enumerate(np.asarray(lengths)):
+        full, rest = divmod(int(length), slice_length)
+        count = max(1, full + (1 if rest > slice_length // 2 else 0))
+        owners.extend([utterance] * count)
+        starts.extend(range(0, count * slice_length, slice_length))
+    return np.asarray(owners, np.int32), np.asarray(starts, np.int64)
+
+
+def slice_dataset(store, owners, starts, *, batch_size=32):
+    """Batches of raw 6 s slices ``(B, 96000)`` in order (ELOR: no further preprocessing)."""
+    gatherer = _Gatherer(store)
+    owners_t, starts_t = tf.constant(owners, tf.int32), tf.constant(starts, tf.int64)
+    indices = tf.data.Dataset.range(len(owners)).batch(batch_size)
+    return indices.map(lambda i: gatherer.slices(tf.gather(owners_t, i), tf.gather(starts_t, i)),
+                       num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
