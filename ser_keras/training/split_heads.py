@@ -1,0 +1,250 @@
+"""Alternating split-head training of the ELOR networks (ELOR Sect. 2.2, "Training").
+
+Per mini-batch the two heads are updated one after the other on the same input, in an
+order drawn at random per batch: loss of head A (cross-entropy + L2) -> gradients for the
+shared trunk and head A only -> SGD step; then a fresh forward pass on the *updated*
+network -> loss of head B -> step on the trunk and head B. This is training code, not
+part of the model, so a saved ``.h5`` stays a plain Keras graph.
+
+Choices the paper leaves open, stated here:
+
+- One Nesterov-SGD optimizer per head. The paper's "the two MLPs are updated
+  successively" reads as two compiled Keras models sharing the CNN, each with its own
+  optimizer, so the trunk's momentum is kept separately per update path.
+- Both forward passes run BatchNorm in training mode, so its moving statistics move
+  twice per batch, once per pass, as with two models sharing the trunk.
+- The data term is the batch-mean cross-entropy (Keras convention) where the paper
+  writes a sum over samples, so ``alpha_w`` is relative to the mean (a deviation).
+- Early stopping watches the summed validation cross-entropy of both heads (no L2).
+- Distribution-aware: the model and both optimizers live in ``strategy.scope()``, each
+  half-step runs through ``strategy.run`` with losses scaled to the global batch
+  (``tf.nn.compute_average_loss``), and datasets go through
+  ``experimental_distribute_dataset``. Prediction runs the model in cross-replica context.
+
+Data: ``tf.data`` elements ``(x, {"valence": int labels, "arousal": int labels})`` with
+labels 0..num_classes-1; ``x`` a tensor, or a tuple ``(waveform, is10)`` for ELoR+FTR.
+"""
+
+import functools
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ser_keras.io import atomic_path
+from ser_keras.models.elor import HEADS
+
+
+def _is_head_layer(layer_name, head):
+    return layer_name == head or layer_name.startswith(f"{head}_")
+
+
+class SplitHeadTrainer:
+    """Trains a two-head model with alternating, randomly ordered head updates.
+
+    ``build_model`` is a zero-argument callable returning the (uncompiled) model; it is
+    called inside ``strategy.scope()``. Head layers are found by name: ``<head>`` and
+    ``<head>_*`` (as ``ser_keras.models.elor`` names them); every other trainable layer
+    is shared trunk. ``seed`` drives the per-batch head order only; seed weights and
+    dropout with ``keras.utils.set_random_seed`` before building.
+    """
+
+    def __init__(self, build_model, *, learning_rate, momentum=0.9, seed=0, heads=HEADS, strategy=None):
+        if len(heads) != 2 or len(set(heads)) != 2:
+            raise ValueError(f"heads must name two distinct outputs; got {heads!r}.")
+        self.heads = tuple(heads)
+        self.strategy = strategy or tf.distribute.get_strategy()
+        with self.strategy.scope():
+            self.model = build_model()
+            self.update_variables = self._partition_variables()
+            self.optimizers = {
+                head: keras.optimizers.SGD(learning_rate, momentum=momentum, nesterov=True, name=f"sgd_{head}")
+                for head in self.heads
+            }
+            for head in self.heads:
+                self.optimizers[head].build(self.update_variables[head])
+        self.order_rng = np.random.default_rng(seed)
+        self.best_epoch = None
+        self._updates = {
+            head: tf.function(functools.partial(self._distributed_update, head), reduce_retracing=True)
+            for head in self.heads
+        }
+        self._evaluate_batch = tf.function(self._distributed_evaluate, reduce_retracing=True)
+        self._forward = tf.function(functools.partial(self.model, training=False), reduce_retracing=True)
+
+    def _partition_variables(self):
+        """Trunk + head variables per head; checks that each head exists and is trainable."""
+        head_variables = {head: [] for head in self.heads}
+        trunk = []
+        for layer in self.model.layers:
+            owner = next((head for head in self.heads if _is_head_layer(layer.name, head)), None)
+            (head_variables[owner] if owner else trunk).extend(layer.trainable_variables)
+        for head, variables in head_variables.items():
+            if not variables:
+                layer_names = [layer.name for layer in self.model.layers]
+                raise ValueError(f"No trainable layer named {head!r} or {head}_* in the model; layers: {layer_names}.")
+        return {head: trunk + head_variables[head] for head in self.heads}
+
+    def _replica_update(self, head, x, labels):
+        variables = self.update_variables[head]
+        with tf.GradientTape() as tape:
+            outputs = self.model(x, training=True)
+            per_example = keras.losses.sparse_categorical_crossentropy(labels[head], outputs[head])
+            # Deviation: batch-mean cross-entropy (Keras convention), the paper sums over samples.
+            data_loss = tf.nn.compute_average_loss(per_example)
+            penalties = [variable.regularizer(variable) for variable in variables if variable.regularizer is not None]
+            penalty = tf.add_n(penalties) if penalties else 0.0
+            loss = data_loss + tf.nn.scale_regularization_loss(penalty)
+        gradients = tape.gradient(loss, variables)
+        self.optimizers[head].apply_gradients(zip(gradients, variables))
+        return data_loss
+
+    def _distributed_update(self, head, x, labels):
+        per_replica = self.strategy.run(functools.partial(self._replica_update, head), args=(x, labels))
+        return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    def _replica_evaluate(self, x, labels):
+        outputs = self.model(x, training=False)
+        sums = {}
+        for head in self.heads:
+            target = tf.cast(labels[head], tf.int64)
+            sums[f"loss_{head}"] = tf.reduce_sum(keras.losses.sparse_categorical_crossentropy(target, outputs[head]))
+            hits = tf.equal(tf.argmax(outputs[head], axis=-1), target)
+            sums[f"correct_{head}"] = tf.reduce_sum(tf.cast(hits, tf.float32))
+        sums["count"] = tf.cast(tf.shape(labels[self.heads[0]])[0], tf.float32)
+        return sums
+
+    def _distributed_evaluate(self, x, labels):
+        per_replica = self.strategy.run(self._replica_evaluate, args=(x, labels))
+        return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    def draw_order(self):
+        """The next batch's head order, from the seeded order generator."""
+        return tuple(self.heads[index] for index in self.order_rng.permutation(len(self.heads)))
+
+    def train_step(self, x, labels, after_update=None):
+        """One batch: both heads updated in a freshly drawn order.
+
+        ``after_update(head)`` is called after each half-step (tests snapshot variables
+        there). Returns ``(order, {head: cross-entropy before its update})``.
+        """
+        order = self.draw_order()
+        losses = {}
+        for head in order:
+            losses[head] = float(self._updates[head](x, labels))
+            if after_update is not None:
+                after_update(head)
+        return order, losses
+
+    def evaluate(self, dataset):
+        """Mean cross-entropy and accuracy per head, and ``loss`` = sum of the two."""
+        totals = None
+        for x, labels in self.strategy.experimental_distribute_dataset(dataset):
+            sums = {key: float(value) for key, value in self._evaluate_batch(x, labels).items()}
+            totals = sums if totals is None else {key: totals[key] + sums[key] for key in totals}
+        if not totals or totals["count"] == 0:
+            raise ValueError("evaluate() got an empty dataset.")
+        result = {}
+        for head in self.heads:
+            result[f"loss_{head}"] = totals[f"loss_{head}"] / totals["count"]
+            result[f"accuracy_{head}"] = totals[f"correct_{head}"] / totals["count"]
+        result["loss"] = sum(result[f"loss_{head}"] for head in self.heads)
+        return result
+
+    def predict(self, dataset):
+        """Class probabilities per head, ``{head: array (samples, classes)}``.
+
+        Elements may be ``x`` or ``(x, labels)`` with ``labels`` a dict.
+        """
+        batches = {head: [] for head in self.heads}
+        for element in dataset:
+            x = element[0] if isinstance(element, tuple) and len(element) == 2 and isinstance(element[1], dict) else element
+            outputs = self._forward(x)
+            for head in self.heads:
+                batches[head].append(outputs[head].numpy())
+        if not batches[self.heads[0]]:
+            raise ValueError("predict() got an empty dataset.")
+        return {head: np.concatenate(arrays) for head, arrays in batches.items()}
+
+    def fit(self, train_dataset, validation_dataset=None, *, epochs, patience=10, checkpoint_path=None, verbose=1):
+        """Train up to ``epochs`` epochs; returns the history dict of per-epoch lists.
+
+        With ``validation_dataset``: early stopping after ``patience`` epochs without a
+        lower summed validation loss, and the best epoch's weights are restored at the end
+        (``best_epoch`` is 1-based). With ``checkpoint_path`` (``.npz``): after every epoch
+        weights, optimizer slots, best weights, history and the order generator are
+        written atomically, and a later ``fit`` with the same path resumes after the last
+        finished epoch. Dropout and data-shuffling streams are not part of the checkpoint,
+        so a resumed run is not bit-identical to an uninterrupted one.
+        """
+        if epochs < 1:
+            raise ValueError(f"epochs must be >= 1; got {epochs!r}.")
+        state = {"epoch": 0, "best_loss": None, "best_epoch": None, "wait": 0, "stopped": False, "history": {}}
+        best_weights = None
+        if checkpoint_path is not None and os.path.exists(checkpoint_path):
+            state, best_weights = self._load_checkpoint(checkpoint_path)
+        history = state["history"]
+        steps = int(train_dataset.cardinality())
+        for epoch in range(state["epoch"] + 1, epochs + 1):
+            if state["stopped"]:
+                break
+            if verbose:
+                print(f"Epoch {epoch}/{epochs}")
+            progress = keras.utils.Progbar(steps if steps > 0 else None, verbose=verbose)
+            sums = {head: 0.0 for head in self.heads}
+            batches = 0
+            for x, labels in self.strategy.experimental_distribute_dataset(train_dataset):
+                _, losses = self.train_step(x, labels)
+                batches += 1
+                for head in self.heads:
+                    sums[head] += losses[head]
+                progress.update(batches, [(f"loss_{head}", losses[head]) for head in self.heads])
+            if batches == 0:
+                raise ValueError("fit() got an empty training dataset.")
+            record = {f"loss_{head}": sums[head] / batches for head in self.heads}
+            if validation_dataset is not None:
+                record.update({f"val_{key}": value for key, value in self.evaluate(validation_dataset).items()})
+                if state["best_loss"] is None or record["val_loss"] < state["best_loss"]:
+                    state.update(best_loss=record["val_loss"], best_epoch=epoch, wait=0)
+                    best_weights = self.model.get_weights()
+                else:
+                    state["wait"] += 1
+                    state["stopped"] = state["wait"] >= patience
+                if verbose:
+                    print(f"val_loss {record['val_loss']:.4f} (best {state['best_loss']:.4f}, epoch {state['best_epoch']})")
+            for key, value in record.items():
+                history.setdefault(key, []).append(value)
+            state["epoch"] = epoch
+            if checkpoint_path is not None:
+                self._save_checkpoint(checkpoint_path, state, best_weights)
+        if best_weights is not None:
+            self.model.set_weights(best_weights)
+        self.best_epoch = state["best_epoch"]
+        return history
+
+    def _save_checkpoint(self, path, state, best_weights):
+        arrays = {f"weight_{index}": value for index, value in enumerate(self.model.get_weights())}
+        for index, value in enumerate(best_weights or []):
+            arrays[f"best_{index}"] = value
+        for head, optimizer in self.optimizers.items():
+            for index, variable in enumerate(optimizer.variables):
+                arrays[f"optimizer_{head}_{index}"] = np.asarray(variable)
+        record = dict(state, order_rng=self.order_rng.bit_generator.state)
+        arrays["state"] = np.array(json.dumps(record))
+        # A file handle, not a name: np.savez would append ".npz" to the temporary name.
+        with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    def _load_checkpoint(self, path):
+        with np.load(path) as stored:
+            record = json.loads(str(stored["state"]))
+            weight_count = len(self.model.weights)
+            self.model.set_weights([stored[f"weight_{index}"] for index in range(weight_count)])
+            best = [stored[f"best_{index}"] for index in range(weight_count)] if "best_0" in stored else None
+            for head, optimizer in self.optimizers.items():
+                for index, variable in enumerate(optimizer.variables):
+                    variable.assign(stored[f"optimizer_{head}_{index}"])
+        self.order_rng.bit_generator.state = record.pop("order_rng")
+        return record, best
