@@ -8,3 +8,10 @@ from ser_keras.interpret.guided import (
     is_guided,
     plain_gradients,
 )
+from ser_keras.interpret.relevance import (
+    class_relevances,
+    spliced_window_positions,
+    utterance_class_relevances,
+    utterance_relevance,
+    window_relevance,
+)
