@@ -14,15 +14,16 @@ import numpy as np
 
 
 @contextlib.contextmanager
-def atomic_path(path):
+def atomic_path(path, *, suffix=".tmp"):
     """Yield a temporary path next to ``path``; move it into place only on success.
 
     The temporary file lives in the same directory so ``os.replace`` is atomic. On any
-    exception the temporary file is removed and ``path`` is left untouched.
+    exception the temporary file is removed and ``path`` is left untouched. ``suffix``
+    matters to writers that pick a format by extension (Keras: ``suffix=".h5"``).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(handle)
     try:
         yield Path(tmp)

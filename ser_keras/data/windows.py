@@ -94,10 +94,15 @@ def frame_counts(lengths):
     return np.maximum(np.asarray(lengths) // FRAME_SHIFT, 1)
 
 
-def frame_index(store, utterances=None, *, frame_step=1):
-    """``(utterance, frame)`` int32 arrays of every ``frame_step``-th frame of the given utterances."""
-    utterances = np.arange(store.num_utterances) if utterances is None else np.asarray(utterances)
-    counts = frame_counts(store.lengths[utterances])
+def frame_index(counts, utterances=None, *, frame_step=1):
+    """``(utterance, frame)`` int32 arrays of every ``frame_step``-th frame of the given utterances.
+
+    ``counts`` are frames per utterance: :func:`frame_counts` of a store's lengths for raw
+    windows, or the row counts of LLD matrices for :func:`context_dataset`.
+    """
+    counts = np.asarray(counts)
+    utterances = np.arange(len(counts)) if utterances is None else np.asarray(utterances)
+    counts = counts[utterances]
     owners = np.repeat(utterances, counts)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     frames = np.arange(counts.sum()) - np.repeat(starts, counts)
@@ -112,6 +117,12 @@ def naive_window(signal, frame):
     parts = [padded[np.clip(frame + k, 0, count - 1) * FRAME_SHIFT:][:FRAME_SHIFT]
              for k in range(-CONTEXT_FRAMES, CONTEXT_FRAMES + 1)]
     return np.concatenate(parts)
+
+
+def splice(frames, counts):
+    """Frame indices ``(B, 25)`` of ± 12 frames of context, edge frames repeated (Idiap code)."""
+    context = tf.range(-CONTEXT_FRAMES, CONTEXT_FRAMES + 1, dtype=tf.int64)
+    return tf.clip_by_value(frames[:, None] + context[None, :], 0, counts[:, None] - 1)
 
 
 class _Gatherer:
@@ -136,8 +147,7 @@ class _Gatherer:
 
     def windows(self, owners, frames):
         owners, frames = tf.cast(owners, tf.int64), tf.cast(frames, tf.int64)
-        context = tf.range(-CONTEXT_FRAMES, CONTEXT_FRAMES + 1, dtype=tf.int64)
-        spliced = tf.clip_by_value(frames[:, None] + context[None, :], 0, tf.gather(self.frames, owners)[:, None] - 1)
+        spliced = splice(frames, tf.gather(self.frames, owners))
         index = (tf.gather(self.offsets, owners)[:, None, None] + spliced[:, :, None] * FRAME_SHIFT
                  + tf.range(FRAME_SHIFT, dtype=tf.int64)[None, None, :])
         # Samples past an utterance shorter than one frame read as zeros (padding).
@@ -174,6 +184,35 @@ def window_dataset(store, owners, frames, targets=None, *, batch_size=256, shuff
         windows = gatherer.windows(owner, frame)
         return windows if targets_t is None else (windows, tf.gather(targets_t, owner))
 
+    return order.batch(batch_size).map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def context_dataset(matrices, owners, frames, targets=None, *, batch_size=256, shuffle=False, seed=0,
+                    repeat=False):
+    """Batches of ± 12-frame LLD contexts flattened to ``(B, 25 * D)`` (SHORT §2.3, Fig. 1A).
+
+    ``matrices`` are per-utterance ``frames × D`` LLD arrays, stored back to back; contexts
+    are gathered per batch exactly like the raw windows (edge frames repeated).
+    """
+    counts = np.array([len(m) for m in matrices], dtype=np.int64)
+    if np.any(counts == 0):
+        raise ValueError("Every LLD matrix needs at least one frame.")
+    with tf.device("/CPU:0"):
+        rows = tf.Variable(np.concatenate(matrices).astype(np.float32), trainable=False, name="lld_rows")
+    offsets = tf.constant(np.concatenate([[0], np.cumsum(counts)[:-1]]), tf.int64)
+    counts_t = tf.constant(counts, tf.int64)
+    owners_t, frames_t = tf.constant(owners, tf.int64), tf.constant(frames, tf.int64)
+    targets_t = None if targets is None else tf.constant(np.asarray(targets), tf.int32)
+    width = (2 * CONTEXT_FRAMES + 1) * matrices[0].shape[1]
+
+    def cut(index):
+        owner = tf.gather(owners_t, index)
+        spliced = splice(tf.minimum(tf.gather(frames_t, index), tf.gather(counts_t, owner) - 1),
+                         tf.gather(counts_t, owner))
+        contexts = tf.reshape(tf.gather(rows, tf.gather(offsets, owner)[:, None] + spliced), (-1, width))
+        return contexts if targets_t is None else (contexts, tf.gather(targets_t, owner))
+
+    order = _order(len(owners), shuffle, seed, repeat)
     return order.batch(batch_size).map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
