@@ -5,11 +5,13 @@
 * ``eGeMAPSv01b_LLD``: 23 per 10 ms frame (SHORT "EGEMAPS"; eGeMAPSv02 would give 25).
 * ``IS10_functionals``: 1582 per 6 s sample (ELOR FTR).
 
-Stream alignment: openSMILE writes the ComParE delta stream with two extra trailing
-frames (the flush of its 5-frame delta window). Row ``i`` of both streams starts at the
-same time (checked on opensmile 2.6.0: delta row ``i`` is the regression over LLD rows
-``i-2..i+2``), so the streams are aligned by frame start time — the common prefix of
-rows, verified against the ``start`` index — and the trailing delta-only rows dropped.
+Stream alignment: openSMILE writes the ComParE delta stream with two more rows than the
+LLD stream, and the last rows of both carry duplicated flush timestamps (e.g. LLD starts
+…0.93, 0.94, 0.94 vs deltas …0.93, 0.93, 0.93, 0.94, 0.94 for 1 s of audio), so timestamps
+cannot be joined at the tail. Checked on opensmile 2.6.0 by recomputing the delta
+regression: delta row ``i`` is the delta of LLD row ``i``. The streams are therefore
+aligned by row position — the common prefix of rows, the extra trailing delta rows dropped
+— after checking that their start times agree away from the last ``_FLUSH_ROWS`` rows.
 
 openSMILE fills outputs with NaN for segments too short to analyse (e.g. 20 ms); such
 values, and any Inf, are set to 0 and counted: each call logs "N values from M utterances
@@ -37,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 # Utterances per cache shard: bounds what a killed run loses and what one read holds.
 SHARD_UTTERANCES = 256
+# Trailing rows whose openSMILE timestamps are flush duplicates (see module docstring).
+_FLUSH_ROWS = 4
 
 
 class FeatureSet(str, enum.Enum):
@@ -118,7 +122,8 @@ def _process(feature_set, signal):
     if not feature_set.frame_level:
         return frames[0].to_numpy(dtype=np.float32)[0]
     rows = min(len(frame) for frame in frames)
-    starts = [frame.index.get_level_values("start")[:rows] for frame in frames]
+    checked = max(rows - _FLUSH_ROWS, 0)
+    starts = [frame.index.get_level_values("start")[:checked].to_numpy() for frame in frames]
     if any(not np.array_equal(starts[0], other) for other in starts[1:]):
         raise ValueError(f"openSMILE streams of {feature_set.value} disagree on frame start times; "
                          "cannot align LLDs and deltas.")
