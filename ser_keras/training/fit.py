@@ -1,0 +1,106 @@
+"""Training recipe for SHORT's frame-level networks (§2.3): SGD + learning-rate halving.
+
+Idiap ``train.py`` recipe: SGD with momentum 0.5 (not Nesterov, no weight decay), initial
+learning rate 0.1, sparse categorical cross-entropy, accuracy as metric; the learning rate
+is halved on validation plateaus until it leaves 10^-1 … 10^-6 (``schedules.py``). The batch
+size (256 in the recipe) is the dataset's: it is set where the tf.data pipeline batches.
+
+Multi-GPU: build the model inside ``strategy.scope()``; compiling here happens in the
+strategy the model was built under, so the optimizer's variables are mirrored too.
+"""
+
+import os
+
+import keras
+import tensorflow as tf
+
+from ser_keras.io import atomic_path
+from ser_keras.training.schedules import HalveLearningRateOnPlateau, HalvingSchedule
+
+# The halving schedule always ends training (every epoch that keeps the rate must lower
+# the validation loss by ≥ min_delta); this bound only gives ``fit`` a finite epoch count.
+_UNLIMITED_EPOCHS = 100_000
+
+
+def train_frame_classifier(
+    model,
+    train_ds,
+    val_ds,
+    *,
+    learning_rate=0.1,
+    momentum=0.5,
+    schedule=HalvingSchedule(),
+    max_epochs=None,
+    steps_per_epoch=None,
+    validation_steps=None,
+    jit_compile=None,
+    verbose=1,
+    checkpoint_path=None,
+    callbacks=(),
+):
+    """Compile ``model`` with the SHORT recipe and train it until the schedule stops.
+
+    train_ds / val_ds: datasets (or anything ``model.fit`` takes) yielding ``(inputs, labels)``
+    batches with integer labels. An infinite (repeated) dataset needs ``steps_per_epoch`` /
+    ``validation_steps``. max_epochs: optional hard cap (e.g. for ``--quick`` runs).
+    jit_compile: XLA; ``None`` turns it on only when a GPU is visible (on CPU it slowed
+    training down). checkpoint_path: where the best-validation model is written as ``.h5``
+    once training ends. The model ends up holding the best-validation weights.
+
+    Returns a JSON-ready dict: ``epochs_run``, ``best_epoch`` (1-based), ``best_val_loss``,
+    ``final_learning_rate`` (the rate after the last epoch's update), ``halvings``,
+    ``stopped_by`` (``'learning_rate_floor'`` or ``'max_epochs'``) and ``history`` (per-epoch
+    lists: loss, accuracy, val_loss, val_accuracy, learning_rate).
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"`model` must be a keras.Model. Got {type(model).__name__}.")
+    if max_epochs is not None and (isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1):
+        raise ValueError(f"`max_epochs` must be a positive int or None. Got {max_epochs!r}.")
+    if checkpoint_path is not None and not str(checkpoint_path).endswith(".h5"):
+        raise ValueError(f"`checkpoint_path` must end in '.h5'. Got {str(checkpoint_path)!r}.")
+    if jit_compile is None:
+        jit_compile = bool(tf.config.list_physical_devices("GPU"))
+
+    with model.distribute_strategy.scope():
+        model.compile(
+            optimizer=keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum, nesterov=False),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=jit_compile,
+        )
+    halving = HalveLearningRateOnPlateau(schedule)
+    history = model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=max_epochs or _UNLIMITED_EPOCHS,
+        steps_per_epoch=steps_per_epoch,
+        validation_steps=validation_steps,
+        callbacks=[halving, *callbacks],
+        verbose=verbose,
+    )
+    state = halving.state
+    if checkpoint_path is not None:
+        save_h5(model, checkpoint_path)
+    return {
+        "epochs_run": state.epochs_done,
+        "best_epoch": state.best_epoch,
+        "best_val_loss": state.best_val_loss,
+        "final_learning_rate": state.learning_rate,
+        "halvings": state.halvings,
+        "stopped_by": "learning_rate_floor" if state.stop else "max_epochs",
+        "history": {key: [float(value) for value in values] for key, values in history.history.items()},
+    }
+
+
+def save_h5(model, path):
+    """Save ``model`` (without optimizer state) as a legacy ``.h5`` file, atomically."""
+    with atomic_path(path) as tmp:
+        # Keras picks the file format from the extension, so stage under a '.h5' name.
+        staging = tmp.with_name(tmp.name + ".h5")
+        try:
+            model.save(staging, include_optimizer=False)
+            os.replace(staging, tmp)
+        finally:
+            if staging.exists():
+                staging.unlink()
+
