@@ -15,3 +15,11 @@ from ser_keras.interpret.relevance import (
     utterance_relevance,
     window_relevance,
 )
+from ser_keras.interpret.frequency import (
+    DEFAULT_BANDS,
+    band_fractions,
+    cumulative_frequency_response,
+    dominant_band,
+    first_conv_kernel,
+    response_centroid,
+)
