@@ -189,7 +189,7 @@ def window_dataset(store, owners, frames, targets=None, *, batch_size=256, shuff
 
 def context_dataset(matrices, owners, frames, targets=None, *, batch_size=256, shuffle=False, seed=0,
                     repeat=False):
-    """Batches of ± 12-frame LLD contexts flattened to ``(B, 25 * D)`` (SHORT §2.3, Fig. 1A).
+    """Batches of ± 12-frame LLD contexts ``(B, 25, D)`` (SHORT §2.3, Fig. 1A).
 
     ``matrices`` are per-utterance ``frames × D`` LLD arrays, stored back to back; contexts
     are gathered per batch exactly like the raw windows (edge frames repeated).
@@ -203,13 +203,12 @@ def context_dataset(matrices, owners, frames, targets=None, *, batch_size=256, s
     counts_t = tf.constant(counts, tf.int64)
     owners_t, frames_t = tf.constant(owners, tf.int64), tf.constant(frames, tf.int64)
     targets_t = None if targets is None else tf.constant(np.asarray(targets), tf.int32)
-    width = (2 * CONTEXT_FRAMES + 1) * matrices[0].shape[1]
 
     def cut(index):
         owner = tf.gather(owners_t, index)
         spliced = splice(tf.minimum(tf.gather(frames_t, index), tf.gather(counts_t, owner) - 1),
                          tf.gather(counts_t, owner))
-        contexts = tf.reshape(tf.gather(rows, tf.gather(offsets, owner)[:, None] + spliced), (-1, width))
+        contexts = tf.gather(rows, tf.gather(offsets, owner)[:, None] + spliced)
         return contexts if targets_t is None else (contexts, tf.gather(targets_t, owner))
 
     order = _order(len(owners), shuffle, seed, repeat)
