@@ -343,8 +343,9 @@ def wav2vec2_frame_features(
     signal = signal.astype(np.float64)
     if normalize:
         signal = normalize_signal(signal)
-    frames = model(signal.astype(np.float32)[np.newaxis], training=False)
-    return keras.ops.convert_to_numpy(frames)[0]
+    # predict_on_batch runs one compiled function that relaxes to any length after a few
+    # calls; eager calls would re-trace the grouped positional conv on every utterance.
+    return np.asarray(model.predict_on_batch(signal.astype(np.float32)[np.newaxis])[0])
 
 
 def _receptive_field(model: keras.Model) -> int:
