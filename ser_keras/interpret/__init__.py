@@ -23,3 +23,4 @@ from ser_keras.interpret.frequency import (
     first_conv_kernel,
     response_centroid,
 )
+from ser_keras.interpret.maximize import Maximization, maximize_activation
