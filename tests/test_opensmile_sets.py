@@ -1,0 +1,107 @@
+"""openSMILE feature sets: dimensions, LLD/delta alignment, NaN handling, workers and cache."""
+
+import logging
+
+import numpy as np
+import opensmile
+import pytest
+import soundfile
+
+from ser_keras.data.corpus import Utterance
+from ser_keras.features import opensmile_sets
+from ser_keras.features.cache import FeatureCache
+from ser_keras.features.opensmile_sets import (
+    FeatureSet,
+    extract_signal,
+    extract_signals,
+    extract_utterances,
+    feature_names,
+)
+
+RATE = 16000
+
+
+def _tone(seconds=1.0, frequency=220.0, seed=0):
+    time = np.arange(int(seconds * RATE)) / RATE
+    noise = np.random.default_rng(seed).normal(0, 0.01, len(time))
+    return (0.5 * np.sin(2 * np.pi * frequency * time) + noise).astype(np.float32)
+
+
+@pytest.mark.parametrize("feature_set, shape", [
+    (FeatureSet.ComParE_2016_LLD, (96, 130)),
+    (FeatureSet.ComParE_2016_functionals, (6373,)),
+    (FeatureSet.eGeMAPSv01b_LLD, (96, 23)),
+    (FeatureSet.IS10_functionals, (1582,)),
+])
+def test_dimensions_on_a_one_second_tone(feature_set, shape):
+    features = extract_signal(feature_set, _tone())
+    assert features.shape == shape and features.dtype == np.float32
+    assert np.isfinite(features).all()
+    assert len(feature_names(feature_set)) == shape[-1] == feature_set.dimension
+
+
+def test_compare_lld_stacks_aligned_llds_and_deltas():
+    signal = _tone(1.3)
+    features = extract_signal("ComParE_2016_LLD", signal)
+    names = feature_names("ComParE_2016_LLD")
+    assert names[0] == "F0final_sma" and names[65] == "F0final_sma_de"
+    llds = opensmile.Smile(feature_set=opensmile.FeatureSet.ComParE_2016,
+                           feature_level=opensmile.FeatureLevel.LowLevelDescriptors).process_signal(signal, RATE)
+    assert len(features) == len(llds)
+    np.testing.assert_array_equal(features[:, :65], llds.to_numpy(np.float32))
+    # openSMILE deltas: regression over frames t-2..t+2. Row t must match at offset 0, not ±1.
+    lld, delta = features[:, :65].astype(np.float64), features[:, 65:].astype(np.float64)
+    regression = sum(k * (lld[2 + k:len(lld) - 2 + k] - lld[2 - k:len(lld) - 2 - k]) for k in (1, 2)) / 10
+    errors = {offset: np.median(np.abs(regression - delta[2 + offset:len(lld) - 2 + offset]))
+              for offset in (-1, 0, 1)}
+    assert errors[0] < 1e-3 * min(errors[-1], errors[1])
+
+
+def test_too_short_signals_give_finite_zeros_and_a_count(caplog):
+    with caplog.at_level(logging.WARNING):
+        features = extract_signal("ComParE_2016_LLD", _tone(0.02))
+    assert features.shape == (1, 130) and np.isfinite(features).all()
+    assert "130 values from 1 of 1 utterances were NaN" in caplog.text
+    assert extract_signal("ComParE_2016_functionals", np.zeros(0, np.float32)).shape == (6373,)
+    assert extract_signal("eGeMAPSv01b_LLD", np.zeros(10, np.float32)).shape == (1, 23)
+
+
+def test_two_workers_match_serial_extraction_and_cache_hits_skip_openSMILE(tmp_path, monkeypatch):
+    signals = {"long": _tone(0.5), "short": _tone(0.02, seed=1), "other": _tone(0.4, 330.0, seed=2)}
+    cache = FeatureCache(tmp_path)
+    parallel = extract_signals("eGeMAPSv01b_LLD", signals, cache=cache, cache_namespace="relevance-x",
+                               workers=2, progress=False)
+    assert list(parallel) == list(signals)
+    for key, signal in signals.items():
+        np.testing.assert_array_equal(parallel[key], extract_signal("eGeMAPSv01b_LLD", signal))
+
+    def refuse(*args):
+        raise AssertionError("extraction ran although the cache holds every signal")
+
+    monkeypatch.setattr(opensmile_sets, "_process", refuse)
+    cached = extract_signals("eGeMAPSv01b_LLD", signals, cache=cache, cache_namespace="relevance-x",
+                             workers=2, progress=False)
+    for key in signals:
+        np.testing.assert_array_equal(cached[key], parallel[key])
+
+
+def test_extract_utterances_reads_wav_files_and_fills_the_cache(tmp_path):
+    utterances = []
+    for index in range(2):
+        path = tmp_path / f"utt{index}.wav"
+        soundfile.write(path, _tone(0.3, 200.0 + 50 * index, seed=index), RATE, subtype="PCM_16")
+        utterances.append(Utterance(id=f"utt{index}", path=str(path), speaker="s1"))
+    cache = FeatureCache(tmp_path / "cache")
+    features = extract_utterances("IS10_functionals", utterances, cache=cache, cache_namespace="corpus-sha",
+                                  workers=1, progress=False)
+    assert {key: value.shape for key, value in features.items()} == {"utt0": (1582,), "utt1": (1582,)}
+    assert cache.contains("corpus-sha", FeatureSet.IS10_functionals.cache_key) == {"utt0", "utt1"}
+
+
+def test_invalid_arguments():
+    with pytest.raises(ValueError, match="Unknown feature set"):
+        extract_signal("ComParE_2013", _tone(0.1))
+    with pytest.raises(ValueError, match="cache_namespace"):
+        extract_signals("IS10_functionals", {"a": _tone(0.1)}, cache=FeatureCache("/tmp/unused"), progress=False)
+    with pytest.raises(ValueError, match="workers"):
+        extract_signals("IS10_functionals", {"a": _tone(0.1)}, workers=0, progress=False)
