@@ -70,7 +70,8 @@ def fit_with_validation(kind, X_train, y_train, X_val, y_val, *, random_state, l
     """Choose hyperparameters by validation UAR, then refit on train + validation.
 
     Returns ``(pipeline, params, validation_uar)``; ``pipeline.predict`` takes the same kind
-    of input as ``X_train`` (feature matrix, or a list of frame matrices with a transformer).
+    of input as ``X_train`` (feature matrix, or a list of frame matrices with a transformer)
+    and returns class indices into ``labels``.
     """
     grid = tuple(grid) if grid is not None else GRIDS.get(kind)
     if not grid:
