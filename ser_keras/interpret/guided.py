@@ -96,7 +96,8 @@ def is_guided(model):
     return getattr(model, "gradient_settings", {}).get("guided", False)
 
 
-def _select_output(model, outputs, output):
+def select_output(model, outputs, output):
+    """The output named ``output`` from ``outputs`` (a model call's result or ``model.outputs``)."""
     if output is None:
         if isinstance(outputs, (list, tuple, dict)) and len(outputs) != 1:
             raise ValueError(
@@ -115,7 +116,7 @@ def _gradient_function(model, output):
     def gradients(inputs, class_index):
         with tf.GradientTape() as tape:
             tape.watch(inputs)
-            scores = _select_output(model, model(inputs, training=False), output)
+            scores = select_output(model, model(inputs, training=False), output)
             # A negative class index means "the class this model predicts for the sample".
             predicted = tf.argmax(scores, axis=-1, output_type=tf.int32)
             chosen = tf.where(class_index < 0, predicted, class_index)
@@ -152,7 +153,7 @@ def input_gradients(gradient_clone, inputs, class_index, *, output=None, batch_s
     count = len(arrays[0])
     if any(len(x) != count for x in arrays):
         raise ValueError(f"All inputs must hold the same number of samples. Got {[len(x) for x in arrays]}.")
-    head = _select_output(gradient_clone, gradient_clone.outputs, output)
+    head = select_output(gradient_clone, gradient_clone.outputs, output)
     indices = _class_index_array(class_index, count, head.shape[-1])
     if not hasattr(gradient_clone, "gradient_functions"):
         raise TypeError("input_gradients expects a clone built by gradient_model or guided_model.")

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ser_keras.interpret.guided import _select_output, gradient_model
+from ser_keras.interpret.guided import gradient_model, select_output
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def maximize_activation(
         raise ValueError(f"Need steps >= 1, learning_rate > 0, l2 >= 0. Got {steps}, {learning_rate}, {l2}.")
     classes = tuple(int(c) for c in classes)
     frozen = gradient_model(model, guided=False, target=target)
-    num_classes = _select_output(frozen, frozen.outputs, output).shape[-1]
+    num_classes = select_output(frozen, frozen.outputs, output).shape[-1]
     bad = [c for c in classes if not 0 <= c < num_classes]
     if not classes or bad:
         raise ValueError(f"classes must be non-empty indices below {num_classes}. Got {classes}.")
@@ -86,7 +86,7 @@ def maximize_activation(
 
     @tf.function
     def evaluate():
-        scores = _select_output(frozen, frozen(signal.value, training=False), output)
+        scores = select_output(frozen, frozen(signal.value, training=False), output)
         activation = tf.gather(scores, class_index, axis=1, batch_dims=1)
         return activation - l2 * tf.reduce_sum(tf.square(signal.value), axis=penalty_axes), activation
 
