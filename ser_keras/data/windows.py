@@ -89,6 +89,12 @@ def load_store(utterances, *, workers=2, progress=True):
     return store
 
 
+def count_short(store, *, minimum=WINDOW):
+    """Kept utterances shorter than one 250 ms window (their windows are edge-repeated and,
+    below one 10 ms frame, zero-padded); run records report this count."""
+    return int(np.sum(np.asarray(store.lengths) < minimum))
+
+
 def frame_counts(lengths):
     """10 ms frames per utterance (at least one: shorter audio is zero-padded to a frame)."""
     return np.maximum(np.asarray(lengths) // FRAME_SHIFT, 1)

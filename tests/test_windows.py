@@ -1,0 +1,139 @@
+"""The tf.data windows/slices pipelines against naive numpy slicing (SHORT §2.3, ELOR §3.1)."""
+
+import numpy as np
+import pytest
+
+from ser_keras.data.windows import (
+    FRAME_SHIFT,
+    SLICE,
+    STD_FLOOR,
+    WINDOW,
+    WaveformStore,
+    context_dataset,
+    count_short,
+    frame_counts,
+    frame_index,
+    naive_window,
+    slice_dataset,
+    slice_starts,
+    window_dataset,
+)
+
+# < one frame, < 250 ms, exactly one window, ragged, a few windows.
+LENGTHS = (50, 1000, WINDOW, 4321, 8000)
+
+
+def _store(lengths=LENGTHS, seed=0):
+    rng = np.random.default_rng(seed)
+    return WaveformStore.from_signals([0.2 * rng.standard_normal(n).clip(-4, 4) / 4 for n in lengths])
+
+
+def _znorm(window):
+    return (window - window.mean()) / max(window.std(), STD_FLOOR)
+
+
+def _collect(dataset):
+    batches = list(dataset.as_numpy_iterator())
+    if isinstance(batches[0], tuple):
+        return tuple(np.concatenate(part) for part in zip(*batches))
+    return np.concatenate(batches)
+
+
+def test_frame_counts_and_index():
+    assert frame_counts(LENGTHS).tolist() == [1, 6, 25, 27, 50]
+    owners, frames = frame_index([2, 3, 1], [0, 2])
+    assert owners.tolist() == [0, 0, 2] and frames.tolist() == [0, 1, 0]
+    owners, frames = frame_index([5, 3], frame_step=2)
+    assert owners.tolist() == [0, 0, 0, 1, 1] and frames.tolist() == [0, 2, 4, 0, 2]
+
+
+def test_windows_equal_naive_slicing_with_edge_repeat_and_padding():
+    store = _store()
+    owners, frames = frame_index(frame_counts(store.lengths))
+    windows, targets = _collect(window_dataset(store, owners, frames, np.arange(len(LENGTHS)) * 10, batch_size=7))
+    assert windows.shape == (len(owners), WINDOW)
+    expected = np.stack([_znorm(naive_window(store.signal(o), f)) for o, f in zip(owners, frames)])
+    np.testing.assert_allclose(windows, expected, atol=2e-5)
+    assert targets.tolist() == (owners * 10).tolist()
+    # The sub-frame utterance: its 50 samples then zeros, that frame repeated 25 times.
+    first = naive_window(store.signal(0), 0)
+    assert np.array_equal(first[50:FRAME_SHIFT], np.zeros(FRAME_SHIFT - 50))
+    assert np.array_equal(first, np.tile(first[:FRAME_SHIFT], 25))
+    # The centre of a window is its own frame; the first window repeats frame 0 twelve times before it.
+    signal = store.signal(4)
+    centre = naive_window(signal, 30)[12 * FRAME_SHIFT:13 * FRAME_SHIFT]
+    assert np.array_equal(centre, signal[30 * FRAME_SHIFT:31 * FRAME_SHIFT])
+    assert np.array_equal(naive_window(signal, 0)[:13 * FRAME_SHIFT], np.tile(signal[:FRAME_SHIFT], 13))
+
+
+def test_silent_window_uses_the_std_floor():
+    store = WaveformStore.from_signals([np.zeros(500), np.full(400, 0.5)])
+    owners, frames = frame_index(frame_counts(store.lengths))
+    windows = _collect(window_dataset(store, owners, frames))
+    assert np.isfinite(windows).all() and np.abs(windows).max() < 1e-3 + 1e-6
+
+
+def test_count_short():
+    assert count_short(_store()) == 2
+    assert count_short(_store(), minimum=FRAME_SHIFT) == 1
+
+
+def test_shuffle_with_repeat_is_a_fresh_permutation_per_pass():
+    count = 10
+    store = WaveformStore.from_signals([np.full(FRAME_SHIFT, 0.01 * (i + 1)) for i in range(count)])
+    owners, frames = frame_index(frame_counts(store.lengths))
+    dataset = window_dataset(store, owners, frames, np.arange(count), batch_size=4, shuffle=True, seed=5,
+                             repeat=True)
+    _, order = _collect(dataset.take(8))  # 32 windows: three full passes and a bit
+    passes = [order[i * count:(i + 1) * count].tolist() for i in range(3)]
+    for one in passes:
+        assert sorted(one) == list(range(count))
+    assert passes[0] != passes[1] != passes[2] and passes[0] != list(range(count))
+    again = _collect(window_dataset(store, owners, frames, np.arange(count), batch_size=4, shuffle=True,
+                                    seed=5, repeat=True).take(8))[1]
+    assert again.tolist() == order.tolist()
+    single = _collect(window_dataset(store, owners, frames, np.arange(count), shuffle=True, seed=5))[1]
+    assert sorted(single.tolist()) == list(range(count))
+
+
+def test_context_dataset_equals_naive():
+    rng = np.random.default_rng(1)
+    matrices = [rng.standard_normal((n, 3)).astype(np.float32) for n in (1, 7, 30)]
+    counts = [len(m) for m in matrices]
+    owners, frames = frame_index(counts)
+    # A frame past the LLD stream's end (streams differ by a frame or two) reads its last row.
+    owners, frames = np.append(owners, 1).astype(np.int32), np.append(frames, 8).astype(np.int32)
+    contexts, targets = _collect(context_dataset(matrices, owners, frames, [7, 8, 9], batch_size=5))
+    expected = [matrices[o][np.clip(np.minimum(f, counts[o] - 1) + np.arange(-12, 13), 0, counts[o] - 1)]
+                for o, f in zip(owners, frames)]
+    np.testing.assert_array_equal(contexts, np.stack(expected))
+    assert contexts.shape == (len(owners), 25, 3) and targets.tolist() == [[7, 8, 9][o] for o in owners]
+    with pytest.raises(ValueError, match="at least one frame"):
+        context_dataset([np.zeros((0, 3))], owners, frames)
+
+
+@pytest.mark.parametrize("length, count", [
+    (1000, 1), (SLICE, 1), (SLICE + SLICE // 2, 1), (SLICE + SLICE // 2 + 1, 2),
+    (2 * SLICE + SLICE // 2, 2), (2 * SLICE + SLICE // 2 + 1, 3), (3 * SLICE, 3)])
+def test_slice_counts_at_the_three_second_boundary(length, count):
+    owners, starts = slice_starts([length])
+    assert owners.tolist() == [0] * count
+    assert starts.tolist() == [i * SLICE for i in range(count)]
+
+
+def test_slice_dataset_zero_pads_and_keeps_order():
+    store = _store((SLICE // 4, SLICE + SLICE // 2 + 10))
+    owners, starts = slice_starts(store.lengths)
+    assert owners.tolist() == [0, 1, 1]
+    slices = _collect(slice_dataset(store, owners, starts, batch_size=2))
+    assert slices.shape == (3, SLICE)
+    for piece, owner, start in zip(slices, owners, starts):
+        expected = store.signal(owner)[start:start + SLICE]
+        np.testing.assert_array_equal(piece[:len(expected)], expected)
+        assert not piece[len(expected):].any()
+    assert len(store.signal(1)[SLICE:]) < SLICE  # the last slice was really padded
+
+
+def test_empty_selection_is_refused():
+    with pytest.raises(ValueError, match="No windows to stream"):
+        window_dataset(_store(), np.zeros(0, np.int32), np.zeros(0, np.int32))
