@@ -75,6 +75,7 @@ def train_frame_classifier(
         epochs=max_epochs or _UNLIMITED_EPOCHS,
         steps_per_epoch=steps_per_epoch,
         validation_steps=validation_steps,
+        shuffle=False,  # the tf.data pipeline shuffles; Keras ignores (and warns about) this for datasets
         callbacks=[halving, *callbacks],
         verbose=verbose,
     )

@@ -1,0 +1,82 @@
+"""Tests of the SHORT frame-classifier training recipe on tiny synthetic windows."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ser_keras.models.lld_mlp import build_lld_mlp
+from ser_keras.models.raw_cnn import build_raw_subseg
+from ser_keras.training.fit import train_frame_classifier
+from ser_keras.training.schedules import HalvingSchedule
+
+
+def sine_windows(count, seed, window=4000):
+    """z-normalised windows whose class (0..3) is the frequency of a noisy sine."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 4, count).astype("int32")
+    time = np.arange(window) / 16000
+    frequencies = np.array([150.0, 400.0, 1000.0, 2500.0])[labels]
+    phases = rng.uniform(0, 2 * np.pi, count)
+    waves = np.sin(2 * np.pi * frequencies[:, None] * time + phases[:, None]) + 0.3 * rng.standard_normal((count, window))
+    waves = (waves - waves.mean(axis=1, keepdims=True)) / waves.std(axis=1, keepdims=True)
+    return tf.data.Dataset.from_tensor_slices((waves.astype("float32"), labels)).batch(32)
+
+
+def test_two_epochs_of_raw_subseg_lower_the_loss_and_save_the_best_model(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = build_raw_subseg()
+    checkpoint = tmp_path / "models" / "raw_subseg.h5"
+    result = train_frame_classifier(model, sine_windows(128, 1), sine_windows(64, 2), max_epochs=2,
+                                    schedule=HalvingSchedule(initial_epochs=1), verbose=0,
+                                    checkpoint_path=checkpoint)
+    history = result["history"]
+    assert result["epochs_run"] == 2 and result["stopped_by"] == "max_epochs"
+    assert history["loss"][1] < history["loss"][0]
+    assert history["learning_rate"][0] == pytest.approx(0.1)
+    assert result["best_epoch"] == int(np.argmin(history["val_loss"])) + 1
+    assert result["best_val_loss"] == pytest.approx(min(history["val_loss"]))
+    optimizer = model.optimizer.get_config()
+    assert optimizer["momentum"] == 0.5 and optimizer["nesterov"] is False
+    reloaded = keras.models.load_model(checkpoint, compile=False)
+    inputs = next(iter(sine_windows(4, 3)))[0]
+    np.testing.assert_array_equal(reloaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0))
+
+
+def test_schedule_ends_training_at_the_floor_and_keeps_best_weights():
+    keras.utils.set_random_seed(0)
+    features = np.random.default_rng(0).normal(size=(64, 25, 4)).astype("float32")
+    labels = np.random.default_rng(1).integers(0, 4, 64).astype("int32")
+    train = tf.data.Dataset.from_tensor_slices((features, labels)).batch(32)
+    model = build_lld_mlp(4, feature_mean=np.zeros(4), feature_variance=np.ones(4), hidden_layers=(8,))
+    # Random labels: validation loss cannot keep dropping by 1.0 per epoch, so every epoch
+    # after the first halves 0.1 -> 0.05 -> 0.025 < 0.03 and training stops after epoch 3.
+    result = train_frame_classifier(model, train, train, schedule=HalvingSchedule(initial_epochs=1, min_delta=1.0,
+                                                                                  floor=0.03), verbose=0)
+    assert result["stopped_by"] == "learning_rate_floor"
+    assert result["epochs_run"] == 3 and result["halvings"] == 2
+    assert result["final_learning_rate"] == pytest.approx(0.025)
+    assert result["history"]["learning_rate"] == pytest.approx([0.1, 0.1, 0.05])
+    best_loss = model.evaluate(train, verbose=0)[0]
+    assert best_loss == pytest.approx(result["best_val_loss"], rel=1e-5)
+
+
+def test_mixed_precision_model_trains_and_the_schedule_reaches_the_loss_scaled_optimizer():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = build_lld_mlp(4, feature_mean=np.zeros(4), feature_variance=np.ones(4), hidden_layers=(8,))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    data = tf.data.Dataset.from_tensor_slices(
+        (np.random.default_rng(0).normal(size=(32, 25, 4)).astype("float32"), np.zeros(32, "int32"))).batch(16)
+    result = train_frame_classifier(model, data, data, max_epochs=2, verbose=0,
+                                    schedule=HalvingSchedule(initial_epochs=1, min_delta=10.0))
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert result["final_learning_rate"] == pytest.approx(0.05)
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.05)
+
+
+def test_bad_checkpoint_suffix_is_refused():
+    model = build_lld_mlp(2, feature_mean=np.zeros(2), feature_variance=np.ones(2), hidden_layers=(4,))
+    with pytest.raises(ValueError, match="must end in '.h5'"):
+        train_frame_classifier(model, None, None, checkpoint_path="model.keras")
