@@ -24,3 +24,4 @@ from ser_keras.interpret.frequency import (
     response_centroid,
 )
 from ser_keras.interpret.maximize import Maximization, maximize_activation
+from ser_keras.interpret.descriptors import describe_signal
