@@ -5,8 +5,10 @@ tests/test_wav2vec2.py checks ser_keras.features.wav2vec2 against it. Needs torc
 transformers, which the project itself never imports, so run it from a separate venv:
 
     python3 -m venv /work/venv-ref
-    /work/venv-ref/bin/pip install torch transformers safetensors numpy
+    /work/venv-ref/bin/pip install torch==2.13.0 transformers safetensors numpy
     /work/venv-ref/bin/python tools/make_wav2vec2_fixture.py [--out DIR]
+
+The committed fixture was made with torch 2.13.0 (CPU) and transformers 5.23.0.
 
 The tiny model keeps the base layout (7 convs with base kernels/strides, "group" norm,
 post-LN encoder, even positional kernel) at hidden 32. Every parameter is re-drawn at random

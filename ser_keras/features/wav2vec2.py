@@ -40,6 +40,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import keras
 import numpy as np
+from safetensors import SafetensorError
+from safetensors.numpy import load_file
 
 HF_PREFIX = "wav2vec2."
 # Namespaces of the encoder proper; everything else in a checkpoint belongs to a head.
@@ -184,9 +186,6 @@ def _layer_norm(config: Wav2Vec2Config, name: str) -> keras.layers.LayerNormaliz
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Encoder tensors of a safetensors checkpoint, keys without the ``wav2vec2.`` prefix."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"wav2vec2 checkpoint {path!r} does not exist or is not a file.")
