@@ -25,3 +25,12 @@ from ser_keras.interpret.frequency import (
 )
 from ser_keras.interpret.maximize import Maximization, maximize_activation
 from ser_keras.interpret.descriptors import describe_signal
+from ser_keras.interpret.importance import (
+    GROUPS,
+    RankedFeature,
+    compare_functional_names,
+    feature_group,
+    group_counts,
+    spectral_count,
+    top_features,
+)
