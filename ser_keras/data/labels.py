@@ -11,22 +11,32 @@ FOUR_CLASSES = ("ang", "hap", "neu", "sad")
 DIMENSIONS = ("valence", "arousal")
 DIMENSION_CLASSES = 5
 
-# Common spellings from manifests and other corpora; ``exc`` merges into ``hap`` (SHORT §2.1).
-_FOUR_CLASS_SPELLINGS = {
-    "ang": "ang", "anger": "ang", "angry": "ang",
-    "hap": "hap", "happy": "hap", "happiness": "hap", "joy": "hap",
-    "exc": "hap", "excited": "hap", "excitement": "hap",
-    "neu": "neu", "neutral": "neu",
-    "sad": "sad", "sadness": "sad",
+# Common spellings from manifests and other corpora, mapped to the IEMOCAP codes.
+_SPELLINGS = {
+    "anger": "ang", "angry": "ang", "happy": "hap", "happiness": "hap", "joy": "hap",
+    "excited": "exc", "excitement": "exc", "neutral": "neu", "sadness": "sad",
+    "frustration": "fru", "frustrated": "fru", "surprise": "sur", "surprised": "sur",
+    "fear": "fea", "fearful": "fea", "disgust": "dis", "disgusted": "dis",
+    "boredom": "bor", "bored": "bor", "other": "oth",
 }
+# SHORT §2.1: ``exc`` merges into ``hap``.
+_FOUR_CLASS_CODES = {"ang": "ang", "hap": "hap", "exc": "hap", "neu": "neu", "sad": "sad"}
 LABEL_VIEWS = ("four_class", "all")
+
+
+def normalise_label(label):
+    """A free-text label as its IEMOCAP code where one exists (``'Angry'`` → ``'ang'``), else
+    lower-cased; None for a missing or blank label."""
+    if label is None or not label.strip():
+        return None
+    text = label.strip().lower()
+    return _SPELLINGS.get(text, text)
 
 
 def four_class_label(label):
     """Return the four-class code for a raw label, or None when the view drops it."""
-    if label is None:
-        return None
-    return _FOUR_CLASS_SPELLINGS.get(label.strip().lower())
+    code = normalise_label(label)
+    return None if code is None else _FOUR_CLASS_CODES.get(code)
 
 
 @dataclasses.dataclass(frozen=True)

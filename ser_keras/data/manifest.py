@@ -2,7 +2,8 @@
 
 Lets any corpus be used with either paper's protocol. Relative paths resolve against the
 CSV's folder and may not escape it (``..`` is refused); a missing column or file is an error
-naming the CSV line.
+naming the CSV line. Labels are free strings, stored as IEMOCAP codes where a common spelling
+maps (``Angry`` → ``ang``) and lower-cased otherwise.
 """
 
 import csv
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from ser_keras.data.corpus import Corpus, Utterance, fingerprint
 from ser_keras.data.iemocap import CorpusLayoutError
+from ser_keras.data.labels import normalise_label
 
 REQUIRED = ("path", "speaker", "label")
 OPTIONAL = ("session", "valence", "arousal", "gender")
@@ -27,16 +29,20 @@ def read_manifest(csv_path, *, spec=None):
         if missing:
             raise CorpusLayoutError(f"{csv_path}: missing column(s) {', '.join(missing)}; "
                                     f"expected {', '.join(REQUIRED)} (optional: {', '.join(OPTIONAL)}).")
-        rows = list(enumerate(reader, start=2))
+        rows = [(reader.line_num, row) for row in reader]
     utterances, files, seen = [], [(csv_path.name, csv_path)], set()
     for line, row in rows:
         where = f"{csv_path}:{line}"
+        empty = [column for column in ("path", "speaker") if not (row.get(column) or "").strip()]
+        if empty:
+            raise CorpusLayoutError(f"{where}: no value for {', '.join(empty)}; every row needs "
+                                    f"{', '.join(REQUIRED)}.")
         audio = _resolve(row["path"], root, where)
         if audio.stem in seen:
             raise CorpusLayoutError(f"{where}: duplicate utterance id {audio.stem!r}; ids are file stems and must be unique.")
         seen.add(audio.stem)
         utterances.append(Utterance(
-            id=audio.stem, path=str(audio), speaker=row["speaker"].strip(), label=row["label"].strip() or None,
+            id=audio.stem, path=str(audio), speaker=row["speaker"].strip(), label=normalise_label(row["label"]),
             session=(row.get("session") or "").strip() or None,
             valence=_rating(row.get("valence"), where), arousal=_rating(row.get("arousal"), where),
             gender=(row.get("gender") or "").strip() or None))
