@@ -80,3 +80,9 @@ def test_bad_checkpoint_suffix_is_refused():
     model = build_lld_mlp(2, feature_mean=np.zeros(2), feature_variance=np.ones(2), hidden_layers=(4,))
     with pytest.raises(ValueError, match="must end in '.h5'"):
         train_frame_classifier(model, None, None, checkpoint_path="model.keras")
+
+
+def test_missing_validation_data_is_refused_before_training():
+    model = build_lld_mlp(2, feature_mean=np.zeros(2), feature_variance=np.ones(2), hidden_layers=(4,))
+    with pytest.raises(ValueError, match="val_ds"):
+        train_frame_classifier(model, [], None)

@@ -9,6 +9,7 @@ Multi-GPU: build the model inside ``strategy.scope()``; compiling here happens i
 strategy the model was built under, so the optimizer's variables are mirrored too.
 """
 
+import math
 import os
 
 import keras
@@ -47,7 +48,8 @@ def train_frame_classifier(
     training down). checkpoint_path: where the best-validation model is written as ``.h5``
     once training ends. The model ends up holding the best-validation weights.
 
-    Returns a JSON-ready dict: ``epochs_run``, ``best_epoch`` (1-based), ``best_val_loss``,
+    Returns a JSON-ready dict: ``epochs_run``, ``best_epoch`` (1-based; 0 and ``best_val_loss``
+    None when no epoch had a finite validation loss), ``best_val_loss``,
     ``final_learning_rate`` (the rate after the last epoch's update), ``halvings``,
     ``stopped_by`` (``'learning_rate_floor'`` or ``'max_epochs'``) and ``history`` (per-epoch
     lists: loss, accuracy, val_loss, val_accuracy, learning_rate).
@@ -58,6 +60,8 @@ def train_frame_classifier(
         raise ValueError(f"`max_epochs` must be a positive int or None. Got {max_epochs!r}.")
     if checkpoint_path is not None and not str(checkpoint_path).endswith(".h5"):
         raise ValueError(f"`checkpoint_path` must end in '.h5'. Got {str(checkpoint_path)!r}.")
+    if val_ds is None:
+        raise ValueError("`val_ds` is required: the learning-rate schedule runs on the validation loss.")
     if jit_compile is None:
         jit_compile = bool(tf.config.list_physical_devices("GPU"))
 
@@ -85,7 +89,7 @@ def train_frame_classifier(
     return {
         "epochs_run": state.epochs_done,
         "best_epoch": state.best_epoch,
-        "best_val_loss": state.best_val_loss,
+        "best_val_loss": state.best_val_loss if math.isfinite(state.best_val_loss) else None,
         "final_learning_rate": state.learning_rate,
         "halvings": state.halvings,
         "stopped_by": "learning_rate_floor" if state.stop else "max_epochs",
