@@ -1,0 +1,88 @@
+"""Run records: the files every script writes, refusal to overwrite, resumable parts; atomic IO."""
+
+import csv
+
+import numpy as np
+import pytest
+
+from ser_keras.data.corpus import Corpus, Utterance
+from ser_keras.io import atomic_path, read_json, write_json
+from ser_keras.runs import RunRecord, environment, markdown_table
+
+ROWS = [{"id": "short.table1.raw_subseg.uar", "system": "Raw SubSeg", "classifier": "CNN", "metric": "UAR",
+         "value": 55.25, "ci95": [52.0, 58.5], "paper": 60.1, "status": "below"},
+        {"id": "short.table1.boaw.uar", "system": "BoAW", "classifier": "SVM", "metric": "UAR",
+         "value": 50.0, "paper": None, "status": "n/a"}]
+
+
+def _record(out, **kwargs):
+    corpus = Corpus("synthetic:tiny", "synthetic", "/c", (Utterance(id="u", path="/u.wav", speaker="s"),), "ab" * 32)
+    return RunRecord(out, script="replicate/table1.py", config={"seed": 3, "quick": True}, corpus=corpus, **kwargs)
+
+
+def test_finish_writes_every_record_file(tmp_path):
+    record = _record(tmp_path / "run")
+    metrics = record.finish(ROWS, protocol="leave-one-session-out",
+                            predictions=[["u", "short.table1.boaw.uar", "Ses01", 1, np.int64(2)]],
+                            claims=[{"claim": "raw beats BoAW", "holds": True}], label_view="four_class",
+                            table_title="Table 1", notes=["quick budget"])
+    out = tmp_path / "run"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json", "env.json", "metrics.json", "predictions.csv", "results.csv", "table.md"]
+    assert read_json(out / "config.json") == {"seed": 3, "quick": True}
+    env = read_json(out / "env.json")
+    assert env["packages"]["numpy"] == np.__version__ and "git_sha" in env and env["cpu_count"] >= 1
+    stored = read_json(out / "metrics.json")
+    assert stored == metrics and stored["seed"] == 3 and stored["quick"] is True
+    assert stored["corpus"] == {"spec": "synthetic:tiny", "sha256": "ab" * 32, "label_view": "four_class",
+                                "utterances": 1}
+    with open(out / "predictions.csv", newline="") as handle:
+        assert list(csv.reader(handle)) == [["id", "row", "fold", "target", "prediction"],
+                                            ["u", "short.table1.boaw.uar", "Ses01", "1", "2"]]
+    with open(out / "results.csv", newline="") as handle:
+        results = list(csv.DictReader(handle))
+    assert results[0]["ci95_low"] == "52.0" and results[1]["paper"] == ""
+    table = (out / "table.md").read_text()
+    assert "## Table 1" in table and "| 55.25 | [52.00, 58.50] | 60.10 |" in table
+    assert "n/a (not in source text)" in table and "| raw beats BoAW | holds |" in table
+    assert "- quick budget" in table and "QUICK budget" in table
+
+
+def test_existing_results_need_resume_and_parts_are_reused(tmp_path):
+    record = _record(tmp_path / "run")
+    assert record.load_part("row", "Ses01") is None
+    record.save_part("row", "Ses01", {"uar": 0.5})
+    with pytest.raises(FileExistsError, match="pass --resume"):
+        _record(tmp_path / "run")
+    resumed = _record(tmp_path / "run", resume=True)
+    assert resumed.load_part("row", "Ses01") == {"uar": 0.5} and resumed.load_part("row", "Ses02") is None
+    resumed.clear_parts()
+    _record(tmp_path / "run")  # nothing left to protect
+
+
+def test_environment_lists_packages():
+    env = environment()
+    assert set(env["packages"]) >= {"tensorflow", "keras", "numpy"} and env["python"].count(".") == 2
+
+
+def test_markdown_table_without_rows():
+    text = markdown_table({"script": "s", "protocol": "p", "seed": 0, "quick": False, "wall_s": 1.0, "rows": []})
+    assert text.startswith("## s\n") and text.endswith("|---|---|---|---|---|---|---|---|\n")
+
+
+def test_atomic_path_leaves_target_untouched_on_error(tmp_path):
+    target = tmp_path / "out.json"
+    write_json(target, {"a": np.float32(1.5), "b": np.arange(2)})
+    assert read_json(target) == {"a": 1.5, "b": [0, 1]}
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert read_json(target) == {"a": 1.5, "b": [0, 1]} and sorted(tmp_path.iterdir()) == [target]
+    with atomic_path(tmp_path / "model.h5", suffix=".h5") as tmp:
+        assert tmp.suffix == ".h5" and tmp.parent == tmp_path
+        tmp.write_bytes(b"x")
+    assert (tmp_path / "model.h5").read_bytes() == b"x"
+    with pytest.raises(TypeError, match="not JSON serialisable"):
+        write_json(tmp_path / "bad.json", {"x": object()})
+    assert not (tmp_path / "bad.json").exists()
