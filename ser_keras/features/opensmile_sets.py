@@ -6,12 +6,13 @@
 * ``IS10_functionals``: 1582 per 6 s sample (ELOR FTR).
 
 Stream alignment: openSMILE writes the ComParE delta stream with two more rows than the
-LLD stream, and the last rows of both carry duplicated flush timestamps (e.g. LLD starts
-…0.93, 0.94, 0.94 vs deltas …0.93, 0.93, 0.93, 0.94, 0.94 for 1 s of audio), so timestamps
-cannot be joined at the tail. Checked on opensmile 2.6.0 by recomputing the delta
-regression: delta row ``i`` is the delta of LLD row ``i``. The streams are therefore
-aligned by row position — the common prefix of rows, the extra trailing delta rows dropped
-— after checking that their start times agree away from the last ``_FLUSH_ROWS`` rows.
+LLD stream (the flush of its 5-frame delta window), and the last 2–6 rows of both carry
+duplicated flush timestamps (e.g. LLD starts …1.93, 1.94, 1.94 vs deltas …1.93, 1.93,
+1.93, 1.94, 1.94), so the streams cannot be joined on timestamps. Recomputing the delta
+regression on 178 EmoDB files (opensmile 2.6.0) shows delta row ``i`` is the delta of LLD
+row ``i`` in every file. The streams are therefore aligned by row position: the common
+prefix of rows is kept and the extra trailing delta rows are dropped; any other length
+difference than 0–2 rows raises, since it would mean a changed openSMILE layout.
 
 openSMILE fills outputs with NaN for segments too short to analyse (e.g. 20 ms); such
 values, and any Inf, are set to 0 and counted: each call logs "N values from M utterances
@@ -39,8 +40,8 @@ logger = logging.getLogger(__name__)
 
 # Utterances per cache shard: bounds what a killed run loses and what one read holds.
 SHARD_UTTERANCES = 256
-# Trailing rows whose openSMILE timestamps are flush duplicates (see module docstring).
-_FLUSH_ROWS = 4
+# Extra trailing rows of the ComParE delta stream (see module docstring).
+_DELTA_FLUSH_ROWS = 2
 
 
 class FeatureSet(str, enum.Enum):
@@ -122,11 +123,9 @@ def _process(feature_set, signal):
     if not feature_set.frame_level:
         return frames[0].to_numpy(dtype=np.float32)[0]
     rows = min(len(frame) for frame in frames)
-    checked = max(rows - _FLUSH_ROWS, 0)
-    starts = [frame.index.get_level_values("start")[:checked].to_numpy() for frame in frames]
-    if any(not np.array_equal(starts[0], other) for other in starts[1:]):
-        raise ValueError(f"openSMILE streams of {feature_set.value} disagree on frame start times; "
-                         "cannot align LLDs and deltas.")
+    if any(not 0 <= len(frame) - rows <= _DELTA_FLUSH_ROWS for frame in frames):
+        raise ValueError(f"openSMILE streams of {feature_set.value} have {[len(f) for f in frames]} rows; "
+                         f"expected lengths within {_DELTA_FLUSH_ROWS} rows to align LLDs and deltas.")
     return np.concatenate([frame.to_numpy(dtype=np.float32)[:rows] for frame in frames], axis=1)
 
 
