@@ -65,7 +65,7 @@ FORMANT_BANDWIDTHS = np.array([60.0, 90.0, 120.0, 180.0])
 TICKS_PER_SECOND = 10000  # turn times carry 4 decimals
 SAMPLES_PER_TICK_STEP = SAMPLE_RATE // 2000  # durations are whole multiples: exact 4-decimal times
 _FRICATIVE_FILTER = scipy.signal.butter(2, 3000, btype="highpass", fs=SAMPLE_RATE, output="sos")
-_COMMENTS = ("()", "()", "()", "()", "(curious)", "(mildly aggravated but staying polite, attitude)",
+_COMMENTS = ("()",) * 10 + ("(curious)", "(mildly aggravated but staying polite, attitude)",
              "(sarcastic)", "(tired)", "(laughing)")
 
 
@@ -98,7 +98,7 @@ SIZE_CONFIGS = {
         dialogs=("F_impro01", "M_script01_1"), median_seconds=2.0, sigma=0.35, max_seconds=4.0, long_turns=1),
     "small": SizeConfig(
         counts=tuple((code, (count,) * 5) for code, count in
-                     zip(CODES, (20, 8, 12, 24, 16, 8, 2, 6))),
+                     zip(CODES, (21, 9, 12, 25, 17, 8, 2, 6))),
         dialogs=_dialogs(2, ("script01_1",)), median_seconds=3.4, sigma=0.55, max_seconds=15.0, long_turns=0),
     "full": SizeConfig(
         counts=tuple((code, _per_session(total)) for code, total in
