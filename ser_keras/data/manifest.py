@@ -27,7 +27,7 @@ def read_manifest(csv_path, *, spec=None):
         reader = csv.DictReader(handle)
         missing = [column for column in REQUIRED if column not in (reader.fieldnames or ())]
         if missing:
-            raise CorpusLayoutError(f"{csv_path}: missing column(s) {', '.join(missing)}; "
+            raise CorpusLayoutError(f"{csv_path}:1: missing column(s) {', '.join(missing)}; "
                                     f"expected {', '.join(REQUIRED)} (optional: {', '.join(OPTIONAL)}).")
         rows = [(reader.line_num, row) for row in reader]
     utterances, files, seen = [], [(csv_path.name, csv_path)], set()
