@@ -5,7 +5,9 @@ import pytest
 from ser_keras.data.windows import naive_window
 from ser_keras.interpret.guided import guided_gradients, guided_model
 from ser_keras.interpret.relevance import (
+    amplitude_envelope,
     class_relevances,
+    pearson_rows,
     spliced_window_positions,
     utterance_class_relevances,
     utterance_relevance,
@@ -70,3 +72,19 @@ def test_class_relevances_are_guided_gradients_per_class():
     utterance = utterance_class_relevances(guided, windows, starts, 64, range(4))
     assert utterance.shape == (4, 64)
     np.testing.assert_allclose(utterance[1], utterance_relevance(per_class[1], starts, 64), atol=1e-6)
+
+
+def test_pearson_rows_and_envelope():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3, 200))
+    y = np.stack([2 * x[0] + 1, -x[1], rng.normal(size=200)])
+    correlations = pearson_rows(x, y)
+    np.testing.assert_allclose(correlations[:2], [1.0, -1.0], atol=1e-12)
+    np.testing.assert_allclose(correlations[2], np.corrcoef(x[2], y[2])[0, 1], atol=1e-12)
+    assert np.isnan(pearson_rows(x[:1], np.zeros((1, 200)))[0])
+    t = np.arange(1600) / 16000
+    envelope_shape = 1 + 0.5 * np.sin(2 * np.pi * 5 * t)
+    envelope = amplitude_envelope((envelope_shape * np.sin(2 * np.pi * 1000 * t))[None])
+    np.testing.assert_allclose(envelope[0, 100:-100], envelope_shape[100:-100], atol=0.02)
+    with pytest.raises(ValueError, match="equal shape"):
+        pearson_rows(x, y[:, :10])

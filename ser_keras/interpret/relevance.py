@@ -7,9 +7,14 @@ relevance signal is the overlap-add of its window relevances divided by how many
 cover each sample. Windows may be contiguous (a start per window) or spliced from 10 ms
 frames with repeated edge frames as in :mod:`ser_keras.data.windows` (a sample index per
 window value).
+
+ELOR's saliency maps (Fig. 4) are the same guided gradients; the correlation helpers below
+give its input-saliency and arousal-valence Pearson correlations, on the signals as they
+are and on their amplitude envelopes (the paper does not say which it correlated).
 """
 
 import numpy as np
+from scipy.signal import hilbert
 
 from ser_keras.data.windows import CONTEXT_FRAMES, FRAME_SHIFT
 from ser_keras.interpret.guided import guided_gradients, guided_model, is_guided
@@ -89,3 +94,26 @@ def utterance_class_relevances(model_or_guided, windows, positions, length, clas
     """Utterance-length relevance signals, one per class: shape (len(classes), length)."""
     per_class = class_relevances(model_or_guided, windows, classes, output=output, batch_size=batch_size)
     return np.stack([utterance_relevance(r, positions, length) for r in per_class])
+
+
+def pearson_rows(first, second):
+    """Pearson correlation of each row pair of two (N, ...) arrays: shape (N,).
+
+    Rows with zero variance (e.g. an all-zero saliency) give NaN; average with np.nanmean.
+    """
+    first = np.asarray(first, dtype=np.float64)
+    second = np.asarray(second, dtype=np.float64)
+    if first.shape != second.shape or first.ndim < 2:
+        raise ValueError(f"Need two (N, ...) arrays of equal shape. Got {first.shape} and {second.shape}.")
+    first = first.reshape(len(first), -1)
+    second = second.reshape(len(second), -1)
+    first = first - first.mean(axis=1, keepdims=True)
+    second = second - second.mean(axis=1, keepdims=True)
+    scale = np.sqrt((first**2).sum(axis=1) * (second**2).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(scale > 0, (first * second).sum(axis=1) / scale, np.nan)
+
+
+def amplitude_envelope(signals):
+    """Magnitude of the analytic signal of each row of (N, T) signals: shape (N, T)."""
+    return np.abs(hilbert(np.asarray(signals, dtype=np.float64), axis=-1))
