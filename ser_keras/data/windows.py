@@ -185,6 +185,7 @@ def window_dataset(store, owners, frames, targets=None, *, batch_size=256, shuff
     order = _order(count, shuffle, seed, repeat)
     targets_t = None if targets is None else tf.constant(np.asarray(targets), tf.int32)
 
+    @tf.autograph.experimental.do_not_convert  # plain TF ops; AutoGraph cannot read closures
     def cut(index):
         owner, frame = tf.gather(owners_t, index), tf.gather(frames_t, index)
         windows = gatherer.windows(owner, frame)
@@ -210,6 +211,7 @@ def context_dataset(matrices, owners, frames, targets=None, *, batch_size=256, s
     owners_t, frames_t = tf.constant(owners, tf.int64), tf.constant(frames, tf.int64)
     targets_t = None if targets is None else tf.constant(np.asarray(targets), tf.int32)
 
+    @tf.autograph.experimental.do_not_convert  # plain TF ops; AutoGraph cannot read closures
     def cut(index):
         owner = tf.gather(owners_t, index)
         spliced = splice(tf.minimum(tf.gather(frames_t, index), tf.gather(counts_t, owner) - 1),

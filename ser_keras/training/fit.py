@@ -10,8 +10,6 @@ strategy the model was built under, so the optimizer's variables are mirrored to
 """
 
 import math
-import os
-
 import keras
 import tensorflow as tf
 
@@ -99,13 +97,7 @@ def train_frame_classifier(
 
 def save_h5(model, path):
     """Save ``model`` (without optimizer state) as a legacy ``.h5`` file, atomically."""
-    with atomic_path(path) as tmp:
-        # Keras picks the file format from the extension, so stage under a '.h5' name.
-        staging = tmp.with_name(tmp.name + ".h5")
-        try:
-            model.save(staging, include_optimizer=False)
-            os.replace(staging, tmp)
-        finally:
-            if staging.exists():
-                staging.unlink()
+    # Keras picks the file format from the extension, so the temporary name ends in '.h5'.
+    with atomic_path(path, suffix=".h5") as tmp:
+        model.save(tmp, include_optimizer=False)
 

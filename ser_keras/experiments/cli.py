@@ -1,0 +1,59 @@
+"""Command-line plumbing shared by every replicate and tuning script: the common flags,
+logging, opening the corpus and the run record, and printing the finished table."""
+
+import argparse
+import logging
+import os
+import sys
+import time
+
+from ser_keras.data.corpus import DEFAULT_CORPUS, load_corpus
+from ser_keras.data.protocols import PROTOCOLS
+
+
+def common_parser(description, *, default_out):
+    """An argparse parser with the flags every replicate script accepts."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", default=DEFAULT_CORPUS,
+                        help="synthetic:{tiny,small,full} (embedded, generated once into $SER_KERAS_CACHE), "
+                             "iemocap:PATH (IEMOCAP_full_release), emodb:PATH, manifest:PATH.csv "
+                             f"(default: {DEFAULT_CORPUS})")
+    parser.add_argument("--out", default=default_out, help=f"run folder (default: {default_out})")
+    parser.add_argument("--seed", type=int, default=0, help="run seed (default: 0)")
+    parser.add_argument("--quick", action="store_true",
+                        help="small budget (fewer windows and epochs) for CPU smoke runs; said in the output")
+    parser.add_argument("--protocol", choices=PROTOCOLS, default=None,
+                        help="default: leave-one-session-out where the corpus has sessions, else leave-one-speaker-out")
+    parser.add_argument("--folds", default=None, help="comma-separated fold names to run (e.g. Ses01,Ses02); "
+                                                      "merge run folders with tools/merge_runs.py")
+    parser.add_argument("--resume", action="store_true", help="reuse finished fold results in --out and continue")
+    parser.add_argument("--labels", choices=("four_class", "all"), default="four_class",
+                        help="categorical label view (default: four_class = ang, hap∪exc, neu, sad)")
+    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras progress output")
+    return parser
+
+
+def split_list(value):
+    """'a,b' → ('a', 'b'); None stays None."""
+    return None if value is None else tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def setup_logging(verbose=1):
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def open_corpus(parser, spec):
+    """Load the corpus or exit with the reader's one-line error."""
+    try:
+        return load_corpus(spec)
+    except (ValueError, FileNotFoundError) as error:
+        parser.exit(2, f"error: {error}\n")
+
+
+def print_finished(record_out, metrics, started):
+    """Print the Markdown table and the wall-time summary line."""
+    sys.stdout.write((record_out / "table.md").read_text(encoding="utf-8"))
+    print(f"\nwrote {record_out}/metrics.json, results.csv, predictions.csv, table.md; "
+          f"wall time {time.time() - started:.1f} s")
