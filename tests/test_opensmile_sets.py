@@ -7,6 +7,7 @@ import opensmile
 import pytest
 import soundfile
 
+from ser_keras.data.audio import AudioError
 from ser_keras.data.corpus import Utterance
 from ser_keras.features import opensmile_sets
 from ser_keras.features.cache import FeatureCache
@@ -96,6 +97,13 @@ def test_extract_utterances_reads_wav_files_and_fills_the_cache(tmp_path):
                                   workers=1, progress=False)
     assert {key: value.shape for key, value in features.items()} == {"utt0": (1582,), "utt1": (1582,)}
     assert cache.contains("corpus-sha", FeatureSet.IS10_functionals.cache_key) == {"utt0", "utt1"}
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF not really a wav file")
+    utterances.append(Utterance(id="broken", path=str(broken), speaker="s1"))
+    with pytest.raises(AudioError, match="broken.wav"):
+        extract_utterances("IS10_functionals", utterances, workers=1, progress=False)
+    kept = extract_utterances("IS10_functionals", utterances, workers=1, progress=False, skip_unreadable=True)
+    assert set(kept) == {"utt0", "utt1"}
 
 
 def test_invalid_arguments():

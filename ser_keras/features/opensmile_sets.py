@@ -34,7 +34,7 @@ import numpy as np
 import opensmile
 import tqdm
 
-from ser_keras.data.audio import SAMPLE_RATE, load_waveform
+from ser_keras.data.audio import SAMPLE_RATE, AudioError, load_waveform
 
 logger = logging.getLogger(__name__)
 
@@ -153,8 +153,14 @@ def extract_signal(feature_set, signal):
     return features
 
 
-def _extract_path(feature_set, path):
-    return _clean(_process(feature_set, load_waveform(path)))
+def _extract_path(feature_set, path, skip_unreadable=False):
+    try:
+        signal = load_waveform(path)
+    except AudioError as error:
+        if not skip_unreadable:
+            raise
+        return str(error)
+    return _clean(_process(feature_set, signal))
 
 
 def _extract_array(feature_set, signal):
@@ -181,9 +187,12 @@ def _run(feature_set, jobs, function, *, cache, cache_namespace, workers, progre
     todo = [key for key in jobs if key not in results]
     if results:
         logger.info("%s: %d of %d utterances read from %s.", feature_set.value, len(results), len(jobs), cache)
-    pending, counts = {}, []
+    pending, counts, unreadable = {}, [], []
 
     def collect(key, output):
+        if isinstance(output, str):
+            unreadable.append(output)
+            return
         features, count = output
         results[key] = features
         counts.append(count)
@@ -203,29 +212,38 @@ def _run(feature_set, jobs, function, *, cache, cache_namespace, workers, progre
         else:
             with _pool(workers) as pool:
                 futures = {pool.submit(function, feature_set, jobs[key]): key for key in todo}
-                for future in concurrent.futures.as_completed(futures):
-                    collect(futures[future], future.result())
-                    bar.update()
+                try:
+                    for future in concurrent.futures.as_completed(futures):
+                        collect(futures[future], future.result())
+                        bar.update()
+                except BaseException:
+                    pool.shutdown(wait=False, cancel_futures=True)  # fail fast, keep finished work
+                    raise
     finally:
         bar.close()
         if pending:
             cache.put(cache_namespace, feature_set.cache_key, pending)
     _report_non_finite(counts, len(todo))
-    return {key: results[key] for key in jobs}
+    if unreadable:
+        logger.warning("%d unreadable audio files skipped: %s", len(unreadable), "; ".join(unreadable))
+    return {key: results[key] for key in jobs if key in results}
 
 
 def extract_utterances(feature_set, utterances: Sequence, *, cache=None, cache_namespace=None,
-                       workers=2, progress=True):
+                       workers=2, progress=True, skip_unreadable=False):
     """``{utterance.id: features}`` for corpus utterances, audio read with ``load_waveform``.
 
     Pass ``cache_namespace=corpus.sha256`` with a cache: hits are read, the rest extracted
-    on ``workers`` processes and written back in shards of ``SHARD_UTTERANCES``.
+    on ``workers`` processes and written back in shards of ``SHARD_UTTERANCES``. An
+    unreadable file raises its ``AudioError``, or with ``skip_unreadable=True`` is logged
+    and left out of the result (work finished before an error is cached either way).
     """
     feature_set = as_feature_set(feature_set)
     jobs = {utterance.id: utterance.path for utterance in utterances}
     if len(jobs) != len(utterances):
         raise ValueError("extract_utterances got duplicate utterance ids.")
-    return _run(feature_set, jobs, _extract_path, cache=cache, cache_namespace=cache_namespace,
+    function = functools.partial(_extract_path, skip_unreadable=skip_unreadable)
+    return _run(feature_set, jobs, function, cache=cache, cache_namespace=cache_namespace,
                 workers=workers, progress=progress)
 
 
