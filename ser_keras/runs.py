@@ -80,6 +80,8 @@ class RunRecord:
 
     def corpus_info(self, label_view=None):
         corpus = self.corpus
+        if isinstance(corpus, dict):  # merged runs carry the corpus description, not the records
+            return corpus
         return {"spec": corpus.spec, "sha256": corpus.sha256, "label_view": label_view,
                 "utterances": len(corpus.utterances)} if corpus is not None else None
 
