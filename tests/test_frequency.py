@@ -4,6 +4,7 @@ import pytest
 
 from ser_keras.interpret.frequency import (
     band_fractions,
+    band_levels,
     cumulative_frequency_response,
     dominant_band,
     first_conv_kernel,
@@ -54,3 +55,13 @@ def test_invalid_kernels_are_rejected():
         cumulative_frequency_response(np.ones((300, 1, 3)), nfft=256)
     with pytest.raises(ValueError, match="no Conv1D"):
         first_conv_kernel(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
+
+
+def test_flat_response_favours_no_band_but_a_low_pass_filter_favours_low_frequencies():
+    freqs = np.linspace(0, 8000, 513)
+    np.testing.assert_allclose(band_levels(freqs, np.ones(513)), 1.0)
+    np.testing.assert_allclose(band_fractions(freqs, np.ones(513)), [1 / 8, 3 / 8, 4 / 8], atol=0.01)
+    low_pass = np.hanning(301)[:, None, None]  # a smoothing filter: a low-pass response
+    freqs, response = cumulative_frequency_response(low_pass, nfft=1024)
+    assert dominant_band(freqs, response) == (0, 1000)
+    assert response_centroid(freqs, response) < 500

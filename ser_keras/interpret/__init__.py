@@ -4,6 +4,7 @@ from ser_keras.interpret.descriptors import describe_signal
 from ser_keras.interpret.frequency import (
     DEFAULT_BANDS,
     band_fractions,
+    band_levels,
     cumulative_frequency_response,
     dominant_band,
     first_conv_kernel,

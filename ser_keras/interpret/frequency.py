@@ -3,8 +3,8 @@
 After Palaz et al. (2015) and Muckenhirn et al. (2018): each first-layer filter's magnitude
 response |DFT| (zero-padded to ``nfft`` points) is divided by its own L2 norm, so every
 filter counts equally whatever its gain, and the normalised responses are summed over
-filters. The band holding most of the summed response tells where the layer puts its
-emphasis (SHORT: SubSeg 1-4 kHz, Seg lower frequencies).
+filters. The band with the highest mean response tells where the layer puts its emphasis
+(SHORT: SubSeg 1-4 kHz, Seg lower frequencies).
 """
 
 import keras
@@ -55,20 +55,39 @@ def cumulative_frequency_response(kernel, *, sample_rate=SAMPLE_RATE, nfft=1024)
     return np.fft.rfftfreq(nfft, d=1.0 / sample_rate), normalised.sum(axis=1)
 
 
+def _band_masks(freqs, bands):
+    top = max(high for _, high in bands)
+    return [(freqs >= low) & ((freqs < high) | ((high == top) & (freqs == high))) for low, high in bands]
+
+
 def band_fractions(freqs, response, bands=DEFAULT_BANDS):
     """Share of the summed response in each ``[low, high)`` band (the top band includes its edge)."""
     freqs, response = np.asarray(freqs), np.asarray(response)
     total = response.sum()
     if total <= 0:
         raise ValueError("The response is zero everywhere; no band holds any mass.")
-    top = max(high for _, high in bands)
-    inside = [(freqs >= low) & ((freqs < high) | ((high == top) & (freqs == high))) for low, high in bands]
-    return np.array([response[mask].sum() / total for mask in inside])
+    return np.array([response[mask].sum() / total for mask in _band_masks(freqs, bands)])
+
+
+def band_levels(freqs, response, bands=DEFAULT_BANDS):
+    """Mean response inside each band, relative to the mean over all bands' bins (flat = 1)."""
+    freqs, response = np.asarray(freqs), np.asarray(response)
+    masks = _band_masks(freqs, bands)
+    if any(not mask.any() for mask in masks):
+        raise ValueError(f"Some band of {bands} holds no frequency bin of the response.")
+    overall = response[np.any(masks, axis=0)].mean()
+    if overall <= 0:
+        raise ValueError("The response is zero everywhere; no band is emphasised.")
+    return np.array([response[mask].mean() / overall for mask in masks])
 
 
 def dominant_band(freqs, response, bands=DEFAULT_BANDS):
-    """The ``(low, high)`` band holding the largest share of the response."""
-    return tuple(bands[int(np.argmax(band_fractions(freqs, response, bands)))])
+    """The ``(low, high)`` band the layer emphasises most: the highest mean response per bin.
+
+    Per bin, not total mass, so that a flat response favours no band: by mass the
+    4-8 kHz band would win for any nearly flat response simply by being the widest.
+    """
+    return tuple(bands[int(np.argmax(band_levels(freqs, response, bands)))])
 
 
 def response_centroid(freqs, response):
