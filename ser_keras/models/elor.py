@@ -1,4 +1,7 @@
-"""The ELOR paper's four networks: ELoR, LoM, FTR and ELoR+FTR (ELOR Sects. 2.2, 2.5, 3.3).
+"""The ELOR paper's four networks: ELoR, LoM, FTR and ELoR+FTR.
+
+ELOR sections "ELoR network", "Architectures for comparison" and "Hyperparameter
+optimization" (Fig. 2, Fig. 3, Tables 1-4).
 
 Functional Keras graphs of built-in layers only, so a saved ``.h5`` reloads with plain
 ``keras.models.load_model``. Every network ends in the same two heads, one per emotional
@@ -28,9 +31,16 @@ HEADS = ("valence", "arousal")
 HE_SCALED_GLOROT = {"scale": 2.0, "mode": "fan_avg", "distribution": "uniform"}
 
 
+def _positive_int(name, value):
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+
+
 def _positive_ints(name, values):
-    if not values or any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in values):
+    if not values:
         raise ValueError(f"{name} must be a non-empty sequence of positive integers; got {values!r}.")
+    for value in values:
+        _positive_int(name, value)
 
 
 @dataclass(frozen=True)
@@ -73,7 +83,7 @@ class HeadConfig:
             raise ValueError(f"learning_rate must be > 0; got {self.learning_rate!r}.")
         if not 0.0 <= self.momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1); got {self.momentum!r}.")
-        _positive_ints("batch_size", (self.batch_size,))
+        _positive_int("batch_size", self.batch_size)
         if self.num_classes < 2:
             raise ValueError(f"num_classes must be >= 2; got {self.num_classes!r}.")
 
@@ -140,7 +150,7 @@ class ElorConfig(ConvTrunkConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        _positive_ints("input_length", (self.input_length,))
+        _positive_int("input_length", self.input_length)
 
 
 @dataclass(frozen=True)
@@ -161,7 +171,8 @@ class LomConfig(ConvTrunkConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        _positive_ints("frames/coefficients", (self.frames, self.coefficients))
+        _positive_int("frames", self.frames)
+        _positive_int("coefficients", self.coefficients)
 
 
 @dataclass(frozen=True)
@@ -172,7 +183,7 @@ class FtrConfig(HeadConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        _positive_ints("num_functionals", (self.num_functionals,))
+        _positive_int("num_functionals", self.num_functionals)
 
 
 @dataclass(frozen=True)
@@ -183,7 +194,7 @@ class ElorFtrConfig(ElorConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        _positive_ints("num_functionals", (self.num_functionals,))
+        _positive_int("num_functionals", self.num_functionals)
 
 
 def trunk_output_steps(length, config):
@@ -202,6 +213,8 @@ def trunk_output_steps(length, config):
 
 def conv_trunk(inputs, config):
     """Conv blocks [Conv1D -> BatchNorm -> MaxPool -> ReLU] x n -> Flatten (paper Sect. 2.2)."""
+    # Deviation: "L2 on all layers" is applied to conv and dense kernels, not to biases or
+    # BatchNorm scales (Keras' kernel_regularizer convention).
     x = inputs
     for block, (filters, kernel, pool) in enumerate(
         zip(config.conv_filters, config.conv_kernel_sizes, config.pool_sizes), start=1

@@ -1,4 +1,4 @@
-"""Alternating split-head training of the ELOR networks (ELOR Sect. 2.2, "Training").
+"""Alternating split-head training of the ELOR networks (ELOR, "ELoR network", training).
 
 Per mini-batch the two heads are updated one after the other on the same input, in an
 order drawn at random per batch: loss of head A (cross-entropy + L2) -> gradients for the
