@@ -64,6 +64,14 @@ def test_only_keeps_named_folds_and_rejects_unknown_names():
         make_folds(utterances, PROTOCOLS[1], only=["Ses01X"])
 
 
+def test_a_fold_chosen_with_only_splits_as_in_the_full_run():
+    utterances = _utterances(10)
+    full = {fold.name: fold for fold in make_folds(utterances, PROTOCOLS[0], seed=7)}
+    (chosen,) = make_folds(utterances, PROTOCOLS[0], seed=7, only=["Ses04"])
+    assert chosen.validation.tolist() == full["Ses04"].validation.tolist()
+    assert chosen.train.tolist() == full["Ses04"].train.tolist()
+
+
 def test_unknown_protocol_and_missing_sessions_are_rejected():
     with pytest.raises(ValueError, match="'protocol' parameter must be one of"):
         make_folds(_utterances(1), "leave-one-out")

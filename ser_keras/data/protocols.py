@@ -69,10 +69,12 @@ def make_folds(utterances, protocol, *, targets=None, seed=0, validation_fractio
         if unknown:
             raise ValueError(f"Fold(s) {unknown} not in this corpus; its {key}s are {names}. "
                              f"A missing session folder removes its fold.")
-        names = [name for name in names if name in only]
     speakers = [u.speaker for u in utterances]
     folds = []
+    # The offset counts every fold, so a fold chosen with ``only`` splits as in the full run.
     for offset, name in enumerate(names):
+        if only and name not in only:
+            continue
         test = np.flatnonzero(groups == name)
         train, validation = train_validation_split(
             np.flatnonzero(groups != name), targets, validation_fraction=validation_fraction, seed=seed + offset)
