@@ -85,6 +85,15 @@ def test_malformed_lines_are_reported_with_file_and_line_and_skipped(tmp_path, d
     assert turns[1]["ratings"] == [("E2", 1.0, 1.0, 1.0)]
 
 
+def test_evaluator_lines_cut_off_from_their_turn_are_reported(tmp_path, dialog_writer, block):
+    text = block("Ses01F_impro01_F000") + "A-E2:\tval 3; act 2; dom  2;\t()\n\n"
+    evaluation = dialog_writer(tmp_path, "Ses01F_impro01", text, wavs=["Ses01F_impro01_F000"])
+    problems = []
+    (turn,) = parse_evaluation_file(evaluation, problems)
+    assert turn["ratings"] == []
+    assert problems == [f"{evaluation}:5: evaluator line outside a turn block (after a blank line?) skipped"]
+
+
 def test_missing_wav_folder_is_a_layout_error(tmp_path, dialog_writer, block):
     dialog_writer(tmp_path, "Ses01F_impro01", block("Ses01F_impro01_F000"), wavs=["Ses01F_impro01_F000"])
     (tmp_path / "Session1" / "sentences" / "wav" / "Ses01F_impro01" / "Ses01F_impro01_F000.wav").unlink()

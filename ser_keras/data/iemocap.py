@@ -40,18 +40,19 @@ def parse_turn_name(name):
 
 def parse_evaluation_file(path, problems):
     """Parse one EmoEvaluation file into a list of turn dicts; append problems as strings."""
-    turns, current = [], None
+    turns, current, in_skipped_turn = [], None, False
     lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r")
         where = f"{path}:{number}"
         if not line.strip():
-            current = None
+            current, in_skipped_turn = None, False
             continue
         if line.startswith("%"):
             continue
         if line.startswith("["):
             current = _parse_turn_line(line, where, problems)
+            in_skipped_turn = current is None
             if current is not None:
                 current["line"] = number
                 turns.append(current)
@@ -61,7 +62,9 @@ def parse_evaluation_file(path, problems):
             problems.append(f"{where}: unrecognised line {line.strip()[:60]!r} skipped")
             continue
         if current is None:
-            continue  # evaluator lines of a skipped turn were already reported with the turn
+            if not in_skipped_turn:  # a skipped turn's own evaluator lines were reported with it
+                problems.append(f"{where}: evaluator line outside a turn block (after a blank line?) skipped")
+            continue
         kind, name, rest = evaluator.groups()
         if kind == "C":
             labels = tuple(part.strip() for part in rest.split("(")[0].split(";") if part.strip())
