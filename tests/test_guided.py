@@ -144,3 +144,21 @@ def test_errors_name_the_offending_value():
         gradient_model(model, guided=True, target="score")
     with pytest.raises(TypeError, match="gradient_model"):
         input_gradients(model, x, 0, output="arousal")
+
+
+def test_reloaded_h5_model_gives_the_same_guided_gradients(tmp_path):
+    model = _with_weights(_separate_relu())
+    model.save(tmp_path / "model.h5")
+    reloaded = keras.models.load_model(tmp_path / "model.h5")
+    reloaded.predict(X, verbose=0)
+    np.testing.assert_allclose(guided_gradients(reloaded, X, 0), GUIDED_CLASS0, atol=1e-6)
+
+
+def test_capped_relu_is_refused_for_guided_but_fine_for_plain():
+    inputs = keras.Input((3,))
+    hidden = keras.layers.ReLU(max_value=6.0)(keras.layers.Dense(3, name="hidden")(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="out")(hidden))
+    _with_weights(model)
+    with pytest.raises(ValueError, match="max_value=6.0"):
+        guided_model(model)
+    np.testing.assert_allclose(plain_gradients(model, X, 0), PLAIN_CLASS0, atol=1e-6)

@@ -65,10 +65,10 @@ def gradient_model(model, *, guided, target="logit"):
 
     def clone_layer(layer):
         linearise = target == "logit" and layer.name in output_layers
-        if _is_plain_relu_layer(layer) and guided:
-            return keras.layers.Activation(guided_relu, name=layer.name)
-        if isinstance(layer, keras.layers.Softmax) and linearise:
-            return keras.layers.Activation("linear", name=layer.name)
+        if guided and _is_plain_relu_layer(layer):
+            return keras.layers.Activation(guided_relu, name=layer.name, dtype=layer.dtype_policy)
+        if linearise and isinstance(layer, keras.layers.Softmax):
+            return keras.layers.Activation("linear", name=layer.name, dtype=layer.dtype_policy)
         clone = layer.__class__.from_config(layer.get_config())
         activation = getattr(clone, "activation", None)
         if guided and activation is keras.activations.relu:
