@@ -108,3 +108,24 @@ def test_root_without_sessions_is_a_layout_error(tmp_path):
         read_iemocap(tmp_path)
     with pytest.raises(CorpusLayoutError, match="is not a folder"):
         read_iemocap(tmp_path / "absent")
+
+
+def test_tiny_synthetic_corpus_parses_back_to_its_plan(tiny_root):
+    from ser_keras.data.corpus import load_corpus
+    from ser_keras.data.describe import describe_corpus
+    from ser_keras.data.synthetic import plan_corpus
+
+    corpus = load_corpus("synthetic:tiny")
+    assert corpus.kind == "synthetic" and corpus.root == str(tiny_root) and corpus.problems == ()
+    plan = {turn.name: turn for turn in plan_corpus("tiny")}
+    assert sorted(u.id for u in corpus.utterances) == sorted(plan)
+    for utterance in corpus.utterances:
+        turn = plan[utterance.id]
+        assert utterance.label == turn.code
+        assert utterance.speaker == f"Ses{turn.session:02d}{'FM'[turn.speaker % 2]}"
+        assert utterance.duration == pytest.approx(turn.n_samples / 16000, abs=2e-4)
+        assert (utterance.rating("E2") is not None) == any(line.startswith("A-E2:") for line in turn.evaluation_lines)
+    summary = describe_corpus(corpus)
+    assert (summary["utterances"], summary["speakers"], summary["sessions"]) == (28, 10, 5)
+    assert summary["evaluator_coverage"]["E2"] == sum(u.rating("E2") is not None for u in corpus.utterances) > 0
+    assert summary["label_views"]["four_class"]["classes"] == {"ang": 5, "hap": 8, "neu": 5, "sad": 5}
