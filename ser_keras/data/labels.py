@@ -83,3 +83,49 @@ def dimension_class(rating):
     if not 0 <= value < DIMENSION_CLASSES:
         raise ValueError(f"A dimensional rating must lie in 1..5. Got {rating!r}.")
     return value
+
+
+@dataclasses.dataclass(frozen=True)
+class DimensionalView:
+    """Utterances kept by the ELOR view with their valence/arousal classes 0–4.
+
+    ``source`` says where the ratings came from: ``'A-E2'`` (one evaluator's dimensional
+    line, IEMOCAP layout) or ``'valence/arousal'`` (the record's own values: manifests).
+    """
+
+    evaluator: str | None
+    source: str
+    utterances: tuple
+    valence: tuple
+    arousal: tuple
+    dropped: dict
+
+    def targets(self, dimension):
+        if dimension not in DIMENSIONS:
+            raise ValueError(f"The 'dimension' must be one of {DIMENSIONS}. Got {dimension!r}.")
+        return getattr(self, dimension)
+
+
+def dimensional_view(utterances, evaluator="E2"):
+    """ELOR §3.1 labels: each kept utterance's (valence, arousal) as classes 0–4.
+
+    Where the corpus carries evaluator lines (IEMOCAP and the synthetic corpus), the ratings
+    of ``evaluator`` are used and utterances that evaluator did not rate are dropped; the
+    paper uses E-2 only. Corpora without evaluator lines (manifests) use each record's
+    ``valence``/``arousal``; records without both are dropped. ``evaluator=None`` always
+    uses the records' values (IEMOCAP: the turn-line mean, rounded half up).
+    """
+    utterances = tuple(utterances)
+    by_evaluator = evaluator is not None and any(u.ratings for u in utterances)
+    source = f"A-{evaluator}" if by_evaluator else "valence/arousal"
+    kept, valence, arousal, dropped = [], [], [], collections.Counter()
+    for utterance in utterances:
+        rating = utterance.rating(evaluator) if by_evaluator else (utterance.valence, utterance.arousal)
+        if rating is None or None in rating:
+            dropped[f"no {source} rating"] += 1
+            continue
+        kept.append(utterance)
+        valence.append(dimension_class(rating[0]))
+        arousal.append(dimension_class(rating[1]))
+    return DimensionalView(evaluator if by_evaluator else None, source, tuple(kept), tuple(valence),
+                           tuple(arousal), dict(dropped))

@@ -5,10 +5,17 @@ folds, scores them (SHORT: UAR; ELOR: WAR and UAR pooled over folds) and says wh
 were absent from the test targets instead of dividing by zero.
 """
 
+import zlib
+
 import numpy as np
 
 from ser_keras.metrics import (absent_classes, bootstrap_ci, unweighted_average_recall,
                                weighted_average_recall)
+
+
+def row_seed(seed, row_id, fold):
+    """A seed per (row, fold), independent of which rows or folds ran before (resume-safe)."""
+    return (seed * 1_000_003 + zlib.crc32(f"{row_id}/{fold}".encode())) % (2 ** 31)
 
 
 def pool_parts(parts):

@@ -8,7 +8,6 @@ one (every model is seeded from the run seed, the row and the fold).
 
 import dataclasses
 import logging
-import zlib
 
 import keras
 import numpy as np
@@ -18,7 +17,7 @@ from ser_keras.data.labels import categorical_view
 from ser_keras.data.protocols import default_protocol, make_folds
 from ser_keras.data.windows import (WINDOW, context_dataset, frame_counts, frame_index, load_store,
                                     window_dataset)
-from ser_keras.experiments.reporting import prediction_lines, score_row, skipped_row
+from ser_keras.experiments.reporting import prediction_lines, row_seed, score_row, skipped_row
 from ser_keras.features.boaw import BagOfAudioWords
 from ser_keras.features.cache import FeatureCache
 from ser_keras.features.opensmile_sets import FeatureSet, extract_utterances
@@ -105,11 +104,6 @@ def budget(corpus_kind, *, quick):
     if corpus_kind == "synthetic":
         return {"train_frame_step": 4, "eval_frame_step": 4, "max_epochs": 8, "mlp_grid": LLD_MLP_GRID[:2]}
     return {}
-
-
-def row_seed(seed, row_id, fold):
-    """A seed per (row, fold), independent of which rows or folds ran before (resume-safe)."""
-    return (seed * 1_000_003 + zlib.crc32(f"{row_id}/{fold}".encode())) % (2 ** 31)
 
 
 class ShortExperiment:
