@@ -1,5 +1,16 @@
 """Keras functional graph builders (built-in layers only) for both papers' networks."""
 
+from ser_keras.models.elor import (
+    NETWORKS,
+    ElorConfig,
+    ElorFtrConfig,
+    FtrConfig,
+    LomConfig,
+    build_elor,
+    build_elor_ftr,
+    build_ftr,
+    build_lom,
+)
 from ser_keras.models.lld_mlp import LLD_CONTEXT, LLD_MLP_GRID, build_lld_mlp, lld_standardization
 from ser_keras.models.raw_cnn import (
     FIRST_CONV_LAYER,
@@ -16,6 +27,15 @@ from ser_keras.models.raw_cnn import (
 )
 
 __all__ = [
+    "NETWORKS",
+    "ElorConfig",
+    "ElorFtrConfig",
+    "FtrConfig",
+    "LomConfig",
+    "build_elor",
+    "build_elor_ftr",
+    "build_ftr",
+    "build_lom",
     "FIRST_CONV_LAYER",
     "LLD_CONTEXT",
     "LLD_MLP_GRID",

@@ -10,8 +10,10 @@ from ser_keras.training.schedules import (
     after_epoch,
     initial_state,
 )
+from ser_keras.training.split_heads import SplitHeadTrainer
 
 __all__ = [
+    "SplitHeadTrainer",
     "PRECISIONS",
     "HalveLearningRateOnPlateau",
     "HalvingSchedule",
