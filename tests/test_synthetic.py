@@ -12,6 +12,7 @@ import pytest
 import soundfile
 
 from ser_keras.data import synthetic
+from ser_keras.data.emotional_voice import random_voice, synthesise
 from ser_keras.data.iemocap import read_iemocap
 
 TURN_LINE = re.compile(r"^\[(\d+\.\d+) - (\d+\.\d+)\]\t(\w+)\t(\w+)\t\[(\d+\.\d+), (\d+\.\d+), (\d+\.\d+)\]$")
@@ -163,6 +164,9 @@ def test_bad_arguments_are_refused_by_name(tmp_path):
         synthetic.plan_corpus("huge")
     with pytest.raises(ValueError, match="'seed'"):
         synthetic.plan_corpus("tiny", seed=-1)
+    with pytest.raises(ValueError, match="'n'.*4000"):
+        synthesise(4000, blend=(("neu", 1.0),), arousal=3.0, valence=3.0,
+                   voice=random_voice(np.random.default_rng(0), female=True), rng=np.random.default_rng(0))
     (tmp_path / "keep.txt").write_text("x")
     with pytest.raises(ValueError, match="empty or new folder"):
         synthetic.generate_corpus(tmp_path, size="tiny")
