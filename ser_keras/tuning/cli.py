@@ -1,0 +1,107 @@
+"""Command-line flags shared by the tuning scripts (``tuning/search_*.py``) and their run.
+
+Not a paper section: the plumbing around the searches of ``ser_keras.tuning.search``.
+"""
+
+import argparse
+import json
+import sys
+import time
+
+from ser_keras.data.corpus import DEFAULT_CORPUS
+from ser_keras.experiments.cli import open_corpus, setup_logging
+from ser_keras.seeding import seed_everything
+from ser_keras.training.precision import configure_precision
+from ser_keras.tuning.search import TUNERS, make_strategy, role, run_search
+from ser_keras.tuning.spaces import PAPER_TRIALS
+
+# The split-head loop has no loss scaling, so its mixed policy is bfloat16 (float32's range);
+# the MLP trains with model.fit, whose compile wraps float16 in a LossScaleOptimizer.
+MIXED_POLICIES = {"elor": "mixed_bfloat16", "lom": "mixed_bfloat16", "ftr": "mixed_bfloat16",
+                  "short_mlp": "mixed_float16"}
+
+
+def search_parser(description, *, network, default_trials, default_epochs):
+    """Parser with the flags every search script accepts."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", default=DEFAULT_CORPUS,
+                        help=f"synthetic:{{tiny,small,full}}, iemocap:PATH, emodb:PATH, manifest:PATH.csv "
+                             f"(default: {DEFAULT_CORPUS})")
+    parser.add_argument("--out", default=f"runs/search_{network}",
+                        help="search folder; rerunning with the same folder resumes (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split, the tuner and every trial (default: 0)")
+    parser.add_argument("--quick", action="store_true", help="tiny budget for a CPU smoke run (2 trials, 1 epoch)")
+    parser.add_argument("--trials", type=int, default=None,
+                        help=f"trial budget (default: the paper's {default_trials}; ignored by hyperband)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help=f"epoch cap per trial (default: {default_epochs}; hyperband: its longest trials)")
+    parser.add_argument("--tuner", choices=TUNERS, default="bayesian", help="keras-tuner oracle (default: bayesian)")
+    parser.add_argument("--fold", default=None, help="fold whose training pool is split 80:20 (default: the first)")
+    parser.add_argument("--distribute", choices=("mirrored",), default=None,
+                        help="train each trial with tf.distribute.MirroredStrategy over every local GPU")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help=f"mixed precision on GPUs ({MIXED_POLICIES[network]}); softmax outputs stay float32")
+    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="progress output")
+    parser.set_defaults(network=network, default_trials=default_trials, default_epochs=default_epochs)
+    return parser
+
+
+def prepare(args):
+    """Logging, seeds and the dtype policy, before any model is built; returns the budget."""
+    setup_logging(args.verbose)
+    for name in ("trials", "epochs"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise SystemExit(f"error: --{name} must be >= 1; got {value}.")
+    seed_everything(args.seed, deterministic=False)
+    if args.mixed_precision:
+        configure_precision(MIXED_POLICIES[args.network])
+    trials = args.trials or (2 if args.quick else args.default_trials)
+    epochs = args.epochs or (1 if args.quick else args.default_epochs)
+    return trials, epochs
+
+
+def finish(args, hypermodel, settings, *, trials, epochs, fixed=None):
+    """Run the search and print where the results are (the chief or a standalone search)."""
+    started = time.time()
+    settings = {**settings, "quick": args.quick, "epochs": epochs}
+    result = run_search(hypermodel, out=args.out, network=args.network, tuner=args.tuner, trials=trials,
+                        epochs=epochs, seed=args.seed, strategy=make_strategy(args.distribute), settings=settings,
+                        fixed=fixed, verbose=args.verbose)
+    if result is None:
+        print(f"worker finished; results are written by the chief ({time.time() - started:.1f} s)")
+        return
+    objective = result["objective"]
+    print(json.dumps(result["hparams"], indent=2))
+    print(f"best trial {result['trial_id']} of {result['trials']}: {objective['name']} {objective['value']:.4f}")
+    print(f"wrote {args.out}/best_hparams.json, trials.csv, tuner/ ({role()}; {time.time() - started:.1f} s)")
+
+
+def exit_on_error(main):
+    """Run ``main`` and turn a ValueError into a one-line error and exit status 2."""
+    try:
+        return main()
+    except ValueError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 2
+
+
+def run_elor_family_search(description, network, argv=None):
+    """``main`` of ``tuning/search_{elor,lom,ftr}.py``: flags, data, search, summary."""
+    from ser_keras.tuning.tasks import elor_hypermodel  # data preparation pulls in openSMILE
+
+    parser = search_parser(description, network=network, default_trials=PAPER_TRIALS[network], default_epochs=30)
+    parser.add_argument("--patience", type=int, default=5,
+                        help="early stopping: epochs without a lower summed validation loss (default: 5)")
+    args = parser.parse_args(argv)
+    trials, epochs = prepare(args)
+    corpus = open_corpus(parser, args.corpus)
+
+    def search():
+        patience = 1 if args.quick else args.patience
+        hypermodel, settings, fixed = elor_hypermodel(corpus, network, fold=args.fold, seed=args.seed,
+                                                      quick=args.quick, epochs=epochs, patience=patience,
+                                                      verbose=args.verbose)
+        finish(args, hypermodel, settings, trials=trials, epochs=epochs, fixed=fixed)
+
+    return exit_on_error(search)
