@@ -324,6 +324,7 @@ def ensure_synthetic_corpus(size, seed=0):
             logger.info("generating synthetic corpus %s (seed %d) into %s", size, seed, target)
             generate_corpus(staging, size=size, seed=seed)
             (staging / COMPLETE_NAME).write_text(f"generator {GENERATOR_VERSION} size {size} seed {seed}\n")
+            staging.chmod(0o755)  # mkdtemp makes it private; the cache is ordinary shared data
             try:
                 os.rename(staging, target)
             except OSError:
