@@ -1,0 +1,108 @@
+"""The benchmark library: analytic FLOP counts against hand counts, and the record schema."""
+
+import json
+
+import keras
+import pytest
+
+from ser_keras import benchmarks
+
+
+def _tiny_cnn():
+    """100 samples -> Conv1D(4, 5, stride 2) -> pool 2 -> Conv1D(3, 3) -> Dense 2."""
+    inputs = keras.Input(shape=(100,))
+    x = keras.layers.Reshape((100, 1))(inputs)
+    x = keras.layers.Conv1D(4, 5, strides=2, name="conv1")(x)  # 48 steps
+    x = keras.layers.MaxPooling1D(2)(x)  # 24 steps
+    x = keras.layers.Conv1D(3, 3, activation="relu", name="conv2")(x)  # 22 steps
+    x = keras.layers.Flatten()(x)  # 66
+    outputs = keras.layers.Dense(2, activation="softmax", name="dense")(x)
+    return keras.Model(inputs, outputs)
+
+
+# 2 FLOPs per multiply-add: positions x kernel weights.
+CONV1 = 2 * 48 * (5 * 1 * 4)
+CONV2 = 2 * 22 * (3 * 4 * 3)
+DENSE = 2 * 66 * 2
+
+
+def test_flops_by_layer_matches_hand_counts():
+    assert benchmarks.flops_by_layer(_tiny_cnn()) == [("conv1", CONV1), ("conv2", CONV2), ("dense", DENSE)]
+
+
+def test_forward_and_training_flops():
+    model = _tiny_cnn()
+    assert benchmarks.forward_flops(model) == CONV1 + CONV2 + DENSE == 3768
+    # Backward: weight gradients of every layer, input gradients of all but the first.
+    assert benchmarks.training_flops(model) == 3 * (CONV1 + CONV2 + DENSE) - CONV1 == 9384
+
+
+def test_dense_on_sequences_counts_every_position():
+    inputs = keras.Input(shape=(5, 7))
+    model = keras.Model(inputs, keras.layers.Dense(3, name="d")(inputs))
+    assert benchmarks.forward_flops(model) == 2 * 5 * 7 * 3
+
+
+def test_raw_subseg_training_flops():
+    from ser_keras.models.raw_cnn import build_raw_subseg
+
+    # conv1 398x30x128, conv2 38x10x128x256, conv3 5x4x256x512, conv4 3x3x512x512, 1536x10, 10x4.
+    forward = 2 * (398 * 30 * 128 + 38 * 10 * 128 * 256 + 5 * 4 * 256 * 512 + 3 * 3 * 512 * 512 + 1536 * 10 + 10 * 4)
+    model = build_raw_subseg()
+    assert benchmarks.forward_flops(model) == forward
+    assert benchmarks.training_flops(model) == 3 * forward - 2 * 398 * 30 * 128
+
+
+def test_uncounted_kernel_layer_raises():
+    inputs = keras.Input(shape=(10, 2))
+    model = keras.Model(inputs, keras.layers.Conv1DTranspose(2, 3, name="up")(inputs))
+    with pytest.raises(TypeError, match="up"):
+        benchmarks.forward_flops(model)
+
+
+def test_split_head_flops_count_each_head_backward_once():
+    inputs = keras.Input(shape=(8,))
+    trunk = keras.layers.Dense(6, name="trunk")(inputs)
+    outputs = {head: keras.layers.Dense(2, name=head)(trunk) for head in ("valence", "arousal")}
+    model = keras.Model(inputs, outputs)
+    trunk_f, head_f = 2 * 8 * 6, 2 * 6 * 2
+    # Per update: full forward + trunk weight grads + one head's weight and input grads.
+    per_update = (trunk_f + 2 * head_f) + trunk_f + 2 * head_f
+    assert benchmarks.split_head_training_flops(model) == 2 * per_update
+
+
+def test_record_targets_and_holds():
+    assert benchmarks.record("r", 0.93, "ratio", at_least=0.9) == {
+        "name": "r", "value": 0.93, "unit": "ratio", "target": ">= 0.9", "holds": True}
+    assert benchmarks.record("r", 0.5, "ratio", at_least=0.9)["holds"] is False
+    assert benchmarks.record("m", 3.0, "GB", at_most=2.5)["holds"] is False
+    assert benchmarks.record("m", 2.0, "GB", at_most=2.5)["holds"] is True
+    assert benchmarks.record("s", None, "x", at_least=1)["holds"] is None
+    assert benchmarks.record("n", 7.0, "x")["target"] is None
+
+
+def test_record_rejects_bad_input():
+    with pytest.raises(ValueError, match="at most one bound"):
+        benchmarks.record("r", 1.0, "x", at_least=1, at_most=2)
+    with pytest.raises(ValueError, match="finite"):
+        benchmarks.record("r", float("nan"), "x")
+
+
+def test_check_records_schema():
+    records = [benchmarks.record("a", 1.0, "x", at_least=0.5), benchmarks.record("b", None, "y")]
+    assert benchmarks.check_records(records) is records
+    json.dumps(records)
+    with pytest.raises(ValueError, match="exactly the keys"):
+        benchmarks.check_records([{"name": "a", "value": 1.0}])
+    with pytest.raises(ValueError, match="null exactly"):
+        benchmarks.check_records([{"name": "a", "value": 1.0, "unit": "x", "target": None, "holds": True}])
+    with pytest.raises(ValueError, match="must be a list"):
+        benchmarks.check_records({"name": "a"})
+
+
+def test_tables_show_every_record():
+    records = [benchmarks.record("speed", 0.5, "ratio", at_least=0.9), benchmarks.record("peer", None, "ratio")]
+    text = benchmarks.format_table(records)
+    assert "MISSES" in text and "skipped" in text and ">= 0.9" in text
+    markdown = benchmarks.markdown_table(records)
+    assert markdown.count("\n") == 4 and "| speed | 0.5 | ratio | >= 0.9 | **misses** |" in markdown

@@ -1,0 +1,74 @@
+"""Benchmarks 1 and 2: the tf.data pipeline's overhead and the models' compute efficiency.
+
+1. Raw SubSeg training windows/s with windows streamed by ``window_dataset`` (shuffled
+   250 ms windows of the corpus) vs. on one pre-built random batch, same process.
+   Target: pipeline / in-memory >= 0.90.
+2. Training FLOPs per window x windows/s through the real pipelines vs. a 4096² float32
+   matmul measured in the same run (best of a measurement before and after the models).
+   Target >= 0.85 for Raw SubSeg; Raw Seg, the LLD-context MLP (3 x 1024, random LLDs with
+   the corpus' frame counts) and ELoR (6 s slices, split-head steps) are reported.
+
+    python tools/bench_pipeline.py --quick --json pipeline.json
+"""
+
+import argparse
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from ser_keras import benchmarks  # noqa: E402  (after the log level is set)
+
+FULL = {"steps": 40, "epochs": 3, "rounds": 2, "elor_steps": 4, "elor_rounds": 3, "matmul_rounds": 5}
+QUICK = {"steps": 15, "epochs": 2, "rounds": 1, "elor_steps": 2, "elor_rounds": 2, "matmul_rounds": 3}
+LLD_MLP_LAYERS = (1024, 1024, 1024)
+
+
+def measure(corpus, *, quick, batch_size=256):
+    from ser_keras.models.raw_cnn import RAW_SEG, RAW_SUBSEG, build_raw_cnn
+
+    budget = QUICK if quick else FULL
+    store = benchmarks.load_window_store(corpus)
+    ceiling = benchmarks.matmul_flops_per_s(rounds=budget["matmul_rounds"])
+    timing = {key: budget[key] for key in ("steps", "epochs")}
+    subseg = benchmarks.raw_cnn_rates(store, RAW_SUBSEG, batch_size=batch_size, rounds=budget["rounds"], **timing)
+    seg = benchmarks.raw_cnn_rates(store, RAW_SEG, batch_size=batch_size, in_memory=False, **timing)
+    mlp, mlp_rate = benchmarks.lld_mlp_rate(store, LLD_MLP_LAYERS, batch_size=batch_size, **timing)
+    elor, elor_rate = benchmarks.elor_rate(store, steps=budget["elor_steps"], rounds=budget["elor_rounds"])
+    ceiling = max(ceiling, benchmarks.matmul_flops_per_s(rounds=budget["matmul_rounds"]))
+
+    models = {
+        "raw_subseg": (benchmarks.training_flops(build_raw_cnn(RAW_SUBSEG)), subseg["pipeline"], "windows/s"),
+        "raw_seg": (benchmarks.training_flops(build_raw_cnn(RAW_SEG)), seg["pipeline"], "windows/s"),
+        "lld_mlp_3x1024": (benchmarks.training_flops(mlp), mlp_rate, "windows/s"),
+        "elor": (benchmarks.split_head_training_flops(elor), elor_rate, "samples/s"),
+    }
+    records = [
+        benchmarks.record("pipeline_vs_in_memory_raw_subseg", subseg["pipeline"] / subseg["in_memory"], "ratio",
+                          at_least=0.90),
+        benchmarks.record("raw_subseg_in_memory_rate", subseg["in_memory"], "windows/s"),
+        benchmarks.record("matmul_4096_ceiling", ceiling / 1e9, "GFLOP/s"),
+    ]
+    details = {"corpus": corpus, "quick": quick, "batch_size": batch_size, "budget": budget,
+               "matmul_flops_per_s": ceiling, "in_memory_windows_per_s": subseg["in_memory"], "models": {}}
+    for name, (flops, rate, unit) in models.items():
+        efficiency = flops * rate / ceiling
+        records.append(benchmarks.record(f"{name}_pipeline_rate", rate, unit))
+        records.append(benchmarks.record(f"efficiency_{name}", efficiency, "of matmul",
+                                         at_least=0.85 if name == "raw_subseg" else None))
+        details["models"][name] = {"training_flops_per_example": flops, "rate": rate, "unit": unit,
+                                   "achieved_flops_per_s": flops * rate, "efficiency": efficiency}
+    return records, details
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", default="synthetic:full", help="corpus spec (default synthetic:full)")
+    parser.add_argument("--quick", action="store_true", help="fewer and shorter timed rounds")
+    parser.add_argument("--json", metavar="OUT", help="write {records, details} to this JSON file")
+    args = parser.parse_args(argv)
+    records, details = measure(args.corpus, quick=args.quick)
+    benchmarks.finish(records, details, args.json)
+
+
+if __name__ == "__main__":
+    main()
