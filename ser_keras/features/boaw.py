@@ -18,7 +18,8 @@ floating-point rounding (distances are computed as |x|² + |c|² − 2x·c, not 
 Codebook learning is O(frames × size × D). ``max_codebook_frames`` draws that many
 training frames uniformly without replacement (numpy RNG seeded by ``seed``) before
 seeding, like openXBOW's ``-numTrain``; the default ``None`` uses every frame (openXBOW's
-default). Assignment is vectorised over chunks of ``chunk_size`` frames, so the distance
+default). Measured on a busy 2-core machine: 500 words from 400k frames × 65 dims ≈ 30 s,
+so an IEMOCAP training fold (~3.5M frames) takes minutes per codebook unless sampled. Assignment is vectorised over chunks of ``chunk_size`` frames, so the distance
 matrix never exceeds ``chunk_size × size`` float64 values.
 """
 
@@ -67,21 +68,28 @@ def random_plus_plus(frames, size, *, seed=10):
         raise ValueError(f"A codebook of {size} words needs at least {size} training frames; "
                          f"got {len(frames)}. Lower codebook_size or add training data.")
     norms = np.einsum("ij,ij->i", frames, frames, dtype=np.float64)
+    candidate = np.empty(len(frames), dtype=np.float64)
 
     def squared_distances(index):
         # |x|^2 + |c|^2 - 2 x.c: one float32 matrix-vector product per step, no N x D temporary.
-        distances = norms + norms[index] - 2.0 * (frames @ frames[index])
-        distances[index] = 0.0
-        return np.maximum(distances, 0.0, out=distances)
+        np.multiply(frames @ frames[index], -2.0, out=candidate)
+        np.add(candidate, norms, out=candidate)
+        np.add(candidate, norms[index], out=candidate)
+        candidate[index] = 0.0
+        return np.maximum(candidate, 0.0, out=candidate)
 
     rng = JavaRandom(seed)
     chosen = [rng.next_int(len(frames))]
-    distances = squared_distances(chosen[0])
+    distances = squared_distances(chosen[0]).copy()
+    cumulative = np.empty_like(distances)
     for _ in range(1, size):
-        total = distances.sum()
-        cumulative = np.cumsum(distances / total) if total > 0 else np.zeros_like(distances)
-        cumulative[-1] = 1.0
-        index = int(np.searchsorted(cumulative, rng.next_double(), side="right"))
+        np.cumsum(distances, out=cumulative)
+        total = cumulative[-1]
+        # First frame whose cumulative probability exceeds the draw (openXBOW's linear scan);
+        # with all distances 0 openXBOW's scan ends on the last frame.
+        draw = rng.next_double()
+        index = int(np.searchsorted(cumulative, draw * total, side="right")) if total > 0 else len(frames) - 1
+        index = min(index, len(frames) - 1)
         chosen.append(index)
         np.minimum(distances, squared_distances(index), out=distances)
     return frames[chosen].copy()
