@@ -38,6 +38,7 @@ def test_shards_from_several_runs_are_read_together(tmp_path):
     assert set(cache.get(NAMESPACE, KEY, ["a", "b"])) == {"a", "b"}
 
 
+@pytest.mark.reliability
 def test_write_interrupted_by_an_exception_leaves_nothing(tmp_path, monkeypatch):
     cache = FeatureCache(tmp_path)
     original = h5py.Group.create_dataset
@@ -55,6 +56,7 @@ def test_write_interrupted_by_an_exception_leaves_nothing(tmp_path, monkeypatch)
     assert os.listdir(cache.directory(NAMESPACE, KEY)) == []
 
 
+@pytest.mark.reliability
 def test_killed_writer_never_reads_as_complete(tmp_path):
     child = textwrap.dedent(f"""
         import sys, time, h5py, numpy as np
@@ -83,6 +85,7 @@ def test_killed_writer_never_reads_as_complete(tmp_path):
     assert cache.get(NAMESPACE, KEY, ["a"]) == {}
 
 
+@pytest.mark.reliability
 def test_truncated_shard_is_ignored_and_removed(tmp_path, caplog):
     cache = FeatureCache(tmp_path)
     good = cache.put(NAMESPACE, KEY, {"good": np.ones((4, 3), np.float32)})

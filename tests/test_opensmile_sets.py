@@ -58,6 +58,7 @@ def test_compare_lld_stacks_aligned_llds_and_deltas():
     assert errors[0] < 1e-3 * min(errors[-1], errors[1])
 
 
+@pytest.mark.reliability
 def test_too_short_signals_give_finite_zeros_and_a_count(caplog):
     with caplog.at_level(logging.WARNING):
         features = extract_signal("ComParE_2016_LLD", _tone(0.02))
