@@ -172,24 +172,27 @@ class ShortExperiment:
         return {"ids": [self.utterances[i].id for i in fold.test], "targets": self.targets[fold.test].tolist(),
                 "predictions": np.asarray(predictions).tolist(), **extra}
 
-    def _classical(self, row, fold, inputs, transformer=None):
-        def pick(index):
-            return inputs[index] if isinstance(inputs, np.ndarray) else [inputs[i] for i in index]
-
+    def _classical(self, row, fold, inputs):
         model, params, val_uar = fit_with_validation(
-            row.classifier.lower(), pick(fold.train), self.targets[fold.train], pick(fold.validation),
+            row.classifier.lower(), inputs[fold.train], self.targets[fold.train], inputs[fold.validation],
             self.targets[fold.validation], random_state=row_seed(self.config.seed, row.id, fold.name),
-            labels=list(range(len(self.classes))), transformer=transformer, n_jobs=self.config.workers)
-        return self._part(fold, model.predict(pick(fold.test)), chosen=params, validation_uar=val_uar)
+            labels=list(range(len(self.classes))), n_jobs=self.config.workers)
+        return self._part(fold, model.predict(inputs[fold.test]), chosen=params, validation_uar=val_uar)
 
     def _fold_functionals(self, row, fold):
         return self._classical(row, fold, np.stack(self.features(FeatureSet.ComParE_2016_functionals)))
 
     def _fold_boaw(self, row, fold):
-        options = dict(BOAW_OPTIONS[row.source])
-        transformer = BagOfAudioWords(**options, standardize_input=True, log_weighting=True,
-                                      max_codebook_frames=self.config.boaw_max_codebook_frames)
-        return self._classical(row, fold, self.frame_features(row.source), transformer)
+        """BoAW histograms with a codebook learned on the fold's training split only; the
+        SVM and RF rows of one source share them instead of relearning the codebook."""
+        key = ("boaw", row.source, fold.name)
+        if key not in self._features:
+            frames = self.frame_features(row.source)
+            transformer = BagOfAudioWords(**BOAW_OPTIONS[row.source], standardize_input=True, log_weighting=True,
+                                          max_codebook_frames=self.config.boaw_max_codebook_frames)
+            transformer.fit([frames[i] for i in fold.train])
+            self._features[key] = transformer.transform(frames)
+        return self._classical(row, fold, self._features[key])
 
     def _fold_lld_mlp(self, row, fold):
         matrices = self.frame_features(row.source)
