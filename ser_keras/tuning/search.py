@@ -170,7 +170,10 @@ class SearchTuner(keras_tuner.Tuner):
 
     def run_trial(self, trial, *args, **kwargs):
         hp = trial.hyperparameters
+        # clear_session() also resets the dtype policy; keep the one --mixed-precision set.
+        policy = keras.mixed_precision.global_policy()
         keras.backend.clear_session()
+        keras.mixed_precision.set_global_policy(policy)
         keras.utils.set_random_seed(self.seed)
         strategy = self.distribution_strategy
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
