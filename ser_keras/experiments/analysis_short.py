@@ -1,0 +1,424 @@
+"""SHORT §3 analyses of the raw-waveform CNNs: Fig. 2 (first-layer frequency response),
+Table 3 (emotion recognition on relevance signals), Table 4 (RF feature importances) and
+Fig. 3 (confusion matrices).
+
+:class:`ShortAnalysis` extends the Table-1 experiment: the raw CNNs and the ComParE rows are
+Table-1 rows (trained into the run folder, or taken from an existing run folder given as
+``source``), and the Table-3 rows are new row families on the same folds, saved as parts so
+a run resumes. Relevance signals (§3.2): the guided-backpropagation gradient of a class
+score w.r.t. each 250 ms window (windows every ``relevance_frame_step`` frames), overlap-
+added into one signal per utterance. Training and validation utterances get the relevance
+of their ground-truth class; each test utterance gets one relevance signal per class and
+the classifier's scores on the four are averaged (the paper's test-time procedure for the
+CNNs, applied to the ComParE SVM/RF rows too since the paper "repeats this procedure").
+"""
+
+import dataclasses
+import hashlib
+import logging
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from ser_keras.classical import fit_with_validation
+from ser_keras.data.windows import WINDOW, WaveformStore, frame_counts, frame_index, window_dataset
+from ser_keras.experiments.reporting import pooled_confusion, prediction_lines, row_seed, score_row
+from ser_keras.experiments.short import TABLE1, Row, ShortConfig, ShortExperiment, budget
+from ser_keras.features.opensmile_sets import FeatureSet, extract_signals
+from ser_keras.interpret import (band_levels, cumulative_frequency_response, dominant_band, first_conv_kernel,
+                                 group_counts, guided_model, response_centroid, spectral_count, top_features,
+                                 utterance_relevance, window_relevance)
+from ser_keras.interpret.importance import CEPSTRAL
+from ser_keras.interpret.relevance import class_relevances, spliced_window_positions
+from ser_keras.io import read_json
+from ser_keras.models.raw_cnn import RAW_CNN_CONFIGS, build_raw_cnn
+
+logger = logging.getLogger(__name__)
+
+RAW_CNN_ROWS = {"subseg": "raw_subseg_cnn", "seg": "raw_seg_cnn"}
+TABLE1_BY_ID = {row.id: row for row in TABLE1}
+# Table 3 rows: ``source`` is the Table-1 CNN row whose relevance signals are the input.
+TABLE3 = (
+    Row("rel_subseg_compare_svm", "ComParE LLD×F on SubSeg-Rel", "SVM", 57.15, "rel_functionals", "raw_subseg_cnn"),
+    Row("rel_subseg_compare_rf", "ComParE LLD×F on SubSeg-Rel", "RF", 54.06, "rel_functionals", "raw_subseg_cnn"),
+    Row("rel_seg_compare_svm", "ComParE LLD×F on Seg-Rel", "SVM", 50.57, "rel_functionals", "raw_seg_cnn"),
+    Row("rel_seg_compare_rf", "ComParE LLD×F on Seg-Rel", "RF", 54.62, "rel_functionals", "raw_seg_cnn"),
+    Row("rel_subseg_cnn", "Raw-CNN SubSeg on SubSeg-Rel", "Softmax", 56.37, "rel_cnn", "raw_subseg_cnn"),
+    Row("rel_seg_cnn", "Raw-CNN Seg on Seg-Rel", "Softmax", 49.96, "rel_cnn", "raw_seg_cnn"),
+)
+TABLE3_IDS = tuple(row.id for row in TABLE3)
+# Paper's Table 4 group counts out of the top 10: (input, group kind, count).
+TABLE4_PAPER = (("raw", "spectral", 9), ("subseg_rel", "cepstral", 8), ("seg_rel", "cepstral", 4),
+                ("seg_rel", "spectral", 6))
+TABLE4_SOURCES = {"raw": "compare_func_rf", "subseg_rel": "rel_subseg_compare_rf", "seg_rel": "rel_seg_compare_rf"}
+RELEVANCE_PEAK = 0.9
+QUICK_RELEVANCE_STEP = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class ShortAnalysisConfig(ShortConfig):
+    """Table-1 config plus the relevance window step (1 = every 10 ms frame, the paper's)."""
+
+    relevance_frame_step: int = 1
+
+
+def analysis_budget(corpus_kind, *, quick):
+    """Table-1 budget plus the relevance step: every 10th frame under ``--quick`` (windows
+    of 25 frames still cover every sample 2.5 times), every 4th on the embedded corpus."""
+    settings = budget(corpus_kind, quick=quick)
+    step = QUICK_RELEVANCE_STEP if quick else settings.get("train_frame_step", 1)
+    return {**settings, "relevance_frame_step": step}
+
+
+def source_settings(source):
+    """Seed, label view, protocol and folds of an existing run folder (its folds must be rebuilt
+    exactly to pair its models with their test utterances)."""
+    config = read_json(Path(source) / "config.json")
+    metrics_path = Path(source) / "metrics.json"
+    metrics = read_json(metrics_path) if metrics_path.exists() else {}
+    folds = metrics.get("folds") or config.get("folds")
+    return {"seed": config["seed"], "labels": config.get("labels", "four_class"),
+            "protocol": config.get("protocol"), "validation_fraction": config.get("validation_fraction", 0.2),
+            "folds": tuple(folds) if folds else None,
+            "sha256": (metrics.get("corpus") or {}).get("sha256")}
+
+
+def _peak_normalised(signal):
+    peak = float(np.abs(signal).max())
+    return (signal * (RELEVANCE_PEAK / peak)).astype(np.float32) if peak > 0 else signal.astype(np.float32)
+
+
+def _mean_scores(model, feature_sets, num_classes):
+    """Average over the per-class feature sets of the classifier's class scores → argmax.
+
+    Scores are RF probabilities or SVM decision values, placed in the columns of the classes
+    the model saw in training (absent classes can never win)."""
+    scorer = model.predict_proba if hasattr(model, "predict_proba") else model.decision_function
+    total = 0.0
+    for features in feature_sets:
+        scores = np.asarray(scorer(features), np.float64)
+        total = total + (np.column_stack([-scores, scores]) if scores.ndim == 1 else scores)
+    full = np.full((len(feature_sets[0]), num_classes), -np.inf)
+    full[:, np.asarray(model.classes_, np.int64)] = total / len(feature_sets)
+    return full.argmax(axis=1)
+
+
+class ShortAnalysis(ShortExperiment):
+    """Table-1 experiment plus the relevance rows, reading models/parts of ``source`` if given."""
+
+    def __init__(self, corpus, config, record, *, source=None, cache=None):
+        super().__init__(corpus, config, record, cache=cache)
+        self.source = Path(source) if source else None
+        if config.quick and config.folds is None:
+            self.folds = self.folds[:1]  # --quick: one fold (said in the notes)
+        self._relevance = {}
+        self._relevance_features = {}
+
+    # -- models and parts of this run or of the source run ------------------------------
+    def model_path(self, row_id, fold):
+        """The .h5 of a CNN row and fold: this run's, else the source run's, else trained now."""
+        for root in (self.record.out, self.source):
+            if root is not None and (root / "models" / f"{row_id}_{fold}.h5").exists():
+                return root / "models" / f"{row_id}_{fold}.h5"
+        self.rows([row_id])
+        return self.record.out / "models" / f"{row_id}_{fold}.h5"
+
+    def _import_source_part(self, row_id, fold, required):
+        if self.source is None or self.record.load_part(row_id, fold) is not None:
+            return
+        path = self.source / "parts" / row_id / f"{fold}.json"
+        part = read_json(path) if path.exists() else None
+        if part is not None and all(key in part for key in required):
+            self.record.save_part(row_id, fold, part)
+
+    def row_parts(self, row_id, *, required=()):
+        """Fold parts of a Table-1 or Table-3 row, computed where neither run holds them."""
+        for fold in self.folds:
+            self._import_source_part(row_id, fold.name, required)
+        if any(self.record.load_part(row_id, fold.name) is None for fold in self.folds):
+            self.rows([row_id])
+        return {fold.name: self.record.load_part(row_id, fold.name) for fold in self.folds}
+
+    def rows(self, row_ids):
+        """Score the requested Table-1 and Table-3 rows: ``(rows, prediction lines)``."""
+        table1_ids = [row_id for row_id in row_ids if row_id in TABLE1_BY_ID]
+        rows, predictions = self.run(table1_ids) if table1_ids else ([], [])
+        for row in (r for r in TABLE3 if r.id in row_ids):
+            parts = {}
+            for fold in self.folds:
+                part = self.record.load_part(row.id, fold.name)
+                if part is None:
+                    keras.utils.set_random_seed(row_seed(self.config.seed, row.id, fold.name))
+                    part = getattr(self, f"_fold_{row.family}")(row, fold)
+                    self.record.save_part(row.id, fold.name, part)
+                parts[fold.name] = part
+            spec = {"id": row.id, "system": row.system, "classifier": row.classifier, "paper": row.paper}
+            rows.append(score_row(spec, parts, num_classes=len(self.classes), seed=self.config.seed,
+                                  n_bootstrap=self.config.n_bootstrap))
+            predictions += prediction_lines(row.id, parts)
+            logger.info("%s: UAR %.2f %% (paper %.2f %%)", row.id, rows[-1]["value"], row.paper)
+        order = {row_id: position for position, row_id in enumerate(row_ids)}
+        return sorted(rows, key=lambda row: order[row["id"]]), predictions
+
+    # -- relevance signals ------------------------------------------------------------
+    def relevance_signals(self, source_row, fold):
+        """``{utterance: (k, length) float32}`` relevance of the fold's ``source_row`` CNN:
+        k = 1 (ground-truth class) for training/validation utterances, k = #classes for test
+        ones; each signal scaled to peak ``RELEVANCE_PEAK`` (gradients have no natural scale)."""
+        key = (source_row, fold.name)
+        if key not in self._relevance:
+            path = self.model_path(source_row, fold.name)
+            guided = guided_model(keras.models.load_model(path, compile=False))
+            signals = self._stream_relevances(guided, np.concatenate([fold.train, fold.validation]), False)
+            signals.update(self._stream_relevances(guided, fold.test, True))
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            self._relevance[key] = (signals, f"relevance-{digest}-step{self.config.relevance_frame_step}")
+        return self._relevance[key]
+
+    def _stream_relevances(self, guided, utterances, every_class):
+        """Window relevances streamed utterance by utterance (bounded memory) and overlap-added."""
+        utterances = np.sort(np.asarray(utterances))
+        owners, frames = frame_index(frame_counts(self.store.lengths), utterances,
+                                     frame_step=self.config.relevance_frame_step)
+        data = window_dataset(self.store, owners, frames, batch_size=self.config.batch_size)
+        signals, held, first, start = {}, [], 0, 0
+        for batch in data:
+            windows = batch.numpy()
+            if every_class:
+                relevance = class_relevances(guided, windows, range(len(self.classes)))
+            else:
+                relevance = window_relevance(guided, windows, self.targets[owners[start:start + len(windows)]])[None]
+            held.append(relevance)
+            start += len(windows)
+            # Owners are sorted, so the utterances finished so far are a prefix of the held windows.
+            pending = owners[first:start]
+            done = pending if start == len(owners) else pending[pending != owners[start]]
+            if not len(done):
+                continue
+            stacked = np.concatenate(held, axis=1)
+            for utterance in np.unique(done):
+                rows = np.flatnonzero(pending == utterance)
+                length = int(self.store.lengths[utterance])
+                positions = spliced_window_positions(frames[first + rows], length)
+                signals[int(utterance)] = np.stack(
+                    [_peak_normalised(utterance_relevance(r[rows], positions, length)) for r in stacked])
+            held, first = [stacked[:, len(done):]], first + len(done)
+        return signals
+
+    def _relevance_functionals(self, source_row, fold):
+        """ComParE functionals of every relevance signal of the fold: {utterance: (k, 6373)}."""
+        key = (source_row, fold.name)
+        if key not in self._relevance_features:
+            signals, namespace = self.relevance_signals(source_row, fold)
+            jobs = {f"{self.utterances[u].id}#{k}": s[k] for u, s in signals.items() for k in range(len(s))}
+            found = extract_signals(FeatureSet.ComParE_2016_functionals, jobs, cache=self.cache,
+                                    cache_namespace=namespace, workers=self.config.workers,
+                                    progress=self.config.verbose > 0)
+            self._relevance_features[key] = {
+                u: np.stack([found[f"{self.utterances[u].id}#{k}"] for k in range(len(s))])
+                for u, s in signals.items()}
+        return self._relevance_features[key]
+
+    # -- row families -------------------------------------------------------------------
+    def _functional_part(self, row, fold, features_of):
+        """SVM/RF on per-utterance functionals (``features_of(u)``: (k, D)), scores averaged over
+        the k test inputs; RF parts carry the final forest's impurity importances (Table 4)."""
+        def stack(index):
+            return np.stack([features_of(u)[0] for u in index])
+
+        classes = len(self.classes)
+        model, params, val_uar = fit_with_validation(
+            row.classifier.lower(), stack(fold.train), self.targets[fold.train], stack(fold.validation),
+            self.targets[fold.validation], random_state=row_seed(self.config.seed, row.id, fold.name),
+            labels=list(range(classes)), n_jobs=self.config.workers)
+        inputs = [np.stack([features_of(u)[k] for u in fold.test]) for k in range(len(features_of(fold.test[0])))]
+        part = self._part(fold, _mean_scores(model, inputs, classes), chosen=params, validation_uar=val_uar)
+        if row.classifier == "RF":
+            part["importances"] = model[-1].feature_importances_.tolist()
+        return part
+
+    def _fold_functionals(self, row, fold):
+        """Table-1 ComParE rows, as in Table 1 (same seed and inputs) plus RF importances."""
+        features = self.features(FeatureSet.ComParE_2016_functionals)
+        return self._functional_part(row, fold, lambda u: features[u][None])
+
+    def _fold_rel_functionals(self, row, fold):
+        features = self._relevance_functionals(row.source, fold)
+        return self._functional_part(row, fold, features.__getitem__)
+
+    def _fold_rel_cnn(self, row, fold):
+        """The source CNN's architecture trained on ground-truth relevance; a test utterance's
+        posterior is the mean over the windows of all its class relevance signals, i.e. the
+        average of the per-signal predictions (equal window counts)."""
+        signals, _ = self.relevance_signals(row.source, fold)
+        owner_of, entries = [], {}
+        for utterance in sorted(signals):
+            entries[utterance] = list(range(len(owner_of), len(owner_of) + len(signals[utterance])))
+            owner_of += [utterance] * len(signals[utterance])
+        store = WaveformStore.from_signals([s for u in sorted(signals) for s in signals[u]])
+        owner_of = np.asarray(owner_of, np.int64)
+        counts = frame_counts(store.lengths)
+
+        def stream(index, step, train):
+            chosen = np.array([entry for u in index for entry in entries[int(u)]], np.int64)
+            store_owners, frames = frame_index(counts, chosen, frame_step=step)
+            data = window_dataset(store, store_owners, frames, self.targets[owner_of], shuffle=train,
+                                  batch_size=self.config.batch_size, seed=self.config.seed, repeat=train)
+            return data, owner_of[store_owners], -(-len(store_owners) // self.config.batch_size)
+
+        source = TABLE1_BY_ID[row.source].source
+
+        def build(_):
+            return build_raw_cnn(RAW_CNN_CONFIGS[source], num_classes=len(self.classes), window=WINDOW)
+
+        return self._select_and_test(row, fold, stream, build, (None,))
+
+    # -- Fig. 2, Table 4, Fig. 3 ----------------------------------------------------------
+    def frequency_responses(self, kind):
+        """{fold: (freqs, response)} of the first conv layer of the fold's Raw ``kind`` CNN."""
+        return {fold.name: cumulative_frequency_response(first_conv_kernel(
+            keras.models.load_model(self.model_path(RAW_CNN_ROWS[kind], fold.name), compile=False)))
+            for fold in self.folds}
+
+    def importances(self, key):
+        """Fold-mean RF impurity importances on the ComParE functionals of input ``key``."""
+        parts = self.row_parts(TABLE4_SOURCES[key], required=("importances",))
+        return np.mean([part["importances"] for part in parts.values()], axis=0)
+
+    def confusion(self, row_id):
+        return pooled_confusion(self.row_parts(row_id), len(self.classes))
+
+
+def frequency_summary(curves):
+    """Dominant band, band levels and centroid of the fold-mean response, plus fold agreement."""
+    freqs = next(iter(curves.values()))[0]
+    responses = np.stack([response for _, response in curves.values()])
+    mean = responses.mean(axis=0)
+    agreement = (float(np.mean(np.corrcoef(responses)[np.triu_indices(len(responses), 1)]))
+                 if len(responses) > 1 else None)
+    return {"dominant_band_hz": list(dominant_band(freqs, mean)), "band_levels": band_levels(freqs, mean).tolist(),
+            "centroid_hz": response_centroid(freqs, mean),
+            "fold_dominant_bands": {fold: list(dominant_band(f, r)) for fold, (f, r) in curves.items()},
+            "fold_curve_correlation": agreement}
+
+
+def frequency_claims(summary):
+    subseg, seg = summary["subseg"], summary["seg"]
+    agreement = [s["fold_curve_correlation"] for s in (subseg, seg)]
+    return [
+        {"claim": "Fig. 2: Raw SubSeg first-layer filters emphasise 1000-4000 Hz",
+         "holds": subseg["dominant_band_hz"] == [1000, 4000],
+         "detail": f"dominant band {subseg['dominant_band_hz']} Hz"},
+        {"claim": "Fig. 2: Raw Seg emphasises lower frequencies than SubSeg",
+         "holds": seg["centroid_hz"] < subseg["centroid_hz"] and seg["dominant_band_hz"][0] <= subseg["dominant_band_hz"][0],
+         "detail": f"centroid Seg {seg['centroid_hz']:.0f} Hz vs SubSeg {subseg['centroid_hz']:.0f} Hz; "
+                   f"dominant bands {seg['dominant_band_hz']} vs {subseg['dominant_band_hz']}"},
+        {"claim": "Fig. 2: similar responses across folds (mean pairwise curve correlation > 0.9)",
+         "holds": None if None in agreement else all(a > 0.9 for a in agreement),
+         "detail": f"SubSeg {agreement[0]}, Seg {agreement[1]} (needs >= 2 folds)"},
+    ]
+
+
+def importance_summary(importances):
+    """Top-10 features, group counts and spectral/cepstral counts of one input."""
+    top = top_features(importances, 10)
+    counts = group_counts([feature.index for feature in top])
+    return {"top": [dataclasses.asdict(feature) for feature in top], "group_counts": counts,
+            "spectral": spectral_count(counts), "cepstral": counts[CEPSTRAL]}
+
+
+def importance_claims(summaries):
+    raw, subseg, seg = summaries["raw"], summaries["subseg_rel"], summaries["seg_rel"]
+    return [
+        {"claim": "Table 4: raw-waveform RF relies mostly on spectral descriptors (paper 9/10)",
+         "holds": raw["spectral"] > 5, "detail": f"{raw['spectral']}/10 spectral"},
+        {"claim": "Table 4: SubSeg-Rel RF relies mostly on cepstral descriptors (paper 8/10)",
+         "holds": subseg["cepstral"] > 5, "detail": f"{subseg['cepstral']}/10 cepstral"},
+        {"claim": "Table 4: SubSeg-Rel more cepstral than Seg-Rel (paper 8/10 vs 4/10)",
+         "holds": subseg["cepstral"] > seg["cepstral"], "detail": f"{subseg['cepstral']} vs {seg['cepstral']}"},
+        {"claim": "Table 4: Seg-Rel more spectral than cepstral (paper 6/10 vs 4/10)",
+         "holds": seg["spectral"] > seg["cepstral"], "detail": f"{seg['spectral']} vs {seg['cepstral']}"},
+    ]
+
+
+def confusion_claims(recalls, classes):
+    """The paper's Fig. 3 statements on per-class recall (rows of row-normalised matrices)."""
+    index = {label: position for position, label in enumerate(classes)}
+
+    def better(first, second, labels):
+        return all(recalls[first][index[label]] > recalls[second][index[label]] for label in labels)
+
+    def best(system):
+        return classes[int(np.argmax(recalls[system]))]
+
+    spread = {system: float(np.ptp(recalls[system])) for system in ("compare_raw", "compare_rel")}
+    return [
+        {"claim": "Fig. 3: SubSeg (raw) better than ComParE (raw) for happy and sad",
+         "holds": better("subseg_raw", "compare_raw", ("hap", "sad"))},
+        {"claim": "Fig. 3: ComParE (raw) better than SubSeg (raw) for neutral and angry",
+         "holds": better("compare_raw", "subseg_raw", ("neu", "ang"))},
+        {"claim": "Fig. 3: SubSeg's best class is sad on raw audio and happy on SubSeg-Rel",
+         "holds": best("subseg_raw") == "sad" and best("subseg_rel") == "hap",
+         "detail": f"raw {best('subseg_raw')}, relevance {best('subseg_rel')}"},
+        {"claim": "Fig. 3: ComParE on SubSeg-Rel models the classes more equally than on raw",
+         "holds": spread["compare_rel"] < spread["compare_raw"],
+         "detail": f"recall range {spread['compare_rel']:.2f} vs {spread['compare_raw']:.2f}"},
+    ]
+
+
+# -- shared by the replicate/short_*.py scripts ------------------------------------------
+def add_models_flag(parser):
+    parser.add_argument("--models", default=None, metavar="RUN_DIR",
+                        help="analyse the models (and reuse the fold results) of an existing table1 / "
+                             "short_table3 run folder; its seed, label view, protocol and folds are used. "
+                             "Without it the needed Table-1 rows are trained into --out first.")
+
+
+def open_short_analysis(parser, args, script):
+    """Corpus, config, run record and :class:`ShortAnalysis` from the parsed common flags."""
+    from ser_keras.experiments.cli import open_corpus, split_list
+    from ser_keras.runs import RunRecord
+    from ser_keras.seeding import seed_everything
+
+    corpus = open_corpus(parser, args.corpus)
+    fixed = {"seed": args.seed, "labels": args.labels, "protocol": args.protocol, "folds": split_list(args.folds)}
+    if args.models:
+        if not (Path(args.models) / "config.json").exists():
+            parser.exit(2, f"error: --models {args.models} is not a run folder (no config.json)\n")
+        source = source_settings(args.models)
+        if source["sha256"] and source["sha256"] != corpus.sha256:
+            parser.exit(2, f"error: --models {args.models} was run on another corpus (sha256 {source['sha256'][:12]}…)\n")
+        fixed.update({key: source[key] for key in ("seed", "labels", "protocol", "validation_fraction")})
+        fixed["folds"] = fixed["folds"] or source["folds"]
+    config = ShortAnalysisConfig(**fixed, verbose=args.verbose, **analysis_budget(corpus.kind, quick=args.quick))
+    seed_everything(config.seed)
+    try:
+        record = RunRecord(args.out, script=script, corpus=corpus, resume=args.resume,
+                           config={**dataclasses.asdict(config), "corpus": corpus.spec, "models": args.models})
+        return ShortAnalysis(corpus, config, record, source=args.models)
+    except (FileExistsError, ValueError) as error:
+        parser.exit(2, f"error: {error}\n")
+
+
+def finish_short(analysis, rows, *, title, predictions=(), claims=(), extra=None, notes=()):
+    """Write the run record with the notes every SHORT analysis shares; returns the metrics."""
+    config = analysis.config
+    shared = [f"Folds analysed: {', '.join(f.name for f in analysis.folds)}"
+              + (f" (models and fold results from {analysis.source})." if analysis.source else "."),
+              f"Label view {config.labels}: classes {', '.join(analysis.classes)}.",
+              f"Relevance windows every {config.relevance_frame_step} frame(s) of 10 ms (paper: every frame)."]
+    if config.quick:
+        shared.insert(0, "QUICK budget: one fold, fewer windows and epochs; numbers are a smoke test, "
+                         "not a replication.")
+    return analysis.record.finish(
+        rows, protocol=analysis.protocol.replace("-", "_"), predictions=predictions, claims=claims,
+        extra={"folds": [f.name for f in analysis.folds], "classes": list(analysis.classes), **(extra or {})},
+        label_view=config.labels, table_title=title, notes=[*notes, *shared])
+
+
+def value_row(row_id, system, metric, value, *, paper=None, classifier=""):
+    """A metrics row for a number that is not a pooled recall (no bootstrap CI)."""
+    return {"id": row_id, "system": system, "classifier": classifier, "metric": metric,
+            "value": None if value is None else round(float(value), 4), "ci95": None, "paper": paper,
+            "status": "ok" if value is not None else "skipped: not computable on this run"}
