@@ -1,0 +1,148 @@
+"""ELOR Table-5 experiment pieces: dimensional view, hyperparameter files, slice folds,
+input datasets, majority baseline and the paper's claims (no training here)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ser_keras.data.corpus import Utterance, load_corpus
+from ser_keras.data.labels import dimensional_view
+from ser_keras.data.windows import SLICE
+from ser_keras.experiments.elor import (NETWORKS, TABLE5_IDS, ElorExperiment, ElorExperimentConfig, budget,
+                                        load_hparams, merge_hparams, network_id, table5_claims)
+from ser_keras.models.elor import ElorConfig, ElorFtrConfig
+
+
+def _utterance(name, ratings=(), valence=None, arousal=None):
+    return Utterance(id=name, path=f"/{name}.wav", speaker="s", ratings=ratings, valence=valence, arousal=arousal)
+
+
+def test_dimensional_view_uses_the_evaluator_line_and_drops_unrated():
+    rated = _utterance("a", ratings=(("E1", 5.0, 5.0, 3.0), ("E2", 1.0, 4.0, 2.0)), valence=3.0, arousal=4.5)
+    unrated = _utterance("b", ratings=(("E1", 2.0, 2.0, 2.0),), valence=2.0, arousal=2.0)
+    view = dimensional_view([rated, unrated], "E2")
+    assert view.source == "A-E2" and [u.id for u in view.utterances] == ["a"]
+    assert view.valence == (0,) and view.arousal == (3,) and view.dropped == {"no A-E2 rating": 1}
+    fields = dimensional_view([rated, unrated], None)  # turn-line values, 4.5 rounds half up
+    assert fields.source == "valence/arousal" and fields.valence == (2, 1) and fields.arousal == (4, 1)
+
+
+def test_dimensional_view_of_a_manifest_uses_record_values():
+    view = dimensional_view([_utterance("a", valence=2.0, arousal=5.0), _utterance("b", valence=3.0)])
+    assert view.source == "valence/arousal" and view.evaluator is None
+    assert view.targets("arousal") == (4,) and view.dropped == {"no valence/arousal rating": 1}
+    with pytest.raises(ValueError, match="dimension"):
+        view.targets("dominance")
+
+
+def test_hparams_file_formats(tmp_path):
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps({"network": "ELoR", "hparams": {"conv_filters": [16, 16, 16], "l2_alpha": 0.001}}))
+    assert load_hparams(one) == {"elor": {"conv_filters": [16, 16, 16], "l2_alpha": 0.001}}
+    several = tmp_path / "several.json"
+    several.write_text(json.dumps({"lom": {"head_units": [64, 64]}, "ELoR+FTR": {"dropout_rate": 0.3}}))
+    assert load_hparams(several) == {"lom": {"head_units": [64, 64]}, "elor_ftr": {"dropout_rate": 0.3}}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"ftr": {"conv_filters": [8]}}))
+    with pytest.raises(ValueError, match="conv_filters"):
+        load_hparams(bad)
+    bad.write_text(json.dumps({"cnn": {}}))
+    with pytest.raises(ValueError, match="Unknown network 'cnn'"):
+        load_hparams(bad)
+
+
+def test_merge_hparams_elor_ftr_inherits_elor_and_quick_budget_is_small():
+    quick = budget("synthetic", quick=True)
+    merged = merge_hparams(quick["hparams"], {"elor": {"l2_alpha": 0.01}})
+    assert merged["elor"]["l2_alpha"] == 0.01 and merged["elor_ftr"]["l2_alpha"] == 0.01
+    assert merged["elor"]["conv_filters"] == (8, 8, 8)  # quick entry kept where not overridden
+    assert merge_hparams({}, {"elor": {"l2_alpha": 0.01}, "elor_ftr": {"l2_alpha": 0.5}})["elor_ftr"] == {"l2_alpha": 0.5}
+    config = ElorExperimentConfig(**quick)
+    assert isinstance(config.network_config("elor_ftr"), ElorFtrConfig)
+    assert config.network_config("elor").conv_filters == (8, 8, 8) and config.max_train_slices == 64
+    assert ElorExperimentConfig().network_config("elor") == ElorConfig()  # paper-centre defaults
+    assert budget("iemocap", quick=False) == {}
+    with pytest.raises(ValueError, match="Unknown network"):
+        ElorExperimentConfig(networks=("elor", "svm"))
+    assert network_id("ELoR+FTR") == "elor_ftr" and TABLE5_IDS[:2] == ("elor_arousal_war", "elor_arousal_uar")
+
+
+def _values(scores):
+    """Row values from {network: (arousal WAR, arousal UAR, valence WAR, valence UAR)}."""
+    return {f"{n}_{d}_{m}": scores[n][2 * i + j] for n in scores
+            for i, d in enumerate(("arousal", "valence")) for j, m in enumerate(("war", "uar"))}
+
+
+def test_claims_hold_on_the_paper_ordering_and_fail_when_broken():
+    paper_like = {"elor": (60, 50, 50, 40), "lom": (55, 45, 48, 38), "ftr": (50, 40, 49, 39),
+                  "elor_ftr": (58, 48, 52, 42)}
+    claims = table5_claims(_values(paper_like), NETWORKS)
+    assert [c["holds"] for c in claims] == [True] * 5
+    broken = dict(paper_like, ftr=(56, 20, 60, 45))  # FTR not worst; best valence WAR; UAR < WAR still
+    holds = {c["claim"]: c["holds"] for c in table5_claims(_values(broken), NETWORKS)}
+    assert holds == {"ELoR best on arousal": True, "FTR worst on arousal": False, "ELoR+FTR best on valence": False,
+                     "WAR > UAR for every network": True, "Arousal > valence for every network": False}
+    tie = dict(paper_like, lom=(60, 45, 48, 38))  # ELoR ties LoM on arousal WAR: not "best"
+    assert table5_claims(_values(tie), NETWORKS)[0]["holds"] is False
+
+
+def test_claims_need_their_networks():
+    claims = table5_claims(_values({"elor": (60, 50, 50, 40)}), ("elor",))
+    assert [c["holds"] for c in claims] == [None, None, None, True, True]
+    assert claims[0]["detail"] == "needs all four networks"
+
+
+@pytest.fixture(scope="module")
+def tiny_experiment(tiny_root):
+    corpus = load_corpus("synthetic:tiny")
+    config = ElorExperimentConfig(verbose=0, max_train_slices=3)
+    return ElorExperiment(corpus, config, record=None)
+
+
+def test_slices_keep_utterance_labels_and_folds_are_speaker_disjoint(tiny_experiment):
+    experiment = tiny_experiment
+    assert len(experiment.folds) == 10
+    view = experiment.view
+    for index, owner in enumerate(experiment.owners):
+        kept = view.utterances.index(experiment.utterances[owner])
+        assert experiment.targets["arousal"][index] == view.arousal[kept]
+    speakers = np.array([u.speaker for u in experiment.utterances])
+    for fold in experiment.folds:
+        train, validation, test = experiment.fold_slices(fold)
+        assert set(speakers[experiment.owners[test]]) == {fold.name}
+        assert fold.name not in set(speakers[experiment.owners[np.concatenate([train, validation])]])
+        assert len(train) <= 3 and not set(train) & set(validation)
+
+
+def test_datasets_cut_slices_and_features_per_network(tiny_experiment):
+    experiment = tiny_experiment
+    index = np.array([0, 2, 1])
+    expected = {"elor": (3, SLICE), "lom": (3, 599, 26), "ftr": (3, 1582)}
+    for network, shape in expected.items():
+        x, labels = next(iter(experiment.dataset(network, index, batch_size=8)))
+        assert tuple(x.shape) == shape
+        assert labels["valence"].numpy().tolist() == experiment.targets["valence"][index].tolist()
+    (waveform, functionals), _ = next(iter(experiment.dataset("elor_ftr", index, batch_size=8)))
+    store = experiment.store
+    owner, start = experiment.owners[2], experiment.starts[2]
+    signal = store.signal(owner)[start:start + SLICE]
+    np.testing.assert_array_equal(waveform.numpy()[1, :len(signal)], signal)
+    assert not np.any(waveform.numpy()[1, len(signal):])  # zero padded
+    np.testing.assert_array_equal(functionals.numpy(), experiment.is10_features()[index])
+
+
+def test_shuffled_training_data_is_reshuffled_every_epoch(tiny_experiment):
+    dataset = tiny_experiment.dataset("ftr", np.arange(len(tiny_experiment.owners)), batch_size=64, shuffle=True, seed=3)
+    first, second = (next(iter(dataset))[0].numpy() for _ in range(2))
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(np.sort(first, axis=0), np.sort(second, axis=0))
+
+
+def test_majority_baseline_predicts_the_training_pool_majority(tiny_experiment):
+    parts = tiny_experiment.majority_parts()
+    fold = tiny_experiment.folds[0]
+    pool = np.isin(tiny_experiment.owners, np.concatenate([fold.train, fold.validation]))
+    counts = np.bincount(tiny_experiment.targets["arousal"][pool], minlength=5)
+    part = parts["arousal"][fold.name]
+    assert counts[part["majority"]] == counts.max() and set(part["predictions"]) == {part["majority"]}
