@@ -124,24 +124,29 @@ class ShortAnalysis(ShortExperiment):
         self.rows([row_id])
         return self.record.out / "models" / f"{row_id}_{fold}.h5"
 
-    def _import_source_part(self, row_id, fold, required):
+    def _import_source_part(self, row_id, fold):
+        """Copy the source run's part of (row, fold) into this run, unless this run holds one.
+
+        RF parts are taken only with their importances (Table-1 runs do not keep them)."""
         if self.source is None or self.record.load_part(row_id, fold) is not None:
             return
         path = self.source / "parts" / row_id / f"{fold}.json"
         part = read_json(path) if path.exists() else None
-        if part is not None and all(key in part for key in required):
+        needs_importances = row_id in TABLE4_SOURCES.values()
+        if part is not None and (not needs_importances or "importances" in part):
             self.record.save_part(row_id, fold, part)
 
-    def row_parts(self, row_id, *, required=()):
+    def row_parts(self, row_id):
         """Fold parts of a Table-1 or Table-3 row, computed where neither run holds them."""
-        for fold in self.folds:
-            self._import_source_part(row_id, fold.name, required)
         if any(self.record.load_part(row_id, fold.name) is None for fold in self.folds):
             self.rows([row_id])
         return {fold.name: self.record.load_part(row_id, fold.name) for fold in self.folds}
 
     def rows(self, row_ids):
         """Score the requested Table-1 and Table-3 rows: ``(rows, prediction lines)``."""
+        for row_id in row_ids:
+            for fold in self.folds:
+                self._import_source_part(row_id, fold.name)
         table1_ids = [row_id for row_id in row_ids if row_id in TABLE1_BY_ID]
         rows, predictions = self.run(table1_ids) if table1_ids else ([], [])
         for row in (r for r in TABLE3 if r.id in row_ids):
@@ -283,7 +288,7 @@ class ShortAnalysis(ShortExperiment):
 
     def importances(self, key):
         """Fold-mean RF impurity importances on the ComParE functionals of input ``key``."""
-        parts = self.row_parts(TABLE4_SOURCES[key], required=("importances",))
+        parts = self.row_parts(TABLE4_SOURCES[key])
         return np.mean([part["importances"] for part in parts.values()], axis=0)
 
     def confusion(self, row_id):

@@ -1,0 +1,62 @@
+"""Replicate SHORT Fig. 3: row-normalised confusion matrices of four systems — [a] ComParE
+functionals on raw audio, [b] ComParE functionals on SubSeg relevance signals, [c] Raw SubSeg
+CNN on raw audio, [d] SubSeg CNN on SubSeg relevance signals.
+
+    python replicate/short_fig3.py --quick                           # embedded corpus, one fold
+    python replicate/short_fig3.py --models runs/short_table3        # reuse a Table-3 run
+    python replicate/short_fig3.py --compare-classifier rf
+
+The paper does not say which ComParE classifier Fig. 3 shows; SVM by default (its Table-3
+SubSeg-Rel row is the one discussed). Prints per-class recalls and the paper's claims (SubSeg
+better for happy and sad, ComParE for neutral and angry; SubSeg's best class sad on raw and
+happy on relevance; ComParE on SubSeg-Rel more even). Writes fig3_{a,b,c,d}_*.png.
+"""
+
+import sys
+import time
+
+from ser_keras.data.labels import FOUR_CLASSES
+from ser_keras.experiments.analysis_short import (add_models_flag, confusion_claims, finish_short,
+                                                  open_short_analysis, value_row)
+from ser_keras.experiments.cli import common_parser, print_finished, setup_logging
+from ser_keras.plots import save_confusion_matrix
+
+
+def main(argv=None):
+    parser = common_parser(__doc__, default_out="runs/short_fig3")
+    add_models_flag(parser)
+    parser.add_argument("--compare-classifier", choices=("svm", "rf"), default="svm",
+                        help="classifier of the ComParE panels [a], [b] (default: svm)")
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    started = time.time()
+    analysis = open_short_analysis(parser, args, "short_fig3")
+    clf = args.compare_classifier
+    systems = {"compare_raw": ("a", f"compare_func_{clf}", f"ComParE {clf.upper()} on raw audio"),
+               "compare_rel": ("b", f"rel_subseg_compare_{clf}", f"ComParE {clf.upper()} on SubSeg-Rel"),
+               "subseg_raw": ("c", "raw_subseg_cnn", "Raw SubSeg CNN on raw audio"),
+               "subseg_rel": ("d", "rel_subseg_cnn", "SubSeg CNN on SubSeg-Rel")}
+    rows, predictions = analysis.rows([row_id for _, row_id, _ in systems.values()])
+    recalls, figures = {}, []
+    for key, (panel, row_id, title) in systems.items():
+        matrix = analysis.confusion(row_id)
+        recalls[key] = matrix.diagonal().tolist()
+        path = analysis.record.out / f"fig3_{panel}_{key}.png"
+        save_confusion_matrix(path, matrix, analysis.classes, title=f"[{panel}] {title}")
+        figures.append(path.name)
+        for label, recall in zip(analysis.classes, recalls[key]):
+            rows.append(value_row(f"fig3_{key}_{label}_recall", title, "recall (%)", 100 * recall,
+                                  classifier=f"class {label}"))
+        print(f"[{panel}] {title}: " + ", ".join(f"{c} {100 * r:.1f}" for c, r in zip(analysis.classes, recalls[key])))
+    four_class = set(FOUR_CLASSES) <= set(analysis.classes)
+    claims = confusion_claims(recalls, list(analysis.classes)) if four_class else []
+    metrics = finish_short(analysis, rows, predictions=predictions, claims=claims,
+                           extra={"recalls": recalls, "figures": figures},
+                           title="SHORT Fig. 3 — per-class recall (%) of four systems",
+                           notes=[f"Figures: {', '.join(figures)} (rows: true class, cells: % of the row)."]
+                           + ([] if four_class else ["Claims need the four-class view; not checked."]))
+    print_finished(analysis.record.out, metrics, started)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
