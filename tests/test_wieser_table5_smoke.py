@@ -1,0 +1,118 @@
+"""Smoke run of replicate/wieser_table5.py --quick on synthetic:tiny: the metrics.json schema,
+row ids, claims, per-fold .h5 + sidecars, a saved ELoR reloading bit for bit in a process that
+never imports ser_keras, and --resume reusing finished parts."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ser_keras.data.corpus import load_corpus
+from ser_keras.experiments.elor import BASELINE_IDS, NETWORKS, TABLE5_IDS, ElorExperiment, ElorExperimentConfig
+from ser_keras.io import read_json
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLD = "Ses03M"
+
+
+def _main():
+    spec = importlib.util.spec_from_file_location("wieser_table5", ROOT / "replicate" / "wieser_table5.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def _run(out, *extra, folds=FOLD):
+    return _main()(["--corpus", "synthetic:tiny", "--quick", "--verbose", "0", "--out", str(out),
+                    "--folds", folds, *extra])
+
+
+@pytest.fixture(scope="module")
+def quick_run(tiny_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("table5") / "run"
+    _run(out)
+    return out
+
+
+def test_metrics_schema_rows_and_claims(quick_run, capsys):
+    metrics = read_json(quick_run / "metrics.json")
+    assert metrics["script"] == "wieser_table5" and metrics["quick"] is True and metrics["seed"] == 0
+    assert metrics["protocol"] == "leave_one_speaker_out" and metrics["folds"] == [FOLD]
+    assert metrics["corpus"]["spec"] == "synthetic:tiny" and metrics["corpus"]["label_view"] == "dimensional_A-E2"
+    assert [row["id"] for row in metrics["rows"]] == list(TABLE5_IDS) + list(BASELINE_IDS)
+    for row in metrics["rows"]:
+        assert {"id", "system", "classifier", "metric", "value", "ci95", "paper", "status"} <= set(row)
+        assert 0.0 <= row["value"] <= 100.0 and row["status"].startswith("ok")
+        assert row["paper"] is None if not row["id"].startswith("chance") else row["paper"] == 20.0
+    assert [c["claim"] for c in metrics["claims"]] == [
+        "ELoR best on arousal", "FTR worst on arousal", "ELoR+FTR best on valence",
+        "WAR > UAR for every network", "Arousal > valence for every network"]
+    assert all(c["holds"] in (True, False) for c in metrics["claims"])
+    table = (quick_run / "table.md").read_text()
+    assert "n/a (not in source text)" in table and "QUICK budget" in table and "holds" in table
+    predictions = (quick_run / "predictions.csv").read_text().splitlines()
+    assert predictions[0] == "id,row,fold,target,prediction" and any(",elor_ftr_valence," in p for p in predictions)
+
+
+def test_models_and_sidecars_per_fold(quick_run):
+    for network in NETWORKS:
+        model = quick_run / "models" / f"{network}_{FOLD}.h5"
+        sidecar = read_json(model.with_suffix(".json"))
+        assert model.stat().st_size > 0
+        assert sidecar["network"] == network and sidecar["fold"] == FOLD and sidecar["test_speakers"] == [FOLD]
+        assert sidecar["labels"] == {"arousal": ["1", "2", "3", "4", "5"], "valence": ["1", "2", "3", "4", "5"]}
+        assert set(sidecar["metrics"]["test"]) == {"arousal", "valence"} and sidecar["config"]["quick"] is True
+        assert sidecar["hparams"]["head_units"] == [32, 32]
+    assert read_json(quick_run / "models" / f"elor_ftr_{FOLD}.json")["inputs"] == [[96000], [1582]]
+    assert not (quick_run / "checkpoints").exists()
+
+
+def test_saved_elor_reloads_bit_for_bit_without_ser_keras(quick_run, tmp_path):
+    part = read_json(quick_run / "parts" / "elor" / f"{FOLD}.json")
+    experiment = ElorExperiment(load_corpus("synthetic:tiny"), ElorExperimentConfig(verbose=0), record=None)
+    index = np.array([experiment.slice_ids.index(i) for i in part["ids"]])
+    inputs = np.concatenate([x.numpy() for x, _ in experiment.dataset("elor", index, batch_size=32)])
+    np.save(tmp_path / "inputs.npy", inputs)
+    script = (
+        "import sys, numpy as np, keras\n"
+        f"model = keras.models.load_model({str(quick_run / 'models' / f'elor_{FOLD}.h5')!r}, compile=False)\n"
+        f"out = model.predict(np.load({str(tmp_path / 'inputs.npy')!r}), batch_size=32, verbose=0)\n"
+        f"np.savez({str(tmp_path / 'out.npz')!r}, **{{k: np.asarray(v) for k, v in out.items()}})\n"
+        "assert not [m for m in sys.modules if m.startswith('ser_keras')]\n")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path, env=env, capture_output=True)
+    reloaded = np.load(tmp_path / "out.npz")
+    for head in ("arousal", "valence"):
+        stored = np.asarray(part[head]["probabilities"], np.float32)
+        assert stored.shape == (len(part["ids"]), 5)
+        np.testing.assert_array_equal(reloaded[head], stored)
+        assert reloaded[head].argmax(axis=1).tolist() == part[head]["predictions"]
+
+
+def test_resume_reuses_parts_and_refuses_without_flag(quick_run, tmp_path):
+    import shutil
+
+    out = Path(shutil.copytree(quick_run, tmp_path / "run"))
+    with pytest.raises(SystemExit) as refused:
+        _run(out)
+    assert refused.value.code == 2
+    kept = {p: p.stat().st_mtime_ns for p in (out / "parts").rglob("*.json") if p.parent.name != "ftr"}
+    (out / "parts" / "ftr" / f"{FOLD}.json").unlink()
+    (out / "metrics.json").unlink()
+    _run(out, "--resume")
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept  # reused, not rewritten
+    assert (out / "parts" / "ftr" / f"{FOLD}.json").exists()
+    before, after = read_json(quick_run / "metrics.json"), read_json(out / "metrics.json")
+    assert [(r["id"], r["value"]) for r in after["rows"]] == [(r["id"], r["value"]) for r in before["rows"]]
+
+
+@pytest.mark.slow
+def test_all_ten_folds(tiny_root, tmp_path):
+    out = tmp_path / "run"
+    _main()(["--corpus", "synthetic:tiny", "--quick", "--verbose", "0", "--out", str(out)])
+    metrics = read_json(out / "metrics.json")
+    assert len(metrics["folds"]) == 10 and len(list((out / "models").glob("*.h5"))) == 40
