@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from ser_keras.data.audio import AudioError, load_waveform
 from ser_keras.data.corpus import Utterance, load_corpus
 from ser_keras.data.describe import describe_corpus, format_description
 from ser_keras.data.emodb import read_emodb
@@ -26,6 +27,15 @@ def test_describe_real_emodb():
     assert summary["speaker_counts"]["03"] == 49 and summary["speaker_counts"]["16"] == 71
     assert summary["hours"] == pytest.approx(535 * 2.0 / 3600, abs=0.002)  # every file is 2.000 s
     assert "535" in format_description(summary)
+
+
+@pytest.mark.skipif(not EMODB.is_dir(), reason="shared EmoDB copy not present")
+def test_the_truncated_file_of_the_emodb_copy_is_refused():
+    # 16b10Wb.wav's data chunk announces 44100 samples (2 s at 22.05 kHz); the file holds 42474.
+    with pytest.raises(AudioError, match=r"16b10Wb\.wav: truncated WAV: the data chunk announces 44100 samples "
+                                         r"but the file holds 42474"):
+        load_waveform(EMODB / "16b10Wb.wav")
+    assert len(load_waveform(EMODB / "16b10Wa.wav")) == 32000  # its sibling: 2 s resampled to 16 kHz
 
 
 def test_emodb_names_speakers_and_labels(tmp_path, wav_writer):
