@@ -32,7 +32,8 @@ def _tables(summaries):
     writer.writerow(["input", "rank", "index", "name", "group", "importance"])
     lines = ["## SHORT Table 4 — top-10 RF importances (fold mean)", ""]
     for key, summary in summaries.items():
-        lines += [f"### {INPUTS[key]}", "", "| rank | F-index | openSMILE name | group | importance |", "|---|---|---|---|---|"]
+        lines += [f"### {INPUTS[key]}", "", "| rank | F-index | openSMILE name | group | importance |",
+                  "|---|---|---|---|---|"]
         for feature in summary["top"]:
             writer.writerow([key, feature["rank"], feature["index"], feature["name"], feature["group"],
                              f"{feature['importance']:.6f}"])

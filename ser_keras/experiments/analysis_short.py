@@ -316,7 +316,8 @@ def frequency_claims(summary):
          "holds": subseg["dominant_band_hz"] == [1000, 4000],
          "detail": f"dominant band {subseg['dominant_band_hz']} Hz"},
         {"claim": "Fig. 2: Raw Seg emphasises lower frequencies than SubSeg",
-         "holds": seg["centroid_hz"] < subseg["centroid_hz"] and seg["dominant_band_hz"][0] <= subseg["dominant_band_hz"][0],
+         "holds": (seg["centroid_hz"] < subseg["centroid_hz"]
+                   and seg["dominant_band_hz"][0] <= subseg["dominant_band_hz"][0]),
          "detail": f"centroid Seg {seg['centroid_hz']:.0f} Hz vs SubSeg {subseg['centroid_hz']:.0f} Hz; "
                    f"dominant bands {seg['dominant_band_hz']} vs {subseg['dominant_band_hz']}"},
         {"claim": "Fig. 2: similar responses across folds (mean pairwise curve correlation > 0.9)",
@@ -393,7 +394,8 @@ def open_short_analysis(parser, args, script):
             parser.exit(2, f"error: --models {args.models} is not a run folder (no config.json)\n")
         source = source_settings(args.models)
         if source["sha256"] and source["sha256"] != corpus.sha256:
-            parser.exit(2, f"error: --models {args.models} was run on another corpus (sha256 {source['sha256'][:12]}…)\n")
+            parser.exit(2, f"error: --models {args.models} was run on another corpus "
+                           f"(sha256 {source['sha256'][:12]}…)\n")
         fixed.update({key: source[key] for key in ("seed", "labels", "protocol", "validation_fraction")})
         fixed["folds"] = fixed["folds"] or source["folds"]
     config = ShortAnalysisConfig(**fixed, verbose=args.verbose, **analysis_budget(corpus.kind, quick=args.quick))
