@@ -61,6 +61,8 @@ class RunRecord:
                 raise FileExistsError(f"{self.out} already holds results of a run; pass --resume to continue "
                                       "it or choose another --out.")
         self.out.mkdir(parents=True, exist_ok=True)
+        for stale in self.out.rglob(".*.tmp"):  # left by a killed writer; never read as results
+            stale.unlink()
         write_json(self.out / "config.json", self.config)
         write_json(self.out / "env.json", environment())
 

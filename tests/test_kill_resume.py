@@ -48,7 +48,10 @@ elif phase == "training":
     short.train_frame_classifier = train_then_die
 elif phase == "writing":
     from ser_keras import io, runs
+    write = io.write_text
     def write_half_then_die(path, text):
+        if not str(path).endswith("metrics.json"):  # the first file of the final results
+            return write(path, text)
         with io.atomic_path(path) as tmp:
             tmp.write_text(text[: len(text) // 2])
             die()
