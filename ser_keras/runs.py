@@ -61,8 +61,9 @@ class RunRecord:
                 raise FileExistsError(f"{self.out} already holds results of a run; pass --resume to continue "
                                       "it or choose another --out.")
         self.out.mkdir(parents=True, exist_ok=True)
-        for stale in self.out.rglob(".*.tmp"):  # left by a killed writer; never read as results
-            stale.unlink()
+        for stale in self.out.rglob(".*"):  # temporaries of a killed writer; never read as results
+            if stale.is_file() and stale.suffix in (".tmp", ".h5"):
+                stale.unlink()
         write_json(self.out / "config.json", self.config)
         write_json(self.out / "env.json", environment())
 
