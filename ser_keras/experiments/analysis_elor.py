@@ -79,6 +79,8 @@ def saliency_maps(model, signals, batch_size=8):
 
 
 def _per_slice_pearson(first, second, lengths):
+    # Deviation: only each slice's real samples count; the zero padding of a short last slice
+    # would otherwise add agreement that says nothing about the network.
     return np.array([pearson_rows(a[None, :n], b[None, :n])[0] for a, b, n in zip(first, second, lengths)])
 
 

@@ -67,6 +67,7 @@ def analysis_budget(corpus_kind, *, quick):
     """Table-1 budget plus the relevance step: every 10th frame under ``--quick`` (windows
     of 25 frames still cover every sample 2.5 times), every 4th on the embedded corpus."""
     settings = budget(corpus_kind, quick=quick)
+    # Deviation (budget only): the paper computes relevance for every 10 ms window.
     step = QUICK_RELEVANCE_STEP if quick else settings.get("train_frame_step", 1)
     return {**settings, "relevance_frame_step": step}
 
@@ -85,6 +86,8 @@ def source_settings(source):
 
 
 def _peak_normalised(signal):
+    # Deviation: the paper gives relevance signals no scale; we fix the peak so openSMILE's
+    # level-dependent descriptors and the int16 window store see comparable signals.
     peak = float(np.abs(signal).max())
     return (signal * (RELEVANCE_PEAK / peak)).astype(np.float32) if peak > 0 else signal.astype(np.float32)
 
@@ -94,6 +97,8 @@ def _mean_scores(model, feature_sets, num_classes):
 
     Scores are RF probabilities or SVM decision values, placed in the columns of the classes
     the model saw in training (absent classes can never win)."""
+    # Deviation: SHORT averages the 4 relevance predictions for its CNNs and says the ComParE
+    # rows "repeat this procedure"; we average SVM decision values / RF probabilities likewise.
     scorer = model.predict_proba if hasattr(model, "predict_proba") else model.decision_function
     total = 0.0
     for features in feature_sets:
@@ -288,6 +293,7 @@ class ShortAnalysis(ShortExperiment):
 
     def importances(self, key):
         """Fold-mean RF impurity importances on the ComParE functionals of input ``key``."""
+        # Deviation: SHORT shows one ranking without saying which fold; we average over folds.
         parts = self.row_parts(TABLE4_SOURCES[key])
         return np.mean([part["importances"] for part in parts.values()], axis=0)
 
