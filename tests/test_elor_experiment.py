@@ -57,7 +57,8 @@ def test_merge_hparams_elor_ftr_inherits_elor_and_quick_budget_is_small():
     merged = merge_hparams(quick["hparams"], {"elor": {"l2_alpha": 0.01}})
     assert merged["elor"]["l2_alpha"] == 0.01 and merged["elor_ftr"]["l2_alpha"] == 0.01
     assert merged["elor"]["conv_filters"] == (8, 8, 8)  # quick entry kept where not overridden
-    assert merge_hparams({}, {"elor": {"l2_alpha": 0.01}, "elor_ftr": {"l2_alpha": 0.5}})["elor_ftr"] == {"l2_alpha": 0.5}
+    own = merge_hparams({}, {"elor": {"l2_alpha": 0.01}, "elor_ftr": {"l2_alpha": 0.5}})
+    assert own["elor_ftr"] == {"l2_alpha": 0.5}
     config = ElorExperimentConfig(**quick)
     assert isinstance(config.network_config("elor_ftr"), ElorFtrConfig)
     assert config.network_config("elor").conv_filters == (8, 8, 8) and config.max_train_slices == 64
@@ -133,7 +134,8 @@ def test_datasets_cut_slices_and_features_per_network(tiny_experiment):
 
 
 def test_shuffled_training_data_is_reshuffled_every_epoch(tiny_experiment):
-    dataset = tiny_experiment.dataset("ftr", np.arange(len(tiny_experiment.owners)), batch_size=64, shuffle=True, seed=3)
+    everything = np.arange(len(tiny_experiment.owners))
+    dataset = tiny_experiment.dataset("ftr", everything, batch_size=64, shuffle=True, seed=3)
     first, second = (next(iter(dataset))[0].numpy() for _ in range(2))
     assert not np.array_equal(first, second)
     np.testing.assert_array_equal(np.sort(first, axis=0), np.sort(second, axis=0))

@@ -4,6 +4,7 @@ never imports ser_keras, and --resume reusing finished parts."""
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +39,7 @@ def quick_run(tiny_root, tmp_path_factory):
     return out
 
 
-def test_metrics_schema_rows_and_claims(quick_run, capsys):
+def test_metrics_schema_rows_and_claims(quick_run):
     metrics = read_json(quick_run / "metrics.json")
     assert metrics["script"] == "wieser_table5" and metrics["quick"] is True and metrics["seed"] == 0
     assert metrics["protocol"] == "leave_one_speaker_out" and metrics["folds"] == [FOLD]
@@ -94,8 +95,6 @@ def test_saved_elor_reloads_bit_for_bit_without_ser_keras(quick_run, tmp_path):
 
 
 def test_resume_reuses_parts_and_refuses_without_flag(quick_run, tmp_path):
-    import shutil
-
     out = Path(shutil.copytree(quick_run, tmp_path / "run"))
     with pytest.raises(SystemExit) as refused:
         _run(out)

@@ -132,7 +132,8 @@ def network_id(name):
     key = str(name).strip().lower()
     if key in NETWORKS or key in by_paper:
         return by_paper.get(key, key)
-    raise ValueError(f"Unknown network {name!r}; use one of {', '.join(NETWORKS)} (or {', '.join(PAPER_NAMES.values())}).")
+    raise ValueError(f"Unknown network {name!r}; use one of {', '.join(NETWORKS)} "
+                     f"(or {', '.join(PAPER_NAMES.values())}).")
 
 
 def load_hparams(path):
@@ -178,7 +179,8 @@ class ElorExperiment:
         self.utterances = [view.utterances[i] for i in self.store.kept]
         self.owners, self.starts = slice_starts(self.store.lengths)
         self.slice_ids = [f"{self.utterances[o].id}@{s // SLICE}" for o, s in zip(self.owners, self.starts)]
-        self.targets = {d: np.asarray(view.targets(d), np.int64)[self.store.kept][self.owners] for d in TABLE_DIMENSIONS}
+        self.targets = {d: np.asarray(view.targets(d), np.int64)[self.store.kept][self.owners]
+                        for d in TABLE_DIMENSIONS}
         self.folds = make_folds(self.utterances, config.protocol, seed=config.seed,
                                 validation_fraction=config.validation_fraction, only=config.folds)
         self._gatherer = None
