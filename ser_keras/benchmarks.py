@@ -2,8 +2,11 @@
 
 Not a paper section: the performance checks run by ``tools/bench_*.py``. On a shared
 machine absolute speeds move with the load, so the targets are ratios measured in one
-process, and every timed figure is the best of several timed rounds (interference only
-ever slows a round down).
+process, and every timed figure is the best of several timed rounds. Each rate is taken on
+two clocks: ``wall`` (samples per second) and ``cpu`` (samples per CPU-second of the
+process, all its threads, times the number of cores: what the process would do with the
+machine to itself). Other processes' load moves the wall figure much more than the CPU
+figure; a stall with idle cores shows only in the wall figure.
 
 FLOPs are counted analytically from layer shapes. A Conv1D/Conv2D/Dense layer does one
 multiply-add per kernel weight per output position: ``2 × positions × kernel size``
@@ -155,20 +158,44 @@ def peak_rss_bytes():
     return peak if sys.platform == "darwin" else peak * 1024
 
 
+CLOCKS = ("wall", "cpu")
+
+
+def clock():
+    """Now on both clocks: ``{"wall": perf_counter, "cpu": process CPU time}``."""
+    return {"wall": time.perf_counter(), "cpu": time.process_time()}
+
+
+def elapsed(since):
+    """Seconds on both clocks since ``since`` (a :func:`clock` reading)."""
+    now = clock()
+    return {name: now[name] - since[name] for name in CLOCKS}
+
+
+def rates(samples, seconds):
+    """``{"wall": samples/s, "cpu": samples per CPU-second x cores}`` for :func:`elapsed` seconds."""
+    return {"wall": samples / seconds["wall"], "cpu": samples * (os.cpu_count() or 1) / max(seconds["cpu"], 1e-9)}
+
+
+def best(measurements):
+    """The best of several :func:`rates` results, per clock."""
+    return {name: max(measurement[name] for measurement in measurements) for name in CLOCKS}
+
+
 def best_rate(run_round, samples_per_round, *, rounds):
-    """Samples/s of the fastest of ``rounds`` calls of ``run_round()`` (each does the same work)."""
+    """Best :func:`rates` of ``rounds`` calls of ``run_round()`` (each does the same work)."""
     if rounds < 1:
         raise ValueError(f"'rounds' must be >= 1. Got {rounds!r}.")
-    fastest = math.inf
+    measurements = []
     for _ in range(rounds):
-        started = time.perf_counter()
+        started = clock()
         run_round()
-        fastest = min(fastest, time.perf_counter() - started)
-    return samples_per_round / fastest
+        measurements.append(rates(samples_per_round, elapsed(started)))
+    return best(measurements)
 
 
 def matmul_flops_per_s(size=MATMUL_SIZE, *, rounds=5):
-    """Ceiling: FLOP/s of a ``size``² float32 matmul in TensorFlow on this machine (best round)."""
+    """Ceiling: FLOP/s (both clocks) of a ``size``² float32 TensorFlow matmul (best round)."""
     import tensorflow as tf
 
     a = tf.random.normal((size, size), seed=1)
@@ -183,24 +210,24 @@ def _epoch_timer(steps):
     import keras
 
     class EpochTimer(keras.callbacks.Callback):
-        """Seconds from each epoch's start to its last training batch (validation excluded)."""
+        """Seconds (both clocks) from each epoch's start to its last training batch."""
 
         def __init__(self):
             super().__init__()
             self.seconds, self._started = [], None
 
         def on_epoch_begin(self, epoch, logs=None):
-            self._started = time.perf_counter()
+            self._started = clock()
 
         def on_train_batch_end(self, batch, logs=None):
             if batch == steps - 1:
-                self.seconds.append(time.perf_counter() - self._started)
+                self.seconds.append(elapsed(self._started))
 
     return EpochTimer()
 
 
 def frame_training_rate(model, train_ds, val_ds, *, batch_size, steps, epochs):
-    """Examples/s of SHORT's training recipe (``train_frame_classifier``) on ``train_ds``.
+    """Examples/s (both clocks) of SHORT's training recipe (``train_frame_classifier``) on ``train_ds``.
 
     Runs ``epochs + 1`` epochs of ``steps`` batches; the first (tracing) is dropped and the
     fastest of the rest counts. ``train_ds`` must repeat; validation runs one batch and is
@@ -213,7 +240,7 @@ def frame_training_rate(model, train_ds, val_ds, *, batch_size, steps, epochs):
                            max_epochs=epochs + 1, verbose=0, callbacks=[timer])
     if len(timer.seconds) != epochs + 1:
         raise RuntimeError(f"Expected {epochs + 1} timed epochs, got {len(timer.seconds)}: the schedule stopped early.")
-    return batch_size * steps / min(timer.seconds[1:])
+    return best([rates(batch_size * steps, seconds) for seconds in timer.seconds[1:]])
 
 
 def in_memory_dataset(input_shape, *, batch_size, num_classes=4, seed=0):
@@ -228,7 +255,7 @@ def in_memory_dataset(input_shape, *, batch_size, num_classes=4, seed=0):
 
 
 def elor_training_rate(trainer, dataset, *, batch_size, steps, rounds):
-    """Samples/s of ELoR split-head training steps (two updates per batch) on ``dataset``.
+    """Samples/s (both clocks) of ELoR split-head training steps (two updates per batch) on ``dataset``.
 
     One untimed batch traces both head updates; then the fastest of ``rounds`` rounds of
     ``steps`` batches counts.
@@ -243,21 +270,25 @@ def elor_training_rate(trainer, dataset, *, batch_size, steps, rounds):
     return best_rate(run_round, batch_size * steps, rounds=rounds)
 
 
-def stream_windows(dataset, *, max_batches=None):
-    """Iterate a window dataset: ``(windows streamed, seconds, seconds to first batch)``."""
+def stream_windows(dataset, *, max_batches=None, seconds=None):
+    """Iterate a window dataset, stopping after ``max_batches`` batches or ``seconds`` if given.
+
+    Returns ``(windows streamed, seconds taken, seconds to the first batch)``.
+    """
     streamed, batches, first, started = 0, 0, None, time.perf_counter()
     for batch in dataset:
         streamed += int((batch[0] if isinstance(batch, tuple) else batch).shape[0])
         batches += 1
         if first is None:
             first = time.perf_counter() - started
-        if batches == max_batches:
+        if batches == max_batches or (seconds is not None and time.perf_counter() - started >= seconds):
             break
     return streamed, time.perf_counter() - started, first or 0.0
 
 
-def stream_epoch_figures(corpus_spec, *, batch_size=256, max_batches=None, seed=0, workers=2):
-    """Load ``corpus_spec``, stream one shuffled epoch of 250 ms windows (or ``max_batches``).
+def stream_epoch_figures(corpus_spec, *, batch_size=256, max_batches=None, seconds=None, seed=0, workers=2):
+    """Load ``corpus_spec`` and stream one shuffled epoch of 250 ms windows (or the first
+    ``max_batches`` batches / ``seconds``).
 
     Returns windows/s, the corpus' int16 bytes, peak RSS (call in a fresh process for a
     clean figure) and what materialising the epoch as float32 would take.
@@ -265,8 +296,9 @@ def stream_epoch_figures(corpus_spec, *, batch_size=256, max_batches=None, seed=
     from ser_keras.data.corpus import load_corpus
     from ser_keras.data.windows import WINDOW, count_short, frame_counts, frame_index, load_store, window_dataset
 
-    if max_batches is not None and max_batches < 1:
-        raise ValueError(f"'max_batches' must be positive or None. Got {max_batches!r}.")
+    for name, value in (("max_batches", max_batches), ("seconds", seconds)):
+        if value is not None and value <= 0:
+            raise ValueError(f"'{name}' must be positive or None. Got {value!r}.")
     corpus = load_corpus(corpus_spec)
     started = time.perf_counter()
     store = load_store(corpus.utterances, workers=workers, progress=False)
@@ -274,14 +306,14 @@ def stream_epoch_figures(corpus_spec, *, batch_size=256, max_batches=None, seed=
     rss_loaded = peak_rss_bytes()
     owners, frames = frame_index(frame_counts(store.lengths))
     dataset = window_dataset(store, owners, frames, batch_size=batch_size, shuffle=True, seed=seed)
-    streamed, seconds, first = stream_windows(dataset, max_batches=max_batches)
+    streamed, elapsed, first = stream_windows(dataset, max_batches=max_batches, seconds=seconds)
     return {
         "corpus": corpus_spec, "utterances": store.num_utterances, "skipped": len(store.skipped),
         "short_utterances": count_short(store), "audio_hours": round(len(store.samples) / 16000 / 3600, 3),
         "corpus_int16_bytes": int(store.samples.nbytes), "windows_in_epoch": len(owners),
         "windows_streamed": streamed, "full_epoch": streamed == len(owners), "batch_size": batch_size,
-        "load_s": round(load_s, 2), "first_batch_s": round(first, 3), "stream_s": round(seconds, 2),
-        "windows_per_s": round(streamed / seconds, 1), "peak_rss_after_load_bytes": rss_loaded,
+        "load_s": round(load_s, 2), "first_batch_s": round(first, 3), "stream_s": round(elapsed, 2),
+        "windows_per_s": round(streamed / elapsed, 1), "peak_rss_after_load_bytes": rss_loaded,
         "peak_rss_bytes": peak_rss_bytes(), "materialised_float32_bytes": len(owners) * WINDOW * 4,
         "cpu_count": os.cpu_count(),
     }
@@ -303,7 +335,7 @@ def raw_cnn_rates(store, config, *, batch_size=256, steps=20, epochs=3, rounds=1
 
     The two sources alternate ``rounds`` times, each a fresh model trained ``epochs``
     timed epochs; the fastest epoch of each source counts. Returns
-    ``{"pipeline": ..., "in_memory": ...}``.
+    ``{"pipeline": {"wall", "cpu"}, "in_memory": {"wall", "cpu"}}``.
     """
     import numpy as np
 
@@ -317,18 +349,17 @@ def raw_cnn_rates(store, config, *, batch_size=256, steps=20, epochs=3, rounds=1
     if in_memory:
         sources["in_memory"] = in_memory_dataset((WINDOW,), batch_size=batch_size, seed=seed)
     validation = in_memory_dataset((WINDOW,), batch_size=batch_size, seed=seed + 1)
-    rates = {name: 0.0 for name in sources}
+    measured = {name: [] for name in sources}
     for _ in range(rounds):
         for name, dataset in sources.items():
-            rate = frame_training_rate(build_raw_cnn(config), dataset, validation, batch_size=batch_size,
-                                       steps=steps, epochs=epochs)
-            rates[name] = max(rates[name], rate)
-    return rates
+            measured[name].append(frame_training_rate(build_raw_cnn(config), dataset, validation,
+                                                      batch_size=batch_size, steps=steps, epochs=epochs))
+    return {name: best(values) for name, values in measured.items()}
 
 
 def lld_mlp_rate(store, hidden_layers, *, num_features=130, max_utterances=600, batch_size=256, steps=20,
                  epochs=3, seed=0):
-    """``(model, windows/s)`` of the LLD-context MLP through ``context_dataset``.
+    """``(model, windows/s on both clocks)`` of the LLD-context MLP through ``context_dataset``.
 
     The LLD matrices are random (openSMILE on 7 h of audio takes far longer than the
     benchmark) but have the frame counts of the first ``max_utterances`` utterances.
@@ -360,7 +391,8 @@ def split_head_training_flops(model, heads=("valence", "arousal")):
 
 
 def elor_rate(store, config=None, *, steps=3, rounds=2, seed=0):
-    """``(model, samples/s)`` of ELoR split-head training on 6 s slices from ``slice_dataset``."""
+    """``(model, samples/s on both clocks)`` of ELoR split-head training on 6 s slices from
+    ``slice_dataset``."""
     import numpy as np
     import tensorflow as tf
 
@@ -389,7 +421,7 @@ def torch_raw_cnn_rate(stages, *, hidden_units, num_classes=4, window=4000, batc
                        seed=0):
     """Training windows/s of a raw CNN built from ``stages`` (dicts of ``ConvStage`` fields)
     in PyTorch on the CPU: same layers, SGD(0.1, momentum 0.5), cross-entropy, one
-    pre-built random batch. Returns ``{"windows_per_s", "torch", "threads"}``."""
+    pre-built random batch. Returns ``{"windows_per_s": {"wall", "cpu"}, "torch", "threads"}``."""
     import torch
 
     torch.manual_seed(seed)
@@ -476,7 +508,7 @@ def feature_extraction_figures(utterances, *, cache_dir, workers=(1, 2)):
 
 def script_wall_time(script, arguments, *, log_path, timeout_s):
     """Seconds ``python script arguments`` takes (output to ``log_path``); None if the
-    script does not exist. A failing script raises RuntimeError naming the log."""
+    script does not exist. A failing script raises RuntimeError with its last output."""
     import subprocess
 
     if not os.path.exists(script):
@@ -486,5 +518,7 @@ def script_wall_time(script, arguments, *, log_path, timeout_s):
         done = subprocess.run([sys.executable, script, *arguments], stdout=log, stderr=subprocess.STDOUT,
                               timeout=timeout_s, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"{script} exited with {done.returncode}; see {log_path}.")
+        with open(log_path) as log:
+            tail = log.read()[-2000:]
+        raise RuntimeError(f"{script} exited with {done.returncode}; the end of its output:\n{tail}")
     return time.perf_counter() - started

@@ -7,6 +7,8 @@
    matmul measured in the same run (best of a measurement before and after the models).
    Target >= 0.85 for Raw SubSeg; Raw Seg, the LLD-context MLP (3 x 1024, random LLDs with
    the corpus' frame counts) and ELoR (6 s slices, split-head steps) are reported.
+Every figure is given on the wall clock and on the process' CPU clock (see
+``ser_keras.benchmarks``): on a loaded machine the CPU-clock ratios are the stable ones.
 
     python tools/bench_pipeline.py --quick --json pipeline.json
 """
@@ -18,8 +20,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from ser_keras import benchmarks  # noqa: E402  (after the log level is set)
 
-FULL = {"steps": 40, "epochs": 3, "rounds": 2, "elor_steps": 4, "elor_rounds": 3, "matmul_rounds": 5}
-QUICK = {"steps": 15, "epochs": 2, "rounds": 1, "elor_steps": 2, "elor_rounds": 2, "matmul_rounds": 3}
+FULL = {"steps": 40, "epochs": 3, "rounds": 2, "elor_steps": 2, "elor_rounds": 3, "matmul_rounds": 5}
+QUICK = {"steps": 15, "epochs": 2, "rounds": 1, "elor_steps": 1, "elor_rounds": 1, "matmul_rounds": 3}
 LLD_MLP_LAYERS = (1024, 1024, 1024)
 
 
@@ -34,7 +36,7 @@ def measure(corpus, *, quick, batch_size=256):
     seg = benchmarks.raw_cnn_rates(store, RAW_SEG, batch_size=batch_size, in_memory=False, **timing)
     mlp, mlp_rate = benchmarks.lld_mlp_rate(store, LLD_MLP_LAYERS, batch_size=batch_size, **timing)
     elor, elor_rate = benchmarks.elor_rate(store, steps=budget["elor_steps"], rounds=budget["elor_rounds"])
-    ceiling = max(ceiling, benchmarks.matmul_flops_per_s(rounds=budget["matmul_rounds"]))
+    ceiling = benchmarks.best([ceiling, benchmarks.matmul_flops_per_s(rounds=budget["matmul_rounds"])])
 
     models = {
         "raw_subseg": (benchmarks.training_flops(build_raw_cnn(RAW_SUBSEG)), subseg["pipeline"], "windows/s"),
@@ -42,21 +44,25 @@ def measure(corpus, *, quick, batch_size=256):
         "lld_mlp_3x1024": (benchmarks.training_flops(mlp), mlp_rate, "windows/s"),
         "elor": (benchmarks.split_head_training_flops(elor), elor_rate, "samples/s"),
     }
-    records = [
-        benchmarks.record("pipeline_vs_in_memory_raw_subseg", subseg["pipeline"] / subseg["in_memory"], "ratio",
-                          at_least=0.90),
-        benchmarks.record("raw_subseg_in_memory_rate", subseg["in_memory"], "windows/s"),
-        benchmarks.record("matmul_4096_ceiling", ceiling / 1e9, "GFLOP/s"),
-    ]
-    details = {"corpus": corpus, "quick": quick, "batch_size": batch_size, "budget": budget,
-               "matmul_flops_per_s": ceiling, "in_memory_windows_per_s": subseg["in_memory"], "models": {}}
+    records, details = [], {"corpus": corpus, "quick": quick, "batch_size": batch_size, "budget": budget,
+                            "matmul_flops_per_s": ceiling, "in_memory_windows_per_s": subseg["in_memory"],
+                            "models": {}}
+    for clock in benchmarks.CLOCKS:
+        records += [
+            benchmarks.record(f"pipeline_vs_in_memory_raw_subseg ({clock})",
+                              subseg["pipeline"][clock] / subseg["in_memory"][clock], "ratio", at_least=0.90),
+            benchmarks.record(f"raw_subseg_in_memory_rate ({clock})", subseg["in_memory"][clock], "windows/s"),
+            benchmarks.record(f"matmul_4096_ceiling ({clock})", ceiling[clock] / 1e9, "GFLOP/s"),
+        ]
     for name, (flops, rate, unit) in models.items():
-        efficiency = flops * rate / ceiling
-        records.append(benchmarks.record(f"{name}_pipeline_rate", rate, unit))
-        records.append(benchmarks.record(f"efficiency_{name}", efficiency, "of matmul",
-                                         at_least=0.85 if name == "raw_subseg" else None))
+        efficiency = {clock: flops * rate[clock] / ceiling[clock] for clock in benchmarks.CLOCKS}
+        for clock in benchmarks.CLOCKS:
+            records.append(benchmarks.record(f"{name}_pipeline_rate ({clock})", rate[clock], unit))
+            records.append(benchmarks.record(f"efficiency_{name} ({clock})", efficiency[clock], "of matmul",
+                                             at_least=0.85 if name == "raw_subseg" else None))
         details["models"][name] = {"training_flops_per_example": flops, "rate": rate, "unit": unit,
-                                   "achieved_flops_per_s": flops * rate, "efficiency": efficiency}
+                                   "achieved_flops_per_s": {clock: flops * rate[clock] for clock in rate},
+                                   "efficiency": efficiency}
     return records, details
 
 

@@ -1,0 +1,57 @@
+"""Benchmark 6: wall time of the replicate scripts on the embedded corpus.
+
+Runs ``python replicate/table1.py`` (default budget) and ``python replicate/wieser_table5.py
+--quick`` into temporary run folders, each in a fresh process. Target: each <= 15 min.
+With ``--quick`` table1 runs with ``--quick`` too (its figure then has no target; the
+target is for the default budget). Feature and corpus caches are used as they are (a
+first run also generates the corpus and extracts features). A script that does not exist
+yet is reported as skipped.
+
+    python tools/bench_end_to_end.py --json end_to_end.json
+"""
+
+import argparse
+import os
+import tempfile
+
+from ser_keras import benchmarks
+
+TARGET_S = 15 * 60
+SCRIPTS = ("replicate/table1.py", "replicate/wieser_table5.py")
+
+
+def measure(*, quick, timeout_s):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    runs = [("table1", SCRIPTS[0], ["--quick"] if quick else [], not quick),
+            ("wieser_table5_quick", SCRIPTS[1], ["--quick"], True)]
+    records, details = [], {"quick": quick, "logs": {}}
+    with tempfile.TemporaryDirectory(prefix="ser_keras_bench_e2e_") as work:
+        for name, script, arguments, has_target in runs:
+            label = f"{name}_quick" if quick and name == "table1" else name
+            log = os.path.join(work, f"{label}.log")
+            seconds = benchmarks.script_wall_time(os.path.join(root, script),
+                                                  [*arguments, "--out", os.path.join(work, label)],
+                                                  log_path=log, timeout_s=timeout_s)
+            if seconds is None:
+                print(f"{script} does not exist yet: skipped.")
+            records.append(benchmarks.record(f"{label}_wall_time", None if seconds is None else seconds / 60, "min",
+                                             at_most=TARGET_S / 60 if has_target else None))
+            details["logs"][label] = {"script": script, "arguments": arguments, "seconds": seconds}
+    return records, details
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="run table1.py with --quick as well")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds before a script is killed")
+    parser.add_argument("--json", metavar="OUT", help="write {records, details} to this JSON file")
+    args = parser.parse_args(argv)
+    try:
+        records, details = measure(quick=args.quick, timeout_s=args.timeout)
+    except RuntimeError as error:
+        parser.exit(1, f"error: {error}\n")
+    benchmarks.finish(records, details, args.json)
+
+
+if __name__ == "__main__":
+    main()
