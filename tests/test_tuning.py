@@ -36,7 +36,9 @@ def tiny_ftr_hypermodel(*, samples=48, epochs=2, seed=0):
             return tf.data.Dataset.from_tensor_slices((x[rows], {h: labels[h][rows] for h in HEADS})).batch(batch_size)
         return part(slice(0, cut)), part(slice(cut, None))
 
-    build = lambda config: build_ftr(config, functional_mean=np.zeros(FEATURES), functional_variance=np.ones(FEATURES))  # noqa: E731
+    def build(config):
+        return build_ftr(config, functional_mean=np.zeros(FEATURES), functional_variance=np.ones(FEATURES))
+
     return SplitHeadHyperModel(FTR_SPACE, build, datasets, base_config=TINY_FTR, epochs=epochs, patience=2, seed=seed)
 
 
@@ -65,7 +67,8 @@ def test_every_range_is_centred_on_the_config_default(space):
         elif tuned.kind == "log":
             assert math.isclose(math.sqrt(tuned.low * tuned.high), default, rel_tol=1e-9), tuned.name
         else:
-            assert (tuned.low + tuned.high) / 2 == pytest.approx(default, abs=0.5 if tuned.kind == "int" else 1e-9), tuned.name
+            tolerance = 0.5 if tuned.kind == "int" else 1e-9
+            assert (tuned.low + tuned.high) / 2 == pytest.approx(default, abs=tolerance), tuned.name
 
 
 def test_elor_space_is_trigeorgis_centred():

@@ -130,14 +130,16 @@ class LldMlpHyperModel(keras_tuner.HyperModel):
                              hidden_layers=declare_mlp(hp), num_classes=data.num_classes)
 
     def fit(self, hp, model, *, strategy=None, epochs=None, checkpoint_dir=None):
+        """Train and score ``model``; ``model.fit`` follows the strategy the model was built in."""
         data = self.data
         summary = train_frame_classifier(model, data.train, data.validation, steps_per_epoch=data.train_steps,
                                          max_epochs=epochs or self.max_epochs, verbose=self.verbose)
         probabilities = model.predict(data.validation.map(lambda x, y: x), verbose=0)
         decisions = utterance_decisions(probabilities, data.validation_owners, len(data.validation_targets))
         uar = unweighted_average_recall(data.validation_targets, decisions, data.num_classes)
-        return {"val_uar": float(uar), "val_loss": summary["best_val_loss"], "best_epoch": summary["best_epoch"],
-                "epochs_run": summary["epochs_run"]}
+        metrics = {"val_uar": float(uar), "val_loss": summary["best_val_loss"], "best_epoch": summary["best_epoch"],
+                   "epochs_run": summary["epochs_run"]}
+        return {name: value for name, value in metrics.items() if value is not None}  # no finite val_loss: None
 
 
 class MlpData:
@@ -221,8 +223,8 @@ def run_search(hypermodel, *, out, network, tuner="bayesian", trials=10, epochs=
     ``settings``: JSON-ready facts of the search (corpus, fold, budget ...) stored in
     ``search.json``; resuming with different settings is refused. The chief or a
     standalone search writes ``best_hparams.json`` and ``trials.csv`` to ``out`` and returns
-    the best-hparams dict; every process writes ``trials_run/<tuner id>.json`` (the trials it
-    ran in this invocation) and a worker returns ``None``.
+    the best-hparams dict; workers and a standalone search write ``trials_run/<tuner id>.json``
+    (the trials run in this invocation); a worker returns ``None``.
     """
     out = Path(out)
     settings = {"network": network, "tuner": tuner, "seed": seed, "fixed": fixed or {}, **(settings or {})}
@@ -232,7 +234,8 @@ def run_search(hypermodel, *, out, network, tuner="bayesian", trials=10, epochs=
     search = SearchTuner(oracle, hypermodel, seed=seed, distribution_strategy=strategy, directory=str(out),
                          project_name=TUNER_FOLDER, overwrite=False)
     search.search(verbose=verbose)
-    write_json(out / "trials_run" / f"{search.tuner_id}.json", search.trials_run)
+    if role() != "chief":  # the chief serves the oracle and runs no trial
+        write_json(out / "trials_run" / f"{search.tuner_id}.json", search.trials_run)
     if role() == "worker":
         return None
     return write_results(search, out, network=network, tuner=tuner)
