@@ -9,10 +9,11 @@ ELoR+FTR on 6 s slices rated by evaluator E-2, 10-fold leave-one-speaker-out, po
 Rows: {elor,lom,ftr,elor_ftr}_{arousal,valence}_{war,uar}, majority_{arousal,valence}_war and
 chance_{arousal,valence}_uar; the paper's numbers are not in our copy ("n/a (not in source
 text)"), its ordering claims are checked and printed as holds / does not hold.
-`--quick` on the embedded corpus (synthetic:small, 350 E-2 turns → ~390 slices) runs all 10
-folds with small networks, 3 epochs and 64 training slices per fold: about 5 min on 2 CPU
-cores (most of it tracing 40 trainers and extracting IS10 once; later runs read the IS10
-cache). Without --quick the paper-centre networks (ELoR: 10 M parameters, ~7 GFLOP per
+`--quick` on the embedded corpus (synthetic:small: 350 E-2 turns → 352 slices) runs all 10
+folds with small networks, 3 epochs and 64 training slices per fold. Measured: 3.4 CPU-minutes
+(user + sys), i.e. a few minutes on 2 idle cores; 20.5 min wall on our shared 2-core machine at
+load average ~10. Most of it is tracing 40 trainers; IS10 is extracted once into the cache.
+Without --quick the paper-centre networks (ELoR: 10 M parameters, ~7 GFLOP per
 slice) need a GPU. `--hparams FILE` takes tuned values (format: ser_keras/experiments/elor.py).
 `--labels` does not apply (ELOR uses the evaluator's valence/arousal ratings).
 """

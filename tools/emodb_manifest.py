@@ -13,7 +13,8 @@ unpleasant. Disgust is not among Russell's 28 words: negative valence, middle ar
 high/low halves agree with the binary EmoDB mapping of Schuller et al. 2009 ("Acoustic
 emotion recognition: a benchmark comparison of performances", ASRU, Table 2: arousal high =
 anger, fear, joy; valence positive = joy, neutral) except that neutral sits at the middle (3)
-and disgust at middle arousal (Schuller: low).
+and disgust at middle arousal (Schuller: low). No emotion maps to valence 4, so that class is
+absent (UAR over the present classes, as the table status says).
 """
 
 import argparse
