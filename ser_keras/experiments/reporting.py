@@ -42,7 +42,8 @@ def score_row(spec, parts, *, num_classes, metric="UAR", seed=0, n_bootstrap=100
     value = 100.0 * score(targets, predictions)
     low, high = bootstrap_ci(targets, predictions, score, n_resamples=n_bootstrap, seed=seed)
     missing = absent_classes(targets, num_classes)
-    status = "ok" if not missing else f"ok: UAR over present classes (absent: {missing})"
+    status = "ok" if not missing else (f"ok: UAR over present classes (absent: {missing})" if metric == "UAR"
+                                       else f"ok (classes absent from the test targets: {missing})")
     per_fold = {fold: round(100.0 * score(np.asarray(p["targets"]), np.asarray(p["predictions"])), 2)
                 for fold, p in parts.items() if p["targets"]}
     return {**spec, "metric": metric, "value": round(value, 2), "ci95": [round(100 * low, 2), round(100 * high, 2)],
