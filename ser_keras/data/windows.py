@@ -157,30 +157,45 @@ class _Gatherer:
         return tf.cast(tf.gather(self.samples, index), tf.float32) * self.scale
 
 
+# Frame rows are built in pieces of about this many bytes (see frame_rows).
+_ROWS_PIECE_BYTES = 64 * 2 ** 20
+
+
 def frame_rows(store):
-    """Every utterance's whole 10 ms frames as rows of one ``(frames, 160)`` array, and the
-    row where each utterance starts.
+    """Every utterance's whole 10 ms frames as rows of one ``(frames, 160)`` int16 tensor, and
+    the row where each utterance starts.
 
     Windows only ever read whole frames (edge frames repeat), so samples past an
     utterance's last whole frame are left out; audio shorter than one frame is one
-    zero-padded row.
+    zero-padded row. The tensor is concatenated from pieces of ~64 MB rather than
+    converted from one NumPy copy: converting a 7 h corpus at once held three extra
+    copies of it at the peak, the pieces hold one.
     """
     counts = frame_counts(store.lengths)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    rows = np.zeros((int(counts.sum()), FRAME_SHIFT), store.samples.dtype)
-    flat = rows.reshape(-1)
-    for offset, length, start, count in zip(store.offsets, store.lengths, starts, counts):
-        take = min(int(length), int(count) * FRAME_SHIFT)
-        flat[start * FRAME_SHIFT:start * FRAME_SHIFT + take] = store.samples[offset:offset + take]
-    return rows, starts
+    pieces, piece, piece_bytes = [], [], 0
+    for offset, length, count in zip(store.offsets, store.lengths, counts):
+        rows = store.samples[offset:offset + min(length, count * FRAME_SHIFT)]
+        if len(rows) < FRAME_SHIFT:
+            rows = np.pad(rows, (0, FRAME_SHIFT - len(rows)))
+        piece.append(rows)
+        piece_bytes += rows.nbytes
+        if piece_bytes >= _ROWS_PIECE_BYTES:
+            pieces.append(tf.constant(np.concatenate(piece).reshape(-1, FRAME_SHIFT)))
+            piece, piece_bytes = [], 0
+    if piece:
+        pieces.append(tf.constant(np.concatenate(piece).reshape(-1, FRAME_SHIFT)))
+    return tf.concat(pieces, axis=0), starts
 
 
 class _WindowCutter:
     """Holds the store as frame rows and cuts z-normalised 250 ms windows for a batch."""
 
     def __init__(self, store):
-        rows, starts = frame_rows(store)
+        with tf.device("/CPU:0"):
+            rows, starts = frame_rows(store)
         self.rows = _cpu_variable(rows, "corpus_frames")
+        del rows  # the variable took over the tensor's buffer
         self.starts = tf.constant(starts, tf.int64)
         self.frames = tf.constant(frame_counts(store.lengths), tf.int64)
         self.scale = store.scale
