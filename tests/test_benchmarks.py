@@ -106,3 +106,13 @@ def test_tables_show_every_record():
     assert "MISSES" in text and "skipped" in text and ">= 0.9" in text
     markdown = benchmarks.markdown_table(records)
     assert markdown.count("\n") == 4 and "| speed | 0.5 | ratio | >= 0.9 | **misses** |" in markdown
+
+
+def test_rates_on_both_clocks_and_best():
+    import os
+
+    measured = benchmarks.rates(100, {"wall": 2.0, "cpu": 4.0})
+    assert measured == {"wall": 50.0, "cpu": 100 * (os.cpu_count() or 1) / 4.0}
+    assert benchmarks.best([{"wall": 1.0, "cpu": 5.0}, {"wall": 3.0, "cpu": 2.0}]) == {"wall": 3.0, "cpu": 5.0}
+    with pytest.raises(ValueError, match="rounds"):
+        benchmarks.best_rate(lambda: None, 1, rounds=0)

@@ -121,7 +121,7 @@ def main(argv=None):
           f"{100 * details['paper_gtx1080_implied_utilisation']:.1f} % of its FP32 peak for this work.")
     records = []
     for device, hours in table.items():
-        slug = device.split()[0].lower()
+        slug = "this_cpu" if device == "this CPU" else device.split()[0].lower()
         records.append(benchmarks.record(f"projected_short_table1_{slug}", hours["short_table1"], "hours"))
         records.append(benchmarks.record(f"projected_elor_search_{slug}", hours["elor_search"], "hours"))
     for gpu, rate in details["raw_subseg_windows_per_s_needed"].items():
