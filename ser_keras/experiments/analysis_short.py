@@ -23,7 +23,7 @@ import numpy as np
 
 from ser_keras.classical import fit_with_validation
 from ser_keras.data.windows import WINDOW, WaveformStore, frame_counts, frame_index, window_dataset
-from ser_keras.experiments.reporting import pooled_confusion, prediction_lines, row_seed, score_row
+from ser_keras.experiments.reporting import pooled_confusion, row_seed
 from ser_keras.experiments.short import TABLE1, Row, ShortConfig, ShortExperiment, budget
 from ser_keras.features.opensmile_sets import FeatureSet, extract_signals
 from ser_keras.interpret import (band_levels, cumulative_frequency_response, dominant_band, first_conv_kernel,
@@ -152,22 +152,9 @@ class ShortAnalysis(ShortExperiment):
         for row_id in row_ids:
             for fold in self.folds:
                 self._import_source_part(row_id, fold.name)
-        table1_ids = [row_id for row_id in row_ids if row_id in TABLE1_BY_ID]
-        rows, predictions = self.run(table1_ids) if table1_ids else ([], [])
-        for row in (r for r in TABLE3 if r.id in row_ids):
-            parts = {}
-            for fold in self.folds:
-                part = self.record.load_part(row.id, fold.name)
-                if part is None:
-                    keras.utils.set_random_seed(row_seed(self.config.seed, row.id, fold.name))
-                    part = getattr(self, f"_fold_{row.family}")(row, fold)
-                    self.record.save_part(row.id, fold.name, part)
-                parts[fold.name] = part
-            spec = {"id": row.id, "system": row.system, "classifier": row.classifier, "paper": row.paper}
-            rows.append(score_row(spec, parts, num_classes=len(self.classes), seed=self.config.seed,
-                                  n_bootstrap=self.config.n_bootstrap))
-            predictions += prediction_lines(row.id, parts)
-            logger.info("%s: UAR %.2f %% (paper %.2f %%)", row.id, rows[-1]["value"], row.paper)
+        rows, predictions = self.run(row_ids)
+        table3_rows, table3_predictions = self.run(row_ids, TABLE3)
+        rows, predictions = rows + table3_rows, predictions + table3_predictions
         order = {row_id: position for position, row_id in enumerate(row_ids)}
         return sorted(rows, key=lambda row: order[row["id"]]), predictions
 

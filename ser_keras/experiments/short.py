@@ -147,9 +147,10 @@ class ShortExperiment:
         return self.features(LLD_SETS[source])
 
     # -- rows -------------------------------------------------------------------------
-    def run(self, row_ids):
+    def run(self, row_ids, table=TABLE1):
+        """Score the rows of ``table`` named in ``row_ids``: ``(rows, prediction lines)``."""
         rows, predictions = [], []
-        for row in (r for r in TABLE1 if r.id in row_ids):
+        for row in (r for r in table if r.id in row_ids):
             spec = {"id": row.id, "system": row.system, "classifier": row.classifier, "paper": row.paper}
             if row.source == "wav2vec2" and not self.wav2vec2_path:
                 rows.append(skipped_row(spec, "no --wav2vec2 weights"))
