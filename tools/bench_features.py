@@ -48,12 +48,12 @@ def measure(corpus, audio_seconds):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default="synthetic:small", help="corpus spec (default synthetic:small)")
-    parser.add_argument("--audio-seconds", type=float, help="audio to extract (default 600, --quick 150)")
+    parser.add_argument("--audio-seconds", type=float, help="audio to extract (default 1500, --quick 400)")
     parser.add_argument("--quick", action="store_true", help="less audio")
     parser.add_argument("--json", metavar="OUT", help="write {records, details} to this JSON file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    seconds = args.audio_seconds or (150.0 if args.quick else 600.0)
+    seconds = args.audio_seconds or (400.0 if args.quick else 1500.0)
     records, details = measure(args.corpus, seconds)
     print(f"{details['utterances']} utterances, {details['audio_s']:.0f} s of audio; seconds per run: "
           + ", ".join(f"{count} worker(s) {value:.1f}" for count, value in details["seconds"].items())
