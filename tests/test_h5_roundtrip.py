@@ -6,10 +6,11 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 
 from ser_keras.models.lld_mlp import build_lld_mlp
 from ser_keras.models.raw_cnn import build_raw_seg, build_raw_subseg
-from ser_keras.training.fit import save_h5
+from ser_keras.training.fit import load_h5, save_h5
 
 RELOAD = """
 import sys
@@ -53,3 +54,21 @@ def test_models_reload_in_a_fresh_process_with_identical_predictions(tmp_path):
         reloaded = np.load(tmp_path / f"{name}_reloaded.npy")
         assert np.array_equal(reloaded, expected[name]), name
     assert sorted(path.name for path in tmp_path.glob("*.h5")) == ["lld_mlp.h5", "raw_seg.h5", "raw_subseg.h5"]
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize("content", [b"", b"not an hdf5 file at all"])
+def test_loading_a_corrupt_h5_names_the_file(tmp_path, content):
+    path = tmp_path / "raw_subseg_cnn_Ses01.h5"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="raw_subseg_cnn_Ses01.h5: not a readable Keras .h5 model"):
+        load_h5(path)
+
+
+@pytest.mark.reliability
+def test_loading_a_truncated_h5_names_the_file(tmp_path):
+    path = tmp_path / "raw_seg_cnn_Ses02.h5"
+    save_h5(build_raw_seg(), path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(ValueError, match="raw_seg_cnn_Ses02.h5: not a readable"):
+        load_h5(path)

@@ -17,7 +17,6 @@ saliency.
 import dataclasses
 from pathlib import Path
 
-import keras
 import numpy as np
 from scipy.stats import spearmanr
 
@@ -27,6 +26,7 @@ from ser_keras.experiments.elor import ElorExperiment, ElorExperimentConfig, bud
 from ser_keras.interpret import (PREDICTED, amplitude_envelope, describe_signal, guided_gradients, guided_model,
                                  maximize_activation, pearson_rows)
 from ser_keras.io import read_json
+from ser_keras.training.fit import load_h5
 
 HEADS = ("arousal", "valence")
 DEFAULT_FOLD = "Ses03F"
@@ -52,9 +52,9 @@ def elor_model(experiment, source=None):
     fold = experiment.folds[0]
     for root in (Path(source) if source else None, experiment.record.out):
         if root is not None and (root / "models" / f"elor_{fold.name}.h5").exists():
-            return keras.models.load_model(root / "models" / f"elor_{fold.name}.h5", compile=False)
+            return load_h5(root / "models" / f"elor_{fold.name}.h5")
     experiment.record.save_part("elor", fold.name, experiment.run_fold("elor", fold))
-    return keras.models.load_model(experiment.record.out / "models" / f"elor_{fold.name}.h5", compile=False)
+    return load_h5(experiment.record.out / "models" / f"elor_{fold.name}.h5")
 
 
 def open_elor(corpus, config, record, source=None):

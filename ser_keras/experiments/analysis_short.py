@@ -18,7 +18,6 @@ import hashlib
 import logging
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from ser_keras.classical import fit_with_validation
@@ -33,6 +32,7 @@ from ser_keras.interpret.importance import CEPSTRAL
 from ser_keras.interpret.relevance import class_relevances, spliced_window_positions
 from ser_keras.io import read_json
 from ser_keras.models.raw_cnn import RAW_CNN_CONFIGS, build_raw_cnn
+from ser_keras.training.fit import load_h5
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ class ShortAnalysis(ShortExperiment):
         key = (source_row, fold.name)
         if key not in self._relevance:
             path = self.model_path(source_row, fold.name)
-            guided = guided_model(keras.models.load_model(path, compile=False))
+            guided = guided_model(load_h5(path))
             signals = self._stream_relevances(guided, np.concatenate([fold.train, fold.validation]), False)
             signals.update(self._stream_relevances(guided, fold.test, True))
             digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
@@ -275,7 +275,7 @@ class ShortAnalysis(ShortExperiment):
     def frequency_responses(self, kind):
         """{fold: (freqs, response)} of the first conv layer of the fold's Raw ``kind`` CNN."""
         return {fold.name: cumulative_frequency_response(first_conv_kernel(
-            keras.models.load_model(self.model_path(RAW_CNN_ROWS[kind], fold.name), compile=False)))
+            load_h5(self.model_path(RAW_CNN_ROWS[kind], fold.name))))
             for fold in self.folds}
 
     def importances(self, key):

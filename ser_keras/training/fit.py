@@ -101,3 +101,16 @@ def save_h5(model, path):
     with atomic_path(path, suffix=".h5") as tmp:
         model.save(tmp, include_optimizer=False)
 
+
+
+def load_h5(path):
+    """Load a saved ``.h5`` model for analysis (uncompiled, Keras safe mode: no Lambda code).
+
+    A missing, truncated or corrupt file raises ``ValueError`` naming it instead of an h5py
+    traceback.
+    """
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=True)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not a readable Keras .h5 model ({type(error).__name__}: {error}). "
+                         "Delete it and rerun the fold with --resume.") from error
