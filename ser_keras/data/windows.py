@@ -214,6 +214,15 @@ class _WindowCutter:
         return self._normalise(tf.reshape(rows, (-1, WINDOW)))
 
 
+def _shared(store, factory):
+    """One cutter/gatherer per store: the train, validation and test streams of every row
+    share one copy of the corpus tensor instead of building their own."""
+    cache = store.__dict__.setdefault("_tensors", {})
+    if factory not in cache:
+        cache[factory] = factory(store)
+    return cache[factory]
+
+
 def window_dataset(store, owners, frames, targets=None, *, batch_size=256, shuffle=False, seed=0,
                    repeat=False):
     """Batches of z-normalised 250 ms windows ``(B, 4000)`` (with targets if given).
@@ -222,7 +231,7 @@ def window_dataset(store, owners, frames, targets=None, *, batch_size=256, shuff
     utterance. Shuffling uses a stateless index permutation (O(1) memory); with ``repeat``
     every pass gets a fresh permutation, for ``fit(steps_per_epoch=...)``.
     """
-    cutter = _WindowCutter(store)
+    cutter = _shared(store, _WindowCutter)
     owners_t, frames_t = tf.constant(owners, tf.int32), tf.constant(frames, tf.int32)
     count = len(owners)
     if count == 0:
@@ -299,7 +308,7 @@ def slice_starts(lengths, *, slice_length=SLICE):
 
 def slice_dataset(store, owners, starts, *, batch_size=32):
     """Batches of raw 6 s slices ``(B, 96000)`` in order (ELOR: no further preprocessing)."""
-    gatherer = _Gatherer(store)
+    gatherer = _shared(store, _Gatherer)
     owners_t, starts_t = tf.constant(owners, tf.int32), tf.constant(starts, tf.int64)
     indices = tf.data.Dataset.range(len(owners)).batch(batch_size)
     return indices.map(lambda i: gatherer.slices(tf.gather(owners_t, i), tf.gather(starts_t, i)),
