@@ -72,3 +72,24 @@ def test_rerun_with_same_seed_is_identical_and_resume_reuses_parts(full_quick_ru
     resumed = _run(tmp_path / "again", "--rows", rows, "--resume")
     assert part.stat().st_mtime_ns == stamp
     assert _comparable(resumed)["rows"] == _comparable(again)["rows"]
+
+
+def test_merging_runs_of_disjoint_folds_gives_the_single_run_values(full_quick_run, tmp_path):
+    import shutil
+
+    from ser_keras.experiments.merge import merge_runs
+
+    out, metrics = full_quick_run
+    halves = {"a": ["Ses01", "Ses02"], "b": ["Ses03", "Ses04", "Ses05"]}
+    for name, folds in halves.items():
+        half = shutil.copytree(out, tmp_path / name)
+        partial = {**metrics, "folds": folds}
+        (half / "metrics.json").write_text(json.dumps(partial))
+        for part in half.glob("parts/*/*.json"):
+            if part.stem not in folds:
+                part.unlink()
+    merged = json.loads((merge_runs([tmp_path / "a", tmp_path / "b"], tmp_path / "merged") / "metrics.json").read_text())
+    assert [row["value"] for row in merged["rows"]] == [row["value"] for row in metrics["rows"]]
+    assert merged["folds"] == metrics["folds"]
+    with pytest.raises(ValueError, match="share folds"):
+        merge_runs([tmp_path / "a", tmp_path / "a"], tmp_path / "twice")
