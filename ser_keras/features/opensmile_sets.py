@@ -147,10 +147,11 @@ def _report_non_finite(counts, total):
 
 
 def extract_signal(feature_set, signal):
-    """Features of one 16 kHz float32 signal: frames × D (LLD sets) or (D,) (functionals)."""
-    features, count = _clean(_process(as_feature_set(feature_set), signal))
-    _report_non_finite([count], 1)
-    return features
+    """Features of one 16 kHz float32 signal: frames × D (LLD sets) or (D,) (functionals).
+
+    Runs in a worker process like every extraction (see :func:`_run`).
+    """
+    return extract_signals(feature_set, {"signal": signal}, workers=1, progress=False)["signal"]
 
 
 def _extract_path(feature_set, path, skip_unreadable=False):
@@ -171,7 +172,7 @@ def _pool(workers):
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         # The fork server imports this module once; workers forked from it start warm.
-        context.set_forkserver_preload(["__main__", __name__])
+        context.set_forkserver_preload([__name__])
     else:
         context = multiprocessing.get_context("spawn")
     return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
@@ -205,11 +206,9 @@ def _run(feature_set, jobs, function, *, cache, cache_namespace, workers, progre
     bar = tqdm.tqdm(total=len(todo), desc=f"openSMILE {feature_set.value}", unit="utt",
                     disable=not progress or not todo)
     try:
-        if workers == 1 or len(todo) <= 1:
-            for key in todo:
-                collect(key, function(feature_set, jobs[key]))
-                bar.update()
-        else:
+        # Always in worker processes, never in the caller: openSMILE's native library corrupts
+        # the heap ("malloc(): invalid size") in a process that has imported TensorFlow.
+        if todo:
             with _pool(workers) as pool:
                 futures = {pool.submit(function, feature_set, jobs[key]): key for key in todo}
                 try:
