@@ -41,15 +41,23 @@ def test_dimensions_on_a_one_second_tone(feature_set, shape):
     assert len(feature_names(feature_set)) == shape[-1] == feature_set.dimension
 
 
+def _raw_compare_llds(signal):
+    """openSMILE's own LLD stream, computed in a worker: openSMILE corrupts the heap in a
+    process that imported TensorFlow first (as this pytest process may have)."""
+    smile = opensmile.Smile(feature_set=opensmile.FeatureSet.ComParE_2016,
+                            feature_level=opensmile.FeatureLevel.LowLevelDescriptors)
+    return smile.process_signal(signal, RATE).to_numpy(np.float32)
+
+
 def test_compare_lld_stacks_aligned_llds_and_deltas():
     signal = _tone(1.3)
     features = extract_signal("ComParE_2016_LLD", signal)
     names = feature_names("ComParE_2016_LLD")
     assert names[0] == "F0final_sma" and names[65] == "F0final_sma_de"
-    llds = opensmile.Smile(feature_set=opensmile.FeatureSet.ComParE_2016,
-                           feature_level=opensmile.FeatureLevel.LowLevelDescriptors).process_signal(signal, RATE)
+    with opensmile_sets._pool(1) as pool:
+        llds = pool.submit(_raw_compare_llds, signal).result()
     assert len(features) == len(llds)
-    np.testing.assert_array_equal(features[:, :65], llds.to_numpy(np.float32))
+    np.testing.assert_array_equal(features[:, :65], llds)
     # openSMILE deltas: regression over frames t-2..t+2. Row t must match at offset 0, not ±1.
     lld, delta = features[:, :65].astype(np.float64), features[:, 65:].astype(np.float64)
     regression = sum(k * (lld[2 + k:len(lld) - 2 + k] - lld[2 - k:len(lld) - 2 - k]) for k in (1, 2)) / 10
