@@ -14,8 +14,8 @@ Writes fig2_subseg.png and fig2_seg.png. Without --models the two CNN rows are t
 import sys
 import time
 
-from ser_keras.experiments.analysis_short import (add_models_flag, finish_short, frequency_claims,
-                                                  frequency_summary, open_short_analysis, value_row)
+from ser_keras.experiments.analysis_short import add_models_flag, finish_short, open_short_analysis, value_row
+from ser_keras.experiments.analysis_short_summaries import frequency_claims, frequency_summary
 from ser_keras.experiments.cli import common_parser, print_finished, setup_logging
 from ser_keras.interpret import DEFAULT_BANDS
 from ser_keras.plots import save_frequency_responses

@@ -16,8 +16,8 @@ import sys
 import time
 
 from ser_keras.data.labels import FOUR_CLASSES
-from ser_keras.experiments.analysis_short import (add_models_flag, confusion_claims, finish_short,
-                                                  open_short_analysis, value_row)
+from ser_keras.experiments.analysis_short import add_models_flag, finish_short, open_short_analysis, value_row
+from ser_keras.experiments.analysis_short_summaries import confusion_claims
 from ser_keras.experiments.cli import common_parser, print_finished, setup_logging
 from ser_keras.plots import save_confusion_matrix
 

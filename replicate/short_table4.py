@@ -16,9 +16,9 @@ import io
 import sys
 import time
 
-from ser_keras.experiments.analysis_short import (TABLE4_PAPER, TABLE4_SOURCES, add_models_flag, finish_short,
-                                                  importance_claims, importance_summary, open_short_analysis,
+from ser_keras.experiments.analysis_short import (TABLE4_SOURCES, add_models_flag, finish_short, open_short_analysis,
                                                   value_row)
+from ser_keras.experiments.analysis_short_summaries import TABLE4_PAPER, importance_claims, importance_summary
 from ser_keras.experiments.cli import common_parser, print_finished, setup_logging
 from ser_keras.interpret import GROUPS
 from ser_keras.io import write_text

@@ -24,8 +24,8 @@ import sys
 import time
 
 from ser_keras.experiments.cli import common_parser, open_corpus, print_finished, setup_logging, split_list
-from ser_keras.experiments.elor import (NETWORKS, ElorExperimentConfig, budget, load_hparams, merge_hparams,
-                                       network_id, run_table5)
+from ser_keras.experiments.elor import NETWORKS, ElorExperimentConfig, budget, load_hparams, merge_hparams, network_id
+from ser_keras.experiments.elor_table5 import run_table5
 from ser_keras.runs import RunRecord
 from ser_keras.seeding import seed_everything
 

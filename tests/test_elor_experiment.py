@@ -9,8 +9,9 @@ import pytest
 from ser_keras.data.corpus import Utterance, load_corpus
 from ser_keras.data.labels import dimensional_view
 from ser_keras.data.windows import SLICE
-from ser_keras.experiments.elor import (NETWORKS, TABLE5_IDS, ElorExperiment, ElorExperimentConfig, budget,
-                                        load_hparams, merge_hparams, network_id, table5_claims)
+from ser_keras.experiments.elor import (NETWORKS, ElorExperiment, ElorExperimentConfig, budget, load_hparams,
+                                        merge_hparams, network_id)
+from ser_keras.experiments.elor_table5 import TABLE5_IDS, table5_claims
 from ser_keras.models.elor import ElorConfig, ElorFtrConfig
 
 

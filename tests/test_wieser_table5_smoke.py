@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from ser_keras.data.corpus import load_corpus
-from ser_keras.experiments.elor import BASELINE_IDS, NETWORKS, TABLE5_IDS, ElorExperiment, ElorExperimentConfig
+from ser_keras.experiments.elor import NETWORKS, ElorExperiment, ElorExperimentConfig
+from ser_keras.experiments.elor_table5 import BASELINE_IDS, TABLE5_IDS
 from ser_keras.io import read_json
 
 ROOT = Path(__file__).resolve().parents[1]

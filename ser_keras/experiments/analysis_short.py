@@ -1,6 +1,8 @@
-"""SHORT §3 analyses of the raw-waveform CNNs: Fig. 2 (first-layer frequency response),
-Table 3 (emotion recognition on relevance signals), Table 4 (RF feature importances) and
-Fig. 3 (confusion matrices).
+"""SHORT §3 analyses of the raw-waveform CNNs: the experiment behind Fig. 2 (first-layer
+frequency response), Table 3 (emotion recognition on relevance signals), Table 4 (RF feature
+importances) and Fig. 3 (confusion matrices), and the setup shared by their scripts.
+Summarising Fig. 2 / Table 4 / Fig. 3 and checking the paper's statements on them is
+:mod:`ser_keras.experiments.analysis_short_summaries`.
 
 :class:`ShortAnalysis` extends the Table-1 experiment: the raw CNNs and the ComParE rows are
 Table-1 rows (trained into the run folder, or taken from an existing run folder given as
@@ -25,10 +27,8 @@ from ser_keras.data.windows import WINDOW, WaveformStore, frame_counts, frame_in
 from ser_keras.experiments.reporting import pooled_confusion, row_seed
 from ser_keras.experiments.short import TABLE1, Row, ShortConfig, ShortExperiment, budget
 from ser_keras.features.opensmile_sets import FeatureSet, extract_signals
-from ser_keras.interpret import (band_levels, cumulative_frequency_response, dominant_band, first_conv_kernel,
-                                 group_counts, guided_model, response_centroid, spectral_count, top_features,
-                                 utterance_relevance, window_relevance)
-from ser_keras.interpret.importance import CEPSTRAL
+from ser_keras.interpret import (cumulative_frequency_response, first_conv_kernel, guided_model, utterance_relevance,
+                                 window_relevance)
 from ser_keras.interpret.relevance import class_relevances, spliced_window_positions
 from ser_keras.io import read_json
 from ser_keras.models.raw_cnn import RAW_CNN_CONFIGS, build_raw_cnn
@@ -48,9 +48,6 @@ TABLE3 = (
     Row("rel_seg_cnn", "Raw-CNN Seg on Seg-Rel", "Softmax", 49.96, "rel_cnn", "raw_seg_cnn"),
 )
 TABLE3_IDS = tuple(row.id for row in TABLE3)
-# Paper's Table 4 group counts out of the top 10: (input, group kind, count).
-TABLE4_PAPER = (("raw", "spectral", 9), ("subseg_rel", "cepstral", 8), ("seg_rel", "cepstral", 4),
-                ("seg_rel", "spectral", 6))
 TABLE4_SOURCES = {"raw": "compare_func_rf", "subseg_rel": "rel_subseg_compare_rf", "seg_rel": "rel_seg_compare_rf"}
 RELEVANCE_PEAK = 0.9
 QUICK_RELEVANCE_STEP = 10
@@ -286,84 +283,6 @@ class ShortAnalysis(ShortExperiment):
 
     def confusion(self, row_id):
         return pooled_confusion(self.row_parts(row_id), len(self.classes))
-
-
-def frequency_summary(curves):
-    """Dominant band, band levels and centroid of the fold-mean response, plus fold agreement."""
-    freqs = next(iter(curves.values()))[0]
-    responses = np.stack([response for _, response in curves.values()])
-    mean = responses.mean(axis=0)
-    agreement = (float(np.mean(np.corrcoef(responses)[np.triu_indices(len(responses), 1)]))
-                 if len(responses) > 1 else None)
-    return {"dominant_band_hz": list(dominant_band(freqs, mean)), "band_levels": band_levels(freqs, mean).tolist(),
-            "centroid_hz": response_centroid(freqs, mean),
-            "fold_dominant_bands": {fold: list(dominant_band(f, r)) for fold, (f, r) in curves.items()},
-            "fold_curve_correlation": agreement}
-
-
-def frequency_claims(summary):
-    subseg, seg = summary["subseg"], summary["seg"]
-    agreement = [s["fold_curve_correlation"] for s in (subseg, seg)]
-    return [
-        {"claim": "Fig. 2: Raw SubSeg first-layer filters emphasise 1000-4000 Hz",
-         "holds": subseg["dominant_band_hz"] == [1000, 4000],
-         "detail": f"dominant band {subseg['dominant_band_hz']} Hz"},
-        {"claim": "Fig. 2: Raw Seg emphasises lower frequencies than SubSeg",
-         "holds": (seg["centroid_hz"] < subseg["centroid_hz"]
-                   and seg["dominant_band_hz"][0] <= subseg["dominant_band_hz"][0]),
-         "detail": f"centroid Seg {seg['centroid_hz']:.0f} Hz vs SubSeg {subseg['centroid_hz']:.0f} Hz; "
-                   f"dominant bands {seg['dominant_band_hz']} vs {subseg['dominant_band_hz']}"},
-        {"claim": "Fig. 2: similar responses across folds (mean pairwise curve correlation > 0.9)",
-         "holds": None if None in agreement else all(a > 0.9 for a in agreement),
-         "detail": f"SubSeg {agreement[0]}, Seg {agreement[1]} (needs >= 2 folds)"},
-    ]
-
-
-def importance_summary(importances):
-    """Top-10 features, group counts and spectral/cepstral counts of one input."""
-    top = top_features(importances, 10)
-    counts = group_counts([feature.index for feature in top])
-    return {"top": [dataclasses.asdict(feature) for feature in top], "group_counts": counts,
-            "spectral": spectral_count(counts), "cepstral": counts[CEPSTRAL]}
-
-
-def importance_claims(summaries):
-    raw, subseg, seg = summaries["raw"], summaries["subseg_rel"], summaries["seg_rel"]
-    return [
-        {"claim": "Table 4: raw-waveform RF relies mostly on spectral descriptors (paper 9/10)",
-         "holds": raw["spectral"] > 5, "detail": f"{raw['spectral']}/10 spectral"},
-        {"claim": "Table 4: SubSeg-Rel RF relies mostly on cepstral descriptors (paper 8/10)",
-         "holds": subseg["cepstral"] > 5, "detail": f"{subseg['cepstral']}/10 cepstral"},
-        {"claim": "Table 4: SubSeg-Rel more cepstral than Seg-Rel (paper 8/10 vs 4/10)",
-         "holds": subseg["cepstral"] > seg["cepstral"], "detail": f"{subseg['cepstral']} vs {seg['cepstral']}"},
-        {"claim": "Table 4: Seg-Rel more spectral than cepstral (paper 6/10 vs 4/10)",
-         "holds": seg["spectral"] > seg["cepstral"], "detail": f"{seg['spectral']} vs {seg['cepstral']}"},
-    ]
-
-
-def confusion_claims(recalls, classes):
-    """The paper's Fig. 3 statements on per-class recall (rows of row-normalised matrices)."""
-    index = {label: position for position, label in enumerate(classes)}
-
-    def better(first, second, labels):
-        return all(recalls[first][index[label]] > recalls[second][index[label]] for label in labels)
-
-    def best(system):
-        return classes[int(np.argmax(recalls[system]))]
-
-    spread = {system: float(np.ptp(recalls[system])) for system in ("compare_raw", "compare_rel")}
-    return [
-        {"claim": "Fig. 3: SubSeg (raw) better than ComParE (raw) for happy and sad",
-         "holds": better("subseg_raw", "compare_raw", ("hap", "sad"))},
-        {"claim": "Fig. 3: ComParE (raw) better than SubSeg (raw) for neutral and angry",
-         "holds": better("compare_raw", "subseg_raw", ("neu", "ang"))},
-        {"claim": "Fig. 3: SubSeg's best class is sad on raw audio and happy on SubSeg-Rel",
-         "holds": best("subseg_raw") == "sad" and best("subseg_rel") == "hap",
-         "detail": f"raw {best('subseg_raw')}, relevance {best('subseg_rel')}"},
-        {"claim": "Fig. 3: ComParE on SubSeg-Rel models the classes more equally than on raw",
-         "holds": spread["compare_rel"] < spread["compare_raw"],
-         "detail": f"recall range {spread['compare_rel']:.2f} vs {spread['compare_raw']:.2f}"},
-    ]
 
 
 # -- shared by the replicate/short_*.py scripts ------------------------------------------

@@ -1,15 +1,13 @@
-"""ELOR Table 5 (§3–4): ELoR, LoM, FTR and ELoR+FTR on 6 s slices with E-2 valence/arousal.
+"""ELOR Table 5 experiment (§3–4): slices, folds, inputs and per-fold training of ELoR, LoM,
+FTR and ELoR+FTR with E-2 valence/arousal heads.
 
 Protocol (ELOR §3.1, §4): every utterance rated by the evaluator (E-2) is cut into 6 s
 slices with the > 3 s last-slice rule; each slice keeps its utterance's valence and arousal
 class (rating 1–5 → 0–4). Folds are leave-one-speaker-out over utterances, then expanded to
 their slices; the validation set is a random 20 % of the training speakers' utterances.
 Every network is trained with alternating split-head updates (``SplitHeadTrainer``), early
-stopping on the validation loss; WAR and UAR per dimension are computed on the test
-predictions of all folds pooled (Forman & Scholz 2010). Beside them: the majority-class WAR
-(majority of each fold's training labels) and chance UAR (20 %), and the paper's ordering
-claims checked on this run. The paper's Table 5 numbers are not in our copy: ``paper`` is
-None and the table prints "n/a (not in source text)".
+stopping on the validation loss. Scoring the pooled test predictions into Table 5 is
+:mod:`ser_keras.experiments.elor_table5`.
 
 Inputs are cut on the fly: raw slices are gathered per batch from the contiguous waveform
 store; MFCC matrices (LoM) are computed per slice and held in memory; IS10 functionals (FTR)
@@ -33,7 +31,7 @@ import tensorflow as tf
 from ser_keras.data.labels import DIMENSION_CLASSES, dimensional_view
 from ser_keras.data.protocols import PROTOCOLS, make_folds
 from ser_keras.data.windows import SLICE, _Gatherer, load_store, slice_dataset, slice_starts
-from ser_keras.experiments.reporting import prediction_lines, row_seed, score_row
+from ser_keras.experiments.reporting import row_seed
 from ser_keras.features.cache import FeatureCache
 from ser_keras.features.mfcc import mfcc
 from ser_keras.features.opensmile_sets import FeatureSet, extract_signals
@@ -48,14 +46,8 @@ logger = logging.getLogger(__name__)
 
 NETWORKS = ("elor", "lom", "ftr", "elor_ftr")
 PAPER_NAMES = {"elor": "ELoR", "lom": "LoM", "ftr": "FTR", "elor_ftr": "ELoR+FTR"}
-INPUTS = {"elor": "raw 6 s waveform", "lom": "MFCC 599×26", "ftr": "IS10 functionals",
-          "elor_ftr": "raw 6 s waveform + IS10"}
 CONFIGS = {"elor": ElorConfig, "lom": LomConfig, "ftr": FtrConfig, "elor_ftr": ElorFtrConfig}
 TABLE_DIMENSIONS = ("arousal", "valence")
-TABLE5_IDS = tuple(f"{n}_{d}_{m}" for n in NETWORKS for d in TABLE_DIMENSIONS for m in ("war", "uar"))
-BASELINE_IDS = tuple(f"{kind}_{d}_{m}" for kind, m in (("majority", "war"), ("chance", "uar"))
-                     for d in TABLE_DIMENSIONS)
-CHANCE_UAR = 100.0 / DIMENSION_CLASSES
 RATING_LABELS = tuple(str(rating) for rating in range(1, DIMENSION_CLASSES + 1))
 # Small networks for --quick smoke runs only (said in the output): the paper-centre ELoR
 # needs about 7 GFLOP per slice forward, hours per fold on 2 CPU cores.
@@ -342,111 +334,3 @@ class ElorExperiment:
 def _input_shapes(model):
     shapes = model.input_shape
     return shapes if isinstance(shapes, list) else [shapes]
-
-
-def dimension_parts(parts, dimension):
-    """Fold parts of one head in the ``{"ids", "targets", "predictions"}`` form of reporting."""
-    return {fold: {"ids": part["ids"], **{k: part[dimension][k] for k in ("targets", "predictions")}}
-            for fold, part in parts.items()}
-
-
-def table5_claims(values, networks):
-    """The paper's qualitative claims checked on ``values`` (row id → % or None).
-
-    Ordering claims need all four networks (holds None otherwise); "best"/"worst" must hold
-    strictly on both WAR and UAR.
-    """
-    def value(network, dimension, metric):
-        return values.get(f"{network}_{dimension}_{metric}")
-
-    def extreme(network, dimension, better):
-        if set(networks) != set(NETWORKS):
-            return None, "needs all four networks"
-        checks, details = [], []
-        for metric in ("war", "uar"):
-            own = value(network, dimension, metric)
-            others = [value(n, dimension, metric) for n in NETWORKS if n != network]
-            checks.append(all(better(own, other) for other in others))
-            details.append(f"{metric.upper()} " + ", ".join(f"{PAPER_NAMES[n]} {value(n, dimension, metric):.2f}"
-                                                          for n in NETWORKS))
-        return all(checks), "; ".join(details)
-
-    def every(pairs, describe):
-        if not pairs:
-            return None, "no network run"
-        failed = [describe(*pair) for pair in pairs if not value(*pair[0]) > value(*pair[1])]
-        return not failed, "fails: " + ", ".join(failed) if failed else f"{len(pairs)} comparisons"
-
-    run = [n for n in NETWORKS if n in networks]
-    war_uar = [((n, d, "war"), (n, d, "uar")) for n in run for d in TABLE_DIMENSIONS]
-    arousal_valence = [((n, "arousal", m), (n, "valence", m)) for n in run for m in ("war", "uar")]
-    claims = [("ELoR best on arousal", extreme("elor", "arousal", lambda a, b: a > b)),
-              ("FTR worst on arousal", extreme("ftr", "arousal", lambda a, b: a < b)),
-              ("ELoR+FTR best on valence", extreme("elor_ftr", "valence", lambda a, b: a > b)),
-              ("WAR > UAR for every network", every(war_uar, lambda a, b: f"{PAPER_NAMES[a[0]]} {a[1]}")),
-              ("Arousal > valence for every network",
-               every(arousal_valence, lambda a, b: f"{PAPER_NAMES[a[0]]} {a[2].upper()}"))]
-    return [{"claim": claim, "holds": holds, "detail": detail} for claim, (holds, detail) in claims]
-
-
-def run_table5(corpus, config, record, *, cache=None):
-    """Run the requested networks over the folds and finish the run record; returns metrics."""
-    experiment = ElorExperiment(corpus, config, record, cache=cache)
-    rows, predictions, values = [], [], {}
-    for network in (n for n in NETWORKS if n in config.networks):
-        parts = {}
-        for fold in experiment.folds:
-            part = record.load_part(network, fold.name)
-            if part is None:
-                part = experiment.run_fold(network, fold)
-                record.save_part(network, fold.name, part)
-            parts[fold.name] = part
-        for dimension in TABLE_DIMENSIONS:
-            head_parts = dimension_parts(parts, dimension)
-            for metric in ("WAR", "UAR"):
-                row_id = f"{network}_{dimension}_{metric.lower()}"
-                spec = {"id": row_id, "system": f"{PAPER_NAMES[network]} ({INPUTS[network]})",
-                        "classifier": f"{dimension} head", "paper": None}
-                rows.append(score_row(spec, head_parts, num_classes=DIMENSION_CLASSES, metric=metric,
-                                      seed=config.seed, n_bootstrap=config.n_bootstrap))
-                values[row_id] = rows[-1]["value"]
-            predictions += prediction_lines(f"{network}_{dimension}", head_parts)
-    majority = experiment.majority_parts()
-    for dimension in TABLE_DIMENSIONS:
-        spec = {"id": f"majority_{dimension}_war", "system": "majority class of the training fold",
-                "classifier": f"{dimension} (baseline)", "paper": None}
-        rows.append(score_row(spec, majority[dimension], num_classes=DIMENSION_CLASSES, metric="WAR",
-                              seed=config.seed, n_bootstrap=config.n_bootstrap))
-    for dimension in TABLE_DIMENSIONS:
-        rows.append({"id": f"chance_{dimension}_uar", "system": "chance (5 classes)", "classifier":
-                     f"{dimension} (baseline)", "paper": CHANCE_UAR, "metric": "UAR", "value": CHANCE_UAR,
-                     "ci95": None, "status": "ok: chance level"})
-    claims = table5_claims(values, config.networks)
-    majority_classes = {d: {fold: p["majority"] + 1 for fold, p in majority[d].items()} for d in TABLE_DIMENSIONS}
-    notes = _notes(experiment, majority_classes)
-    extra = {"folds": [f.name for f in experiment.folds], "networks": list(config.networks),
-             "slices": len(experiment.owners), "utterances": len(experiment.utterances),
-             "dropped": experiment.view.dropped, "skipped_audio": experiment.store.skipped,
-             "rating_source": experiment.view.source, "majority_rating": majority_classes,
-             "hparams": {n: config.network_config(n).to_dict() for n in config.networks}}
-    return record.finish(rows, protocol=config.protocol.replace("-", "_"), predictions=predictions, claims=claims,
-                         extra=extra, label_view=f"dimensional_{experiment.view.source}", notes=notes,
-                         table_title="ELOR Table 5 — WAR / UAR (%) per dimension, pooled over the test folds")
-
-
-def _notes(experiment, majority_classes):
-    config, view = experiment.config, experiment.view
-    sizes = {n: config.network_config(n) for n in config.networks}
-    notes = [f"Labels: {view.source} ratings 1-5 as classes; {len(experiment.utterances)} utterances, "
-             f"{len(experiment.owners)} six-second slices (paper: 8522 for E-2); dropped {view.dropped}; "
-             f"{len(experiment.store.skipped)} skipped for unusable audio.",
-             "Majority rating of the training folds: " + "; ".join(
-                 f"{d} {sorted(set(v.values()))}" for d, v in majority_classes.items())
-             + " (paper: arousal 3, valence 1 most frequent).",
-             "Bootstrap CIs resample slices (slices of one utterance are not independent).",
-             "Hyperparameters: " + "; ".join(f"{PAPER_NAMES[n]} {c.to_dict()}" for n, c in sizes.items())
-             + ". Paper Tables 1-4 (tuned values) are not in our copy; defaults are the search-space centre."]
-    if config.quick:
-        notes.insert(0, f"QUICK budget: small networks (fewer filters and head units), {config.epochs} epochs, "
-                        f"{config.max_train_slices} training slices per fold; a smoke test, not a replication.")
-    return notes

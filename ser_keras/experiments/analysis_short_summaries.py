@@ -1,0 +1,98 @@
+"""SHORT §3 findings: summaries of Fig. 2 (first-layer frequency responses), Table 4 (top-10
+RF feature importances by descriptor group) and Fig. 3 (per-class recall), and the paper's
+statements about each checked on a run.
+
+The inputs are computed by :class:`ser_keras.experiments.analysis_short.ShortAnalysis`
+(``frequency_responses``, ``importances``, ``confusion``); the functions here only
+summarise them, so the replicate/short_*.py scripts can report and plot the same numbers.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from ser_keras.interpret import (band_levels, dominant_band, group_counts, response_centroid, spectral_count,
+                                 top_features)
+from ser_keras.interpret.importance import CEPSTRAL
+
+# Paper's Table 4 group counts out of the top 10: (input, group kind, count).
+TABLE4_PAPER = (("raw", "spectral", 9), ("subseg_rel", "cepstral", 8), ("seg_rel", "cepstral", 4),
+                ("seg_rel", "spectral", 6))
+
+
+def frequency_summary(curves):
+    """Dominant band, band levels and centroid of the fold-mean response, plus fold agreement."""
+    freqs = next(iter(curves.values()))[0]
+    responses = np.stack([response for _, response in curves.values()])
+    mean = responses.mean(axis=0)
+    agreement = (float(np.mean(np.corrcoef(responses)[np.triu_indices(len(responses), 1)]))
+                 if len(responses) > 1 else None)
+    return {"dominant_band_hz": list(dominant_band(freqs, mean)), "band_levels": band_levels(freqs, mean).tolist(),
+            "centroid_hz": response_centroid(freqs, mean),
+            "fold_dominant_bands": {fold: list(dominant_band(f, r)) for fold, (f, r) in curves.items()},
+            "fold_curve_correlation": agreement}
+
+
+def frequency_claims(summary):
+    subseg, seg = summary["subseg"], summary["seg"]
+    agreement = [s["fold_curve_correlation"] for s in (subseg, seg)]
+    return [
+        {"claim": "Fig. 2: Raw SubSeg first-layer filters emphasise 1000-4000 Hz",
+         "holds": subseg["dominant_band_hz"] == [1000, 4000],
+         "detail": f"dominant band {subseg['dominant_band_hz']} Hz"},
+        {"claim": "Fig. 2: Raw Seg emphasises lower frequencies than SubSeg",
+         "holds": (seg["centroid_hz"] < subseg["centroid_hz"]
+                   and seg["dominant_band_hz"][0] <= subseg["dominant_band_hz"][0]),
+         "detail": f"centroid Seg {seg['centroid_hz']:.0f} Hz vs SubSeg {subseg['centroid_hz']:.0f} Hz; "
+                   f"dominant bands {seg['dominant_band_hz']} vs {subseg['dominant_band_hz']}"},
+        {"claim": "Fig. 2: similar responses across folds (mean pairwise curve correlation > 0.9)",
+         "holds": None if None in agreement else all(a > 0.9 for a in agreement),
+         "detail": f"SubSeg {agreement[0]}, Seg {agreement[1]} (needs >= 2 folds)"},
+    ]
+
+
+def importance_summary(importances):
+    """Top-10 features, group counts and spectral/cepstral counts of one input."""
+    top = top_features(importances, 10)
+    counts = group_counts([feature.index for feature in top])
+    return {"top": [dataclasses.asdict(feature) for feature in top], "group_counts": counts,
+            "spectral": spectral_count(counts), "cepstral": counts[CEPSTRAL]}
+
+
+def importance_claims(summaries):
+    raw, subseg, seg = summaries["raw"], summaries["subseg_rel"], summaries["seg_rel"]
+    return [
+        {"claim": "Table 4: raw-waveform RF relies mostly on spectral descriptors (paper 9/10)",
+         "holds": raw["spectral"] > 5, "detail": f"{raw['spectral']}/10 spectral"},
+        {"claim": "Table 4: SubSeg-Rel RF relies mostly on cepstral descriptors (paper 8/10)",
+         "holds": subseg["cepstral"] > 5, "detail": f"{subseg['cepstral']}/10 cepstral"},
+        {"claim": "Table 4: SubSeg-Rel more cepstral than Seg-Rel (paper 8/10 vs 4/10)",
+         "holds": subseg["cepstral"] > seg["cepstral"], "detail": f"{subseg['cepstral']} vs {seg['cepstral']}"},
+        {"claim": "Table 4: Seg-Rel more spectral than cepstral (paper 6/10 vs 4/10)",
+         "holds": seg["spectral"] > seg["cepstral"], "detail": f"{seg['spectral']} vs {seg['cepstral']}"},
+    ]
+
+
+def confusion_claims(recalls, classes):
+    """The paper's Fig. 3 statements on per-class recall (rows of row-normalised matrices)."""
+    index = {label: position for position, label in enumerate(classes)}
+
+    def better(first, second, labels):
+        return all(recalls[first][index[label]] > recalls[second][index[label]] for label in labels)
+
+    def best(system):
+        return classes[int(np.argmax(recalls[system]))]
+
+    spread = {system: float(np.ptp(recalls[system])) for system in ("compare_raw", "compare_rel")}
+    return [
+        {"claim": "Fig. 3: SubSeg (raw) better than ComParE (raw) for happy and sad",
+         "holds": better("subseg_raw", "compare_raw", ("hap", "sad"))},
+        {"claim": "Fig. 3: ComParE (raw) better than SubSeg (raw) for neutral and angry",
+         "holds": better("compare_raw", "subseg_raw", ("neu", "ang"))},
+        {"claim": "Fig. 3: SubSeg's best class is sad on raw audio and happy on SubSeg-Rel",
+         "holds": best("subseg_raw") == "sad" and best("subseg_rel") == "hap",
+         "detail": f"raw {best('subseg_raw')}, relevance {best('subseg_rel')}"},
+        {"claim": "Fig. 3: ComParE on SubSeg-Rel models the classes more equally than on raw",
+         "holds": spread["compare_rel"] < spread["compare_raw"],
+         "detail": f"recall range {spread['compare_rel']:.2f} vs {spread['compare_raw']:.2f}"},
+    ]
