@@ -309,7 +309,7 @@ def stream_epoch_figures(corpus_spec, *, batch_size=256, max_batches=None, secon
     streamed, elapsed, first = stream_windows(dataset, max_batches=max_batches, seconds=seconds)
     return {
         "corpus": corpus_spec, "utterances": store.num_utterances, "skipped": len(store.skipped),
-        "short_utterances": count_short(store), "audio_hours": round(len(store.samples) / 16000 / 3600, 3),
+        "short_utterances": count_short(store), "audio_hours": round(int(store.lengths.sum()) / 16000 / 3600, 3),
         "corpus_int16_bytes": int(store.samples.nbytes), "windows_in_epoch": len(owners),
         "windows_streamed": streamed, "full_epoch": streamed == len(owners), "batch_size": batch_size,
         "load_s": round(load_s, 2), "first_batch_s": round(first, 3), "stream_s": round(elapsed, 2),

@@ -66,6 +66,29 @@ def test_windows_equal_naive_slicing_with_edge_repeat_and_padding():
     assert np.array_equal(naive_window(signal, 0)[:13 * FRAME_SHIFT], np.tile(signal[:FRAME_SHIFT], 13))
 
 
+def test_store_is_frame_aligned_and_its_frame_rows_are_a_view():
+    signals = [np.full(n, 0.25) for n in LENGTHS]
+    store = WaveformStore.from_signals(signals)
+    rows = np.maximum(-(-np.array(LENGTHS) // FRAME_SHIFT), 1)
+    assert store.offsets.tolist() == (np.concatenate([[0], np.cumsum(rows)[:-1]]) * FRAME_SHIFT).tolist()
+    assert len(store.samples) == rows.sum() * FRAME_SHIFT
+    assert np.shares_memory(store.frame_rows, store.samples) and store.frame_rows.shape == (rows.sum(), FRAME_SHIFT)
+    for index, length in enumerate(LENGTHS):
+        np.testing.assert_array_equal(store.signal(index), signals[index].astype(np.float32))
+        end = store.offsets[index] + rows[index] * FRAME_SHIFT
+        assert not store.samples[store.offsets[index] + length:end].any()  # zero padding to the frame
+    assert (np.asarray(signals[0]) == 0.25).all()  # the caller's signals are left alone
+
+
+def test_windows_and_slices_of_a_store_share_one_corpus_variable():
+    store = _store()
+    owners, frames = frame_index(frame_counts(store.lengths))
+    window_dataset(store, owners, frames)
+    slice_dataset(store, *slice_starts(store.lengths))
+    corpus_variables = [v for v in store._tensor.__dict__.values() if hasattr(v, "assign")]
+    assert len(corpus_variables) == 1 and tuple(corpus_variables[0].shape) == store.frame_rows.shape
+
+
 def test_silent_window_uses_the_std_floor():
     store = WaveformStore.from_signals([np.zeros(500), np.full(400, 0.5)])
     owners, frames = frame_index(frame_counts(store.lengths))

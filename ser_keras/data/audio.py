@@ -87,6 +87,17 @@ def load_waveform(path, *, sample_rate=SAMPLE_RATE):
     return signal
 
 
+def decoded_length(path, *, sample_rate=SAMPLE_RATE):
+    """Samples :func:`load_waveform` returns for ``path``, read from the header alone (0 if
+    the header is unreadable): lets a loader place every utterance before decoding any."""
+    try:
+        info = soundfile.info(os.fspath(path))
+    except (RuntimeError, soundfile.LibsndfileError, TypeError):
+        return 0
+    # resample_poly returns ceil(n * up / down) samples.
+    return -(-info.frames * sample_rate // info.samplerate)
+
+
 def to_int16(signal):
     """Quantise a float waveform to int16 (the storage format of the windows pipeline)."""
     return np.clip(np.round(np.asarray(signal) * 32768.0), -32768, 32767).astype(np.int16)

@@ -1,10 +1,11 @@
 """On-the-fly segmentation as tf.data pipelines: SHORT's 250 ms windows every 10 ms (§2.3)
 and ELOR's 6 s slices with the > 3 s last-slice rule (§3.1).
 
-All utterances live in one contiguous int16 array (O(audio) memory). A window is never
-stored: the windows pipeline keeps the audio as int16 rows of whole 10 ms frames, each batch
+All utterances live in one contiguous int16 array, each starting on a 10 ms frame boundary,
+so the array is also the matrix of frame rows (O(audio) memory, one copy in NumPy and one
+as a TF variable shared by every stream of the store). A window is never stored: each batch
 gathers the 25 frame rows of every (utterance, frame) pair and z-normalises every window (std
-floored at 1e-3) inside the pipeline; 6 s slices are gathered from the flat array. Utterance
+floored at 1e-3) inside the pipeline; 6 s slices are gathered from the same variable. Utterance
 indices travel with the windows so frame posteriors can be averaged per utterance.
 """
 
@@ -16,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from ser_keras.data.audio import AudioError, load_waveform, to_int16
+from ser_keras.data.audio import AudioError, decoded_length, load_waveform, to_int16
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +28,21 @@ SLICE = 96000  # ELOR: 6 s at 16 kHz
 STD_FLOOR = 1e-3
 
 
+def frame_layout(lengths):
+    """Where each utterance starts in a frame-aligned store: ``(offsets, total samples)``.
+
+    Every utterance starts on a 10 ms frame boundary and takes ``ceil(length / 160)`` frame
+    rows (at least one), zero-padded at its end, so the flat samples reshape to the
+    ``(rows, 160)`` frame matrix the windows pipeline gathers from without a copy.
+    """
+    rows = np.maximum(-(-np.asarray(lengths, np.int64) // FRAME_SHIFT), 1)
+    offsets = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.int64) * FRAME_SHIFT
+    return offsets, int(rows.sum()) * FRAME_SHIFT
+
+
 @dataclasses.dataclass
 class WaveformStore:
-    """Every kept utterance's samples back to back, with offsets and lengths.
+    """Every kept utterance's int16 samples in one frame-aligned array (see :func:`frame_layout`).
 
     ``kept`` indexes the utterances given to :func:`load_store`; ``skipped`` lists
     ``(utterance id, reason)`` for audio that could not be used.
@@ -46,48 +59,60 @@ class WaveformStore:
     def num_utterances(self):
         return len(self.offsets)
 
+    @property
+    def frame_rows(self):
+        """The samples as ``(rows, 160)`` 10 ms frame rows (a view, no copy)."""
+        return self.samples.reshape(-1, FRAME_SHIFT)
+
     def signal(self, index):
         """Float32 waveform of the ``index``-th kept utterance."""
         start = self.offsets[index]
         return self.samples[start:start + self.lengths[index]].astype(np.float32) * self.scale
 
     @classmethod
-    def from_signals(cls, signals, *, dtype=np.int16):
-        """Build a store from in-memory float signals (e.g. relevance signals)."""
+    def from_signals(cls, signals, *, kept=None, skipped=()):
+        """Build a store from in-memory int16 or float (quantised to int16) signals."""
         lengths = np.array([len(s) for s in signals], dtype=np.int64)
-        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-        if dtype == np.int16:
-            samples = np.concatenate([to_int16(s) for s in signals]) if signals else np.zeros(0, np.int16)
-            scale = 1.0 / 32768.0
-        else:
-            samples = np.concatenate([np.asarray(s, np.float32) for s in signals]) if signals else np.zeros(0, np.float32)
-            scale = 1.0
-        return cls(samples, offsets, lengths, np.arange(len(signals)), [], scale)
+        offsets, total = frame_layout(lengths)
+        samples = np.zeros(total, np.int16)
+        for signal, offset, length in zip(signals, offsets, lengths):
+            signal = np.asarray(signal)
+            samples[offset:offset + length] = signal if signal.dtype == np.int16 else to_int16(signal)
+        kept = np.arange(len(lengths)) if kept is None else np.asarray(kept, dtype=np.int64)
+        return cls(samples, offsets, lengths, kept, list(skipped))
 
 
 def load_store(utterances, *, workers=2, progress=True):
-    """Load ``utterances`` into a :class:`WaveformStore`, skipping unusable audio with a warning."""
-    def read(utterance):
+    """Load ``utterances`` into a :class:`WaveformStore`, skipping unusable audio with a warning.
+
+    Each utterance is decoded straight into its place in the store, laid out from the WAV
+    headers first: loading holds one copy of the audio, never a list of per-file arrays
+    beside the store (whose freed memory a 7 h corpus would keep resident).
+    """
+    expected = np.array([decoded_length(u.path) for u in utterances], dtype=np.int64)
+    offsets, total = frame_layout(expected)
+    samples = np.zeros(total, np.int16)  # pages of skipped utterances are never touched
+
+    def read(index):
+        path = utterances[index].path
         try:
-            return to_int16(load_waveform(utterance.path)), None
+            signal = load_waveform(path)
+            if len(signal) != expected[index]:
+                raise AudioError(f"{path}: decoded {len(signal)} samples but the header announces "
+                                 f"{expected[index]}.")
         except AudioError as error:
-            return None, str(error)
+            return str(error)
+        samples[offsets[index]:offsets[index] + len(signal)] = to_int16(signal)
+        return None
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        loaded = list(tqdm(pool.map(read, utterances), total=len(utterances), desc="loading audio",
-                           disable=not progress, leave=False))
-    kept = [i for i, (audio, _) in enumerate(loaded) if audio is not None]
-    skipped = [(utterances[i].id, error) for i, (_, error) in enumerate(loaded) if error is not None]
+        errors = list(tqdm(pool.map(read, range(len(utterances))), total=len(utterances),
+                           desc="loading audio", disable=not progress, leave=False))
+    kept = np.array([i for i, error in enumerate(errors) if error is None], dtype=np.int64)
+    skipped = [(utterances[i].id, error) for i, error in enumerate(errors) if error is not None]
     for _, error in skipped:
         logger.warning("%s; the utterance is skipped", error)
-    store = WaveformStore.from_signals([], dtype=np.int16)
-    lengths = np.array([len(loaded[i][0]) for i in kept], dtype=np.int64)
-    store.samples = np.concatenate([loaded[i][0] for i in kept]) if kept else np.zeros(0, np.int16)
-    store.lengths = lengths
-    store.offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    store.kept = np.asarray(kept, dtype=np.int64)
-    store.skipped = skipped
-    return store
+    return WaveformStore(samples, offsets[kept], expected[kept], kept, skipped)
 
 
 def count_short(store, *, minimum=WINDOW):
@@ -132,72 +157,32 @@ def splice(frames, counts):
     return tf.clip_by_value(frames[:, None] + context[None, :], 0, counts[:, None] - 1)
 
 
-def _cpu_variable(array, name):
-    # A variable, not a constant: a graph constant of a 7 h corpus would exceed 2 GB.
-    with tf.device("/CPU:0"):
-        return tf.Variable(array, trainable=False, name=name)
+# The corpus variable is filled in pieces of about this many bytes (see _CorpusTensor).
+_PIECE_BYTES = 64 * 2 ** 20
 
 
-class _Gatherer:
-    """Holds the store as one flat TF variable and cuts ELOR's 6 s slices for a batch."""
+class _CorpusTensor:
+    """The store's frame rows as one int16 TF variable: cuts z-normalised 250 ms windows
+    (25 whole frame rows each) and ELOR's 6 s slices for a batch.
 
-    def __init__(self, store):
-        padded = np.concatenate([store.samples, np.zeros(max(SLICE, FRAME_SHIFT), store.samples.dtype)])
-        self.samples = _cpu_variable(padded, "corpus_samples")
-        self.lengths = tf.constant(store.lengths, tf.int64)
-        self.offsets = tf.constant(store.offsets, tf.int64)
-        self.scale = store.scale
-        self.zero_index = len(store.samples)
-
-    def slices(self, owners, starts):
-        owners, starts = tf.cast(owners, tf.int64), tf.cast(starts, tf.int64)
-        position = starts[:, None] + tf.range(SLICE, dtype=tf.int64)[None, :]
-        inside = position < tf.gather(self.lengths, owners)[:, None]
-        index = tf.where(inside, tf.gather(self.offsets, owners)[:, None] + position, self.zero_index)
-        return tf.cast(tf.gather(self.samples, index), tf.float32) * self.scale
-
-
-# Frame rows are built in pieces of about this many bytes (see frame_rows).
-_ROWS_PIECE_BYTES = 64 * 2 ** 20
-
-
-def frame_rows(store):
-    """Every utterance's whole 10 ms frames as rows of one ``(frames, 160)`` int16 tensor, and
-    the row where each utterance starts.
-
-    Windows only ever read whole frames (edge frames repeat), so samples past an
-    utterance's last whole frame are left out; audio shorter than one frame is one
-    zero-padded row. The tensor is concatenated from pieces of ~64 MB rather than
-    converted from one NumPy copy: converting a 7 h corpus at once held three extra
-    copies of it at the peak, the pieces hold one.
+    A variable, not a constant: a graph constant of a 7 h corpus would exceed 2 GB. It is
+    filled piece by piece in place, so building it holds one copy of the audio beside the
+    store's, never the two or three that converting the whole array at once takes.
     """
-    counts = frame_counts(store.lengths)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    pieces, piece, piece_bytes = [], [], 0
-    for offset, length, count in zip(store.offsets, store.lengths, counts):
-        rows = store.samples[offset:offset + min(length, count * FRAME_SHIFT)]
-        if len(rows) < FRAME_SHIFT:
-            rows = np.pad(rows, (0, FRAME_SHIFT - len(rows)))
-        piece.append(rows)
-        piece_bytes += rows.nbytes
-        if piece_bytes >= _ROWS_PIECE_BYTES:
-            pieces.append(tf.constant(np.concatenate(piece).reshape(-1, FRAME_SHIFT)))
-            piece, piece_bytes = [], 0
-    if piece:
-        pieces.append(tf.constant(np.concatenate(piece).reshape(-1, FRAME_SHIFT)))
-    return tf.concat(pieces, axis=0), starts
-
-
-class _WindowCutter:
-    """Holds the store as frame rows and cuts z-normalised 250 ms windows for a batch."""
 
     def __init__(self, store):
+        rows = store.frame_rows
+        step = max(1, _PIECE_BYTES // rows[:1].nbytes)
         with tf.device("/CPU:0"):
-            rows, starts = frame_rows(store)
-        self.rows = _cpu_variable(rows, "corpus_frames")
-        del rows  # the variable took over the tensor's buffer
-        self.starts = tf.constant(starts, tf.int64)
+            self.rows = tf.Variable(tf.zeros(rows.shape, tf.int16), trainable=False, name="corpus_frames")
+            for begin in range(0, len(rows), step):
+                # scatter_update writes in place; a sliced assign copied the whole variable.
+                piece = rows[begin:begin + step]
+                self.rows.scatter_update(tf.IndexedSlices(piece, tf.range(begin, begin + len(piece))))
+        self.row_starts = tf.constant(store.offsets // FRAME_SHIFT, tf.int64)
         self.frames = tf.constant(frame_counts(store.lengths), tf.int64)
+        self.offsets = tf.constant(store.offsets, tf.int64)
+        self.lengths = tf.constant(store.lengths, tf.int64)
         self.scale = store.scale
 
     def _normalise(self, values):
@@ -210,17 +195,24 @@ class _WindowCutter:
         owners, frames = tf.cast(owners, tf.int64), tf.cast(frames, tf.int64)
         spliced = splice(frames, tf.gather(self.frames, owners))
         # One gather of 25 frame rows per window instead of 4000 sample indices.
-        rows = tf.gather(self.rows, tf.gather(self.starts, owners)[:, None] + spliced)
+        rows = tf.gather(self.rows, tf.gather(self.row_starts, owners)[:, None] + spliced)
         return self._normalise(tf.reshape(rows, (-1, WINDOW)))
 
+    def slices(self, owners, starts):
+        owners, starts = tf.cast(owners, tf.int64), tf.cast(starts, tf.int64)
+        position = starts[:, None] + tf.range(SLICE, dtype=tf.int64)[None, :]
+        inside = position < tf.gather(self.lengths, owners)[:, None]
+        index = tf.where(inside, tf.gather(self.offsets, owners)[:, None] + position, 0)
+        values = tf.gather(tf.reshape(self.rows, [-1]), index)
+        return tf.where(inside, tf.cast(values, tf.float32) * self.scale, 0.0)
 
-def _shared(store, factory):
-    """One cutter/gatherer per store: the train, validation and test streams of every row
-    share one copy of the corpus tensor instead of building their own."""
-    cache = store.__dict__.setdefault("_tensors", {})
-    if factory not in cache:
-        cache[factory] = factory(store)
-    return cache[factory]
+
+def _corpus_tensor(store):
+    """One corpus tensor per store: the train, validation and test streams of every row
+    (windows and slices alike) share it instead of building their own copy."""
+    if "_tensor" not in store.__dict__:
+        store.__dict__["_tensor"] = _CorpusTensor(store)
+    return store.__dict__["_tensor"]
 
 
 def window_dataset(store, owners, frames, targets=None, *, batch_size=256, shuffle=False, seed=0,
@@ -231,7 +223,7 @@ def window_dataset(store, owners, frames, targets=None, *, batch_size=256, shuff
     utterance. Shuffling uses a stateless index permutation (O(1) memory); with ``repeat``
     every pass gets a fresh permutation, for ``fit(steps_per_epoch=...)``.
     """
-    cutter = _shared(store, _WindowCutter)
+    cutter = _corpus_tensor(store)
     owners_t, frames_t = tf.constant(owners, tf.int32), tf.constant(frames, tf.int32)
     count = len(owners)
     if count == 0:
@@ -308,7 +300,7 @@ def slice_starts(lengths, *, slice_length=SLICE):
 
 def slice_dataset(store, owners, starts, *, batch_size=32):
     """Batches of raw 6 s slices ``(B, 96000)`` in order (ELOR: no further preprocessing)."""
-    gatherer = _shared(store, _Gatherer)
+    gatherer = _corpus_tensor(store)
     owners_t, starts_t = tf.constant(owners, tf.int32), tf.constant(starts, tf.int64)
     indices = tf.data.Dataset.range(len(owners)).batch(batch_size)
     return indices.map(lambda i: gatherer.slices(tf.gather(owners_t, i), tf.gather(starts_t, i)),
