@@ -6,8 +6,10 @@
 
 Rows: compare_func_{svm,rf}, boaw_{compare,egemaps,w2v2}_{svm,rf}, {compare,egemaps}_lld_mlp,
 raw_{subseg,seg}_cnn. The BoAW(wav2vec2) rows need --wav2vec2 PATH (a local
-facebook/wav2vec2-base .safetensors); without it they print "skipped". On the embedded corpus
-the default budget finishes in about 10-15 min on 2 CPU cores; real corpora get the full protocol.
+facebook/wav2vec2-base .safetensors); without it they print "skipped". --mlp-hparams PATH (once
+per LLD set) gives an MLP row the depth/width of a tuning/search_short_mlp.py search instead of
+the validation grid. On the embedded corpus the default budget finishes in about 10-15 min on
+2 CPU cores; real corpora get the full protocol.
 """
 
 import dataclasses
@@ -15,7 +17,7 @@ import sys
 import time
 
 from ser_keras.experiments.cli import common_parser, open_corpus, print_finished, setup_logging, split_list
-from ser_keras.experiments.short import TABLE1_IDS, ShortConfig, budget, run_table1
+from ser_keras.experiments.short import TABLE1_IDS, ShortConfig, budget, load_mlp_hparams, run_table1
 from ser_keras.runs import RunRecord
 from ser_keras.seeding import seed_everything
 
@@ -24,6 +26,9 @@ def main(argv=None):
     parser = common_parser(__doc__, default_out="runs/table1")
     parser.add_argument("--rows", default=",".join(TABLE1_IDS), help="comma-separated row ids (default: all 12)")
     parser.add_argument("--wav2vec2", default=None, help="local wav2vec2-base .safetensors for the BoAW(wav2vec2) rows")
+    parser.add_argument("--mlp-hparams", action="append", default=[], metavar="PATH",
+                        help="best_hparams.json of tuning/search_short_mlp.py: its searched depth/width replace the "
+                             "validation grid of the MLP row of its --source; repeat for compare and egemaps")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
     started = time.time()
@@ -32,10 +37,12 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown row id(s) {unknown}; valid: {', '.join(TABLE1_IDS)}")
     corpus = open_corpus(parser, args.corpus)
-    config = ShortConfig(seed=args.seed, labels=args.labels, protocol=args.protocol, rows=rows,
-                         folds=split_list(args.folds), verbose=args.verbose, **budget(corpus.kind, quick=args.quick))
-    seed_everything(config.seed)
     try:
+        config = ShortConfig(seed=args.seed, labels=args.labels, protocol=args.protocol, rows=rows,
+                             folds=split_list(args.folds), verbose=args.verbose,
+                             mlp_hparams=load_mlp_hparams(args.mlp_hparams, rows),
+                             **budget(corpus.kind, quick=args.quick))
+        seed_everything(config.seed)
         record = RunRecord(args.out, script="table1", corpus=corpus, resume=args.resume,
                            config={**dataclasses.asdict(config), "corpus": corpus.spec, "wav2vec2": args.wav2vec2})
         metrics = run_table1(corpus, config, record, wav2vec2=args.wav2vec2)

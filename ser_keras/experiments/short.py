@@ -7,7 +7,9 @@ one (every model is seeded from the run seed, the row and the fold).
 """
 
 import dataclasses
+import hashlib
 import logging
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -21,7 +23,7 @@ from ser_keras.experiments.reporting import prediction_lines, row_seed, score_ro
 from ser_keras.features.boaw import BagOfAudioWords
 from ser_keras.features.cache import FeatureCache
 from ser_keras.features.opensmile_sets import FeatureSet, extract_utterances
-from ser_keras.io import write_json
+from ser_keras.io import read_json, write_json
 from ser_keras.metrics import unweighted_average_recall
 from ser_keras.models.lld_mlp import LLD_MLP_GRID, build_lld_mlp, lld_standardization
 from ser_keras.models.raw_cnn import RAW_CNN_CONFIGS, build_raw_cnn
@@ -63,6 +65,7 @@ TABLE2_LITERATURE = ("Att. CNN (logMel, 7.5 s) WA 56.1", "DBN-ivector (MFCC, UL)
 BOAW_OPTIONS = {"compare": {"codebook_size": 500, "subsets": [slice(0, 65), slice(65, 130)]},
                 "egemaps": {"codebook_size": 1000}, "wav2vec2": {"codebook_size": 500}}
 LLD_SETS = {"compare": FeatureSet.ComParE_2016_LLD, "egemaps": FeatureSet.eGeMAPSv01b_LLD}
+MLP_SEARCH_NETWORK = "short_mlp"  # the "network" of tuning/search_short_mlp.py's best_hparams.json
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +74,9 @@ class ShortConfig:
 
     ``train_frame_step``/``eval_frame_step`` keep every k-th 10 ms window (1 = the paper's
     one window per frame); ``max_epochs`` caps the LR-halving schedule (None = until the
-    learning rate leaves 10^-1…10^-6); ``mlp_grid`` is the depth/width grid for the MLPs.
+    learning rate leaves 10^-1…10^-6); ``mlp_grid`` is the depth/width grid for the MLPs;
+    ``mlp_hparams`` maps an LLD set to a searched depth/width and where it came from
+    (:func:`load_mlp_hparams`): that set's MLP row trains that one network instead of the grid.
     """
 
     seed: int = 0
@@ -86,6 +91,7 @@ class ShortConfig:
     eval_frame_step: int = 1
     max_epochs: int | None = None
     mlp_grid: tuple = LLD_MLP_GRID
+    mlp_hparams: dict = dataclasses.field(default_factory=dict)
     boaw_max_codebook_frames: int | None = 200_000
     workers: int = 2
     n_bootstrap: int = 1000
@@ -104,6 +110,59 @@ def budget(corpus_kind, *, quick):
     if corpus_kind == "synthetic":
         return {"train_frame_step": 8, "eval_frame_step": 8, "max_epochs": 6, "mlp_grid": LLD_MLP_GRID[:2]}
     return {}
+
+
+def load_mlp_hparams(paths, rows):
+    """Searched LLD-MLP hidden layers per LLD set from ``best_hparams.json`` files of
+    tuning/search_short_mlp.py: ``{source: {"hidden_layers", "file", "sha256", "search"}}``.
+
+    The LLD set a file was searched on is the ``source`` of the ``search.json`` the search
+    wrote beside it. Each file must name the short MLP and the LLD set of an MLP row among
+    ``rows``, one file per set; an MLP row without a file keeps the validation grid.
+    """
+    run = {row.source: row.id for row in TABLE1 if row.family == "lld_mlp" and row.id in rows}
+    chosen = {}
+    for path in map(Path, paths):
+        best = _read_search_json(path)
+        network = best.get("network")
+        if network != MLP_SEARCH_NETWORK:
+            raise ValueError(f"{path}: network {network!r}, not {MLP_SEARCH_NETWORK!r}; pass the best_hparams.json "
+                             "written by tuning/search_short_mlp.py.")
+        hparams = best.get("hparams")
+        hidden = hparams.get("hidden_layers") if isinstance(hparams, dict) else None
+        if not (isinstance(hidden, list) and hidden
+                and all(isinstance(units, int) and not isinstance(units, bool) and units > 0 for units in hidden)):
+            raise ValueError(f"{path}: 'hparams.hidden_layers' must be a non-empty list of positive unit counts; "
+                             f"got {hidden!r}.")
+        search = _read_search_json(path.parent / "search.json")
+        source = search.get("source")
+        if source not in LLD_SETS:
+            raise ValueError(f"{path}: {path.parent / 'search.json'} names LLD set {source!r}, not one of "
+                             f"{sorted(LLD_SETS)}.")
+        if source not in run:
+            raise ValueError(f"{path}: searched on {source} LLDs, but no {source} MLP row is run "
+                             f"(MLP rows: {', '.join(run.values()) or 'none'}).")
+        if source in chosen:
+            raise ValueError(f"{path} and {chosen[source]['file']} are both {source} searches; pass one.")
+        chosen[source] = {"hidden_layers": hidden, "file": str(path.resolve()),
+                          "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                          "search": {key: search.get(key) for key in ("corpus", "corpus_sha256", "fold", "protocol",
+                                                                      "tuner", "quick")},
+                          "objective": best.get("objective")}
+    return chosen
+
+
+def _read_search_json(path):
+    try:
+        data = read_json(path)
+    except FileNotFoundError:
+        raise ValueError(f"{path} does not exist (tuning/search_short_mlp.py writes best_hparams.json "
+                         "and search.json into its --out folder).") from None
+    except ValueError as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object, got {type(data).__name__}.")
+    return data
 
 
 class ShortExperiment:
@@ -210,7 +269,11 @@ class ShortExperiment:
             return build_lld_mlp(matrices[0].shape[1], feature_mean=mean, feature_variance=variance,
                                  hidden_layers=tuple(hidden), num_classes=len(self.classes))
 
-        return self._select_and_test(row, fold, stream, build, self.config.mlp_grid)
+        searched = self.config.mlp_hparams.get(row.source)
+        # Deviation (with --mlp-hparams only): SHORT picks depth/width on each fold's
+        # validation split; a searched file (one fold's search) fixes them for every fold.
+        grid = (tuple(searched["hidden_layers"]),) if searched else self.config.mlp_grid
+        return self._select_and_test(row, fold, stream, build, grid)
 
     def _fold_raw_cnn(self, row, fold):
         counts = frame_counts(self.store.lengths)
@@ -269,6 +332,11 @@ def run_table1(corpus, config, record, *, wav2vec2=None, cache=None):
              f"{int(np.sum(experiment.store.lengths < WINDOW))} utterances shorter than 250 ms "
              "(windows padded by edge-frame repetition).",
              "SHORT Table 2 (literature, context only): " + "; ".join(TABLE2_LITERATURE) + "."]
+    for source, searched in config.mlp_hparams.items():
+        elsewhere = searched["search"]["corpus_sha256"] not in (None, corpus.sha256)
+        notes.append(f"{source}_lld_mlp: hidden layers {searched['hidden_layers']} from {searched['file']} "
+                     f"(searched on fold {searched['search']['fold']} of {searched['search']['corpus']}"
+                     + (", another corpus" if elsewhere else "") + ") for every fold, not the validation grid.")
     if config.quick:
         notes.insert(0, "QUICK budget: fewer windows and epochs; numbers are a smoke test, not a replication.")
     extra = {"folds": [f.name for f in experiment.folds], "classes": list(experiment.classes),
