@@ -1,6 +1,8 @@
 """openSMILE feature sets: dimensions, LLD/delta alignment, NaN handling, workers and cache."""
 
+import concurrent.futures
 import logging
+import os
 
 import numpy as np
 import opensmile
@@ -54,8 +56,7 @@ def test_compare_lld_stacks_aligned_llds_and_deltas():
     features = extract_signal("ComParE_2016_LLD", signal)
     names = feature_names("ComParE_2016_LLD")
     assert names[0] == "F0final_sma" and names[65] == "F0final_sma_de"
-    with opensmile_sets._pool(1) as pool:
-        llds = pool.submit(_raw_compare_llds, signal).result()
+    llds = opensmile_sets._pool(1).submit(_raw_compare_llds, signal).result()
     assert len(features) == len(llds)
     np.testing.assert_array_equal(features[:, :65], llds)
     # openSMILE deltas: regression over frames t-2..t+2. Row t must match at offset 0, not ±1.
@@ -74,6 +75,19 @@ def test_too_short_signals_give_finite_zeros_and_a_count(caplog):
     assert "130 values from 1 of 1 utterances were NaN" in caplog.text
     assert extract_signal("ComParE_2016_functionals", np.zeros(0, np.float32)).shape == (6373,)
     assert extract_signal("eGeMAPSv01b_LLD", np.zeros(10, np.float32)).shape == (1, 23)
+
+
+def test_calls_share_one_worker_pool_and_a_broken_pool_is_replaced():
+    first = extract_signal("eGeMAPSv01b_LLD", _tone(0.3))
+    pool = opensmile_sets._pool(1)
+    np.testing.assert_array_equal(extract_signal("eGeMAPSv01b_LLD", _tone(0.3)), first)
+    assert opensmile_sets._pool(1) is pool
+    with pytest.raises(concurrent.futures.process.BrokenProcessPool):
+        pool.submit(os._exit, 1).result()  # a worker dies, as on a native openSMILE crash
+    with pytest.raises(concurrent.futures.process.BrokenProcessPool):
+        extract_signal("eGeMAPSv01b_LLD", _tone(0.3))  # this call fails, naming the broken pool
+    np.testing.assert_array_equal(extract_signal("eGeMAPSv01b_LLD", _tone(0.3)), first)  # the next one works
+    assert opensmile_sets._pool(1) is not pool
 
 
 def test_two_workers_match_serial_extraction_and_cache_hits_skip_openSMILE(tmp_path, monkeypatch):

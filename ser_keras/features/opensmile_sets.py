@@ -168,14 +168,32 @@ def _extract_array(feature_set, signal):
     return _clean(_process(feature_set, signal))
 
 
+# The worker pool outlives a call: feature sets, folds and relevance signals of one run
+# reuse warm workers instead of paying a process start and openSMILE's set-up each time.
+_shared_pool = {"workers": None, "pool": None}
+
+
 def _pool(workers):
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        # The fork server imports this module once; workers forked from it start warm.
-        context.set_forkserver_preload([__name__])
-    else:
-        context = multiprocessing.get_context("spawn")
-    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    """The process-wide worker pool with ``workers`` processes (replacing one of another size)."""
+    if _shared_pool["workers"] != workers or _shared_pool["pool"] is None:
+        _discard_pool()
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("forkserver")
+            # The fork server imports this module once; workers forked from it start warm.
+            context.set_forkserver_preload([__name__])
+        else:
+            context = multiprocessing.get_context("spawn")
+        _shared_pool.update(workers=workers,
+                            pool=concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context))
+    return _shared_pool["pool"]
+
+
+def _discard_pool():
+    """Shut the shared pool down without waiting (after an error it may be broken or busy)."""
+    pool = _shared_pool["pool"]
+    _shared_pool.update(workers=None, pool=None)
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _run(feature_set, jobs, function, *, cache, cache_namespace, workers, progress):
@@ -209,15 +227,15 @@ def _run(feature_set, jobs, function, *, cache, cache_namespace, workers, progre
         # Always in worker processes, never in the caller: openSMILE's native library corrupts
         # the heap ("malloc(): invalid size") in a process that has imported TensorFlow.
         if todo:
-            with _pool(workers) as pool:
+            try:
+                pool = _pool(workers)
                 futures = {pool.submit(function, feature_set, jobs[key]): key for key in todo}
-                try:
-                    for future in concurrent.futures.as_completed(futures):
-                        collect(futures[future], future.result())
-                        bar.update()
-                except BaseException:
-                    pool.shutdown(wait=False, cancel_futures=True)  # fail fast, keep finished work
-                    raise
+                for future in concurrent.futures.as_completed(futures):
+                    collect(futures[future], future.result())
+                    bar.update()
+            except BaseException:
+                _discard_pool()  # fail fast (the pool may be broken), keep finished work
+                raise
     finally:
         bar.close()
         if pending:
