@@ -30,7 +30,7 @@ import tensorflow as tf
 
 from ser_keras.data.labels import DIMENSION_CLASSES, dimensional_view
 from ser_keras.data.protocols import PROTOCOLS, make_folds
-from ser_keras.data.windows import SLICE, _Gatherer, load_store, slice_dataset, slice_starts
+from ser_keras.data.windows import SLICE, _corpus_tensor, load_store, slice_dataset, slice_starts
 from ser_keras.experiments.reporting import row_seed
 from ser_keras.features.cache import FeatureCache
 from ser_keras.features.mfcc import mfcc
@@ -175,7 +175,6 @@ class ElorExperiment:
                         for d in TABLE_DIMENSIONS}
         self.folds = make_folds(self.utterances, config.protocol, seed=config.seed,
                                 validation_fraction=config.validation_fraction, only=config.folds)
-        self._gatherer = None
         self._features = {}
 
     # -- slices and inputs ----------------------------------------------------------
@@ -220,12 +219,13 @@ class ElorExperiment:
 
     def _inputs(self, network):
         """A function batch-of-slice-indices → network input, with its data held as tensors."""
-        if network in ("elor", "elor_ftr") and self._gatherer is None:
-            self._gatherer = _Gatherer(self.store)  # one copy of the corpus as a CPU variable
+        # The store's one corpus variable (shared with slice_dataset), made eagerly: a
+        # variable cannot be created while tf.data traces the map function.
+        corpus = _corpus_tensor(self.store) if network in ("elor", "elor_ftr") else None
         owners, starts = tf.constant(self.owners, tf.int64), tf.constant(self.starts, tf.int64)
 
         def waveforms(index):
-            return self._gatherer.slices(tf.gather(owners, index), tf.gather(starts, index))
+            return corpus.slices(tf.gather(owners, index), tf.gather(starts, index))
 
         def held(name, array):
             if f"{name}_tensor" not in self._features:
