@@ -116,3 +116,10 @@ def test_rates_on_both_clocks_and_best():
     assert benchmarks.best([{"wall": 1.0, "cpu": 5.0}, {"wall": 3.0, "cpu": 2.0}]) == {"wall": 3.0, "cpu": 5.0}
     with pytest.raises(ValueError, match="rounds"):
         benchmarks.best_rate(lambda: None, 1, rounds=0)
+
+
+def test_layer_profile_times_every_weighted_layer_with_the_first_layer_input_gradient_left_out():
+    profile = benchmarks.layer_training_rates(_tiny_cnn(), batch_size=4, rounds=1, steps=1)
+    assert [(name, flops) for name, flops, _ in profile] == [
+        ("conv1", 2 * CONV1), ("conv2", 3 * CONV2), ("dense", 3 * DENSE)]
+    assert all(rate[clock] > 0 for _, _, rate in profile for clock in benchmarks.CLOCKS)

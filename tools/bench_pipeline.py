@@ -7,6 +7,9 @@
    matmul measured in the same run (best of a measurement before and after the models).
    Target >= 0.85 for Raw SubSeg; Raw Seg, the LLD-context MLP (3 x 1024, random LLDs with
    the corpus' frame counts) and ELoR (6 s slices, split-head steps) are reported.
+   Profile of Raw SubSeg: each Conv/Dense layer's training FLOP/s run alone; from them, the
+   efficiency the weighted layers alone would give and the share of a real step spent
+   outside them (bias, ReLU and max-pooling over conv1's output, loss, optimizer, input).
 Every figure is given on the wall clock and on the process' CPU clock (see
 ``ser_keras.benchmarks``): on a loaded machine the CPU-clock ratios are the stable ones.
 
@@ -36,6 +39,8 @@ def measure(corpus, *, quick, batch_size=256):
     seg = benchmarks.raw_cnn_rates(store, RAW_SEG, batch_size=batch_size, in_memory=False, **timing)
     mlp, mlp_rate = benchmarks.lld_mlp_rate(store, LLD_MLP_LAYERS, batch_size=batch_size, **timing)
     elor, elor_rate = benchmarks.elor_rate(store, steps=budget["elor_steps"], rounds=budget["elor_rounds"])
+    layers = benchmarks.layer_training_rates(build_raw_cnn(RAW_SUBSEG), batch_size=batch_size,
+                                             rounds=budget["matmul_rounds"])
     ceiling = benchmarks.best([ceiling, benchmarks.matmul_flops_per_s(rounds=budget["matmul_rounds"])])
 
     models = {
@@ -63,7 +68,27 @@ def measure(corpus, *, quick, batch_size=256):
         details["models"][name] = {"training_flops_per_example": flops, "rate": rate, "unit": unit,
                                    "achieved_flops_per_s": {clock: flops * rate[clock] for clock in rate},
                                    "efficiency": efficiency}
+    records += subseg_profile_records(layers, models["raw_subseg"][0], subseg["pipeline"], ceiling, details)
     return records, details
+
+
+def subseg_profile_records(layers, training_flops, pipeline_rate, ceiling, details):
+    """Records of the Raw SubSeg layer profile; per-layer figures go to ``details``."""
+    records, details["raw_subseg_layers"] = [], {}
+    for clock in benchmarks.CLOCKS:
+        layer_seconds = sum(flops / rate[clock] for _, flops, rate in layers)  # per window
+        records += [
+            benchmarks.record(f"raw_subseg_layers_alone_efficiency ({clock})",
+                              training_flops / layer_seconds / ceiling[clock], "of matmul"),
+            benchmarks.record(f"raw_subseg_step_share_outside_layers ({clock})",
+                              1 - layer_seconds * pipeline_rate[clock], "of step"),
+        ]
+    for name, flops, rate in layers:
+        details["raw_subseg_layers"][name] = {"training_flops_per_window": flops, "flops_per_s": rate,
+                                              "of_matmul": {c: rate[c] / ceiling[c] for c in benchmarks.CLOCKS}}
+        print(f"raw_subseg {name}: {flops / 1e6:.2f} MFLOP per training window, alone "
+              f"{rate['cpu'] / ceiling['cpu']:.2f} of matmul (cpu clock)")
+    return records
 
 
 def main(argv=None):
