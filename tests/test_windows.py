@@ -10,6 +10,7 @@ from ser_keras.data.windows import (
     WINDOW,
     WaveformStore,
     context_dataset,
+    corpus_tensor,
     count_short,
     frame_counts,
     frame_index,
@@ -85,7 +86,9 @@ def test_windows_and_slices_of_a_store_share_one_corpus_variable():
     owners, frames = frame_index(frame_counts(store.lengths))
     window_dataset(store, owners, frames)
     slice_dataset(store, *slice_starts(store.lengths))
-    corpus_variables = [v for v in store._tensor.__dict__.values() if hasattr(v, "assign")]
+    tensor = corpus_tensor(store)
+    assert corpus_tensor(store) is tensor
+    corpus_variables = [v for v in vars(tensor).values() if hasattr(v, "assign")]
     assert len(corpus_variables) == 1 and tuple(corpus_variables[0].shape) == store.frame_rows.shape
 
 

@@ -157,11 +157,11 @@ def splice(frames, counts):
     return tf.clip_by_value(frames[:, None] + context[None, :], 0, counts[:, None] - 1)
 
 
-# The corpus variable is filled in pieces of about this many bytes (see _CorpusTensor).
+# The corpus variable is filled in pieces of about this many bytes (see CorpusTensor).
 _PIECE_BYTES = 64 * 2 ** 20
 
 
-class _CorpusTensor:
+class CorpusTensor:
     """The store's frame rows as one int16 TF variable: cuts z-normalised 250 ms windows
     (25 whole frame rows each) and ELOR's 6 s slices for a batch.
 
@@ -207,11 +207,11 @@ class _CorpusTensor:
         return tf.where(inside, tf.cast(values, tf.float32) * self.scale, 0.0)
 
 
-def _corpus_tensor(store):
+def corpus_tensor(store):
     """One corpus tensor per store: the train, validation and test streams of every row
     (windows and slices alike) share it instead of building their own copy."""
     if "_tensor" not in store.__dict__:
-        store.__dict__["_tensor"] = _CorpusTensor(store)
+        store.__dict__["_tensor"] = CorpusTensor(store)
     return store.__dict__["_tensor"]
 
 
@@ -223,7 +223,7 @@ def window_dataset(store, owners, frames, targets=None, *, batch_size=256, shuff
     utterance. Shuffling uses a stateless index permutation (O(1) memory); with ``repeat``
     every pass gets a fresh permutation, for ``fit(steps_per_epoch=...)``.
     """
-    cutter = _corpus_tensor(store)
+    cutter = corpus_tensor(store)
     owners_t, frames_t = tf.constant(owners, tf.int32), tf.constant(frames, tf.int32)
     count = len(owners)
     if count == 0:
@@ -300,7 +300,7 @@ def slice_starts(lengths, *, slice_length=SLICE):
 
 def slice_dataset(store, owners, starts, *, batch_size=32):
     """Batches of raw 6 s slices ``(B, 96000)`` in order (ELOR: no further preprocessing)."""
-    gatherer = _corpus_tensor(store)
+    gatherer = corpus_tensor(store)
     owners_t, starts_t = tf.constant(owners, tf.int32), tf.constant(starts, tf.int64)
     indices = tf.data.Dataset.range(len(owners)).batch(batch_size)
     return indices.map(lambda i: gatherer.slices(tf.gather(owners_t, i), tf.gather(starts_t, i)),

@@ -30,7 +30,7 @@ import tensorflow as tf
 
 from ser_keras.data.labels import DIMENSION_CLASSES, dimensional_view
 from ser_keras.data.protocols import PROTOCOLS, make_folds
-from ser_keras.data.windows import SLICE, _corpus_tensor, load_store, slice_dataset, slice_starts
+from ser_keras.data.windows import SLICE, corpus_tensor, load_store, slice_dataset, slice_starts
 from ser_keras.experiments.reporting import row_seed
 from ser_keras.features.cache import FeatureCache
 from ser_keras.features.mfcc import mfcc
@@ -221,7 +221,7 @@ class ElorExperiment:
         """A function batch-of-slice-indices → network input, with its data held as tensors."""
         # The store's one corpus variable (shared with slice_dataset), made eagerly: a
         # variable cannot be created while tf.data traces the map function.
-        corpus = _corpus_tensor(self.store) if network in ("elor", "elor_ftr") else None
+        corpus = corpus_tensor(self.store) if network in ("elor", "elor_ftr") else None
         owners, starts = tf.constant(self.owners, tf.int64), tf.constant(self.starts, tf.int64)
 
         def waveforms(index):
