@@ -134,9 +134,10 @@ def elor_training_rate(trainer, dataset, *, batch_size, steps, rounds):
     return best_rate(run_round, batch_size * steps, rounds=rounds)
 
 
-def script_wall_time(script, arguments, *, log_path, timeout_s):
-    """Seconds ``python script arguments`` takes (output to ``log_path``); None if the
-    script does not exist. A failing script raises RuntimeError with its last output."""
+def script_wall_time(script, arguments, *, log_path, timeout_s, environment=None):
+    """Seconds ``python script arguments`` takes (output to ``log_path``, environment
+    variables ``environment`` if given); None if the script does not exist. A failing
+    script raises RuntimeError with its last output."""
     import subprocess
 
     if not os.path.exists(script):
@@ -144,7 +145,7 @@ def script_wall_time(script, arguments, *, log_path, timeout_s):
     started = time.perf_counter()
     with open(log_path, "w") as log:
         done = subprocess.run([sys.executable, script, *arguments], stdout=log, stderr=subprocess.STDOUT,
-                              timeout=timeout_s, check=False)
+                              timeout=timeout_s, check=False, env=environment)
     if done.returncode != 0:
         with open(log_path) as log:
             tail = log.read()[-2000:]
