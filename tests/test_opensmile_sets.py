@@ -3,6 +3,9 @@
 import concurrent.futures
 import logging
 import os
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import opensmile
@@ -96,8 +99,8 @@ def test_two_workers_match_serial_extraction_and_cache_hits_skip_openSMILE(tmp_p
     parallel = extract_signals("eGeMAPSv01b_LLD", signals, cache=cache, cache_namespace="relevance-x",
                                workers=2, progress=False)
     assert list(parallel) == list(signals)
-    for key, signal in signals.items():
-        np.testing.assert_array_equal(parallel[key], extract_signal("eGeMAPSv01b_LLD", signal))
+    for key, waveform in signals.items():
+        np.testing.assert_array_equal(parallel[key], extract_signal("eGeMAPSv01b_LLD", waveform))
 
     def refuse(*args):
         raise AssertionError("extraction ran although the cache holds every signal")
@@ -136,3 +139,18 @@ def test_invalid_arguments():
         extract_signals("IS10_functionals", {"a": _tone(0.1)}, cache=FeatureCache("/tmp/unused"), progress=False)
     with pytest.raises(ValueError, match="workers"):
         extract_signals("IS10_functionals", {"a": _tone(0.1)}, workers=0, progress=False)
+
+
+@pytest.mark.reliability
+def test_workers_of_a_killed_process_exit_with_it(tmp_path):
+    script = tmp_path / "killed.py"
+    script.write_text(
+        "import os, signal\nimport numpy as np\n"
+        "from ser_keras.features.opensmile_sets import extract_signal\n"
+        "if __name__ == '__main__':\n"
+        "    extract_signal('eGeMAPSv01b_LLD', np.zeros(8000, np.float32))  # leaves an idle pool\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n")
+    # Output pipes reach EOF only when every process holding them (the idle workers and
+    # the fork server included) is gone; an orphaned worker would hang this call.
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]

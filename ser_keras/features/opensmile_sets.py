@@ -27,6 +27,8 @@ import enum
 import functools
 import logging
 import multiprocessing
+import os
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 
@@ -183,9 +185,17 @@ def _pool(workers):
             context.set_forkserver_preload([__name__])
         else:
             context = multiprocessing.get_context("spawn")
-        _shared_pool.update(workers=workers,
-                            pool=concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context))
+        _shared_pool.update(workers=workers, pool=concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_exit_with_parent))
     return _shared_pool["pool"]
+
+
+def _exit_with_parent():
+    """Worker initializer: exit when the parent process dies. Idle workers of a killed run
+    would otherwise live on, holding its output pipes open."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=lambda: (parent.join(), os._exit(1)), daemon=True).start()
 
 
 def _discard_pool():
