@@ -70,7 +70,7 @@ class WaveformStore:
         return self.samples[start:start + self.lengths[index]].astype(np.float32) * self.scale
 
     @classmethod
-    def from_signals(cls, signals, *, kept=None, skipped=()):
+    def from_signals(cls, signals):
         """Build a store from in-memory int16 or float (quantised to int16) signals."""
         lengths = np.array([len(s) for s in signals], dtype=np.int64)
         offsets, total = frame_layout(lengths)
@@ -78,8 +78,7 @@ class WaveformStore:
         for signal, offset, length in zip(signals, offsets, lengths):
             signal = np.asarray(signal)
             samples[offset:offset + length] = signal if signal.dtype == np.int16 else to_int16(signal)
-        kept = np.arange(len(lengths)) if kept is None else np.asarray(kept, dtype=np.int64)
-        return cls(samples, offsets, lengths, kept, list(skipped))
+        return cls(samples, offsets, lengths, np.arange(len(lengths)), [])
 
 
 def load_store(utterances, *, workers=2, progress=True):

@@ -108,7 +108,7 @@ def budget(corpus_kind, *, quick):
         return {"quick": True, "train_frame_step": 10, "eval_frame_step": 5, "max_epochs": 2,
                 "mlp_grid": (LLD_MLP_GRID[0],), "n_bootstrap": 200}
     if corpus_kind == "synthetic":
-        return {"train_frame_step": 8, "eval_frame_step": 8, "max_epochs": 6, "mlp_grid": LLD_MLP_GRID[:2]}
+        return {"train_frame_step": 12, "eval_frame_step": 8, "max_epochs": 6, "mlp_grid": LLD_MLP_GRID[:2]}
     return {}
 
 
