@@ -24,7 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from ser_keras import benchmarks  # noqa: E402  (after the log level is set)
 
 FULL = {"steps": 40, "epochs": 3, "rounds": 2, "elor_steps": 2, "elor_rounds": 3, "matmul_rounds": 5}
-QUICK = {"steps": 15, "epochs": 2, "rounds": 1, "elor_steps": 1, "elor_rounds": 1, "matmul_rounds": 3}
+QUICK = {"steps": 15, "epochs": 2, "rounds": 2, "elor_steps": 1, "elor_rounds": 1, "matmul_rounds": 3}
 LLD_MLP_LAYERS = (1024, 1024, 1024)
 
 
