@@ -12,11 +12,10 @@ Writes fig2_subseg.png and fig2_seg.png. Without --models the two CNN rows are t
 """
 
 import sys
-import time
 
-from ser_keras.experiments.analysis_short import add_models_flag, finish_short, open_short_analysis, value_row
+from ser_keras.experiments.analysis_short import finish_short, open_short_analysis, short_analysis_parser, value_row
 from ser_keras.experiments.analysis_short_summaries import frequency_claims, frequency_summary
-from ser_keras.experiments.cli import common_parser, print_finished, setup_logging
+from ser_keras.experiments.cli import print_finished
 from ser_keras.interpret import DEFAULT_BANDS
 from ser_keras.plots import save_frequency_responses
 
@@ -24,12 +23,8 @@ NAMES = {"subseg": "Raw SubSeg", "seg": "Raw Seg"}
 
 
 def main(argv=None):
-    parser = common_parser(__doc__, default_out="runs/short_fig2")
-    add_models_flag(parser)
-    args = parser.parse_args(argv)
-    setup_logging(args.verbose)
-    started = time.time()
-    analysis = open_short_analysis(parser, args, "short_fig2")
+    parser = short_analysis_parser(__doc__, "short_fig2")
+    _, analysis, started = open_short_analysis(parser, "short_fig2", argv)
     summaries, rows, figures = {}, [], []
     for kind, name in NAMES.items():
         curves = analysis.frequency_responses(kind)

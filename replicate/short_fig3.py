@@ -13,24 +13,19 @@ happy on relevance; ComParE on SubSeg-Rel more even). Writes fig3_{a,b,c,d}_*.pn
 """
 
 import sys
-import time
 
 from ser_keras.data.labels import FOUR_CLASSES
-from ser_keras.experiments.analysis_short import add_models_flag, finish_short, open_short_analysis, value_row
+from ser_keras.experiments.analysis_short import finish_short, open_short_analysis, short_analysis_parser, value_row
 from ser_keras.experiments.analysis_short_summaries import confusion_claims
-from ser_keras.experiments.cli import common_parser, print_finished, setup_logging
+from ser_keras.experiments.cli import print_finished
 from ser_keras.plots import save_confusion_matrix
 
 
 def main(argv=None):
-    parser = common_parser(__doc__, default_out="runs/short_fig3")
-    add_models_flag(parser)
+    parser = short_analysis_parser(__doc__, "short_fig3")
     parser.add_argument("--compare-classifier", choices=("svm", "rf"), default="svm",
                         help="classifier of the ComParE panels [a], [b] (default: svm)")
-    args = parser.parse_args(argv)
-    setup_logging(args.verbose)
-    started = time.time()
-    analysis = open_short_analysis(parser, args, "short_fig3")
+    args, analysis, started = open_short_analysis(parser, "short_fig3", argv)
     clf = args.compare_classifier
     systems = {"compare_raw": ("a", f"compare_func_{clf}", f"ComParE {clf.upper()} on raw audio"),
                "compare_rel": ("b", f"rel_subseg_compare_{clf}", f"ComParE {clf.upper()} on SubSeg-Rel"),

@@ -14,21 +14,16 @@ the paper's number. Without --models the Table-1 CNN and ComParE rows are traine
 """
 
 import sys
-import time
 
-from ser_keras.experiments.analysis_short import TABLE3_IDS, add_models_flag, finish_short, open_short_analysis
-from ser_keras.experiments.cli import common_parser, print_finished, setup_logging
+from ser_keras.experiments.analysis_short import TABLE3_IDS, finish_short, open_short_analysis, short_analysis_parser
+from ser_keras.experiments.cli import print_finished
 
 CONTEXT_ROWS = ("compare_func_svm", "compare_func_rf", "raw_subseg_cnn", "raw_seg_cnn")
 
 
 def main(argv=None):
-    parser = common_parser(__doc__, default_out="runs/short_table3")
-    add_models_flag(parser)
-    args = parser.parse_args(argv)
-    setup_logging(args.verbose)
-    started = time.time()
-    analysis = open_short_analysis(parser, args, "short_table3")
+    parser = short_analysis_parser(__doc__, "short_table3")
+    _, analysis, started = open_short_analysis(parser, "short_table3", argv)
     rows, predictions = analysis.rows([*CONTEXT_ROWS, *TABLE3_IDS])
     metrics = finish_short(
         analysis, rows, predictions=predictions,

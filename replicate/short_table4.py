@@ -14,12 +14,11 @@ top_features.csv and top_features.md beside the run record.
 import csv
 import io
 import sys
-import time
 
-from ser_keras.experiments.analysis_short import (TABLE4_SOURCES, add_models_flag, finish_short, open_short_analysis,
+from ser_keras.experiments.analysis_short import (TABLE4_SOURCES, finish_short, open_short_analysis, short_analysis_parser,
                                                   value_row)
 from ser_keras.experiments.analysis_short_summaries import TABLE4_PAPER, importance_claims, importance_summary
-from ser_keras.experiments.cli import common_parser, print_finished, setup_logging
+from ser_keras.experiments.cli import print_finished
 from ser_keras.interpret import GROUPS
 from ser_keras.io import write_text
 
@@ -45,12 +44,8 @@ def _tables(summaries):
 
 
 def main(argv=None):
-    parser = common_parser(__doc__, default_out="runs/short_table4")
-    add_models_flag(parser)
-    args = parser.parse_args(argv)
-    setup_logging(args.verbose)
-    started = time.time()
-    analysis = open_short_analysis(parser, args, "short_table4")
+    parser = short_analysis_parser(__doc__, "short_table4")
+    _, analysis, started = open_short_analysis(parser, "short_table4", argv)
     summaries = {key: importance_summary(analysis.importances(key)) for key in TABLE4_SOURCES}
     rows, predictions = analysis.rows(list(TABLE4_SOURCES.values()))
     paper = {(key, kind): count for key, kind, count in TABLE4_PAPER}

@@ -18,6 +18,7 @@ CNNs, applied to the ComParE SVM/RF rows too since the paper "repeats this proce
 import dataclasses
 import hashlib
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -287,19 +288,28 @@ class ShortAnalysis(ShortExperiment):
 
 
 # -- shared by the replicate/short_*.py scripts ------------------------------------------
-def add_models_flag(parser):
+def short_analysis_parser(description, script):
+    """The common flags plus ``--models``, shared by the SHORT analysis scripts."""
+    from ser_keras.experiments.cli import common_parser
+
+    parser = common_parser(description, default_out=f"runs/{script}")
     parser.add_argument("--models", default=None, metavar="RUN_DIR",
                         help="analyse the models (and reuse the fold results) of an existing table1 / "
                              "short_table3 run folder; its seed, label view, protocol and folds are used. "
                              "Without it the needed Table-1 rows are trained into --out first.")
+    return parser
 
 
-def open_short_analysis(parser, args, script):
-    """Corpus, config, run record and :class:`ShortAnalysis` from the parsed common flags."""
-    from ser_keras.experiments.cli import open_corpus, split_list
+def open_short_analysis(parser, script, argv=None):
+    """Parse ``argv``, set up logging and open the corpus, config, run record and
+    :class:`ShortAnalysis`. Returns ``(args, analysis, start time)``."""
+    from ser_keras.experiments.cli import open_corpus, setup_logging, split_list
     from ser_keras.runs import RunRecord
     from ser_keras.seeding import seed_everything
 
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    started = time.time()
     corpus = open_corpus(parser, args.corpus)
     fixed = {"seed": args.seed, "labels": args.labels, "protocol": args.protocol, "folds": split_list(args.folds)}
     if args.models:
@@ -316,7 +326,7 @@ def open_short_analysis(parser, args, script):
     try:
         record = RunRecord(args.out, script=script, corpus=corpus, resume=args.resume,
                            config={**dataclasses.asdict(config), "corpus": corpus.spec, "models": args.models})
-        return ShortAnalysis(corpus, config, record, source=args.models)
+        return args, ShortAnalysis(corpus, config, record, source=args.models), started
     except (FileExistsError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")
 
