@@ -1,4 +1,5 @@
-"""Shared test fixtures: a private corpus cache, the tiny synthetic corpus and WAV/IEMOCAP writers."""
+"""Shared test fixtures: a private corpus cache, the tiny synthetic corpus, WAV/IEMOCAP writers
+and the slice-by-hand oracle of one 250 ms window."""
 
 import os
 import shutil
@@ -65,6 +66,16 @@ def write_dialog(root, dialog, text, *, wavs=(), session=None, seconds=0.5):
     return evaluation
 
 
+def naive_window(signal, frame):
+    """One spliced 250 ms window cut by hand, independently of ser_keras.data.windows: the
+    25 frames of 160 samples from ``frame - 12`` to ``frame + 12``, edge frames repeated, a
+    sub-frame utterance zero-padded to one frame."""
+    count = max(len(signal) // 160, 1)
+    padded = np.pad(signal, (0, max(0, 160 - len(signal))))
+    parts = [padded[min(max(frame + k, 0), count - 1) * 160:][:160] for k in range(-12, 13)]
+    return np.concatenate(parts)
+
+
 def turn_block(name, code="neu", start=1.0, end=2.0, vad=(2.5, 2.5, 2.5), lines=()):
     """One EmoEvaluation block (turn line plus evaluator lines), ending in a blank line."""
     turn = f"[{start:.4f} - {end:.4f}]\t{name}\t{code}\t[{vad[0]:.4f}, {vad[1]:.4f}, {vad[2]:.4f}]\n"
@@ -79,6 +90,11 @@ def wav_writer():
 @pytest.fixture
 def dialog_writer():
     return write_dialog
+
+
+@pytest.fixture
+def window_oracle():
+    return naive_window
 
 
 @pytest.fixture

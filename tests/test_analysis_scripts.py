@@ -2,9 +2,8 @@
 --quick on synthetic:tiny, plus the relevance bookkeeping of ShortAnalysis against a direct
 per-utterance computation."""
 
-import importlib.util
+import importlib
 import json
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -12,15 +11,11 @@ import pytest
 
 from ser_keras.experiments.analysis_short import TABLE3_IDS
 
-ROOT = Path(__file__).resolve().parent.parent
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _main(name, out, *extra):
-    spec = importlib.util.spec_from_file_location(f"{name}_script", ROOT / "replicate" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.main(["--corpus", "synthetic:tiny", "--quick", "--out", str(out), "--verbose", "0", *extra])
+    importlib.import_module(f"ser_keras.cli.{name}").main(["--corpus", "synthetic:tiny", "--quick", "--out", str(out), "--verbose", "0", *extra])
     return json.loads((out / "metrics.json").read_text())
 
 
@@ -83,9 +78,9 @@ def test_short_table4_and_fig3_reuse_the_table3_run(table3, tmp_path):
     assert all(expected[row["id"]] == row["value"] for row in fig3["rows"] if row["id"] in expected)
 
 
-def test_relevance_signals_match_a_direct_computation(table3, tmp_path):
+def test_relevance_signals_match_a_direct_computation(table3, tmp_path, window_oracle):
     from ser_keras.data.corpus import load_corpus
-    from ser_keras.data.windows import STD_FLOOR, frame_counts, naive_window
+    from ser_keras.data.windows import STD_FLOOR, frame_counts
     from ser_keras.experiments.analysis_short import ShortAnalysis, ShortAnalysisConfig, analysis_budget
     from ser_keras.interpret import guided_model, utterance_relevance, window_relevance
     from ser_keras.interpret.relevance import spliced_window_positions
@@ -103,7 +98,7 @@ def test_relevance_signals_match_a_direct_computation(table3, tmp_path):
     for utterance in (int(fold.train[0]), int(fold.train[-1])):
         audio = analysis.store.signal(utterance)
         frames = np.arange(0, frame_counts([len(audio)])[0], config.relevance_frame_step)
-        windows = np.stack([naive_window(audio, f) for f in frames])
+        windows = np.stack([window_oracle(audio, f) for f in frames])
         windows = (windows - windows.mean(1, keepdims=True)) / np.maximum(windows.std(1, keepdims=True), STD_FLOOR)
         relevance = window_relevance(guided, windows, int(analysis.targets[utterance]))
         direct = utterance_relevance(relevance, spliced_window_positions(frames, len(audio)), len(audio))

@@ -90,9 +90,9 @@ def test_unusable_audio_is_skipped_by_the_store_with_a_warning(tiny_copy, caplog
     assert f"{bad.path}: not a readable WAV file" in caplog.text and "the utterance is skipped" in caplog.text
 
 
-def test_04_audio_shorter_than_250_ms_is_padded_and_counted(tiny_copy, wav_writer):
+def test_04_audio_shorter_than_250_ms_is_padded_and_counted(tiny_copy, wav_writer, window_oracle):
     from ser_keras.data.windows import (STD_FLOOR, count_short, frame_counts, frame_index, load_store,
-                                        naive_window, window_dataset)
+                                        window_dataset)
 
     corpus = read_iemocap(tiny_copy)
     wav_writer(corpus.utterances[0].path, seconds=0.1)  # 1600 samples: 10 frames, < 25
@@ -103,7 +103,7 @@ def test_04_audio_shorter_than_250_ms_is_padded_and_counted(tiny_copy, wav_write
     assert len(owners) == 10 + 1
     windows = np.concatenate(list(window_dataset(store, owners, frames, batch_size=4).as_numpy_iterator()))
     assert windows.shape == (11, 4000) and np.isfinite(windows).all()
-    expected = [naive_window(store.signal(o), f) for o, f in zip(owners, frames)]
+    expected = [window_oracle(store.signal(o), f) for o, f in zip(owners, frames)]
     expected = np.stack([(w - w.mean()) / max(w.std(), STD_FLOOR) for w in expected])
     np.testing.assert_allclose(windows, expected, atol=2e-5)
 

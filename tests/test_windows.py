@@ -14,9 +14,9 @@ from ser_keras.data.windows import (
     count_short,
     frame_counts,
     frame_index,
-    naive_window,
     slice_dataset,
     slice_starts,
+    splice,
     window_dataset,
 )
 
@@ -48,23 +48,30 @@ def test_frame_counts_and_index():
     assert owners.tolist() == [0, 0, 0, 1, 1] and frames.tolist() == [0, 2, 4, 0, 2]
 
 
-def test_windows_equal_naive_slicing_with_edge_repeat_and_padding():
+def test_splice_repeats_edge_frames():
+    by_hand = [[min(max(f + k, 0), c - 1) for k in range(-12, 13)] for f, c in ((0, 5), (2, 5), (4, 5), (20, 40))]
+    assert splice(np.array([0, 2, 4, 20]), np.array([5, 5, 5, 40])).numpy().tolist() == by_hand
+    assert splice(np.array([0, 2, 4]), 5).numpy().tolist() == by_hand[:3]  # one count for all frames
+    assert by_hand[0] == [0] * 13 + [1, 2, 3, 4] + [4] * 8
+
+
+def test_windows_equal_naive_slicing_with_edge_repeat_and_padding(window_oracle):
     store = _store()
     owners, frames = frame_index(frame_counts(store.lengths))
     windows, targets = _collect(window_dataset(store, owners, frames, np.arange(len(LENGTHS)) * 10, batch_size=7))
     assert windows.shape == (len(owners), WINDOW)
-    expected = np.stack([_znorm(naive_window(store.signal(o), f)) for o, f in zip(owners, frames)])
+    expected = np.stack([_znorm(window_oracle(store.signal(o), f)) for o, f in zip(owners, frames)])
     np.testing.assert_allclose(windows, expected, atol=2e-5)
     assert targets.tolist() == (owners * 10).tolist()
     # The sub-frame utterance: its 50 samples then zeros, that frame repeated 25 times.
-    first = naive_window(store.signal(0), 0)
+    first = window_oracle(store.signal(0), 0)
     assert np.array_equal(first[50:FRAME_SHIFT], np.zeros(FRAME_SHIFT - 50))
     assert np.array_equal(first, np.tile(first[:FRAME_SHIFT], 25))
     # The centre of a window is its own frame; the first window repeats frame 0 twelve times before it.
     signal = store.signal(4)
-    centre = naive_window(signal, 30)[12 * FRAME_SHIFT:13 * FRAME_SHIFT]
+    centre = window_oracle(signal, 30)[12 * FRAME_SHIFT:13 * FRAME_SHIFT]
     assert np.array_equal(centre, signal[30 * FRAME_SHIFT:31 * FRAME_SHIFT])
-    assert np.array_equal(naive_window(signal, 0)[:13 * FRAME_SHIFT], np.tile(signal[:FRAME_SHIFT], 13))
+    assert np.array_equal(window_oracle(signal, 0)[:13 * FRAME_SHIFT], np.tile(signal[:FRAME_SHIFT], 13))
 
 
 def test_store_is_frame_aligned_and_its_frame_rows_are_a_view():
@@ -133,6 +140,8 @@ def test_context_dataset_equals_naive():
     expected = [matrices[o][np.clip(np.minimum(f, counts[o] - 1) + np.arange(-12, 13), 0, counts[o] - 1)]
                 for o, f in zip(owners, frames)]
     np.testing.assert_array_equal(contexts, np.stack(expected))
+    np.testing.assert_array_equal(contexts[np.flatnonzero((owners == 2) & (frames == 15))[0]], matrices[2][3:28])
+    np.testing.assert_array_equal(contexts[0], np.repeat(matrices[0], 25, axis=0))  # a one-frame stream
     assert contexts.shape == (len(owners), 25, 3) and targets.tolist() == [[7, 8, 9][o] for o in owners]
     with pytest.raises(ValueError, match="at least one frame"):
         context_dataset([np.zeros((0, 3))], owners, frames)

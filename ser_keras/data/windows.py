@@ -141,19 +141,16 @@ def frame_index(counts, utterances=None, *, frame_step=1):
     return owners[keep].astype(np.int32), frames[keep].astype(np.int32)
 
 
-def naive_window(signal, frame):
-    """Reference implementation of one window (used by tests): edge frames repeated."""
-    count = max(len(signal) // FRAME_SHIFT, 1)
-    padded = np.pad(signal, (0, max(0, FRAME_SHIFT - len(signal))))
-    parts = [padded[np.clip(frame + k, 0, count - 1) * FRAME_SHIFT:][:FRAME_SHIFT]
-             for k in range(-CONTEXT_FRAMES, CONTEXT_FRAMES + 1)]
-    return np.concatenate(parts)
-
-
 def splice(frames, counts):
-    """Frame indices ``(B, 25)`` of ± 12 frames of context, edge frames repeated (Idiap code)."""
+    """Frame indices ``(B, 25)`` of ± 12 frames of context, edge frames repeated (Idiap code).
+
+    ``frames`` (B,) and ``counts`` (frames per utterance: one, or one per window) may be
+    tensors or NumPy arrays; the windows and LLD-context pipelines and the relevance
+    overlap-add all take their context frames from here.
+    """
+    frames, counts = tf.cast(frames, tf.int64), tf.cast(counts, tf.int64)
     context = tf.range(-CONTEXT_FRAMES, CONTEXT_FRAMES + 1, dtype=tf.int64)
-    return tf.clip_by_value(frames[:, None] + context[None, :], 0, counts[:, None] - 1)
+    return tf.clip_by_value(frames[:, None] + context[None, :], 0, counts[..., None] - 1)
 
 
 # The corpus variable is filled in pieces of about this many bytes (see CorpusTensor).

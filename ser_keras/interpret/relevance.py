@@ -5,7 +5,7 @@ w.r.t. the 250 ms input window, i.e. w.r.t. exactly what the network sees (windo
 normalised in the data pipeline are passed here already normalised). An utterance's
 relevance signal is the overlap-add of its window relevances divided by how many windows
 cover each sample. Windows may be contiguous (a start per window) or spliced from 10 ms
-frames with repeated edge frames as in :mod:`ser_keras.data.windows` (a sample index per
+frames with repeated edge frames by :func:`ser_keras.data.windows.splice` (a sample index per
 window value).
 
 ELOR's saliency maps (Fig. 4) are the same guided gradients; the correlation helpers below
@@ -16,7 +16,7 @@ are and on their amplitude envelopes (the paper does not say which it correlated
 import numpy as np
 from scipy.signal import hilbert
 
-from ser_keras.data.windows import CONTEXT_FRAMES, FRAME_SHIFT
+from ser_keras.data.windows import FRAME_SHIFT, frame_counts, splice
 from ser_keras.interpret.guided import guided_gradients, guided_model, is_guided
 
 
@@ -46,18 +46,16 @@ def class_relevances(model_or_guided, windows, classes, *, output=None, batch_si
     )
 
 
-def spliced_window_positions(frames, length, *, frame_shift=FRAME_SHIFT, context=CONTEXT_FRAMES):
+def spliced_window_positions(frames, length):
     """Sample index of every value of the spliced windows of ``frames`` (N,): shape (N, W).
 
-    Mirrors :mod:`ser_keras.data.windows`: a window is the 2 * context + 1 frames of
-    ``frame_shift`` samples around its frame, edge frames repeated; values past the end of
-    an utterance shorter than one frame are padding and get position -1.
+    The context frames are :func:`ser_keras.data.windows.splice`'s, as in the data
+    pipeline; values past the end of an utterance shorter than one frame are padding and
+    get position -1.
     """
     frames = np.asarray(frames, dtype=np.int64)
-    count = max(length // frame_shift, 1)
-    offsets = np.arange(-context, context + 1)
-    spliced = np.clip(frames[:, None] + offsets[None, :], 0, count - 1)
-    positions = (spliced[:, :, None] * frame_shift + np.arange(frame_shift)).reshape(len(frames), -1)
+    spliced = splice(frames, frame_counts(length)).numpy()
+    positions = (spliced[:, :, None] * FRAME_SHIFT + np.arange(FRAME_SHIFT)).reshape(len(frames), -1)
     return np.where(positions < length, positions, -1)
 
 
