@@ -2,27 +2,16 @@
 and ``--mlp-hparams``: a tuning/search_short_mlp.py result replaces the LLD-MLP grid (§2.3)."""
 
 import csv
-import importlib.util
 import json
-from pathlib import Path
 
 import keras
 import pytest
 
+from ser_keras.cli import search_short_mlp, table1
 from ser_keras.experiments.short import TABLE1_IDS, load_mlp_hparams
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _table1():
-    spec = importlib.util.spec_from_file_location("table1_script", ROOT / "replicate" / "table1.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _run(out, *extra):
-    _table1().main(["--corpus", "synthetic:tiny", "--quick", "--out", str(out), "--verbose", "0", *extra])
+    table1.main(["--corpus", "synthetic:tiny", "--quick", "--out", str(out), "--verbose", "0", *extra])
     return json.loads((out / "metrics.json").read_text())
 
 
@@ -114,7 +103,7 @@ def _search_folder(folder, *, network="short_mlp", source="compare", hidden=(24,
 def test_searched_hidden_layers_train_the_mlp_and_are_recorded(tmp_path, tiny_root):
     best = _search_folder(tmp_path / "search", hidden=(24, 24))
     out = tmp_path / "run"
-    _table1().main(["--corpus", "synthetic:tiny", "--quick", "--out", str(out), "--verbose", "0",
+    table1.main(["--corpus", "synthetic:tiny", "--quick", "--out", str(out), "--verbose", "0",
                     "--rows", "compare_lld_mlp", "--folds", "Ses01", "--mlp-hparams", str(best)])
     config = json.loads((out / "config.json").read_text())
     recorded = config["mlp_hparams"]["compare"]
@@ -156,17 +145,14 @@ def test_one_file_per_lld_set_and_rows_without_a_file_keep_the_grid(tmp_path):
 def test_script_exits_with_the_error_before_any_training(tmp_path, tiny_root, capsys):
     best = _search_folder(tmp_path / "search", network="lom")
     with pytest.raises(SystemExit) as stop:
-        _table1().main(["--corpus", "synthetic:tiny", "--quick", "--out", str(tmp_path / "run"), "--verbose", "0",
+        table1.main(["--corpus", "synthetic:tiny", "--quick", "--out", str(tmp_path / "run"), "--verbose", "0",
                         "--rows", "compare_lld_mlp", "--mlp-hparams", str(best)])
     assert stop.value.code == 2 and str(best) in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
 
 
 def test_reads_what_the_real_search_writes(tmp_path, tiny_root):
-    spec = importlib.util.spec_from_file_location("search_short_mlp", ROOT / "tuning" / "search_short_mlp.py")
-    search = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(search)
-    assert search.main(["--quick", "--corpus", "synthetic:tiny", "--source", "egemaps", "--out",
+    assert search_short_mlp.main(["--quick", "--corpus", "synthetic:tiny", "--source", "egemaps", "--out",
                         str(tmp_path / "search"), "--verbose", "0"]) in (None, 0)
     best = json.loads((tmp_path / "search" / "best_hparams.json").read_text())
     chosen = load_mlp_hparams([tmp_path / "search" / "best_hparams.json"], ("egemaps_lld_mlp",))

@@ -2,7 +2,6 @@
 (ser_keras.tuning) on tiny in-memory data and synthetic:tiny."""
 
 import csv
-import importlib.util
 import json
 import math
 import os
@@ -14,12 +13,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from ser_keras.cli import search_elor
 from ser_keras.models.elor import HEADS, ElorConfig, FtrConfig, LomConfig, build_ftr, trunk_output_steps
 from ser_keras.tuning import search as search_module
 from ser_keras.tuning.search import (SplitHeadHyperModel, make_oracle, make_strategy, role, run_search)
 from ser_keras.tuning.spaces import ELOR_SPACE, FTR_SPACE, LOM_SPACE, SPACES, Range, SearchSpace
 
-ROOT = Path(__file__).resolve().parent.parent
 FEATURES = 6
 TINY_FTR = FtrConfig(num_functionals=FEATURES)
 
@@ -218,16 +217,9 @@ def test_factories_and_role_refuse_bad_values(monkeypatch):
 # -- scripts ----------------------------------------------------------------------------------
 
 
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tuning" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_search_elor_quick_on_synthetic_tiny_writes_hparams_table5_accepts(tmp_path, tiny_root, capsys):
     out = tmp_path / "elor"
-    status = load_script("search_elor").main(["--quick", "--corpus", "synthetic:tiny", "--trials", "1",
+    status = search_elor.main(["--quick", "--corpus", "synthetic:tiny", "--trials", "1",
                                               "--out", str(out), "--verbose", "0"])
     assert status is None
     best = json.loads((out / "best_hparams.json").read_text())
@@ -242,7 +234,7 @@ def test_search_elor_quick_on_synthetic_tiny_writes_hparams_table5_accepts(tmp_p
 
 
 def test_search_script_errors_are_one_line(tmp_path, tiny_root, capsys):
-    status = load_script("search_elor").main(["--quick", "--corpus", "synthetic:tiny", "--fold", "Nobody",
+    status = search_elor.main(["--quick", "--corpus", "synthetic:tiny", "--fold", "Nobody",
                                               "--out", str(tmp_path / "x"), "--verbose", "0"])
     assert status == 2 and "Nobody" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "x" / "tuner")

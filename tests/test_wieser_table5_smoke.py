@@ -2,7 +2,6 @@
 row ids, claims, per-fold .h5 + sidecars, a saved ELoR reloading bit for bit in a process that
 never imports ser_keras, and --resume reusing finished parts."""
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -12,24 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ser_keras.cli import wieser_table5
 from ser_keras.data.corpus import load_corpus
 from ser_keras.experiments.elor import NETWORKS, ElorExperiment, ElorExperimentConfig
 from ser_keras.experiments.elor_table5 import BASELINE_IDS, TABLE5_IDS
 from ser_keras.io import read_json
 
-ROOT = Path(__file__).resolve().parents[1]
 FOLD = "Ses03M"
 
 
-def _main():
-    spec = importlib.util.spec_from_file_location("wieser_table5", ROOT / "replicate" / "wieser_table5.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
-
-
 def _run(out, *extra, folds=FOLD):
-    return _main()(["--corpus", "synthetic:tiny", "--quick", "--verbose", "0", "--out", str(out),
+    return wieser_table5.main(["--corpus", "synthetic:tiny", "--quick", "--verbose", "0", "--out", str(out),
                     "--folds", folds, *extra])
 
 
@@ -113,6 +105,6 @@ def test_resume_reuses_parts_and_refuses_without_flag(quick_run, tmp_path):
 @pytest.mark.slow
 def test_all_ten_folds(tiny_root, tmp_path):
     out = tmp_path / "run"
-    _main()(["--corpus", "synthetic:tiny", "--quick", "--verbose", "0", "--out", str(out)])
+    wieser_table5.main(["--corpus", "synthetic:tiny", "--quick", "--verbose", "0", "--out", str(out)])
     metrics = read_json(out / "metrics.json")
     assert len(metrics["folds"]) == 10 and len(list((out / "models").glob("*.h5"))) == 40

@@ -209,7 +209,7 @@ def add_elor_flags(parser):
 
 def open_elor_analysis(parser, args, script, **extra_config):
     """``(experiment, fold, model, record)`` from the parsed flags; exits with a one-line error."""
-    from ser_keras.experiments.cli import open_corpus
+    from ser_keras.cli.common import open_corpus
     from ser_keras.runs import RunRecord
     from ser_keras.seeding import seed_everything
 

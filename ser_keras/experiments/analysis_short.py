@@ -290,7 +290,7 @@ class ShortAnalysis(ShortExperiment):
 # -- shared by the replicate/short_*.py scripts ------------------------------------------
 def short_analysis_parser(description, script):
     """The common flags plus ``--models``, shared by the SHORT analysis scripts."""
-    from ser_keras.experiments.cli import common_parser
+    from ser_keras.cli.common import common_parser
 
     parser = common_parser(description, default_out=f"runs/{script}")
     parser.add_argument("--models", default=None, metavar="RUN_DIR",
@@ -303,7 +303,7 @@ def short_analysis_parser(description, script):
 def open_short_analysis(parser, script, argv=None):
     """Parse ``argv``, set up logging and open the corpus, config, run record and
     :class:`ShortAnalysis`. Returns ``(args, analysis, start time)``."""
-    from ser_keras.experiments.cli import open_corpus, setup_logging, split_list
+    from ser_keras.cli.common import open_corpus, setup_logging, split_list
     from ser_keras.runs import RunRecord
     from ser_keras.seeding import seed_everything
 

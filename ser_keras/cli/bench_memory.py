@@ -44,7 +44,3 @@ def main(argv=None):
     if not details["full_epoch"]:
         print(f"--quick: streamed {details['windows_streamed']} of {details['windows_in_epoch']} windows.")
     benchmarks.finish(records, details, args.json)
-
-
-if __name__ == "__main__":
-    main()

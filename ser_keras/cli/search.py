@@ -9,7 +9,7 @@ import sys
 import time
 
 from ser_keras.data.corpus import DEFAULT_CORPUS
-from ser_keras.experiments.cli import open_corpus, setup_logging
+from ser_keras.cli.common import open_corpus, setup_logging
 from ser_keras.seeding import seed_everything
 from ser_keras.training.precision import configure_precision
 from ser_keras.tuning.search import TUNERS, make_strategy, role, run_search

@@ -9,14 +9,9 @@ Trials run the split-head training on the first fold's 80:20 split; objective: m
 two heads' validation accuracies. Rerun with the same --out to resume.
 """
 
-import sys
 
-from ser_keras.tuning.cli import run_elor_family_search
+from ser_keras.cli.search import run_elor_family_search
 
 
 def main(argv=None):
     return run_elor_family_search(__doc__, "lom", argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

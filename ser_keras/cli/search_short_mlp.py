@@ -9,10 +9,9 @@ and scores the utterance-level UAR on its 20 % validation split. Writes best_hpa
 ({"hparams": {"hidden_layers": [...]}}), trials.csv and the resumable tuner/ folder.
 """
 
-import sys
 
-from ser_keras.experiments.cli import open_corpus
-from ser_keras.tuning.cli import exit_on_error, finish, prepare, search_parser
+from ser_keras.cli.common import open_corpus
+from ser_keras.cli.search import exit_on_error, finish, prepare, search_parser
 from ser_keras.tuning.tasks import short_mlp_hypermodel
 
 
@@ -30,7 +29,3 @@ def main(argv=None):
         finish(args, hypermodel, settings, trials=trials, epochs=epochs)
 
     return exit_on_error(search)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -131,7 +131,3 @@ def main(argv=None):
                                     "short_folds": SHORT_FOLDS, "elor_samples": ELOR_SAMPLES,
                                     "elor_trials": ELOR_TRIALS, "elor_epochs": ELOR_EPOCHS}})
     benchmarks.finish(records, details, args.json)
-
-
-if __name__ == "__main__":
-    main()

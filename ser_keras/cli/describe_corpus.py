@@ -24,7 +24,3 @@ def main(argv=None):
     except (ValueError, FileNotFoundError) as error:
         parser.exit(2, f"error: {error}\n")
     print(json.dumps(summary, indent=2) if args.json else format_description(summary))
-
-
-if __name__ == "__main__":
-    main()

@@ -33,7 +33,3 @@ def main(argv=None):
     print("  " + "  ".join(f"{code} {counts[code]}" for code in CODES))
     four_class = {code: counts[code] for code in ("ang", "neu", "sad")} | {"hap (hap+exc)": counts["hap"] + counts["exc"]}
     print("  four-class view: " + ", ".join(f"{name} {count}" for name, count in four_class.items()))
-
-
-if __name__ == "__main__":
-    main()

@@ -59,7 +59,3 @@ def main(argv=None):
           + ", ".join(f"{count} worker(s) {value:.1f}" for count, value in details["seconds"].items())
           + f", cache fill {details['cache_fill_s']:.1f}, cache hit {details['cache_hit_s']:.2f}")
     benchmarks.finish(records, details, args.json)
-
-
-if __name__ == "__main__":
-    main()

@@ -13,10 +13,9 @@ signals and the classifier's scores on them are averaged. Rows: rel_{subseg,seg}
 the paper's number. Without --models the Table-1 CNN and ComParE rows are trained into --out.
 """
 
-import sys
 
 from ser_keras.experiments.analysis_short import TABLE3_IDS, finish_short, open_short_analysis, short_analysis_parser
-from ser_keras.experiments.cli import print_finished
+from ser_keras.cli.common import print_finished
 
 CONTEXT_ROWS = ("compare_func_svm", "compare_func_rf", "raw_subseg_cnn", "raw_seg_cnn")
 
@@ -32,7 +31,3 @@ def main(argv=None):
                "(gradients have no natural scale; CNN windows are z-normalised anyway).",
                "Validation (model selection) uses ground-truth-class relevance, like training."])
     print_finished(analysis.record.out, metrics, started)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -14,13 +14,12 @@ descriptors.md; the paper's Table 6 statements are checked on the random-start s
 
 import csv
 import io
-import sys
 import time
 
 from ser_keras.experiments.analysis_elor import (HEADS, add_elor_flags, descriptor_claims, descriptor_table,
                                                  elor_notes, generalized_inputs, open_elor_analysis,
                                                  training_mean_signal)
-from ser_keras.experiments.cli import common_parser, print_finished, setup_logging
+from ser_keras.cli.common import common_parser, print_finished, setup_logging
 from ser_keras.io import write_text
 from ser_keras.plots import save_generalized_signals
 
@@ -86,7 +85,3 @@ def main(argv=None):
                                    "figures": figures},
                             table_title="ELOR Fig. 5 — generalized inputs: final target activation", notes=notes)
     print_finished(record.out, metrics, started)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

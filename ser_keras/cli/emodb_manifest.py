@@ -21,13 +21,13 @@ import argparse
 import collections
 import csv
 import io
-import sys
 from pathlib import Path
 
 from ser_keras.data.emodb import read_emodb
 from ser_keras.io import write_text
 
-DEFAULT_EMODB = Path(__file__).resolve().parents[2] / "shared" / "data" / "emodb" / "wav"
+# The checkout sits beside shared/ (ser_keras/cli/ -> ser_keras/ -> checkout -> its parent).
+DEFAULT_EMODB = Path(__file__).resolve().parents[3] / "shared" / "data" / "emodb" / "wav"
 # (valence, arousal) per normalised EmoDB label on the 1-5 scale (see module docstring).
 VALENCE_AROUSAL = {"ang": (2, 5), "hap": (5, 4), "neu": (3, 3), "sad": (1, 2), "bor": (2, 1),
                    "fea": (1, 4), "dis": (1, 3)}
@@ -62,7 +62,3 @@ def main(argv=None):
     summary = ", ".join(f"{label} {n} (v{VALENCE_AROUSAL[label][0]} a{VALENCE_AROUSAL[label][1]})"
                         for label, n in sorted(counts.items()))
     print(f"wrote {args.out}: {sum(counts.values())} utterances; {summary}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -99,7 +99,3 @@ def main(argv=None):
     args = parser.parse_args(argv)
     records, details = measure(args.corpus, quick=args.quick)
     benchmarks.finish(records, details, args.json)
-
-
-if __name__ == "__main__":
-    main()

@@ -41,7 +41,3 @@ def main(argv=None):
         from ser_keras.io import write_json
 
         write_json(args.json, figures)
-
-
-if __name__ == "__main__":
-    main()

@@ -11,11 +11,10 @@ and checks the paper's claims (SubSeg emphasises 1-4 kHz; Seg lower frequencies;
 Writes fig2_subseg.png and fig2_seg.png. Without --models the two CNN rows are trained first.
 """
 
-import sys
 
 from ser_keras.experiments.analysis_short import finish_short, open_short_analysis, short_analysis_parser, value_row
 from ser_keras.experiments.analysis_short_summaries import frequency_claims, frequency_summary
-from ser_keras.experiments.cli import print_finished
+from ser_keras.cli.common import print_finished
 from ser_keras.interpret import DEFAULT_BANDS
 from ser_keras.plots import save_frequency_responses
 
@@ -47,7 +46,3 @@ def main(argv=None):
                                   "0-8 kHz (flat response = 1); the dominant band has the highest level.",
                                   f"Figures: {', '.join(figures)}."])
     print_finished(analysis.record.out, metrics, started)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -24,7 +24,3 @@ def main(argv=None):
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         parser.exit(2, f"error: {error}\n")
     sys.stdout.write((merged / "table.md").read_text(encoding="utf-8"))
-
-
-if __name__ == "__main__":
-    main()

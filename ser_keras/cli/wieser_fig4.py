@@ -12,13 +12,12 @@ real samples, then averaged over the fold's test slices (95 % bootstrap CI over 
 Writes fig4_<slice>_<head>.png (signal / positive saliency / signal coloured by saliency).
 """
 
-import sys
 import time
 
 from ser_keras.experiments.analysis_elor import (PAPER_CORRELATIONS, add_elor_flags, correlation_claims,
                                                  elor_notes, mean_with_ci, open_elor_analysis, saliency_correlations,
                                                  saliency_maps, slice_signals)
-from ser_keras.experiments.cli import common_parser, print_finished, setup_logging
+from ser_keras.cli.common import common_parser, print_finished, setup_logging
 from ser_keras.plots import save_saliency_figure
 
 QUICK_SLICES = 4
@@ -70,7 +69,3 @@ def main(argv=None):
                             table_title="ELOR Fig. 4 — saliency correlations (mean Pearson r over test slices)",
                             notes=notes)
     print_finished(record.out, metrics, started)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

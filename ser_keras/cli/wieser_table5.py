@@ -20,10 +20,9 @@ slice) need a GPU. `--hparams FILE` takes tuned values (format: ser_keras/experi
 """
 
 import dataclasses
-import sys
 import time
 
-from ser_keras.experiments.cli import common_parser, open_corpus, print_finished, setup_logging, split_list
+from ser_keras.cli.common import common_parser, open_corpus, print_finished, setup_logging, split_list
 from ser_keras.experiments.elor import NETWORKS, ElorExperimentConfig, budget, load_hparams, merge_hparams, network_id
 from ser_keras.experiments.elor_table5 import run_table5
 from ser_keras.runs import RunRecord
@@ -65,7 +64,3 @@ def main(argv=None):
     except (FileExistsError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")
     print_finished(record.out, metrics, started)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

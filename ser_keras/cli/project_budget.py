@@ -11,7 +11,6 @@ training pool, split 80:20 for tuning. Writes <out>/budget.json.
 """
 
 import argparse
-import sys
 
 from ser_keras.io import write_json
 from ser_keras.models.elor import ElorConfig
@@ -62,7 +61,3 @@ def main(argv=None):
     report["paper_implied_epochs_per_trial"] = implied
     print(f"49 days on a GTX 1080 at {args.utilisation:.0%} = {implied:.0f} epochs of the mean trial")
     write_json(f"{args.out}/budget.json", report)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

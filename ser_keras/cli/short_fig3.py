@@ -12,12 +12,11 @@ better for happy and sad, ComParE for neutral and angry; SubSeg's best class sad
 happy on relevance; ComParE on SubSeg-Rel more even). Writes fig3_{a,b,c,d}_*.png.
 """
 
-import sys
 
 from ser_keras.data.labels import FOUR_CLASSES
 from ser_keras.experiments.analysis_short import finish_short, open_short_analysis, short_analysis_parser, value_row
 from ser_keras.experiments.analysis_short_summaries import confusion_claims
-from ser_keras.experiments.cli import print_finished
+from ser_keras.cli.common import print_finished
 from ser_keras.plots import save_confusion_matrix
 
 
@@ -51,7 +50,3 @@ def main(argv=None):
                            notes=[f"Figures: {', '.join(figures)} (rows: true class, cells: % of the row)."]
                            + ([] if four_class else ["Claims need the four-class view; not checked."]))
     print_finished(analysis.record.out, metrics, started)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

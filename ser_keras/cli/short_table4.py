@@ -13,12 +13,11 @@ top_features.csv and top_features.md beside the run record.
 
 import csv
 import io
-import sys
 
 from ser_keras.experiments.analysis_short import (TABLE4_SOURCES, finish_short, open_short_analysis, short_analysis_parser,
                                                   value_row)
 from ser_keras.experiments.analysis_short_summaries import TABLE4_PAPER, importance_claims, importance_summary
-from ser_keras.experiments.cli import print_finished
+from ser_keras.cli.common import print_finished
 from ser_keras.interpret import GROUPS
 from ser_keras.io import write_text
 
@@ -65,7 +64,3 @@ def main(argv=None):
                            notes=["Top-10 lists with names: top_features.md / top_features.csv; spectral = "
                                   "flux + harmonicity + slope + auditory + other spectral groups."])
     print_finished(out, metrics, started)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

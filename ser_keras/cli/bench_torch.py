@@ -74,7 +74,3 @@ def main(argv=None):
     else:
         records, details = measure(args.corpus, python, quick=args.quick)
     benchmarks.finish(records, details, args.json)
-
-
-if __name__ == "__main__":
-    main()

@@ -22,7 +22,7 @@ SCRIPTS = ("replicate/table1.py", "replicate/wieser_table5.py")
 
 
 def measure(*, quick, timeout_s, warm_cache=False):
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout
     runs = [("table1", SCRIPTS[0], ["--quick"] if quick else [], not quick),
             ("wieser_table5_quick", SCRIPTS[1], ["--quick"], True)]
     records, details = [], {"quick": quick, "empty_cache": not warm_cache, "logs": {}}
@@ -55,7 +55,3 @@ def main(argv=None):
     except RuntimeError as error:
         parser.exit(1, f"error: {error}\n")
     benchmarks.finish(records, details, args.json)
-
-
-if __name__ == "__main__":
-    main()

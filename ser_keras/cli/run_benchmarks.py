@@ -21,12 +21,11 @@ import time
 
 from ser_keras import benchmarks
 
-TOOLS = os.path.dirname(os.path.abspath(__file__))
 ORDER = ("pipeline", "torch", "memory", "features", "end_to_end", "gpu_projection")
 
 
 def tool_arguments(name, args, out):
-    """Command-line arguments of ``tools/bench_<name>.py`` for this run."""
+    """Command-line arguments of ``ser-keras bench-<name>`` for this run."""
     arguments = ["--json", os.path.join(out, f"{name}.json")] + (["--quick"] if args.quick else [])
     if name in ("pipeline", "torch", "memory"):
         arguments += ["--corpus", args.corpus]
@@ -43,7 +42,7 @@ def run_tool(name, arguments, out, timeout_s):
     started = time.perf_counter()
     with open(log_path, "w") as log:
         try:
-            done = subprocess.run([sys.executable, os.path.join(TOOLS, f"bench_{name}.py"), *arguments],
+            done = subprocess.run([sys.executable, "-m", "ser_keras.cli", f"bench_{name}", *arguments],
                                   stdout=log, stderr=subprocess.STDOUT, timeout=timeout_s, check=False)
             failure = None if done.returncode == 0 else f"exit status {done.returncode}"
         except subprocess.TimeoutExpired:
@@ -89,7 +88,3 @@ def main(argv=None):
     write_json(os.path.join(args.out, "benchmarks.json"), records)
     write_json(os.path.join(args.out, "details.json"), details)
     write_text(os.path.join(args.out, "benchmarks.md"), benchmarks.markdown_table(records))
-
-
-if __name__ == "__main__":
-    main()

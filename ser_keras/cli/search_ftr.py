@@ -9,14 +9,9 @@ split; objective: mean of the two heads' validation accuracies. Rerun with the s
 to resume. ELoR+FTR is not searched (the paper combined ELoR's and FTR's values).
 """
 
-import sys
 
-from ser_keras.tuning.cli import run_elor_family_search
+from ser_keras.cli.search import run_elor_family_search
 
 
 def main(argv=None):
     return run_elor_family_search(__doc__, "ftr", argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -13,10 +13,9 @@ the validation grid. On the embedded corpus the default budget finishes in about
 """
 
 import dataclasses
-import sys
 import time
 
-from ser_keras.experiments.cli import common_parser, open_corpus, print_finished, setup_logging, split_list
+from ser_keras.cli.common import common_parser, open_corpus, print_finished, setup_logging, split_list
 from ser_keras.experiments.short import TABLE1_IDS, ShortConfig, budget, load_mlp_hparams, run_table1
 from ser_keras.runs import RunRecord
 from ser_keras.seeding import seed_everything
@@ -49,7 +48,3 @@ def main(argv=None):
     except (FileExistsError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")
     print_finished(record.out, metrics, started)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,14 +12,9 @@ validation accuracies. --quick: 2 trials of 1 epoch with Table 5's small quick n
 box / on several" for multi-GPU and chief/worker runs.
 """
 
-import sys
 
-from ser_keras.tuning.cli import run_elor_family_search
+from ser_keras.cli.search import run_elor_family_search
 
 
 def main(argv=None):
     return run_elor_family_search(__doc__, "elor", argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The command-line home of ser-keras (issues 17.5, 18.4): one table of subcommands behind the
+``ser-keras`` dispatcher, the ``ser-keras-<name>`` commands and the scripts in ``replicate/``,
+``tuning/`` and ``tools/``, which only call the ``main`` of their module here.
+
+Each subcommand is a module ``ser_keras.cli.<module>`` with ``main(argv=None)``; its docstring
+is its usage text. ``common`` (flags, logging, corpus) and ``search`` (the search flags) are
+shared plumbing, not subcommands.
+"""
+
+import ast
+import importlib
+import importlib.util
+import re
+
+# Subcommand modules by the folder their script lives in, in the order ``ser-keras list`` shows.
+SUBCOMMANDS = {
+    "replicate": ("table1", "wieser_table5", "short_fig2", "short_table3", "short_table4", "short_fig3",
+                  "wieser_fig4", "wieser_fig5"),
+    "tuning": ("search_elor", "search_lom", "search_ftr", "search_short_mlp", "project_budget"),
+    "tools": ("describe_corpus", "make_synthetic_iemocap", "emodb_manifest", "merge_runs", "run_benchmarks",
+              "bench_pipeline", "bench_torch", "bench_memory", "bench_features", "bench_end_to_end",
+              "bench_gpu_projection", "bench_windows"),
+}
+MODULES = tuple(module for modules in SUBCOMMANDS.values() for module in modules)
+
+
+def command_name(module):
+    """The subcommand's name on the command line: ``wieser_table5`` → ``wieser-table5``
+    (installed as ``ser-keras-wieser-table5``)."""
+    return module.replace("_", "-")
+
+
+def module_of(command):
+    """The module of a subcommand given either way (``wieser-table5`` or ``wieser_table5``);
+    None if there is none."""
+    module = command.replace("-", "_")
+    return module if module in MODULES else None
+
+
+def load_main(module):
+    """The ``main(argv=None)`` of a subcommand module."""
+    return importlib.import_module(f"{__name__}.{module}").main
+
+
+def summary(module, width=88):
+    """The first sentence of a subcommand's docstring, read from its source so that listing the
+    commands does not import TensorFlow."""
+    source = importlib.util.find_spec(f"{__name__}.{module}").origin
+    with open(source, encoding="utf-8") as handle:
+        docstring = ast.get_docstring(ast.parse(handle.read())) or ""
+    first_paragraph = " ".join(docstring.split("\n\n")[0].split())
+    # A sentence ends at a full stop before a capital, so "Fig. 2" does not end one.
+    sentence = re.split(r"\.\s+(?=[A-Z])", first_paragraph)[0].rstrip(".")
+    return sentence if len(sentence) <= width else sentence[:width - 3].rsplit(" ", 1)[0] + "..."
