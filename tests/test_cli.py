@@ -1,0 +1,58 @@
+"""The command-line home (issues 17.5, 18.4): every subcommand of ser_keras.cli imports and has
+``main``, the installed ``ser-keras-<name>`` commands match the table, the dispatcher lists and
+runs them, and the scripts in replicate/, tuning/ and tools/ only call their module."""
+
+import configparser
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ser_keras.cli import MODULES, SUBCOMMANDS, command_name, module_of
+from ser_keras.cli.__main__ import main as dispatch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_every_subcommand_imports_and_has_main(module):
+    assert callable(importlib.import_module(f"ser_keras.cli.{module}").main)
+
+
+def test_setup_cfg_installs_one_command_per_subcommand():
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    lines = [line.strip() for line in setup["options.entry_points"]["console_scripts"].splitlines() if line.strip()]
+    installed = dict(line.split(" = ") for line in lines)
+    assert installed == {"ser-keras": "ser_keras.cli.__main__:main",
+                         **{f"ser-keras-{command_name(m)}": f"ser_keras.cli.{m}:main" for m in MODULES}}
+
+
+@pytest.mark.parametrize("folder", SUBCOMMANDS)
+def test_scripts_are_shims_of_their_module(folder):
+    scripts = {path.stem for path in (ROOT / folder).glob("*.py")} - {"make_wav2vec2_fixture"}
+    assert scripts == set(SUBCOMMANDS[folder])
+    for module in scripts:
+        assert f"from ser_keras.cli.{module} import main" in (ROOT / folder / f"{module}.py").read_text()
+
+
+def test_dispatcher_lists_every_command_with_its_summary(capsys):
+    assert dispatch(["list"]) == 0
+    listing = capsys.readouterr().out
+    assert all(f"  {command_name(m)} " in listing for m in MODULES)
+    assert "Replicate SHORT Fig. 2: cumulative frequency response" in listing
+    assert dispatch(["no-such-command"]) == 2 and "unknown command 'no-such-command'" in capsys.readouterr().err
+
+
+def test_commands_accept_either_spelling():
+    assert module_of("wieser-table5") == module_of("wieser_table5") == "wieser_table5"
+    assert module_of("common") is None  # shared plumbing, not a subcommand
+
+
+def test_table1_help_runs_as_a_command():
+    done = subprocess.run([sys.executable, "-m", "ser_keras.cli", "table1", "--help"], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: ser-keras table1") and "--corpus" in done.stdout
