@@ -1,10 +1,13 @@
 """FLOP counts and GPU-time projection of the ELOR search (ser_keras.tuning.budget)."""
 
+import numpy as np
 import pytest
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from ser_keras.models.elor import ElorConfig, FtrConfig, LomConfig, build_elor, build_lom
+from ser_keras.benchmarks.flops import flops_by_layer, split_head_training_flops
+from ser_keras.models.elor import (ElorConfig, ElorFtrConfig, FtrConfig, LomConfig, build_elor, build_elor_ftr,
+                                   build_ftr, build_lom)
 from ser_keras.tuning.budget import (forward_flops, gpu_days, layer_flops, mean_step_flops,
                                      measure_step_throughput, split_head_step_flops)
 from ser_keras.tuning.spaces import ELOR_SPACE
@@ -27,8 +30,27 @@ def test_analytic_forward_flops_match_the_tensorflow_profiler(config, build, sha
     assert forward_flops(config) < counted
 
 
+def _with_statistics(build, functionals):
+    return lambda config: build(config, functional_mean=np.zeros(functionals), functional_variance=np.ones(functionals))
+
+
+@pytest.mark.parametrize("config,build", [
+    (ElorConfig(input_length=16000, conv_filters=(23, 51, 37), conv_kernel_sizes=(11, 57, 23), pool_sizes=(3, 5, 14),
+                head_units=(100, 37)), build_elor),
+    (LomConfig(conv_kernel_sizes=(3, 7, 4), pool_sizes=(1, 3, 2), conv_padding="same", head_units=(64,)), build_lom),
+    (FtrConfig(num_functionals=30, head_units=(16, 8, 4)), _with_statistics(build_ftr, 30)),
+    (ElorFtrConfig(input_length=8000, num_functionals=30, head_units=(32, 16)), _with_statistics(build_elor_ftr, 30)),
+], ids=["elor", "lom-same", "ftr", "elor_ftr"])
+def test_layers_listed_from_a_config_are_those_counted_on_its_graph(config, build):
+    model = build(config)
+    listed, counted = layer_flops(config), flops_by_layer(model)
+    # Keras orders the two heads' layers its own way; the first layer (no input gradient) is the same size.
+    assert sorted(listed) == sorted(counted) and listed[0][1] == counted[0][1]
+    assert split_head_step_flops(config) == split_head_training_flops(model)
+
+
 def test_elor_centre_is_dominated_by_conv2_and_the_step_counts_two_half_steps():
-    flops = dict((name, value) for name, value, _ in layer_flops(ElorConfig()))
+    flops = dict(layer_flops(ElorConfig()))
     assert flops["conv2"] == 2 * 40 * 40 * 40 * (47990 - 39)
     assert flops["conv1"] == 2 * 20 * 1 * 40 * (96000 - 19)
     # FTR by hand: per head 2 * (10*4 + 4*3 + 3*5) = 134; a half-step = forward of both heads

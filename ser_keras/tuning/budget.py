@@ -1,16 +1,11 @@
 """Compute cost of the ELOR networks' split-head training and of a tuning budget.
 
 ELOR "Hyperparamter optimization": 70 TPE evaluations of ELoR took 49 computing days on one
-GeForce GTX 1080. This module counts the floating-point operations of one training step
-analytically (2 FLOPs per multiply-add of every Conv1D and Dense kernel; batch norm,
-pooling, activations and biases, < 1 % for ELoR, are left out), measures the samples per
-second of ``SplitHeadTrainer.train_step`` on this machine, and projects a search's GPU time
-from the two at an assumed fraction of a GPU's peak.
-
-Split-head step, per sample: two half-steps, each a forward pass of the whole network
-(both heads are computed) and a backward pass through the trunk and one head. Backward =
-weight gradients (one forward's worth) + input gradients (another), except that the first
-layer on the data needs no input gradient.
+GeForce GTX 1080. This module lists the Conv1D and Dense layers of a network from its config
+and counts their floating-point operations with :mod:`ser_keras.benchmarks.flops` (2 FLOPs
+per multiply-add of every kernel; the split-head step rule is described there), measures the
+samples per second of ``SplitHeadTrainer.train_step`` on this machine, and projects a
+search's GPU time from the two at an assumed fraction of a GPU's peak.
 """
 
 import time
@@ -19,7 +14,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ser_keras.models.elor import HEADS, ElorFtrConfig, FtrConfig, LomConfig, build_elor
+from ser_keras.benchmarks.flops import kernel_flops, split_head_flops_of_layers
+from ser_keras.models.elor import HEADS, FtrConfig, LomConfig, build_elor, flatten_size
 
 #: Dense peak TFLOPS (vendor data sheets): FP32 on CUDA cores, TF32 on tensor cores.
 GPU_PEAK_TFLOPS = {
@@ -31,47 +27,43 @@ SECONDS_PER_DAY = 86400.0
 
 
 def _conv_layers(length, channels, config):
-    """``(name, flops, path)`` of each Conv1D on ``length`` steps of ``channels`` channels."""
+    """``(name, forward FLOPs)`` of each Conv1D of the trunk on ``length`` steps of ``channels`` channels."""
     layers = []
     for block, (filters, kernel, pool) in enumerate(
             zip(config.conv_filters, config.conv_kernel_sizes, config.pool_sizes), start=1):
-        convolved = length if config.conv_padding == "same" else length - kernel + 1
-        layers.append((f"conv{block}", 2 * kernel * channels * filters * convolved, "trunk"))
-        length, channels = convolved // pool, filters
-    return layers, length * channels
+        positions = length if config.conv_padding == "same" else length - kernel + 1
+        layers.append((f"conv{block}", kernel_flops(positions, kernel * channels * filters)))
+        length, channels = positions // pool, filters
+    return layers
 
 
 def layer_flops(config):
-    """Forward FLOPs per sample of every kernel layer: ``[(name, flops, path)]``, path =
-    ``'trunk'`` or a head name, in forward order."""
+    """``[(layer name, forward FLOPs per sample)]`` of every Conv1D and Dense of ``config``'s
+    network, in forward order and named as in its graph: what
+    :func:`ser_keras.benchmarks.flops.flops_by_layer` counts on the built model, without
+    building it (about 0.2 s a graph, and :func:`mean_step_flops` counts 2000 configs)."""
     if isinstance(config, FtrConfig):
-        layers, features = [], config.num_functionals
+        layers = []
     elif isinstance(config, LomConfig):
-        layers, features = _conv_layers(config.frames, config.coefficients, config)
+        layers = _conv_layers(config.frames, config.coefficients, config)
     else:
-        layers, features = _conv_layers(config.input_length, 1, config)
-        features += config.num_functionals if isinstance(config, ElorFtrConfig) else 0
+        layers = _conv_layers(config.input_length, 1, config)
+    widths = (flatten_size(config), *config.head_units, config.num_classes)
     for head in HEADS:
-        widths = (features, *config.head_units, config.num_classes)
-        for index, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:]), start=1):
-            layers.append((f"{head}_dense{index}", 2 * fan_in * fan_out, head))
+        names = [f"{head}_dense{index}" for index in range(1, len(config.head_units) + 1)] + [head]
+        layers += [(name, kernel_flops(1, fan_in * fan_out))
+                   for name, fan_in, fan_out in zip(names, widths[:-1], widths[1:])]
     return layers
 
 
 def forward_flops(config):
     """FLOPs of one forward pass of one sample (both heads)."""
-    return sum(flops for _, flops, _ in layer_flops(config))
+    return sum(flops for _, flops in layer_flops(config))
 
 
 def split_head_step_flops(config):
-    """FLOPs per sample of one alternating split-head training step (module docstring)."""
-    layers = layer_flops(config)
-    total = 0
-    for head in HEADS:
-        path = [(name, flops) for name, flops, owner in layers if owner in ("trunk", head)]
-        backward = sum(2 * flops for _, flops in path) - path[0][1]  # no input gradient for the first layer
-        total += forward_flops(config) + backward
-    return total
+    """FLOPs per sample of one alternating split-head training step."""
+    return split_head_flops_of_layers(layer_flops(config), HEADS)
 
 
 def trial_flops(config, *, epochs, train_samples, validation_samples):
