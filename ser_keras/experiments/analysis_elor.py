@@ -26,6 +26,7 @@ from ser_keras.experiments.elor import ElorExperiment, ElorExperimentConfig, bud
 from ser_keras.interpret import (PREDICTED, amplitude_envelope, describe_signal, guided_gradients, guided_model,
                                  maximize_activation, pearson_rows)
 from ser_keras.io import read_json
+from ser_keras.metrics import bootstrap_ci
 from ser_keras.training.fit import load_h5
 
 HEADS = ("arousal", "valence")
@@ -106,9 +107,8 @@ def mean_with_ci(values, *, seed=0, n_bootstrap=1000):
         return None, None
     if len(values) < 2:
         return float(values[0]), None
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), size=(n_bootstrap, len(values)))].mean(axis=1)
-    return float(values.mean()), [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
+    low, high = bootstrap_ci(values, values, lambda resampled, _: resampled.mean(), n_resamples=n_bootstrap, seed=seed)
+    return float(values.mean()), [low, high]
 
 
 def correlation_claims(means):
