@@ -16,6 +16,8 @@ building it.
 
 import math
 
+from ser_keras.data.labels import DIMENSIONS
+
 
 def _weighted_layers(model):
     """Layers in graph order, nested models flattened."""
@@ -67,7 +69,7 @@ def training_flops_of_layers(layers):
     return 3 * sum(flops for _, flops in layers) - layers[0][1]
 
 
-def split_head_flops_of_layers(layers, heads=("valence", "arousal")):
+def split_head_flops_of_layers(layers, heads=DIMENSIONS):
     """FLOPs per example of one ELOR split-head batch of ``[(name, forward FLOPs)]``: two
     updates, each a full forward pass and a backward pass through the trunk and one head
     (a head's layers are named ``<head>`` and ``<head>_*``)."""
@@ -88,6 +90,6 @@ def training_flops(model):
     return training_flops_of_layers(_counted_layers(model))
 
 
-def split_head_training_flops(model, heads=("valence", "arousal")):
+def split_head_training_flops(model, heads=DIMENSIONS):
     """FLOPs per example of one ELOR split-head batch of ``model`` (:func:`split_head_flops_of_layers`)."""
     return split_head_flops_of_layers(_counted_layers(model), heads)
