@@ -1,14 +1,23 @@
-"""Run records with provenance, written by every replicate, tuning and tool script.
+"""Run records with provenance and identity, written by every replicate, tuning and tool script.
 
-A run folder holds ``config.json`` (resolved config incl. seed), ``env.json`` (package
-versions, git SHA, dirty flag, cores), per-(row, fold) parts under ``parts/`` so an
-interrupted run resumes, and on completion ``metrics.json`` (schema of
-shared/spec/published-numbers.md), ``results.csv``, ``predictions.csv`` and ``table.md``.
-Every file is written atomically.
+A run folder holds ``fingerprint.json`` (the run's identity, below), ``config.json``
+(resolved config incl. seed), ``env.json`` (package versions, git SHA, dirty flag, cores),
+per-(row, fold) parts under ``parts/`` so an interrupted run resumes, and on completion
+``metrics.json`` (schema: ``ser_keras/schemas/metrics.schema.json``), ``results.csv``,
+``predictions.csv`` and ``table.md``. Every file is written atomically.
+
+The fingerprint is what a number depends on: script, corpus spec + content hash, label
+view, protocol, the resolved budget, seed, the row/network settings, the sha256 of every
+hyperparameter file and the code version. It is computed once per run; ``--resume``, a
+rerun into the same folder, merges and analyses reading a run's models compare it, and a
+difference is refused with every differing key named (never silently reused).
 """
 
 import csv
+import dataclasses
+import hashlib
 import io
+import json
 import os
 import platform
 import shutil
@@ -17,7 +26,9 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+import ser_keras
 from ser_keras.io import read_json, write_json, write_text
+from ser_keras.stats import comparisons_csv_rows
 
 PACKAGES = ("ser-keras", "tensorflow", "keras", "keras-tuner", "opensmile", "numpy", "scipy",
             "scikit-learn", "h5py", "soundfile")
@@ -46,26 +57,121 @@ def _git(root):
     return {"git_sha": sha, "git_dirty": None if status is None else bool(status)}
 
 
-class RunRecord:
-    """The run folder of one script invocation."""
+BUDGET_NAMES = ("full", "embedded", "quick")
 
-    def __init__(self, out, *, script, config, corpus=None, resume=False):
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """The compute budget a run's numbers were made with.
+
+    ``name``: ``full`` (the papers' protocol, every real corpus), ``embedded`` (the embedded
+    synthetic corpus' reduced budget) or ``quick`` (``--quick`` smoke runs); ``settings``:
+    the resolved config overrides; ``words``: the same in words for ``table.md``.
+    """
+
+    name: str
+    settings: dict
+    words: str
+
+    def __post_init__(self):
+        if self.name not in BUDGET_NAMES:
+            raise ValueError(f"A budget's name must be one of {BUDGET_NAMES}. Got {self.name!r}.")
+
+    def to_dict(self):
+        return {"name": self.name, **_jsonable(self.settings), "description": self.words}
+
+
+class RunIdentityError(ValueError):
+    """A run folder, model or hyperparameter file of another identity than the running one."""
+
+
+def code_version():
+    """Package version and, in a git checkout, the commit: part of every fingerprint."""
+    return {"ser_keras": ser_keras.__version__, "git_sha": _git(Path(__file__).resolve().parent.parent)["git_sha"]}
+
+
+def file_sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def run_fingerprint(*, script, corpus, label_view, protocol, budget, seed, settings, hparam_files=()):
+    """The identity of a run (module docstring). ``settings``: row/network configs that decide
+    its numbers (not the selection of rows or folds, which parts are keyed by)."""
+    return _jsonable({"script": script, "corpus": {"spec": corpus.spec, "sha256": corpus.sha256},
+                      "label_view": label_view, "protocol": protocol, "budget": budget.to_dict(), "seed": seed,
+                      "settings": settings,
+                      "hyperparameter_files": {str(path): file_sha256(path) for path in hparam_files},
+                      "code": code_version()})
+
+
+def fingerprint_differences(stored, current, *, ignore=()):
+    """``[(key, stored value, current value)]`` over dotted keys of two fingerprints."""
+    flat_stored, flat_current = _flatten(stored), _flatten(current)
+    return [(key, flat_stored.get(key), flat_current.get(key))
+            for key in sorted(set(flat_stored) | set(flat_current))
+            if flat_stored.get(key) != flat_current.get(key) and not key.startswith(tuple(ignore))]
+
+
+def describe_differences(differences):
+    return "; ".join(f"{key}: {there!r} there, {now!r} now" for key, there, now in differences)
+
+
+def _flatten(value, prefix=""):
+    if isinstance(value, dict) and value:
+        flat = {}
+        for key, inner in value.items():
+            flat.update(_flatten(inner, f"{prefix}{key}."))
+        return flat
+    return {prefix.rstrip("."): value}
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, default=str))  # tuples -> lists, as stored
+
+
+class RunRecord:
+    """The run folder of one script invocation, bound to its fingerprint."""
+
+    def __init__(self, out, *, script, fingerprint, config, corpus=None, resume=False):
         self.out = Path(out)
         self.script = script
+        self.fingerprint = _jsonable(fingerprint)
         self.config = dict(config)
         self.corpus = corpus
         self.started = time.time()
-        parts = self.out / "parts"
-        if parts.exists() and not resume:
-            if any(parts.rglob("*.json")):
-                raise FileExistsError(f"{self.out} already holds results of a run; pass --resume to continue "
-                                      "it or choose another --out.")
+        self._check_identity(resume)
         self.out.mkdir(parents=True, exist_ok=True)
         for stale in self.out.rglob(".*"):  # temporaries of a killed writer; never read as results
             if stale.is_file() and stale.suffix in (".tmp", ".h5"):
                 stale.unlink()
+        write_json(self.out / "fingerprint.json", self.fingerprint)
         write_json(self.out / "config.json", self.config)
         write_json(self.out / "env.json", environment())
+
+    def _check_identity(self, resume):
+        """Refuse a folder holding results of another identity, or results without --resume."""
+        holds_results = (self.out / "metrics.json").exists() or any((self.out / "parts").rglob("*.json"))
+        if not holds_results:
+            return
+        path = self.out / "fingerprint.json"
+        if not path.exists():
+            raise RunIdentityError(f"{self.out} holds results without a fingerprint (an older ser-keras run); "
+                                   "choose another --out.")
+        differences = fingerprint_differences(read_json(path), self.fingerprint)
+        if differences:
+            raise RunIdentityError(f"{self.out} holds a run of another identity, nothing reused: "
+                                   f"{describe_differences(differences)}. Choose another --out.")
+        if not resume:
+            raise FileExistsError(f"{self.out} already holds results of this run; pass --resume to continue "
+                                  "it or choose another --out.")
+
+    @property
+    def budget(self):
+        return self.fingerprint["budget"]
+
+    def sidecar(self, **fields):
+        """Model sidecar content: ``fields`` plus the run's budget and fingerprint."""
+        return {**fields, "budget": self.budget, "fingerprint": self.fingerprint}
 
     def part_path(self, row, fold):
         return self.out / "parts" / row / f"{fold}.json"
@@ -89,26 +195,40 @@ class RunRecord:
                 "utterances": len(corpus.utterances)} if corpus is not None else None
 
     def finish(self, rows, *, protocol, predictions=(), claims=(), extra=None, label_view=None,
-               table_title="", notes=()):
-        """Write metrics.json, results.csv, predictions.csv and table.md; return the metrics."""
+               table_title="", notes=(), sections=(), hyperparameters=None, comparisons=()):
+        """Write metrics.json, results.csv, predictions.csv and table.md; return the metrics.
+
+        ``rows``: :class:`ResultRow` records; ``claims``: :class:`Claim` records; ``sections``:
+        extra Markdown blocks for ``table.md`` (e.g. paired comparisons); ``hyperparameters``:
+        where tuned values came from (``{"summary": words, ...}``), None for the defaults;
+        ``comparisons``: :class:`~ser_keras.stats.Comparison` records for ``comparisons.csv``."""
+        rows = [row.to_dict() for row in rows]
         metrics = {"script": self.script, "corpus": self.corpus_info(label_view), "protocol": protocol,
-                   "seed": self.config.get("seed"), "quick": bool(self.config.get("quick")),
-                   "wall_s": round(time.time() - self.started, 1), "rows": list(rows), "claims": list(claims)}
+                   "seed": self.config.get("seed"), "budget": self.budget,
+                   "quick": self.budget["name"] == "quick",
+                   "hyperparameters": hyperparameters,
+                   "fingerprint": self.fingerprint,
+                   "wall_s": round(time.time() - self.started, 1), "rows": rows,
+                   "claims": [claim.to_dict() for claim in claims],
+                   "comparisons": [dataclasses.asdict(comparison) for comparison in comparisons]}
         if extra:
             metrics.update(extra)
         write_json(self.out / "metrics.json", metrics)
         write_text(self.out / "results.csv", _csv(["id", "system", "classifier", "metric", "value",
-                                                    "ci95_low", "ci95_high", "paper", "status"],
+                                                    "ci95_low", "ci95_high", "paper", "status", "origin"],
                                                    [_flat(row) for row in rows]))
         write_text(self.out / "predictions.csv", _csv(["id", "row", "fold", "target", "prediction"], predictions))
-        write_text(self.out / "table.md", markdown_table(metrics, title=table_title, notes=notes))
+        if comparisons:
+            header, *lines = comparisons_csv_rows(comparisons)
+            write_text(self.out / "comparisons.csv", _csv(header, lines))
+        write_text(self.out / "table.md", markdown_table(metrics, title=table_title, notes=notes, sections=sections))
         return metrics
 
 
 def _flat(row):
     low, high = row.get("ci95") or (None, None)
     return [row["id"], row.get("system"), row.get("classifier"), row.get("metric"), row.get("value"),
-            low, high, row.get("paper"), row.get("status")]
+            low, high, row.get("paper"), row.get("status"), row.get("origin")]
 
 
 def _csv(header, rows):
@@ -123,23 +243,37 @@ def _number(value, digits=2):
     return "" if value is None else (f"{value:.{digits}f}" if isinstance(value, float) else str(value))
 
 
-def markdown_table(metrics, *, title="", notes=()):
-    """Ours beside the paper's, one line per row, claims and notes below."""
+def _paper_cell(row):
+    if row.get("origin") == "plugin":
+        return "— (plug-in row, not from the paper)"
+    return _number(row["paper"]) if row.get("paper") is not None else "n/a (not in source text)"
+
+
+def markdown_table(metrics, *, title="", notes=(), sections=()):
+    """Ours beside the paper's, one line per row; what the numbers are above; claims,
+    ``sections`` and notes below."""
+    corpus = metrics.get("corpus") or {}
+    budget = metrics.get("budget") or {}
+    sha = (corpus.get("sha256") or "")[:12]
     lines = [f"## {title or metrics['script']}", "",
-             f"Corpus `{(metrics.get('corpus') or {}).get('spec')}`, protocol {metrics['protocol']}, "
-             f"seed {metrics['seed']}{', QUICK budget' if metrics['quick'] else ''}, wall {metrics['wall_s']} s.", "",
-             "| id | system | classifier | metric | ours | 95% CI | paper | status |",
-             "|---|---|---|---|---|---|---|---|"]
+             f"Corpus `{corpus.get('spec')}` (sha256 {sha}…), label view {corpus.get('label_view')}, "
+             f"protocol {metrics['protocol']}, seed {metrics['seed']}, wall {metrics['wall_s']} s.",
+             f"Budget: **{budget.get('name')}** — {budget.get('description')}."]
+    provenance = metrics.get("hyperparameters")
+    if provenance:
+        lines.append(f"Hyperparameters: {provenance['summary']}")
+    lines += ["", "| id | system | classifier | metric | ours | 95% CI | paper | status |",
+              "|---|---|---|---|---|---|---|---|"]
     for row in metrics["rows"]:
         ci = row.get("ci95")
         ci_text = f"[{_number(ci[0])}, {_number(ci[1])}]" if ci else ""
-        paper = row.get("paper")
         lines.append(f"| {row['id']} | {row.get('system', '')} | {row.get('classifier', '')} | "
                      f"{row.get('metric', '')} | {_number(row.get('value'))} | {ci_text} | "
-                     f"{_number(paper) if paper is not None else 'n/a (not in source text)'} | {row.get('status', '')} |")
+                     f"{_paper_cell(row)} | {row.get('status', '')} |")
     if metrics.get("claims"):
-        lines += ["", "| paper's claim | holds on this run |", "|---|---|"]
-        lines += [f"| {c['claim']} | {'holds' if c['holds'] else 'does not hold' if c['holds'] is False else 'n/a'} |"
-                  for c in metrics["claims"]]
+        lines += ["", "| paper's claim | on this run | on what |", "|---|---|---|"]
+        lines += [f"| {c['claim']} | {c['verdict']} | {c.get('detail', '')} |" for c in metrics["claims"]]
+    for section in sections:
+        lines += ["", section.rstrip()]
     lines += [""] + [f"- {note}" for note in notes]
     return "\n".join(lines).rstrip() + "\n"

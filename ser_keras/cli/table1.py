@@ -8,43 +8,69 @@ Rows: compare_func_{svm,rf}, boaw_{compare,egemaps,w2v2}_{svm,rf}, {compare,egem
 raw_{subseg,seg}_cnn. The BoAW(wav2vec2) rows need --wav2vec2 PATH (a local
 facebook/wav2vec2-base .safetensors); without it they print "skipped". --mlp-hparams PATH (once
 per LLD set) gives an MLP row the depth/width of a tuning/search_short_mlp.py search instead of
-the validation grid. On the embedded corpus the default budget finishes in about 10-15 min on
+the validation grid (a per-fold search folder: each fold its own). --plugin MODULE adds your rows
+(README "Add your own model"). On the embedded corpus the default budget finishes in about 10-15 min on
 2 CPU cores; real corpora get the full protocol.
 """
 
-import dataclasses
 import time
 
-from ser_keras.cli.common import common_parser, open_corpus, print_finished, setup_logging, split_list
-from ser_keras.experiments.short import TABLE1_IDS, ShortConfig, budget, load_mlp_hparams, run_table1
-from ser_keras.runs import RunRecord
+from ser_keras.cli.common import common_parser, open_corpus, open_run, print_finished, setup_logging, split_list
+from ser_keras.experiments.data import ShortData
+from ser_keras.experiments.rows import DEFAULT_REFERENCE, ROWS, load_plugins
+from ser_keras.experiments.short import ShortConfig, budget, load_mlp_hparams, run_table1
+from ser_keras.runs import file_sha256
 from ser_keras.seeding import seed_everything
 
 
 def main(argv=None):
     parser = common_parser(__doc__, default_out="runs/table1")
-    parser.add_argument("--rows", default=",".join(TABLE1_IDS), help="comma-separated row ids (default: all 12)")
+    parser.add_argument("--rows", default=None,
+                        help="comma-separated row ids (default: the paper's 12 and every plug-in row)")
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                        help="import MODULE, which registers rows with ser_keras.register_row (repeatable; "
+                             "installed plug-ins of the entry-point group ser_keras.plugins load by themselves)")
+    parser.add_argument("--reference", default=DEFAULT_REFERENCE,
+                        help=f"row every other row is compared with (paired tests; default: {DEFAULT_REFERENCE}, "
+                             "the paper's best utterance-level system)")
     parser.add_argument("--wav2vec2", default=None, help="local wav2vec2-base .safetensors for the BoAW(wav2vec2) rows")
-    parser.add_argument("--mlp-hparams", action="append", default=[], metavar="PATH",
-                        help="best_hparams.json of tuning/search_short_mlp.py: its searched depth/width replace the "
-                             "validation grid of the MLP row of its --source; repeat for compare and egemaps")
+    parser.add_argument("--mlp-hparams", action="append", default=[], metavar="FILE|DIR",
+                        help="best_hparams.json of tuning/search_short_mlp.py (searched once, the paper's protocol) "
+                             "or the --out folder of a per-fold search: its depth/width replace the validation grid "
+                             "of the MLP row of its --source; repeat for compare and egemaps")
+    parser.add_argument("--allow-foreign-hparams", action="store_true",
+                        help="accept hyperparameters from a --quick search or another corpus (said in the table)")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
     started = time.time()
-    rows = split_list(args.rows)
-    unknown = [r for r in rows if r not in TABLE1_IDS]
-    if unknown:
-        parser.error(f"unknown row id(s) {unknown}; valid: {', '.join(TABLE1_IDS)}")
-    corpus = open_corpus(parser, args.corpus)
     try:
-        config = ShortConfig(seed=args.seed, labels=args.labels, protocol=args.protocol, rows=rows,
-                             folds=split_list(args.folds), verbose=args.verbose,
-                             mlp_hparams=load_mlp_hparams(args.mlp_hparams, rows),
-                             **budget(corpus.kind, quick=args.quick))
-        seed_everything(config.seed)
-        record = RunRecord(args.out, script="table1", corpus=corpus, resume=args.resume,
-                           config={**dataclasses.asdict(config), "corpus": corpus.spec, "wav2vec2": args.wav2vec2})
-        metrics = run_table1(corpus, config, record, wav2vec2=args.wav2vec2)
-    except (FileExistsError, ValueError) as error:
+        plugins = tuple(load_plugins(args.plugin))
+    except ValueError as error:
+        parser.exit(2, f"error: {error}\n")
+    rows = split_list(args.rows) or tuple(ROWS)
+    unknown = [r for r in (*rows, args.reference) if r not in ROWS]
+    if unknown:
+        parser.error(f"unknown row id(s) {unknown}; valid: {', '.join(ROWS)}")
+    corpus = open_corpus(parser, args.corpus)
+    run_budget = budget(corpus.kind, quick=args.quick)
+    try:
+        data = ShortData(corpus, labels=args.labels, protocol=args.protocol, seed=args.seed,
+                         folds=split_list(args.folds), verbose=args.verbose, wav2vec2=args.wav2vec2)
+        mlp_hparams, hparam_files = load_mlp_hparams(args.mlp_hparams, rows, folds=[f.name for f in data.folds],
+                                                     corpus=corpus, quick=args.quick,
+                                                     allow_foreign=args.allow_foreign_hparams)
+        config = ShortConfig(seed=args.seed, budget=run_budget.name, labels=args.labels, protocol=data.protocol,
+                             rows=rows, folds=split_list(args.folds), verbose=args.verbose, mlp_hparams=mlp_hparams,
+                             reference=args.reference, plugins=plugins,
+                             wav2vec2_sha256=file_sha256(args.wav2vec2) if args.wav2vec2 else None,
+                             **run_budget.settings)
+    except (ValueError, OSError) as error:  # bad files and RunIdentityError: one line, exit 2
+        parser.exit(2, f"error: {error}\n")
+    seed_everything(config.seed)
+    record = open_run(parser, args, script="table1", corpus=corpus, label_view=args.labels, protocol=data.protocol,
+                      budget=run_budget, config=config, hparam_files=hparam_files, wav2vec2=args.wav2vec2)
+    try:
+        metrics = run_table1(data, config, record, tensorboard=getattr(args, "tensorboard", None))
+    except ValueError as error:
         parser.exit(2, f"error: {error}\n")
     print_finished(record.out, metrics, started)

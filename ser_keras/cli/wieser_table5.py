@@ -19,21 +19,27 @@ slice) need a GPU. `--hparams FILE` takes tuned values (format: ser_keras/experi
 `--labels` does not apply (ELOR uses the evaluator's valence/arousal ratings).
 """
 
-import dataclasses
 import time
 
-from ser_keras.cli.common import common_parser, open_corpus, print_finished, setup_logging, split_list
-from ser_keras.experiments.elor import NETWORKS, ElorExperimentConfig, budget, load_hparams, merge_hparams, network_id
+from ser_keras.cli.common import common_parser, open_corpus, open_run, print_finished, setup_logging, split_list
+from ser_keras.experiments.data import ElorData
+from ser_keras.experiments.elor import ElorExperimentConfig, budget, load_hparams, merge_hparams
 from ser_keras.experiments.elor_table5 import run_table5
-from ser_keras.runs import RunRecord
+from ser_keras.experiments.hparams import open_hparam_source
+from ser_keras.experiments.networks import PAPER_NETWORKS, network_id
+from ser_keras.runs import RunIdentityError
 from ser_keras.seeding import seed_everything
 
 
 def main(argv=None):
     parser = common_parser(__doc__, default_out="runs/table5")
-    parser.add_argument("--networks", default=",".join(NETWORKS),
-                        help=f"comma-separated networks (default: all: {','.join(NETWORKS)})")
-    parser.add_argument("--hparams", default=None, help="best_hparams.json from the tuning scripts")
+    parser.add_argument("--networks", default=",".join(PAPER_NETWORKS),
+                        help=f"comma-separated networks (default: the paper's four: {','.join(PAPER_NETWORKS)})")
+    parser.add_argument("--hparams", default=None, metavar="FILE|DIR",
+                        help="best_hparams.json of a tuning search (values chosen once on one fold, the paper's "
+                             "protocol), or the --out folder of a per-fold search (<fold>/best_hparams.json each)")
+    parser.add_argument("--allow-foreign-hparams", action="store_true",
+                        help="accept hyperparameters from a --quick search or another corpus (said in the table)")
     parser.add_argument("--evaluator", default="E2", help="evaluator whose A- lines give the labels (default: E2)")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
@@ -42,25 +48,43 @@ def main(argv=None):
         parser.error("--labels does not apply: ELOR uses the evaluator's valence/arousal ratings")
     try:
         networks = tuple(network_id(name) for name in split_list(args.networks))
-        file_hparams = load_hparams(args.hparams) if args.hparams else {}
-    except (ValueError, OSError) as error:
-        parser.error(str(error))
-    corpus = open_corpus(parser, args.corpus)
-    settings = budget(corpus.kind, quick=args.quick)
-    settings["hparams"] = merge_hparams(settings.get("hparams", {}), file_hparams)
-    try:
-        config = ElorExperimentConfig(seed=args.seed, networks=networks, folds=split_list(args.folds),
-                                      protocol=args.protocol or "leave-one-speaker-out", evaluator=args.evaluator,
-                                      verbose=args.verbose, **settings)
-        for network in networks:
-            config.network_config(network)
     except ValueError as error:
         parser.error(str(error))
-    seed_everything(config.seed)
+    corpus = open_corpus(parser, args.corpus)
+    run_budget = budget(corpus.kind, quick=args.quick)
+    settings = dict(run_budget.settings)
+    protocol = args.protocol or "leave-one-speaker-out"
     try:
-        record = RunRecord(args.out, script="wieser_table5", corpus=corpus, resume=args.resume,
-                           config={**dataclasses.asdict(config), "corpus": corpus.spec, "hparams_file": args.hparams})
-        metrics = run_table5(corpus, config, record)
-    except (FileExistsError, ValueError) as error:
+        data = ElorData(corpus, evaluator=args.evaluator, protocol=protocol, seed=args.seed,
+                        folds=split_list(args.folds), verbose=args.verbose)
+        fold_names = [fold.name for fold in data.folds]
+        source, foreign, provenance = None, [], None
+        if args.hparams:
+            source, foreign = open_hparam_source(args.hparams, fold_names, corpus=corpus, quick=args.quick,
+                                                 allow_foreign=args.allow_foreign_hparams)
+            provenance = source.provenance(foreign)
+            if source.protocol == "once":
+                settings["hparams"] = merge_hparams(settings.get("hparams", {}), load_hparams(source.files["*"].path))
+            else:
+                settings["hparams"] = merge_hparams(settings.get("hparams", {}), {})
+                settings["fold_hparams"] = {fold: load_hparams(source.for_fold(fold).path) for fold in fold_names}
+        config = ElorExperimentConfig(seed=args.seed, budget=run_budget.name, networks=networks,
+                                      folds=split_list(args.folds), protocol=protocol, evaluator=args.evaluator,
+                                      verbose=args.verbose, **settings)
+        for network in networks:
+            for fold in fold_names:
+                config.network_config(network, fold)
+    except RunIdentityError as error:  # a foreign hyperparameter file: one line, exit 2
+        parser.exit(2, f"error: {error}\n")
+    except (ValueError, OSError) as error:
+        parser.error(str(error))
+    seed_everything(config.seed)
+    record = open_run(parser, args, script="wieser_table5", corpus=corpus, label_view=f"dimensional_{data.view.source}",
+                      protocol=protocol, budget=run_budget, config=config,
+                      hparam_files=source.paths() if source else (), hparams_file=args.hparams)
+    try:
+        metrics = run_table5(data, config, record, hyperparameters=provenance,
+                             tensorboard=getattr(args, "tensorboard", None))
+    except ValueError as error:
         parser.exit(2, f"error: {error}\n")
     print_finished(record.out, metrics, started)

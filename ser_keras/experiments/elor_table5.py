@@ -9,15 +9,23 @@ are not in our copy: ``paper`` is None and the table prints "n/a (not in source 
 """
 
 from ser_keras.data.labels import DIMENSION_CLASSES
-from ser_keras.experiments.elor import NETWORKS, PAPER_NAMES, TABLE_DIMENSIONS, ElorExperiment
-from ser_keras.experiments.reporting import prediction_lines, score_row
+from ser_keras.experiments.elor import ElorExperiment
+from ser_keras.experiments.networks import NETWORKS, PAPER_NETWORKS
+from ser_keras.experiments.reporting import compare_rows, paired_claim, prediction_lines, score_row
+from ser_keras.models.elor import HEADS
+from ser_keras.results import Claim, ResultRow
 
-INPUTS = {"elor": "raw 6 s waveform", "lom": "MFCC 599×26", "ftr": "IS10 functionals",
-          "elor_ftr": "raw 6 s waveform + IS10"}
-TABLE5_IDS = tuple(f"{n}_{d}_{m}" for n in NETWORKS for d in TABLE_DIMENSIONS for m in ("war", "uar"))
+TABLE_DIMENSIONS = ("arousal", "valence")  # the paper's column order (rows of table.md)
+TABLE5_IDS = tuple(f"{n}_{d}_{m}" for n in PAPER_NETWORKS for d in TABLE_DIMENSIONS for m in ("war", "uar"))
 BASELINE_IDS = tuple(f"{kind}_{d}_{m}" for kind, m in (("majority", "war"), ("chance", "uar"))
                      for d in TABLE_DIMENSIONS)
 CHANCE_UAR = 100.0 / DIMENSION_CLASSES
+# The paper's best network per dimension: the reference of the paired comparisons.
+REFERENCE = {"arousal": "elor", "valence": "elor_ftr"}
+# Ordering claims decided by paired tests: (claim, network, dimension, expectation of the others).
+EXTREME_CLAIMS = (("ELoR best on arousal", "elor", "arousal", "worse"),
+                  ("FTR worst on arousal", "ftr", "arousal", "better"),
+                  ("ELoR+FTR best on valence", "elor_ftr", "valence", "worse"))
 
 
 def dimension_parts(parts, dimension):
@@ -26,26 +34,26 @@ def dimension_parts(parts, dimension):
             for fold, part in parts.items()}
 
 
-def table5_claims(values, networks):
-    """The paper's qualitative claims checked on ``values`` (row id → % or None).
+def extreme_claims(head_parts, *, group_of=None, seed=0, n_resamples=1000):
+    """The paper's best/worst claims as paired tests: the named network against each other
+    paper network on WAR and UAR (Holm within the claim). ``head_parts``: network →
+    dimension → fold parts; "n/a" unless all four paper networks ran."""
+    names = {network: spec.paper_name for network, spec in NETWORKS.items()}
+    claims = []
+    for text, network, dimension, others_expected in EXTREME_CLAIMS:
+        parts = {n: head_parts[n][dimension] for n in PAPER_NETWORKS if n in head_parts}
+        pairs = [(other, network) for other in PAPER_NETWORKS if other != network]
+        claims.append(paired_claim(text, pairs, parts, expectation=others_expected, num_classes=DIMENSION_CLASSES,
+                                   metrics=("WAR", "UAR"), names=names, group_of=group_of, seed=seed,
+                                   n_resamples=n_resamples))
+    return claims
 
-    Ordering claims need all four networks (holds None otherwise); "best"/"worst" must hold
-    strictly on both WAR and UAR.
-    """
+
+def table5_claims(values, networks):
+    """The paper's claims on point values (row id → % or None) that need no paired test:
+    WAR > UAR and arousal > valence for every network run."""
     def value(network, dimension, metric):
         return values.get(f"{network}_{dimension}_{metric}")
-
-    def extreme(network, dimension, better):
-        if set(networks) != set(NETWORKS):
-            return None, "needs all four networks"
-        checks, details = [], []
-        for metric in ("war", "uar"):
-            own = value(network, dimension, metric)
-            others = [value(n, dimension, metric) for n in NETWORKS if n != network]
-            checks.append(all(better(own, other) for other in others))
-            details.append(f"{metric.upper()} " + ", ".join(f"{PAPER_NAMES[n]} {value(n, dimension, metric):.2f}"
-                                                          for n in NETWORKS))
-        return all(checks), "; ".join(details)
 
     def every(pairs, describe):
         if not pairs:
@@ -56,73 +64,95 @@ def table5_claims(values, networks):
     run = [n for n in NETWORKS if n in networks]
     war_uar = [((n, d, "war"), (n, d, "uar")) for n in run for d in TABLE_DIMENSIONS]
     arousal_valence = [((n, "arousal", m), (n, "valence", m)) for n in run for m in ("war", "uar")]
-    claims = [("ELoR best on arousal", extreme("elor", "arousal", lambda a, b: a > b)),
-              ("FTR worst on arousal", extreme("ftr", "arousal", lambda a, b: a < b)),
-              ("ELoR+FTR best on valence", extreme("elor_ftr", "valence", lambda a, b: a > b)),
-              ("WAR > UAR for every network", every(war_uar, lambda a, b: f"{PAPER_NAMES[a[0]]} {a[1]}")),
+    claims = [("WAR > UAR for every network", every(war_uar, lambda a, b: f"{NETWORKS[a[0]].paper_name} {a[1]}")),
               ("Arousal > valence for every network",
-               every(arousal_valence, lambda a, b: f"{PAPER_NAMES[a[0]]} {a[2].upper()}"))]
-    return [{"claim": claim, "holds": holds, "detail": detail} for claim, (holds, detail) in claims]
+               every(arousal_valence, lambda a, b: f"{NETWORKS[a[0]].paper_name} {a[2].upper()}"))]
+    return [Claim.from_holds(claim, holds, detail) for claim, (holds, detail) in claims]
 
 
-def run_table5(corpus, config, record, *, cache=None):
-    """Run the requested networks over the folds and finish the run record; returns metrics."""
-    experiment = ElorExperiment(corpus, config, record, cache=cache)
-    rows, predictions, values = [], [], {}
-    for network in (n for n in NETWORKS if n in config.networks):
-        parts = {}
+def run_table5(data, config, record, *, progress=None, tensorboard=None, hyperparameters=None):
+    """Run the requested networks over the folds and finish the run record; returns metrics.
+
+    ``progress``: a :class:`~ser_keras.console.RunProgress` over the (network, fold) units."""
+    experiment = ElorExperiment(data, config, record)
+    rows, predictions, values, head_parts = [], [], {}, {}
+    for network in config.networks:
+        spec, parts = NETWORKS[network], {}
         for fold in experiment.folds:
             part = record.load_part(network, fold.name)
             if part is None:
-                part = experiment.run_fold(network, fold)
+                part = experiment.run_fold(network, fold, tensorboard=tensorboard)
                 record.save_part(network, fold.name, part)
+                if progress is not None:
+                    progress.unit_done(network, fold.name, part.get("summary", ""))
+            elif progress is not None:
+                progress.unit_done(network, fold.name, "resumed")
             parts[fold.name] = part
+        head_parts[network] = {head: dimension_parts(parts, head) for head in HEADS}
         for dimension in TABLE_DIMENSIONS:
-            head_parts = dimension_parts(parts, dimension)
             for metric in ("WAR", "UAR"):
                 row_id = f"{network}_{dimension}_{metric.lower()}"
-                spec = {"id": row_id, "system": f"{PAPER_NAMES[network]} ({INPUTS[network]})",
-                        "classifier": f"{dimension} head", "paper": None}
-                rows.append(score_row(spec, head_parts, num_classes=DIMENSION_CLASSES, metric=metric,
-                                      seed=config.seed, n_bootstrap=config.n_bootstrap))
-                values[row_id] = rows[-1]["value"]
-            predictions += prediction_lines(f"{network}_{dimension}", head_parts)
+                row_spec = {"id": row_id, "system": f"{spec.paper_name} ({spec.inputs_text})",
+                            "classifier": f"{dimension} head", "paper": None, "origin": spec.origin}
+                rows.append(score_row(row_spec, head_parts[network][dimension], num_classes=DIMENSION_CLASSES,
+                                      metric=metric, seed=config.seed, n_bootstrap=config.n_bootstrap))
+                values[row_id] = rows[-1].value
+            predictions += prediction_lines(f"{network}_{dimension}", head_parts[network][dimension])
     majority = experiment.majority_parts()
     for dimension in TABLE_DIMENSIONS:
         spec = {"id": f"majority_{dimension}_war", "system": "majority class of the training fold",
-                "classifier": f"{dimension} (baseline)", "paper": None}
+                "classifier": f"{dimension} (baseline)", "paper": None, "origin": "baseline"}
         rows.append(score_row(spec, majority[dimension], num_classes=DIMENSION_CLASSES, metric="WAR",
                               seed=config.seed, n_bootstrap=config.n_bootstrap))
     for dimension in TABLE_DIMENSIONS:
-        rows.append({"id": f"chance_{dimension}_uar", "system": "chance (5 classes)", "classifier":
-                     f"{dimension} (baseline)", "paper": CHANCE_UAR, "metric": "UAR", "value": CHANCE_UAR,
-                     "ci95": None, "status": "ok: chance level"})
-    claims = table5_claims(values, config.networks)
+        rows.append(ResultRow(f"chance_{dimension}_uar", "chance (5 classes)", f"{dimension} (baseline)", "UAR",
+                              CHANCE_UAR, paper=CHANCE_UAR, status="ok: chance level", origin="baseline"))
+    speaker_of_utterance = {u.id: u.speaker for u in data.utterances}
+
+    def speaker(slice_id):
+        return speaker_of_utterance[slice_id.rsplit("@", 1)[0]]
+
+    comparisons, sections = [], []
+    for dimension in TABLE_DIMENSIONS:
+        for metric in ("WAR", "UAR"):
+            found, section = compare_rows({n: head_parts[n][dimension] for n in head_parts}, REFERENCE[dimension],
+                                          num_classes=DIMENSION_CLASSES, metric=metric, group_of=speaker,
+                                          seed=config.seed, n_resamples=config.n_bootstrap)
+            comparisons += found
+            if section:
+                sections.append(section.replace("### Paired comparisons against",
+                                                f"### {dimension.capitalize()} {metric}: paired comparisons against"))
+    claims = extreme_claims(head_parts, group_of=speaker, seed=config.seed, n_resamples=config.n_bootstrap)
+    claims += table5_claims(values, config.networks)
     majority_classes = {d: {fold: p["majority"] + 1 for fold, p in majority[d].items()} for d in TABLE_DIMENSIONS}
     notes = _notes(experiment, majority_classes)
     extra = {"folds": [f.name for f in experiment.folds], "networks": list(config.networks),
-             "slices": len(experiment.owners), "utterances": len(experiment.utterances),
-             "dropped": experiment.view.dropped, "skipped_audio": experiment.store.skipped,
-             "rating_source": experiment.view.source, "majority_rating": majority_classes,
-             "hparams": {n: config.network_config(n).to_dict() for n in config.networks}}
+             "slices": len(data.owners), "utterances": len(data.utterances),
+             "dropped": data.view.dropped, "skipped_audio": data.store.skipped,
+             "rating_source": data.view.source, "majority_rating": majority_classes,
+             "hparams": {n: {fold.name: config.network_config(n, fold.name).to_dict() for fold in experiment.folds}
+                         for n in config.networks}}
     return record.finish(rows, protocol=config.protocol.replace("-", "_"), predictions=predictions, claims=claims,
-                         extra=extra, label_view=f"dimensional_{experiment.view.source}", notes=notes,
+                         extra=extra, label_view=f"dimensional_{data.view.source}", notes=notes, sections=sections,
+                         comparisons=comparisons, hyperparameters=hyperparameters,
                          table_title="ELOR Table 5 — WAR / UAR (%) per dimension, pooled over the test folds")
 
 
 def _notes(experiment, majority_classes):
-    config, view = experiment.config, experiment.view
+    config, data = experiment.config, experiment.data
     sizes = {n: config.network_config(n) for n in config.networks}
-    notes = [f"Labels: {view.source} ratings 1-5 as classes; {len(experiment.utterances)} utterances, "
-             f"{len(experiment.owners)} six-second slices (paper: 8522 for E-2); dropped {view.dropped}; "
-             f"{len(experiment.store.skipped)} skipped for unusable audio.",
+    notes = [f"Labels: {data.view.source} ratings 1-5 as classes; {len(data.utterances)} utterances, "
+             f"{len(data.owners)} six-second slices (paper: 8522 for E-2); dropped {data.view.dropped}; "
+             f"{len(data.store.skipped)} skipped for unusable audio.",
              "Majority rating of the training folds: " + "; ".join(
                  f"{d} {sorted(set(v.values()))}" for d, v in majority_classes.items())
              + " (paper: arousal 3, valence 1 most frequent).",
-             "Bootstrap CIs resample slices (slices of one utterance are not independent).",
-             "Hyperparameters: " + "; ".join(f"{PAPER_NAMES[n]} {c.to_dict()}" for n, c in sizes.items())
+             "Bootstrap CIs resample slices (slices of one utterance are not independent); paired comparisons "
+             "resample speakers.",
+             "Hyperparameters: " + "; ".join(f"{NETWORKS[n].paper_name} {c.to_dict()}" for n, c in sizes.items())
+             + (" (per-fold values in metrics.json)" if config.fold_hparams else "")
              + ". Paper Tables 1-4 (tuned values) are not in our copy; defaults are the search-space centre."]
-    if config.quick:
-        notes.insert(0, f"QUICK budget: small networks (fewer filters and head units), {config.epochs} epochs, "
-                        f"{config.max_train_slices} training slices per fold; a smoke test, not a replication.")
+    plugins = [NETWORKS[n].paper_name for n in config.networks if NETWORKS[n].origin == "plugin"]
+    if plugins:
+        notes.append(f"Plug-in networks (not from the paper): {', '.join(plugins)}.")
     return notes

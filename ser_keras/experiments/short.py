@@ -1,71 +1,57 @@
 """SHORT Table 1 (§2.2–2.4): utterance-level openSMILE/BoAW + SVM/RF rows and short-segment
-LLD-MLP / raw-waveform CNN rows under leave-one-session-out, scored by UAR.
+LLD-MLP / raw-waveform CNN rows under leave-one-session-out, scored by UAR, with paired
+comparisons against the paper's best utterance-level system and the paper's claims decided
+by paired tests.
 
-Each (row, fold) result is saved as a part of the run record as soon as it exists, so an
-interrupted run resumes where it stopped and ends with the same metrics as an uninterrupted
-one (every model is seeded from the run seed, the row and the fold).
+The prepared data is :class:`~ser_keras.experiments.data.ShortData`; the rows are the
+registry of :mod:`ser_keras.experiments.rows` (paper rows and plug-ins). Each (row, fold)
+result is saved as a part of the run record as soon as it exists, so an interrupted run
+resumes where it stopped and ends with the same metrics as an uninterrupted one (every
+model is seeded from the run seed, the row and the fold).
 """
 
 import dataclasses
-import hashlib
 import logging
-from pathlib import Path
+import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from ser_keras.classical import fit_with_validation
-from ser_keras.data.labels import categorical_view
-from ser_keras.data.protocols import default_protocol, make_folds
-from ser_keras.data.windows import (WINDOW, context_dataset, frame_counts, frame_index, load_store,
-                                    window_dataset)
-from ser_keras.experiments.reporting import prediction_lines, row_seed, score_row, skipped_row
+from ser_keras.data.windows import WINDOW
+from ser_keras.experiments.data import LLD_SETS
+from ser_keras.experiments.hparams import open_hparam_source
+from ser_keras.experiments.reporting import (compare_rows, paired_claim, prediction_lines, row_seed, score_row,
+                                             skipped_row)
+from ser_keras.experiments.rows import DEFAULT_REFERENCE, ROWS, TABLE1, TABLE1_IDS, check_plugin_row
 from ser_keras.features.boaw import BagOfAudioWords
-from ser_keras.features.cache import FeatureCache
-from ser_keras.features.opensmile_sets import FeatureSet, extract_utterances
-from ser_keras.io import read_json, write_json
+from ser_keras.io import write_json
 from ser_keras.metrics import unweighted_average_recall
 from ser_keras.models.lld_mlp import LLD_MLP_GRID, build_lld_mlp, lld_standardization
 from ser_keras.models.raw_cnn import RAW_CNN_CONFIGS, build_raw_cnn
+from ser_keras.runs import Budget
 from ser_keras.training.aggregate import utterance_decisions
 from ser_keras.training.fit import save_h5, train_frame_classifier
 
 logger = logging.getLogger(__name__)
 
-
-@dataclasses.dataclass(frozen=True)
-class Row:
-    id: str
-    system: str
-    classifier: str
-    paper: float
-    family: str
-    source: str | None = None
-
-
-TABLE1 = (
-    Row("compare_func_svm", "ComParE LLD×F (functionals)", "SVM", 56.57, "functionals"),
-    Row("compare_func_rf", "ComParE LLD×F (functionals)", "RF", 58.23, "functionals"),
-    Row("boaw_compare_svm", "BoAW(ComParE LLD)", "SVM", 56.63, "boaw", "compare"),
-    Row("boaw_compare_rf", "BoAW(ComParE LLD)", "RF", 57.71, "boaw", "compare"),
-    Row("boaw_egemaps_svm", "BoAW(eGeMAPS)", "SVM", 55.40, "boaw", "egemaps"),
-    Row("boaw_egemaps_rf", "BoAW(eGeMAPS)", "RF", 55.90, "boaw", "egemaps"),
-    Row("boaw_w2v2_svm", "BoAW(wav2vec2)", "SVM", 53.7, "boaw", "wav2vec2"),
-    Row("boaw_w2v2_rf", "BoAW(wav2vec2)", "RF", 56.0, "boaw", "wav2vec2"),
-    Row("compare_lld_mlp", "ComParE LLD (250 ms)", "MLP", 45.88, "lld_mlp", "compare"),
-    Row("egemaps_lld_mlp", "eGeMAPS (250 ms)", "MLP", 44.36, "lld_mlp", "egemaps"),
-    Row("raw_subseg_cnn", "Raw SubSeg", "CNN-MLP", 57.48, "raw_cnn", "raw_subseg"),
-    Row("raw_seg_cnn", "Raw Seg", "CNN-MLP", 52.32, "raw_cnn", "raw_seg"),
-)
-TABLE1_IDS = tuple(row.id for row in TABLE1)
 TABLE2_LITERATURE = ("Att. CNN (logMel, 7.5 s) WA 56.1", "DBN-ivector (MFCC, UL) WA 57.2",
                      "CNN+LSTM (raw, 6 s) UAR 52.8", "TDNN (MFCC, 4 s) UAR 58.6")
 # BoAW settings (openXBOW options; SHORT gives only the codebook sizes): standardised
 # input, log term weighting, 1 assignment; output standardisation is the classifier's scaler.
 BOAW_OPTIONS = {"compare": {"codebook_size": 500, "subsets": [slice(0, 65), slice(65, 130)]},
                 "egemaps": {"codebook_size": 1000}, "wav2vec2": {"codebook_size": 500}}
-LLD_SETS = {"compare": FeatureSet.ComParE_2016_LLD, "egemaps": FeatureSet.eGeMAPSv01b_LLD}
 MLP_SEARCH_NETWORK = "short_mlp"  # the "network" of tuning/search_short_mlp.py's best_hparams.json
+# The paper's Table-1 conclusions, decided by paired UAR tests: (claim, pairs, expectation).
+TABLE1_CLAIMS = (
+    ("Raw SubSeg on par with the best utterance-level system (ComParE functionals + RF)",
+     (("raw_subseg_cnn", DEFAULT_REFERENCE),), "on_par"),
+    ("Raw CNNs above the LLD MLPs",
+     tuple((cnn, mlp) for cnn in ("raw_subseg_cnn", "raw_seg_cnn") for mlp in ("compare_lld_mlp", "egemaps_lld_mlp")),
+     "better"),
+    ("Raw SubSeg above Raw Seg", (("raw_subseg_cnn", "raw_seg_cnn"),), "better"),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,12 +61,15 @@ class ShortConfig:
     ``train_frame_step``/``eval_frame_step`` keep every k-th 10 ms window (1 = the paper's
     one window per frame); ``max_epochs`` caps the LR-halving schedule (None = until the
     learning rate leaves 10^-1…10^-6); ``mlp_grid`` is the depth/width grid for the MLPs;
-    ``mlp_hparams`` maps an LLD set to a searched depth/width and where it came from
-    (:func:`load_mlp_hparams`): that set's MLP row trains that one network instead of the grid.
+    ``mlp_hparams`` maps an LLD set to searched hidden layers per fold ("*" = every fold)
+    and where they came from (:func:`load_mlp_hparams`): that set's MLP row trains that one
+    network instead of the grid; ``budget`` names the budget (:func:`budget`); ``reference``
+    is the row the paired comparisons test every other row against; ``plugins`` the plug-in
+    modules imported for the run.
     """
 
     seed: int = 0
-    quick: bool = False
+    budget: str = "full"
     labels: str = "four_class"
     protocol: str | None = None
     rows: tuple = TABLE1_IDS
@@ -93,214 +82,273 @@ class ShortConfig:
     mlp_grid: tuple = LLD_MLP_GRID
     mlp_hparams: dict = dataclasses.field(default_factory=dict)
     boaw_max_codebook_frames: int | None = 200_000
+    reference: str = DEFAULT_REFERENCE
+    plugins: tuple = ()
+    wav2vec2_sha256: str | None = None
     workers: int = 2
     n_bootstrap: int = 1000
     verbose: int = 1
 
+    @property
+    def quick(self):
+        return self.budget == "quick"
+
 
 def budget(corpus_kind, *, quick):
-    """Overrides of :class:`ShortConfig` for the corpus and the ``--quick`` flag.
+    """The :class:`~ser_keras.runs.Budget` of a Table-1 run on ``corpus_kind``.
 
     Real corpora get the paper's protocol unless ``--quick``. The embedded synthetic corpus
     gets a budget that keeps the full table within 15 min on 2 CPU cores.
     """
     if quick:
-        return {"quick": True, "train_frame_step": 10, "eval_frame_step": 5, "max_epochs": 2,
-                "mlp_grid": (LLD_MLP_GRID[0],), "n_bootstrap": 200}
+        return Budget("quick", {"train_frame_step": 10, "eval_frame_step": 5, "max_epochs": 2,
+                                "mlp_grid": (LLD_MLP_GRID[0],), "n_bootstrap": 200},
+                      "quick smoke-test budget: every 10th training window, every 5th evaluation window, at most "
+                      "2 epochs, one MLP grid point, 200 bootstrap resamples")
     if corpus_kind == "synthetic":
-        return {"train_frame_step": 12, "eval_frame_step": 8, "max_epochs": 6, "mlp_grid": LLD_MLP_GRID[:2]}
-    return {}
+        return Budget("embedded", {"train_frame_step": 12, "eval_frame_step": 8, "max_epochs": 6,
+                                   "mlp_grid": LLD_MLP_GRID[:2]},
+                      "embedded-corpus budget: every 12th window for training, every 8th for validation and test, "
+                      "at most 6 epochs, 2-point MLP grid")
+    return Budget("full", {}, "full budget: every 10 ms window, LR halving until it leaves 1e-1…1e-6, "
+                              "the whole MLP grid")
 
 
-def load_mlp_hparams(paths, rows):
-    """Searched LLD-MLP hidden layers per LLD set from ``best_hparams.json`` files of
-    tuning/search_short_mlp.py: ``{source: {"hidden_layers", "file", "sha256", "search"}}``.
+def load_mlp_hparams(paths, rows, *, folds=None, corpus=None, quick=False, allow_foreign=False):
+    """Searched LLD-MLP hidden layers per LLD set from tuning/search_short_mlp.py results:
+    ``({source: {"hidden_layers": {fold or "*": layers}, "protocol", "provenance"}}, files)``.
 
-    The LLD set a file was searched on is the ``source`` of the ``search.json`` the search
-    wrote beside it. Each file must name the short MLP and the LLD set of an MLP row among
-    ``rows``, one file per set; an MLP row without a file keeps the validation grid.
+    Each path is a ``best_hparams.json`` (one search, every fold: the paper's protocol) or the
+    ``--out`` folder of a per-fold search (``<fold>/best_hparams.json`` for each of ``folds``,
+    the names of the folds being run).
+    The LLD set is the ``source`` of the ``search.json`` beside each file. Each file must name
+    the short MLP and the LLD set of an MLP row among ``rows``, one path per set; an MLP row
+    without one keeps the validation grid. With ``corpus``, a file from a quick search or
+    another corpus is refused unless ``allow_foreign`` (:mod:`ser_keras.experiments.hparams`).
     """
-    run = {row.source: row.id for row in TABLE1 if row.family == "lld_mlp" and row.id in rows}
-    chosen = {}
-    for path in map(Path, paths):
-        best = _read_search_json(path)
-        network = best.get("network")
-        if network != MLP_SEARCH_NETWORK:
-            raise ValueError(f"{path}: network {network!r}, not {MLP_SEARCH_NETWORK!r}; pass the best_hparams.json "
-                             "written by tuning/search_short_mlp.py.")
-        hparams = best.get("hparams")
-        hidden = hparams.get("hidden_layers") if isinstance(hparams, dict) else None
-        if not (isinstance(hidden, list) and hidden
-                and all(isinstance(units, int) and not isinstance(units, bool) and units > 0 for units in hidden)):
-            raise ValueError(f"{path}: 'hparams.hidden_layers' must be a non-empty list of positive unit counts; "
-                             f"got {hidden!r}.")
-        search = _read_search_json(path.parent / "search.json")
-        source = search.get("source")
-        if source not in LLD_SETS:
-            raise ValueError(f"{path}: {path.parent / 'search.json'} names LLD set {source!r}, not one of "
-                             f"{sorted(LLD_SETS)}.")
-        if source not in run:
-            raise ValueError(f"{path}: searched on {source} LLDs, but no {source} MLP row is run "
+    run = {ROWS[r].source: r for r in rows if ROWS[r].family == "lld_mlp"}
+    chosen, files = {}, []
+    for path in paths:
+        source, foreign = open_hparam_source(path, folds, corpus=corpus, quick=quick, allow_foreign=allow_foreign)
+        layers, lld_set = {}, None
+        for fold, file in source.files.items():
+            network = file.content.get("network")
+            if network != MLP_SEARCH_NETWORK:
+                raise ValueError(f"{file.path}: network {network!r}, not {MLP_SEARCH_NETWORK!r}; pass the "
+                                 "best_hparams.json written by tuning/search_short_mlp.py.")
+            hparams = file.content.get("hparams")
+            hidden = hparams.get("hidden_layers") if isinstance(hparams, dict) else None
+            if not (isinstance(hidden, list) and hidden
+                    and all(isinstance(units, int) and not isinstance(units, bool) and units > 0 for units in hidden)):
+                raise ValueError(f"{file.path}: 'hparams.hidden_layers' must be a non-empty list of positive unit "
+                                 f"counts; got {hidden!r}.")
+            if file.search is None:
+                raise ValueError(f"{file.path} does not exist beside a search.json (tuning/search_short_mlp.py writes "
+                                 "best_hparams.json and search.json into its --out folder).")
+            lld_set = file.search.get("source")
+            if lld_set not in LLD_SETS:
+                raise ValueError(f"{file.path}: {file.path.parent / 'search.json'} names LLD set {lld_set!r}, not one "
+                                 f"of {sorted(LLD_SETS)}.")
+            layers[fold] = hidden
+        if lld_set not in run:
+            raise ValueError(f"{path}: searched on {lld_set} LLDs, but no {lld_set} MLP row is run "
                              f"(MLP rows: {', '.join(run.values()) or 'none'}).")
-        if source in chosen:
-            raise ValueError(f"{path} and {chosen[source]['file']} are both {source} searches; pass one.")
-        chosen[source] = {"hidden_layers": hidden, "file": str(path.resolve()),
-                          "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                          "search": {key: search.get(key) for key in ("corpus", "corpus_sha256", "fold", "protocol",
-                                                                      "tuner", "quick")},
-                          "objective": best.get("objective")}
-    return chosen
-
-
-def _read_search_json(path):
-    try:
-        data = read_json(path)
-    except FileNotFoundError:
-        raise ValueError(f"{path} does not exist (tuning/search_short_mlp.py writes best_hparams.json "
-                         "and search.json into its --out folder).") from None
-    except ValueError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object, got {type(data).__name__}.")
-    return data
+        if lld_set in chosen:
+            raise ValueError(f"{path} and {chosen[lld_set]['path']} are both {lld_set} searches; pass one.")
+        chosen[lld_set] = {"hidden_layers": layers, "protocol": source.protocol, "path": str(path),
+                           "provenance": source.provenance(foreign)}
+        files += source.paths()
+    return chosen, files
 
 
 class ShortExperiment:
-    """Runs the requested Table-1 rows over the folds, writing parts and models as it goes."""
+    """Runs the requested Table-1 rows over the folds of prepared :class:`ShortData`,
+    writing parts and models as it goes."""
 
-    def __init__(self, corpus, config, record, *, wav2vec2=None, cache=None):
-        self.corpus, self.config, self.record = corpus, config, record
-        self.wav2vec2_path = wav2vec2
-        self.cache = cache or FeatureCache()
-        view = categorical_view(corpus.utterances, config.labels)
-        self.classes = view.classes
-        store = load_store(view.utterances, workers=config.workers, progress=config.verbose > 0)
-        self.store = store
-        self.utterances = [view.utterances[i] for i in store.kept]
-        self.targets = np.asarray(view.targets, np.int64)[store.kept]
-        self.dropped = view.dropped
-        self.protocol = config.protocol or default_protocol(self.utterances)
-        self.folds = make_folds(self.utterances, self.protocol, targets=self.targets, seed=config.seed,
-                                validation_fraction=config.validation_fraction, only=config.folds)
-        self._features = {}
+    def __init__(self, data, config, record, *, progress=None, tensorboard=None):
+        self.data, self.config, self.record = data, config, record
+        self.folds = data.folds
+        self.progress, self.tensorboard = progress, tensorboard
+        self._boaw = {}
+        # Row family → the code that computes one fold of such a row.
+        self.families = {"functionals": self._fold_functionals, "boaw": self._fold_boaw,
+                         "lld_mlp": self._fold_lld_mlp, "raw_cnn": self._fold_raw_cnn,
+                         "plugin_windows": self._fold_plugin_windows,
+                         "plugin_functionals": self._fold_plugin_functionals}
 
-    # -- features ---------------------------------------------------------------------
-    def features(self, feature_set):
-        """openSMILE features of every kept utterance, in utterance order (cached in HDF5)."""
-        if feature_set not in self._features:
-            by_id = extract_utterances(feature_set, self.utterances, cache=self.cache,
-                                       cache_namespace=self.corpus.sha256, workers=self.config.workers,
-                                       progress=self.config.verbose > 0)
-            self._features[feature_set] = [by_id[u.id] for u in self.utterances]
-        return self._features[feature_set]
-
-    def frame_features(self, source):
-        if source == "wav2vec2":
-            from ser_keras.features.wav2vec2 import load_wav2vec2, wav2vec2_frame_features
-
-            if "wav2vec2" not in self._features:
-                model = load_wav2vec2(self.wav2vec2_path)
-                self._features["wav2vec2"] = [wav2vec2_frame_features(model, self.store.signal(i))
-                                              for i in range(self.store.num_utterances)]
-            return self._features["wav2vec2"]
-        return self.features(LLD_SETS[source])
+    @property
+    def classes(self):
+        return self.data.classes
 
     # -- rows -------------------------------------------------------------------------
-    def run(self, row_ids, table=TABLE1):
-        """Score the rows of ``table`` named in ``row_ids``: ``(rows, prediction lines)``."""
-        rows, predictions = [], []
-        for row in (r for r in table if r.id in row_ids):
-            spec = {"id": row.id, "system": row.system, "classifier": row.classifier, "paper": row.paper}
-            if row.source == "wav2vec2" and not self.wav2vec2_path:
-                rows.append(skipped_row(spec, "no --wav2vec2 weights"))
+    def row_parts(self, row):
+        """Fold parts of ``row``: loaded from the run record, or computed and saved."""
+        parts = {}
+        for fold in self.folds:
+            part = self.record.load_part(row.id, fold.name)
+            if part is None:
+                started = time.time()
+                keras.utils.set_random_seed(row_seed(self.config.seed, row.id, fold.name))
+                part = self.families[row.family](row, fold)
+                self.record.save_part(row.id, fold.name, part)
+                summary = (f"UAR {100 * unweighted_average_recall(part['targets'], part['predictions'], self.data.num_classes):.1f} %"
+                           + (f", {part['epochs']} epochs" if part.get("epochs") else ""))
+                self._unit_done(row.id, fold.name, summary, time.time() - started)
+            else:
+                self._unit_done(row.id, fold.name, "resumed", None)
+            parts[fold.name] = part
+        return parts
+
+    def _unit_done(self, row_id, fold, summary, seconds):
+        if self.progress is not None:
+            self.progress.unit_done(row_id, fold, summary, seconds)
+        else:
+            logger.info("%s %s: %s", row_id, fold, summary)
+
+    def run(self, row_ids, table=None):
+        """Score the rows named in ``row_ids`` (of ``table``, default the registry):
+        ``(result rows, prediction lines, parts by row id)``."""
+        rows, predictions, all_parts = [], [], {}
+        table = ROWS if table is None else {row.id: row for row in table}
+        for row in (table[row_id] for row_id in row_ids if row_id in table):
+            if row.source == "wav2vec2" and not self.data.wav2vec2_path:
+                rows.append(skipped_row(row.spec(), "no --wav2vec2 weights"))
+                for fold in self.folds:
+                    self._unit_done(row.id, fold.name, "skipped (no --wav2vec2 weights)", None)
                 continue
-            parts = {}
-            for fold in self.folds:
-                part = self.record.load_part(row.id, fold.name)
-                if part is None:
-                    keras.utils.set_random_seed(row_seed(self.config.seed, row.id, fold.name))
-                    part = getattr(self, f"_fold_{row.family}")(row, fold)
-                    self.record.save_part(row.id, fold.name, part)
-                parts[fold.name] = part
-            rows.append(score_row(spec, parts, num_classes=len(self.classes), seed=self.config.seed,
+            parts = self.row_parts(row)
+            all_parts[row.id] = parts
+            rows.append(score_row(row.spec(), parts, num_classes=self.data.num_classes, seed=self.config.seed,
                                   n_bootstrap=self.config.n_bootstrap))
             predictions += prediction_lines(row.id, parts)
-            logger.info("%s: UAR %.2f %% (paper %.2f %%)", row.id, rows[-1]["value"], row.paper)
-        return rows, predictions
+        return rows, predictions, all_parts
+
+    def check_plugins(self, row_ids):
+        """Build every plug-in row's model once on its input shape, before any training."""
+        for row in (ROWS[r] for r in row_ids if ROWS[r].origin == "plugin"):
+            check_plugin_row(row, self._plugin_input_shape(row), self.data.num_classes)
 
     def _part(self, fold, predictions, **extra):
-        return {"ids": [self.utterances[i].id for i in fold.test], "targets": self.targets[fold.test].tolist(),
+        data = self.data
+        return {"ids": [data.utterances[i].id for i in fold.test], "targets": data.targets[fold.test].tolist(),
                 "predictions": np.asarray(predictions).tolist(), **extra}
 
+    # -- row families -------------------------------------------------------------------
     def _classical(self, row, fold, inputs):
+        targets = self.data.targets
         model, params, val_uar = fit_with_validation(
-            row.classifier.lower(), inputs[fold.train], self.targets[fold.train], inputs[fold.validation],
-            self.targets[fold.validation], random_state=row_seed(self.config.seed, row.id, fold.name),
-            labels=list(range(len(self.classes))), n_jobs=self.config.workers)
+            row.classifier.lower(), inputs[fold.train], targets[fold.train], inputs[fold.validation],
+            targets[fold.validation], random_state=row_seed(self.config.seed, row.id, fold.name),
+            labels=list(range(self.data.num_classes)), n_jobs=self.config.workers)
         return self._part(fold, model.predict(inputs[fold.test]), chosen=params, validation_uar=val_uar)
 
     def _fold_functionals(self, row, fold):
-        return self._classical(row, fold, np.stack(self.features(FeatureSet.ComParE_2016_functionals)))
+        return self._classical(row, fold, self.data.functionals())
 
     def _fold_boaw(self, row, fold):
         """BoAW histograms with a codebook learned on the fold's training split only; the
         SVM and RF rows of one source share them instead of relearning the codebook."""
-        key = ("boaw", row.source, fold.name)
-        if key not in self._features:
-            frames = self.frame_features(row.source)
+        key = (row.source, fold.name)
+        if key not in self._boaw:
+            frames = self.data.frame_features(row.source)
             transformer = BagOfAudioWords(**BOAW_OPTIONS[row.source], standardize_input=True, log_weighting=True,
                                           max_codebook_frames=self.config.boaw_max_codebook_frames)
             transformer.fit([frames[i] for i in fold.train])
-            self._features[key] = transformer.transform(frames)
-        return self._classical(row, fold, self._features[key])
+            self._boaw[key] = transformer.transform(frames)
+        return self._classical(row, fold, self._boaw[key])
+
+    def _context_streams(self, source):
+        def stream(index, step, train):
+            return self.data.context_stream(source, index, step=step, train=train, batch_size=self.config.batch_size)
+        return stream
+
+    def _window_streams(self):
+        def stream(index, step, train):
+            return self.data.window_stream(index, step=step, train=train, batch_size=self.config.batch_size)
+        return stream
 
     def _fold_lld_mlp(self, row, fold):
-        matrices = self.frame_features(row.source)
+        matrices = self.data.frame_features(row.source)
         mean, variance = lld_standardization(np.concatenate([matrices[i] for i in fold.train]))
-        counts = [len(m) for m in matrices]
-
-        def stream(index, step, train):
-            owners, frames = frame_index(counts, index, frame_step=step)
-            data = context_dataset(matrices, owners, frames, self.targets, batch_size=self.config.batch_size,
-                                   shuffle=train, seed=self.config.seed, repeat=train)
-            return data, owners, -(-len(owners) // self.config.batch_size)
 
         def build(hidden):
             return build_lld_mlp(matrices[0].shape[1], feature_mean=mean, feature_variance=variance,
-                                 hidden_layers=tuple(hidden), num_classes=len(self.classes))
+                                 hidden_layers=tuple(hidden), num_classes=self.data.num_classes)
 
         searched = self.config.mlp_hparams.get(row.source)
         # Deviation (with --mlp-hparams only): SHORT picks depth/width on each fold's
-        # validation split; a searched file (one fold's search) fixes them for every fold.
-        grid = (tuple(searched["hidden_layers"]),) if searched else self.config.mlp_grid
-        return self._select_and_test(row, fold, stream, build, grid)
+        # validation split; a searched file fixes them (per fold with a per-fold search).
+        if searched:
+            layers = searched["hidden_layers"]
+            grid = (tuple(layers.get(fold.name, layers.get("*"))),)
+        else:
+            grid = self.config.mlp_grid
+        return self._select_and_test(row, fold, self._context_streams(row.source), build, grid)
 
     def _fold_raw_cnn(self, row, fold):
-        counts = frame_counts(self.store.lengths)
+        def build(_):
+            return build_raw_cnn(RAW_CNN_CONFIGS[row.source], num_classes=self.data.num_classes, window=WINDOW)
+
+        return self._select_and_test(row, fold, self._window_streams(), build, (None,))
+
+    def _plugin_input_shape(self, row):
+        if row.family == "plugin_functionals":
+            return (self.data.functionals().shape[1],)
+        if row.source == "raw":
+            return (WINDOW,)
+        return (25, self.data.frame_features(row.source)[0].shape[1])
+
+    def _fold_plugin_windows(self, row, fold):
+        """A plug-in model on 250 ms inputs: raw windows or LLD contexts, trained and
+        aggregated to utterances exactly as the paper's networks."""
+        stream = self._window_streams() if row.source == "raw" else self._context_streams(row.source)
+        shape = self._plugin_input_shape(row)
+        return self._select_and_test(row, fold, stream, lambda _: row.build(shape, self.data.num_classes), (None,))
+
+    def _fold_plugin_functionals(self, row, fold):
+        """A plug-in model on utterance-level ComParE functionals (one input per utterance)."""
+        functionals = self.data.functionals().astype(np.float32)
+        targets = self.data.targets
 
         def stream(index, step, train):
-            owners, frames = frame_index(counts, index, frame_step=step)
-            data = window_dataset(self.store, owners, frames, self.targets, batch_size=self.config.batch_size,
-                                  shuffle=train, seed=self.config.seed, repeat=train)
-            return data, owners, -(-len(owners) // self.config.batch_size)
+            index = np.asarray(index)
+            data = tf.data.Dataset.from_tensor_slices((functionals[index], targets[index]))
+            if train:
+                data = data.shuffle(len(index), seed=self.config.seed, reshuffle_each_iteration=True).repeat()
+            batch = self.config.batch_size
+            return data.batch(batch), index, -(-len(index) // batch)
 
-        def build(_):
-            return build_raw_cnn(RAW_CNN_CONFIGS[row.source], num_classes=len(self.classes), window=WINDOW)
+        shape = (functionals.shape[1],)
+        return self._select_and_test(row, fold, stream, lambda _: row.build(shape, self.data.num_classes), (None,))
 
-        return self._select_and_test(row, fold, stream, build, (None,))
+    def _train(self, row, model, train, val, train_steps, fold):
+        """Train with the row's recipe; returns the training summary."""
+        config = self.config
+        tensorboard = f"{self.tensorboard}/{row.id}/{fold.name}" if self.tensorboard else None
+        extra = {"tensorboard_dir": tensorboard} if tensorboard else {}
+        if callable(row.recipe):
+            row.recipe(model)  # the plug-in compiles its own optimizer and loss
+            history = model.fit(train, validation_data=val, epochs=config.max_epochs or 30,
+                                steps_per_epoch=train_steps, verbose=int(config.verbose >= 2),
+                                callbacks=[keras.callbacks.EarlyStopping(restore_best_weights=True, patience=3)])
+            losses = history.history.get("val_loss", [])
+            return {"epochs_run": len(losses), "best_epoch": int(np.argmin(losses)) + 1 if losses else 0,
+                    "recipe": "plug-in compiled model, early stopping on val_loss (patience 3)",
+                    "history": {k: [float(v) for v in values] for k, values in history.history.items()}}
+        return train_frame_classifier(model, train, val, steps_per_epoch=train_steps, max_epochs=config.max_epochs,
+                                      verbose=config.verbose, **extra)
 
     def _select_and_test(self, row, fold, stream, build, grid):
         """Train one network per grid point, keep the best validation UAR, test it, save it."""
-        config = self.config
+        config, data = self.config, self.data
         train, _, train_steps = stream(fold.train, config.train_frame_step, True)
         val, val_owners, _ = stream(fold.validation, config.eval_frame_step, False)
         best = None
         for point in grid:
             model = build(point)
-            summary = train_frame_classifier(model, train, val, steps_per_epoch=train_steps,
-                                             max_epochs=config.max_epochs, verbose=config.verbose)
+            summary = self._train(row, model, train, val, train_steps, fold)
             val_pred = self._utterance_predictions(model, val.map(lambda x, y: x), val_owners, fold.validation)
-            val_uar = unweighted_average_recall(self.targets[fold.validation], val_pred, len(self.classes))
+            val_uar = unweighted_average_recall(data.targets[fold.validation], val_pred, data.num_classes)
             if best is None or val_uar > best[0]:
                 best = (val_uar, point, model, summary)
         val_uar, point, model, summary = best
@@ -308,13 +356,14 @@ class ShortExperiment:
         predictions = self._utterance_predictions(model, test.map(lambda x, y: x), test_owners, fold.test)
         path = self.record.out / "models" / f"{row.id}_{fold.name}.h5"
         save_h5(model, path)
-        sidecar = {"row": row.id, "fold": fold.name, "labels": list(self.classes),
-                   "input_shape": list(model.input_shape[1:]), "hidden_layers": point,
-                   "config": dataclasses.asdict(config), "validation_uar": val_uar,
-                   "training": {k: v for k, v in summary.items() if k != "history"},
-                   "history": summary["history"]}
+        sidecar = self.record.sidecar(
+            row=row.id, origin=row.origin, fold=fold.name, labels=list(data.classes),
+            input_shape=list(model.input_shape[1:]), hidden_layers=point, config=dataclasses.asdict(config),
+            validation_uar=val_uar, training={k: v for k, v in summary.items() if k != "history"},
+            history=summary["history"])
         write_json(path.with_suffix(".json"), sidecar)
-        return self._part(fold, predictions, validation_uar=val_uar, chosen=point, model=str(path.name))
+        return self._part(fold, predictions, validation_uar=val_uar, chosen=point, model=str(path.name),
+                          epochs=summary.get("epochs_run"))
 
     def _utterance_predictions(self, model, inputs, owners, utterances):
         """Mean frame posterior per utterance → argmax (SHORT §2.3), in ``utterances`` order."""
@@ -323,25 +372,42 @@ class ShortExperiment:
         return utterance_decisions(probabilities, local, len(utterances))
 
 
-def run_table1(corpus, config, record, *, wav2vec2=None, cache=None):
-    """Run the requested rows and finish the run record; returns the metrics dict."""
-    experiment = ShortExperiment(corpus, config, record, wav2vec2=wav2vec2, cache=cache)
-    rows, predictions = experiment.run(config.rows)
-    notes = [f"Label view {config.labels}: classes {', '.join(experiment.classes)}; dropped {experiment.dropped}.",
-             f"{len(experiment.store.skipped)} utterances skipped for unusable audio.",
-             f"{int(np.sum(experiment.store.lengths < WINDOW))} utterances shorter than 250 ms "
+def table1_claims(parts_by_row, data, config):
+    """The paper's Table-1 conclusions decided by paired UAR tests (speaker-cluster bootstrap)."""
+    speaker = {u.id: u.speaker for u in data.utterances}
+    return [paired_claim(text, pairs, parts_by_row, expectation=expectation, num_classes=data.num_classes,
+                         group_of=speaker.__getitem__, seed=config.seed, n_resamples=config.n_bootstrap)
+            for text, pairs, expectation in TABLE1_CLAIMS]
+
+
+def run_table1(data, config, record, *, progress=None, tensorboard=None):
+    """Run the requested rows on prepared ``data`` and finish the run record; returns the metrics."""
+    experiment = ShortExperiment(data, config, record, progress=progress, tensorboard=tensorboard)
+    experiment.check_plugins(config.rows)
+    rows, predictions, parts_by_row = experiment.run(config.rows)
+    speaker = {u.id: u.speaker for u in data.utterances}
+    comparisons, section = compare_rows(parts_by_row, config.reference, num_classes=data.num_classes,
+                                        group_of=speaker.__getitem__, seed=config.seed,
+                                        n_resamples=config.n_bootstrap)
+    notes = [f"Label view {config.labels}: classes {', '.join(data.classes)}; dropped {data.dropped}.",
+             f"{len(data.store.skipped)} utterances skipped for unusable audio.",
+             f"{int(np.sum(data.store.lengths < WINDOW))} utterances shorter than 250 ms "
              "(windows padded by edge-frame repetition).",
              "SHORT Table 2 (literature, context only): " + "; ".join(TABLE2_LITERATURE) + "."]
-    for source, searched in config.mlp_hparams.items():
-        elsewhere = searched["search"]["corpus_sha256"] not in (None, corpus.sha256)
-        notes.append(f"{source}_lld_mlp: hidden layers {searched['hidden_layers']} from {searched['file']} "
-                     f"(searched on fold {searched['search']['fold']} of {searched['search']['corpus']}"
-                     + (", another corpus" if elsewhere else "") + ") for every fold, not the validation grid.")
-    if config.quick:
-        notes.insert(0, "QUICK budget: fewer windows and epochs; numbers are a smoke test, not a replication.")
-    extra = {"folds": [f.name for f in experiment.folds], "classes": list(experiment.classes),
-             "skipped_audio": experiment.store.skipped,
-             "short_utterances": int(np.sum(experiment.store.lengths < WINDOW))}
-    return record.finish(rows, protocol=experiment.protocol.replace("-", "_"), predictions=predictions,
-                         extra=extra, label_view=config.labels, notes=notes,
+    plugins = [row.id for row in rows if row.origin == "plugin"]
+    if plugins:
+        notes.append(f"Plug-in rows (not from the paper): {', '.join(plugins)}.")
+    if not section:
+        notes.append(f"No paired comparisons: the reference row {config.reference} was not run.")
+    provenance = {source: searched["provenance"] for source, searched in config.mlp_hparams.items()}
+    hyperparameters = None
+    if provenance:
+        hyperparameters = {"summary": " ".join(f"{source}_lld_mlp hidden layers {p['summary']}"
+                                               for source, p in provenance.items()), "by_lld_set": provenance}
+    extra = {"folds": [f.name for f in data.folds], "classes": list(data.classes), "reference": config.reference,
+             "skipped_audio": data.store.skipped, "short_utterances": int(np.sum(data.store.lengths < WINDOW))}
+    return record.finish(rows, protocol=data.protocol.replace("-", "_"), predictions=predictions,
+                         claims=table1_claims(parts_by_row, data, config), extra=extra, label_view=config.labels,
+                         notes=notes, sections=[section] if section else [], comparisons=comparisons,
+                         hyperparameters=hyperparameters,
                          table_title="SHORT Table 1 — UAR (%), ours beside the paper's")

@@ -1,0 +1,95 @@
+"""The one registry of ELOR networks (ELOR §3.2–3.5, Table 5): for each, the paper's name,
+config class, graph builder, input kind, search space and paper trial budget, and the small
+network of ``--quick`` smoke runs. Table 5, the tuning scripts and the analyses read it; a
+plug-in network (:func:`register_network`) joins it without touching the package.
+
+Input kinds are what :meth:`ser_keras.experiments.data.ElorData.dataset` feeds: ``raw``
+(6 s waveform), ``mfcc`` (599 × 26 MFCC), ``is10`` (1582 IS10 functionals) and ``raw+is10``.
+Networks that take IS10 are built with the training slices' functional mean and variance.
+"""
+
+import dataclasses
+
+from ser_keras.models.elor import (ElorConfig, ElorFtrConfig, FtrConfig, LomConfig, build_elor, build_elor_ftr,
+                                   build_ftr, build_lom)
+from ser_keras.tuning.spaces import ELOR_SPACE, FTR_SPACE, LOM_SPACE
+
+INPUT_KINDS = {"raw": "raw 6 s waveform", "mfcc": "MFCC 599×26", "is10": "IS10 functionals",
+               "raw+is10": "raw 6 s waveform + IS10"}
+# Small networks for --quick smoke runs only (said in the output): the paper-centre ELoR
+# needs about 7 GFLOP per slice forward, hours per fold on 2 CPU cores.
+_QUICK_TRUNK = {"conv_filters": (8, 8, 8), "conv_kernel_sizes": (10, 10, 10), "pool_sizes": (10, 10, 10)}
+_QUICK_HEADS = {"head_units": (32, 32)}
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkSpec:
+    """One ELOR network. ``builder(config)`` — or, for IS10 inputs,
+    ``builder(config, functional_mean=..., functional_variance=...)`` — returns the uncompiled
+    two-head (valence, arousal) model; ``space`` is its keras-tuner search space (None: not
+    searched, e.g. ELoR+FTR, which the paper built from the tuned ELoR and FTR values)."""
+
+    id: str
+    paper_name: str
+    config_class: type
+    builder: object
+    input_kind: str
+    space: object = None
+    paper_trials: int | None = None
+    quick_hparams: dict = dataclasses.field(default_factory=dict)
+    origin: str = "paper"
+
+    def __post_init__(self):
+        if self.input_kind not in INPUT_KINDS:
+            raise ValueError(f"Network {self.id!r}: input kind {self.input_kind!r} is not one of {sorted(INPUT_KINDS)}.")
+
+    @property
+    def inputs_text(self):
+        return INPUT_KINDS[self.input_kind]
+
+    @property
+    def uses_functionals(self):
+        return "is10" in self.input_kind
+
+    def build(self, config, data=None, train=None):
+        """The model of ``config``; IS10 networks standardise with ``data``'s training slices ``train``."""
+        if not self.uses_functionals:
+            return self.builder(config)
+        mean, variance = data.functional_statistics(train)
+        return self.builder(config, functional_mean=mean, functional_variance=variance)
+
+
+NETWORKS = {spec.id: spec for spec in (
+    NetworkSpec("elor", "ELoR", ElorConfig, build_elor, "raw", ELOR_SPACE, 70, {**_QUICK_TRUNK, **_QUICK_HEADS}),
+    NetworkSpec("lom", "LoM", LomConfig, build_lom, "mfcc", LOM_SPACE, 150,
+                {"conv_filters": (8, 8, 8), **_QUICK_HEADS}),
+    NetworkSpec("ftr", "FTR", FtrConfig, build_ftr, "is10", FTR_SPACE, 150, dict(_QUICK_HEADS)),
+    NetworkSpec("elor_ftr", "ELoR+FTR", ElorFtrConfig, build_elor_ftr, "raw+is10", None, None,
+                {**_QUICK_TRUNK, **_QUICK_HEADS}),
+)}
+PAPER_NETWORKS = tuple(NETWORKS)
+
+
+def network_id(name):
+    """Our id for a network named by id or by the paper (``'ELoR+FTR'`` → ``'elor_ftr'``)."""
+    by_paper = {spec.paper_name.lower(): spec.id for spec in NETWORKS.values()}
+    key = str(name).strip().lower()
+    if key in NETWORKS or key in by_paper:
+        return by_paper.get(key, key)
+    raise ValueError(f"Unknown network {name!r}; use one of {', '.join(NETWORKS)} "
+                     f"(or {', '.join(spec.paper_name for spec in NETWORKS.values())}).")
+
+
+def searchable():
+    """Ids of the networks with a search space."""
+    return tuple(spec.id for spec in NETWORKS.values() if spec.space is not None)
+
+
+def register_network(spec):
+    """Add a plug-in :class:`NetworkSpec` (``origin='plugin'``); an id or paper name already
+    registered is refused."""
+    taken = {key.lower() for spec_ in NETWORKS.values() for key in (spec_.id, spec_.paper_name)}
+    if spec.id.lower() in taken or spec.paper_name.lower() in taken:
+        raise ValueError(f"Plug-in network {spec.id!r} ({spec.paper_name!r}) clashes with a registered network.")
+    NETWORKS[spec.id] = dataclasses.replace(spec, origin="plugin")
+    return NETWORKS[spec.id]

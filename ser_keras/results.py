@@ -1,0 +1,71 @@
+"""Typed result records of every table and analysis: a :class:`ResultRow` per reported
+number and a :class:`Claim` per paper statement checked on a run.
+
+Not a paper section: the shape of what ``metrics.json`` carries (schema in
+``ser_keras/schemas/metrics.schema.json``, validated by the tests). A row's ``origin`` says
+whether it is one of the papers' rows, a baseline, or a user's plug-in row.
+"""
+
+import dataclasses
+
+VERDICTS = ("holds", "does not hold", "not significant at 5 %", "n/a")
+
+
+@dataclasses.dataclass(frozen=True)
+class ResultRow:
+    """One reported number: ours (``value`` in %, or None when the row could not run) with its
+    95 % bootstrap CI, beside the paper's ``paper`` value (None: not published)."""
+
+    id: str
+    system: str
+    classifier: str
+    metric: str
+    value: float | None
+    ci95: tuple | None = None
+    paper: float | None = None
+    status: str = "ok"
+    per_fold: dict | None = None
+    origin: str = "paper"
+
+    def to_dict(self):
+        row = dataclasses.asdict(self)
+        row["ci95"] = None if self.ci95 is None else list(self.ci95)
+        if self.per_fold is None:
+            del row["per_fold"]
+        return row
+
+    @classmethod
+    def from_dict(cls, data):
+        fields = {field.name for field in dataclasses.fields(cls)}
+        row = {key: value for key, value in data.items() if key in fields}
+        if row.get("ci95") is not None:
+            row["ci95"] = tuple(row["ci95"])
+        return cls(**row)
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """A paper statement checked on this run: ``verdict`` is one of :data:`VERDICTS`
+    ("n/a" when the run lacks what the claim needs); ``detail`` says on which numbers."""
+
+    claim: str
+    verdict: str
+    detail: str = ""
+
+    def __post_init__(self):
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"A claim's verdict must be one of {VERDICTS}. Got {self.verdict!r}.")
+
+    @classmethod
+    def from_holds(cls, claim, holds, detail=""):
+        """A claim checked by a yes/no test on point values (True, False, or None = n/a)."""
+        verdict = "n/a" if holds is None else "holds" if holds else "does not hold"
+        return cls(claim, verdict, detail)
+
+    @property
+    def holds(self):
+        """True / False for a decided claim, None for "n/a" and "not significant"."""
+        return {"holds": True, "does not hold": False}.get(self.verdict)
+
+    def to_dict(self):
+        return {"claim": self.claim, "verdict": self.verdict, "holds": self.holds, "detail": self.detail}
