@@ -1,0 +1,148 @@
+"""What a run prints to the console (issues 17.1, 17.2): silence by default, one progress view.
+
+Not a paper section. TensorFlow's C++ start-up lines, tf.data graph warnings, retracing
+warnings and Keras' ``.h5`` notice say nothing about a replication run, and they buried its
+own log. ``silence_by_default`` (called by ``ser_keras/__init__`` before anything imports
+TensorFlow) drops them; ``SER_KERAS_DEBUG=1`` or ``--verbose 2`` on the command line keeps
+everything. :class:`RunProgress` is the one progress view over a run's (row, fold) units.
+This module imports no TensorFlow.
+"""
+
+import contextlib
+import importlib.abc
+import importlib.util
+import logging
+import os
+import re
+import sys
+import tempfile
+
+DEBUG_VARIABLE = "SER_KERAS_DEBUG"
+
+# TensorFlow's C++ logging reads this once, when TensorFlow loads. Level 3 drops the start-up
+# banners (cudart stub, cpu_feature_guard, oneDNN; INFO), and the ERROR line "NodeDef mentions
+# attribute use_unbounded_threadpool" that TF 2.21 logs for tf.data map graphs although
+# nothing fails, and the cuInit failure of a machine without a GPU. Errors that matter reach
+# Python as exceptions.
+QUIET_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "3"}
+
+# Keras logs this through absl for every model saved as .h5; .h5 is this project's choice
+# (plain Keras graphs that load without this package), not a legacy leftover.
+LEGACY_H5_NOTICE = re.compile(r"You are saving your model as an HDF5 file via")
+
+
+class _DropMessages(logging.Filter):
+    def __init__(self, pattern):
+        super().__init__()
+        self.pattern = pattern
+
+    def filter(self, record):
+        return not self.pattern.search(record.getMessage())
+
+
+_h5_notice_filter = _DropMessages(LEGACY_H5_NOTICE)
+_variables_set = []  # what silence_by_default put into the environment, for restore_output
+
+
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Import finder that runs the first ``import tensorflow`` with file descriptor 2 parked.
+
+    TensorFlow's CUDA libraries log while they load, before TF_CPP_MIN_LOG_LEVEL applies
+    ("Could not find cuda drivers", "All log messages before absl::InitializeLog()", plugin
+    registration; tensorflow/tensorflow#100442), so the level alone cannot silence them.
+    What the import writes to stderr is dropped, or written back if the import fails.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)  # one import only; find the real spec without this finder
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ParkedStderrLoader(spec.loader)
+        return spec
+
+
+class _ParkedStderrLoader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+
+    def __getattr__(self, name):  # is_package, get_resource_reader, ... of the real loader
+        return getattr(self.loader, name)
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        with _parked_stderr():
+            self.loader.exec_module(module)
+
+
+@contextlib.contextmanager
+def _parked_stderr():
+    """Send file descriptor 2 (C++ and Python alike) to a temporary file for the block; on an
+    exception write what it caught back to stderr."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as parked:
+        os.dup2(parked.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            parked.seek(0)
+            os.write(2, parked.read())
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+_tensorflow_import_finder = _QuietTensorFlowImport()
+
+
+def debug_requested(argv=None):
+    """True when ``SER_KERAS_DEBUG=1`` or the command line holds ``--verbose 2``."""
+    argv = sys.argv[1:] if argv is None else argv
+    verbose_two = any(a == "--verbose=2" or (a == "--verbose" and b == "2") for a, b in zip(argv, [*argv[1:], None]))
+    return os.environ.get(DEBUG_VARIABLE) == "1" or verbose_two
+
+
+def silence_by_default(argv=None):
+    """Quiet TensorFlow, tf.data and Keras unless :func:`debug_requested`.
+
+    Must run before TensorFlow loads: its C++ log level is fixed then. That is why
+    ``--verbose 2`` is read from the command line here rather than from a script's parser.
+    Worker processes (spawned, forkserver) inherit the environment, and the debug decision
+    with it.
+    """
+    if debug_requested(argv):
+        restore_output()
+        return
+    if "tensorflow" not in sys.modules and _tensorflow_import_finder not in sys.meta_path:
+        sys.meta_path.insert(0, _tensorflow_import_finder)
+    for name, value in QUIET_ENVIRONMENT.items():
+        if name not in os.environ:
+            os.environ[name] = value
+            _variables_set.append(name)
+    # TensorFlow's Python logger ("N out of the last M calls ... triggered tf.function retracing").
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    from absl import logging as absl_logging  # no TensorFlow; absl is its dependency
+
+    absl_logging.get_absl_logger().addFilter(_h5_notice_filter)
+
+
+def restore_output():
+    """Let everything through again (``--verbose 2``). The C++ log level of an already
+    loaded TensorFlow stays as it was; workers started from now on get everything."""
+    os.environ[DEBUG_VARIABLE] = "1"
+    if _tensorflow_import_finder in sys.meta_path:
+        sys.meta_path.remove(_tensorflow_import_finder)
+    while _variables_set:
+        os.environ.pop(_variables_set.pop(), None)
+    logging.getLogger("tensorflow").setLevel(logging.NOTSET)
+    from absl import logging as absl_logging
+
+    absl_logging.get_absl_logger().removeFilter(_h5_notice_filter)
