@@ -2,6 +2,7 @@
 logging, opening the corpus and the run record, and printing the finished table."""
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
@@ -9,6 +10,7 @@ import time
 from ser_keras import console
 from ser_keras.data.corpus import DEFAULT_CORPUS, load_corpus
 from ser_keras.data.protocols import PROTOCOLS
+from ser_keras.runs import RunRecord, run_fingerprint
 
 
 def common_parser(description, *, default_out):
@@ -58,3 +60,27 @@ def print_finished(record_out, metrics, started):
     sys.stdout.write((record_out / "table.md").read_text(encoding="utf-8"))
     print(f"\nwrote {record_out}/metrics.json, results.csv, predictions.csv, table.md; "
           f"wall time {time.time() - started:.1f} s")
+
+
+# Config fields that select what runs or how it is shown, not what a number is: outside the
+# fingerprint (parts are keyed by row and fold, so a run may grow by rows or folds).
+NOT_IDENTITY = ("seed", "budget", "folds", "rows", "networks", "verbose", "workers")
+
+
+def identity_settings(config):
+    """The fields of a run config (a dataclass) that decide its numbers, for the fingerprint."""
+    return {key: value for key, value in dataclasses.asdict(config).items() if key not in NOT_IDENTITY}
+
+
+def open_run(parser, args, *, script, corpus, label_view, protocol, budget, config, hparam_files=(), **recorded):
+    """The :class:`~ser_keras.runs.RunRecord` of a script run, bound to its fingerprint; a
+    folder of another identity (or finished without ``--resume``) exits 2 with the reason.
+    ``recorded``: extra ``config.json`` entries (e.g. the hyperparameter file given)."""
+    fingerprint = run_fingerprint(script=script, corpus=corpus, label_view=label_view, protocol=protocol,
+                                  budget=budget, seed=config.seed, settings=identity_settings(config),
+                                  hparam_files=hparam_files)
+    try:
+        return RunRecord(args.out, script=script, fingerprint=fingerprint, corpus=corpus, resume=args.resume,
+                         config={**dataclasses.asdict(config), "corpus": corpus.spec, **recorded})
+    except (FileExistsError, ValueError) as error:
+        parser.exit(2, f"error: {error}\n")
