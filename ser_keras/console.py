@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 
 DEBUG_VARIABLE = "SER_KERAS_DEBUG"
 
@@ -146,3 +147,84 @@ def restore_output():
     from absl import logging as absl_logging
 
     absl_logging.get_absl_logger().removeFilter(_h5_notice_filter)
+
+
+class RunProgress:
+    """The progress view of one run over its (row, fold) units (issue 17.2).
+
+    On a terminal: one tqdm bar with the ETA, finished units written above it. Elsewhere (a
+    log file, a pipe): no bar, no carriage returns or colour codes; one timestamped line per
+    finished unit with the count and an ETA from the mean time of the units trained so far.
+    Resumed units count as done. ``verbose=0`` prints nothing.
+
+        with RunProgress(total=len(rows) * len(folds), title="table1") as progress:
+            progress.unit_done("raw_subseg_cnn", "Ses03", "UAR 47.1 %, 6 epochs", seconds=71)
+            # 01:07:33 [1/24] raw_subseg_cnn Ses03: UAR 47.1 %, 6 epochs, 71 s (ETA 27 min)
+    """
+
+    def __init__(self, total, *, title="run", stream=None, verbose=1):
+        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+            raise ValueError(f"The 'total' parameter of RunProgress must be a count of units >= 0. Got {total!r}.")
+        self.total = total
+        self.title = title
+        self.stream = sys.stderr if stream is None else stream
+        self.verbose = verbose
+        self.done = 0
+        self.trained_seconds = []  # of units trained in this process, for the plain ETA
+        self.bar = None
+
+    def __enter__(self):
+        if self.verbose and _is_terminal(self.stream):
+            import tqdm
+
+            self.bar = tqdm.tqdm(total=self.total, desc=self.title, unit="unit", file=self.stream, dynamic_ncols=True)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def unit_started(self, row, fold):
+        """Name the unit in training on the bar (no line of its own)."""
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{row} {fold}")
+
+    def unit_done(self, row, fold, summary, seconds):
+        """One finished unit: ``summary`` is what to say about it ("UAR 47.1 %, 6 epochs")."""
+        self.trained_seconds.append(float(seconds))
+        self._finish(f"{row} {fold}: {summary}, {seconds:.0f} s")
+
+    def unit_skipped(self, row, fold, reason="resumed"):
+        """A unit not trained here (its result was found in the run folder); counts as done."""
+        self._finish(f"{row} {fold}: {reason}")
+
+    def _finish(self, text):
+        self.done += 1
+        if not self.verbose:
+            return
+        stamp = time.strftime("%H:%M:%S")
+        if self.bar is not None:
+            self.bar.write(f"{stamp} {text}", file=self.stream)
+            self.bar.update(1)
+            return
+        self.stream.write(f"{stamp} [{self.done}/{self.total}] {text}{self._eta()}\n")
+        self.stream.flush()
+
+    def _eta(self):
+        remaining = self.total - self.done
+        if not remaining or not self.trained_seconds:
+            return ""
+        return f" (ETA {_duration(remaining * sum(self.trained_seconds) / len(self.trained_seconds))})"
+
+
+def _duration(seconds):
+    """71 → '71 s', 1500 → '25 min', 9000 → '2.5 h'."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+def _is_terminal(stream):
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())

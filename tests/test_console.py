@@ -1,14 +1,23 @@
 """ser_keras.console (issues 17.1, 17.2): importing ser_keras silences TensorFlow and Keras
 unless SER_KERAS_DEBUG=1 or --verbose 2; RunProgress prints one plain line per unit when
-stderr is not a terminal."""
+stderr is not a terminal; the training loops print epoch lines with their real limit only
+at verbose 2."""
 
+import io
 import os
+import re
 import subprocess
 import sys
 
+import keras
+import numpy as np
 import pytest
+import tensorflow as tf
 
 from ser_keras import console
+from ser_keras.models.elor import HEADS, ElorConfig, build_elor
+from ser_keras.training.fit import train_frame_classifier
+from ser_keras.training.split_heads import SplitHeadTrainer
 
 # Imports TensorFlow after ser_keras, runs a tf.data map (TF 2.21 logs "NodeDef mentions
 # attribute ..." for it), and saves an .h5 (Keras' legacy-format notice).
@@ -51,3 +60,75 @@ def test_debug_or_verbose_two_lets_everything_through(argv, debug):
 def test_debug_requested_reads_verbose_two_from_the_command_line(argv, expected, monkeypatch):
     monkeypatch.delenv(console.DEBUG_VARIABLE, raising=False)
     assert console.debug_requested(argv) is expected
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_run_progress_off_a_terminal_prints_one_plain_line_per_unit():
+    stream = io.StringIO()
+    with console.RunProgress(total=3, title="table1", stream=stream) as progress:
+        progress.unit_skipped("raw_subseg_cnn", "Ses01")
+        progress.unit_started("raw_subseg_cnn", "Ses02")
+        progress.unit_done("raw_subseg_cnn", "Ses02", "UAR 47.1 %, 6 epochs", seconds=71.2)
+        progress.unit_done("raw_subseg_cnn", "Ses03", "UAR 50.0 %, 5 epochs", seconds=60)
+    text = stream.getvalue()
+    assert "\r" not in text and "\x1b" not in text
+    lines = text.splitlines()
+    assert len(lines) == 3 and progress.done == 3
+    assert re.fullmatch(r"\d\d:\d\d:\d\d \[1/3\] raw_subseg_cnn Ses01: resumed", lines[0])
+    assert lines[1].endswith("[2/3] raw_subseg_cnn Ses02: UAR 47.1 %, 6 epochs, 71 s (ETA 71 s)")
+    assert lines[2].endswith("[3/3] raw_subseg_cnn Ses03: UAR 50.0 %, 5 epochs, 60 s")
+
+
+def test_run_progress_on_a_terminal_draws_a_bar_and_writes_units_above_it():
+    stream = _Terminal()
+    with console.RunProgress(total=2, title="table1", stream=stream) as progress:
+        progress.unit_done("compare_func_svm", "Ses01", "UAR 44.4 %", seconds=3)
+        progress.unit_done("compare_func_svm", "Ses02", "UAR 40.0 %", seconds=3)
+    text = stream.getvalue()
+    assert "\r" in text and "2/2" in text  # the bar
+    assert re.search(r"\d\d:\d\d:\d\d compare_func_svm Ses01: UAR 44.4 %, 3 s\n", text)
+
+
+def test_run_progress_is_silent_at_verbose_zero():
+    stream = _Terminal()
+    with console.RunProgress(total=1, stream=stream, verbose=0) as progress:
+        progress.unit_done("elor", "Ses01F", "UAR 40.0 %", seconds=1)
+    assert stream.getvalue() == "" and progress.done == 1
+
+
+def _lld_windows(count=32, seed=0):
+    rng = np.random.default_rng(seed)
+    features = rng.normal(size=(count, 6)).astype("float32")
+    return tf.data.Dataset.from_tensor_slices((features, rng.integers(0, 4, count).astype("int32"))).batch(16)
+
+
+def _small_classifier():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation="softmax")])
+
+
+def test_frame_classifier_prints_only_at_verbose_two_with_the_real_limit(capsys):
+    train_frame_classifier(_small_classifier(), _lld_windows(), _lld_windows(seed=1), max_epochs=2, verbose=1)
+    assert capsys.readouterr().out == ""
+    train_frame_classifier(_small_classifier(), _lld_windows(), _lld_windows(seed=1), max_epochs=2, verbose=2)
+    out = capsys.readouterr().out
+    assert "epoch 1, LR 0.1, stops below 1e-6 or after epoch 2" in out and "epoch 2, LR 0.1," in out
+    assert "100000" not in out and "Epoch" not in out
+
+
+def test_split_heads_print_only_at_verbose_two_with_the_real_limit(capsys):
+    config = ElorConfig(input_length=64, conv_filters=(3, 3, 3), conv_kernel_sizes=(3, 3, 3), pool_sizes=(2, 2, 2),
+                        head_units=(4, 4))
+    rng = np.random.default_rng(0)
+    data = tf.data.Dataset.from_tensor_slices((rng.standard_normal((16, 64)).astype("float32"),
+                                               {head: rng.integers(0, 5, 16) for head in HEADS})).batch(8)
+    trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=0.01)
+    trainer.fit(data, data, epochs=2, patience=5, verbose=1)
+    assert capsys.readouterr().out == ""
+    trainer.fit(data, data, epochs=2, patience=5, verbose=2)
+    out = capsys.readouterr().out
+    assert "epoch 1 of 2, stops after 5 epochs without a lower val_loss" in out and "epoch 2 of 2" in out

@@ -7,6 +7,10 @@ size (256 in the recipe) is the dataset's: it is set where the tf.data pipeline 
 
 Multi-GPU: build the model inside ``strategy.scope()``; compiling here happens in the
 strategy the model was built under, so the optimizer's variables are mirrored too.
+
+Console (issue 17.2): only ``verbose=2`` prints, Keras' step bar under one line per epoch
+that names the real limit ("epoch 7, LR 0.0125, stops below 1e-6"); a run's progress view
+(``ser_keras.console.RunProgress``) reports finished units instead.
 """
 
 import math
@@ -17,8 +21,32 @@ from ser_keras.io import atomic_path
 from ser_keras.training.schedules import HalveLearningRateOnPlateau, HalvingSchedule
 
 # The halving schedule always ends training (every epoch that keeps the rate must lower
-# the validation loss by ≥ min_delta); this bound only gives ``fit`` a finite epoch count.
+# the validation loss by ≥ min_delta); this bound only gives ``fit`` a finite epoch count,
+# and is never shown (see _EpochProgbar).
 _UNLIMITED_EPOCHS = 100_000
+
+
+class _EpochProgbar(keras.callbacks.ProgbarLogger):
+    """Keras' step progress bar, each epoch headed by a line with the learning rate and the
+    real limit (the schedule's floor, and ``max_epochs`` when given)."""
+
+    def __init__(self, halving, max_epochs):
+        super().__init__()
+        self.halving = halving
+        self.max_epochs = max_epochs
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs = 1  # else Keras heads the epoch "Epoch 7/100000", the bound, not a limit
+        super().on_epoch_begin(epoch, logs)
+        limit = f"stops below {_short_float(self.halving.schedule.floor)}"
+        if self.max_epochs:
+            limit += f" or after epoch {self.max_epochs}"
+        print(f"epoch {epoch + 1}, LR {_short_float(self.halving.state.learning_rate)}, {limit}", flush=True)
+
+
+def _short_float(value):
+    """0.0125 → '0.0125', 1e-06 → '1e-6'."""
+    return f"{value:g}".replace("e-0", "e-")
 
 
 def train_frame_classifier(
@@ -43,7 +71,8 @@ def train_frame_classifier(
     batches with integer labels. An infinite (repeated) dataset needs ``steps_per_epoch`` /
     ``validation_steps``. max_epochs: optional hard cap (e.g. for ``--quick`` runs).
     jit_compile: XLA; ``None`` turns it on only when a GPU is visible (on CPU it slowed
-    training down). checkpoint_path: where the best-validation model is written as ``.h5``
+    training down). verbose: 2 prints the epoch lines and Keras' step bar; 0 and 1 print
+    nothing. checkpoint_path: where the best-validation model is written as ``.h5``
     once training ends. The model ends up holding the best-validation weights.
 
     Returns a JSON-ready dict: ``epochs_run``, ``best_epoch`` (1-based; 0 and ``best_val_loss``
@@ -71,6 +100,7 @@ def train_frame_classifier(
             jit_compile=jit_compile,
         )
     halving = HalveLearningRateOnPlateau(schedule)
+    progress = [_EpochProgbar(halving, max_epochs)] if verbose >= 2 else []
     history = model.fit(
         train_ds,
         validation_data=val_ds,
@@ -78,8 +108,8 @@ def train_frame_classifier(
         steps_per_epoch=steps_per_epoch,
         validation_steps=validation_steps,
         shuffle=False,  # the tf.data pipeline shuffles; Keras ignores (and warns about) this for datasets
-        callbacks=[halving, *callbacks],
-        verbose=verbose,
+        callbacks=[halving, *callbacks, *progress],
+        verbose=1 if progress else 0,
     )
     state = halving.state
     if checkpoint_path is not None:

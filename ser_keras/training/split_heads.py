@@ -177,7 +177,9 @@ class SplitHeadTrainer:
         weights, optimizer slots, best weights, history and the order generator are
         written atomically, and a later ``fit`` with the same path resumes after the last
         finished epoch. Dropout and data-shuffling streams are not part of the checkpoint,
-        so a resumed run is not bit-identical to an uninterrupted one.
+        so a resumed run is not bit-identical to an uninterrupted one. ``verbose=2`` prints
+        a line per epoch ("epoch 7 of 30"), a step bar and the validation loss; 0 and 1
+        print nothing (the run's progress view reports finished units).
         """
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1; got {epochs!r}.")
@@ -190,9 +192,10 @@ class SplitHeadTrainer:
         for epoch in range(state["epoch"] + 1, epochs + 1):
             if state["stopped"]:
                 break
-            if verbose:
-                print(f"Epoch {epoch}/{epochs}")
-            progress = keras.utils.Progbar(steps if steps > 0 else None, verbose=verbose)
+            if verbose >= 2:
+                stopping = "" if validation_dataset is None else f", stops after {patience} epochs without a lower val_loss"
+                print(f"epoch {epoch} of {epochs}{stopping}", flush=True)
+            progress = keras.utils.Progbar(steps if steps > 0 else None, verbose=1 if verbose >= 2 else 0)
             sums = {head: 0.0 for head in self.heads}
             batches = 0
             for x, labels in self.strategy.experimental_distribute_dataset(train_dataset):
@@ -212,7 +215,7 @@ class SplitHeadTrainer:
                 else:
                     state["wait"] += 1
                     state["stopped"] = state["wait"] >= patience
-                if verbose:
+                if verbose >= 2:
                     print(f"val_loss {record['val_loss']:.4f} (best {state['best_loss']:.4f}, epoch {state['best_epoch']})")
             for key, value in record.items():
                 history.setdefault(key, []).append(value)
