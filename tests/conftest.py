@@ -1,5 +1,5 @@
 """Shared test fixtures: a private corpus cache, the tiny synthetic corpus, WAV/IEMOCAP writers
-and the slice-by-hand oracle of one 250 ms window."""
+and the slice-by-hand oracle of one 250 ms window; unmarked tests get the ``unit`` tier."""
 
 import os
 import shutil
@@ -12,6 +12,13 @@ import soundfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 EVALUATION_HEADER = "% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]\n\n"
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that is neither ``integration`` nor ``slow`` is a ``unit`` test (setup.cfg)."""
+    for item in items:
+        if item.get_closest_marker("integration") is None and item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.unit)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -11,6 +11,8 @@ import pytest
 
 from ser_keras.experiments.analysis_short import TABLE3_IDS
 
+pytestmark = pytest.mark.integration
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

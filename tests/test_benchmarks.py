@@ -118,8 +118,17 @@ def test_rates_on_both_clocks_and_best():
         benchmarks.best_rate(lambda: None, 1, rounds=0)
 
 
-def test_layer_profile_times_every_weighted_layer_with_the_first_layer_input_gradient_left_out():
-    profile = benchmarks.layer_training_rates(_tiny_cnn(), batch_size=4, rounds=1, steps=1)
+def test_layer_profile_times_every_weighted_layer_with_the_first_layer_input_gradient_left_out(monkeypatch):
+    import os
+
+    from ser_keras.benchmarks import timing
+
+    # A clock that advances one second per reading: every timed round takes exactly 1 s on
+    # both clocks, so each rate must be training FLOPs x examples per round, in FLOP/s.
+    readings = iter(range(10 ** 6))
+    monkeypatch.setattr(timing, "clock", lambda: dict.fromkeys(benchmarks.CLOCKS, float(next(readings))))
+    profile = benchmarks.layer_training_rates(_tiny_cnn(), batch_size=4, rounds=1, steps=2)
     assert [(name, flops) for name, flops, _ in profile] == [
         ("conv1", 2 * CONV1), ("conv2", 3 * CONV2), ("dense", 3 * DENSE)]
-    assert all(rate[clock] > 0 for _, _, rate in profile for clock in benchmarks.CLOCKS)
+    for _, flops, rate in profile:
+        assert rate == {"wall": flops * 4 * 2, "cpu": flops * 4 * 2 * (os.cpu_count() or 1)}

@@ -51,6 +51,7 @@ def test_commands_accept_either_spelling():
     assert module_of("common") is None  # shared plumbing, not a subcommand
 
 
+@pytest.mark.integration
 def test_table1_help_runs_as_a_command():
     done = subprocess.run([sys.executable, "-m", "ser_keras.cli", "table1", "--help"], capture_output=True,
                           text=True, check=False)

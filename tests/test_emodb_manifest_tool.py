@@ -1,9 +1,13 @@
 """ser_keras.cli.emodb_manifest (tools/emodb_manifest.py): EmoDB → manifest CSV with the
 documented valence/arousal mapping."""
 
+import pytest
+
 from ser_keras.cli import emodb_manifest
 from ser_keras.data.labels import dimensional_view
 from ser_keras.data.manifest import read_manifest
+
+pytestmark = pytest.mark.integration
 
 
 def test_manifest_maps_emotions_to_ratings_and_reads_back(tmp_path, wav_writer, capsys):

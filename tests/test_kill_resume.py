@@ -12,6 +12,8 @@ from pathlib import Path
 import h5py
 import pytest
 
+pytestmark = pytest.mark.integration  # runs replicate/table1.py five times in subprocesses
+
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = "compare_func_svm,raw_seg_cnn"
 

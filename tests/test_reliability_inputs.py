@@ -294,6 +294,7 @@ def test_16_corpus_spec_typo_lists_valid_kinds(spec):
     assert repr(spec) in message and all(f"{kind}:" in message for kind in CORPUS_KINDS)
 
 
+@pytest.mark.integration
 def test_16_describe_corpus_tool_exits_2_with_the_valid_kinds():
     result = subprocess.run([sys.executable, str(ROOT / "tools" / "describe_corpus.py"), "--corpus", "emod:x"],
                             capture_output=True, text=True, timeout=120, cwd=ROOT,

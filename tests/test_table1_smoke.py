@@ -10,6 +10,9 @@ import pytest
 from ser_keras.cli import search_short_mlp, table1
 from ser_keras.experiments.short import TABLE1_IDS, load_mlp_hparams
 
+pytestmark = pytest.mark.integration
+
+
 def _run(out, *extra):
     table1.main(["--corpus", "synthetic:tiny", "--quick", "--out", str(out), "--verbose", "0", *extra])
     return json.loads((out / "metrics.json").read_text())

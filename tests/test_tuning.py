@@ -217,6 +217,7 @@ def test_factories_and_role_refuse_bad_values(monkeypatch):
 # -- scripts ----------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_search_elor_quick_on_synthetic_tiny_writes_hparams_table5_accepts(tmp_path, tiny_root, capsys):
     out = tmp_path / "elor"
     status = search_elor.main(["--quick", "--corpus", "synthetic:tiny", "--trials", "1",
@@ -233,6 +234,7 @@ def test_search_elor_quick_on_synthetic_tiny_writes_hparams_table5_accepts(tmp_p
     assert "best trial" in capsys.readouterr().out
 
 
+@pytest.mark.integration
 def test_search_script_errors_are_one_line(tmp_path, tiny_root, capsys):
     status = search_elor.main(["--quick", "--corpus", "synthetic:tiny", "--fold", "Nobody",
                                               "--out", str(tmp_path / "x"), "--verbose", "0"])

@@ -8,6 +8,7 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 from ser_keras.benchmarks.flops import flops_by_layer, split_head_training_flops
 from ser_keras.models.elor import (ElorConfig, ElorFtrConfig, FtrConfig, LomConfig, build_elor, build_elor_ftr,
                                    build_ftr, build_lom)
+from ser_keras.tuning import budget
 from ser_keras.tuning.budget import (forward_flops, gpu_days, layer_flops, mean_step_flops,
                                      measure_step_throughput, split_head_step_flops)
 from ser_keras.tuning.spaces import ELOR_SPACE
@@ -67,7 +68,23 @@ def test_space_mean_exceeds_the_centre_and_projection_arithmetic():
         gpu_days(1e12, 2.0, 1.5)
 
 
-def test_measured_throughput_is_positive_for_a_small_elor():
+def test_throughput_is_samples_per_second_of_the_timed_steps_only(monkeypatch):
+    from ser_keras.training.split_heads import SplitHeadTrainer
+
+    # A clock that reads the number of train steps run so far: each step "takes" 1 s, so
+    # the rate is the batch size when the warm-up (tracing) step is left out of the timing.
+    steps_run = []
+    real_step = SplitHeadTrainer.train_step
+
+    def counted_step(self, *args):
+        steps_run.append(1)
+        return real_step(self, *args)
+
+    monkeypatch.setattr(SplitHeadTrainer, "train_step", counted_step)
+    monkeypatch.setattr(budget.time, "perf_counter", lambda: float(len(steps_run)))
     config = ElorConfig(input_length=800, conv_filters=(4, 4, 4), conv_kernel_sizes=(5, 5, 5), pool_sizes=(2, 2, 2),
                         head_units=(8, 8))
-    assert measure_step_throughput(config, batch_size=4, steps=1) > 0
+    assert measure_step_throughput(config, batch_size=4, steps=3) == 4.0
+    assert len(steps_run) == 1 + 3
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        measure_step_throughput(config, steps=0)

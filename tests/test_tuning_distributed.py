@@ -16,6 +16,8 @@ from test_tuning import completed_trial_files, read_trials, tiny_ftr_hypermodel
 
 from ser_keras.tuning.search import run_search
 
+pytestmark = pytest.mark.integration  # searches in real chief, worker and killed processes
+
 TESTS = Path(__file__).resolve().parent
 DEADLINE_S = 240  # generous: three TensorFlow processes share 2 loaded cores
 

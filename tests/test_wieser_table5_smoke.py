@@ -17,6 +17,8 @@ from ser_keras.experiments.elor import NETWORKS, ElorExperiment, ElorExperimentC
 from ser_keras.experiments.elor_table5 import BASELINE_IDS, TABLE5_IDS
 from ser_keras.io import read_json
 
+pytestmark = pytest.mark.integration
+
 FOLD = "Ses03M"
 
 
