@@ -31,7 +31,12 @@ def common_parser(description, *, default_out):
     parser.add_argument("--resume", action="store_true", help="reuse finished fold results in --out and continue")
     parser.add_argument("--labels", choices=("four_class", "all"), default="four_class",
                         help="categorical label view (default: four_class = ang, hap∪exc, neu, sad)")
-    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras progress output")
+    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
+                        help="0: warnings only; 1: a line per finished row and fold (default); "
+                             "2: also Keras progress bars and every TensorFlow log line")
+    parser.add_argument("--tensorboard", default=None, metavar="DIR",
+                        help="TensorBoard logs of every trained network: per-epoch loss, accuracy and learning "
+                             "rate in DIR/<row>/<fold> (tensorboard --logdir DIR)")
     return parser
 
 

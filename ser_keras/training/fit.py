@@ -63,6 +63,7 @@ def train_frame_classifier(
     jit_compile=None,
     verbose=1,
     checkpoint_path=None,
+    tensorboard_dir=None,
     callbacks=(),
 ):
     """Compile ``model`` with the SHORT recipe and train it until the schedule stops.
@@ -74,6 +75,9 @@ def train_frame_classifier(
     training down). verbose: 2 prints the epoch lines and Keras' step bar; 0 and 1 print
     nothing. checkpoint_path: where the best-validation model is written as ``.h5``
     once training ends. The model ends up holding the best-validation weights.
+    tensorboard_dir: where ``keras.callbacks.TensorBoard`` logs each epoch (issue 17.4):
+    ``train/`` epoch_loss, epoch_accuracy, epoch_learning_rate (the rate used in that epoch);
+    ``validation/`` epoch_loss, epoch_accuracy.
 
     Returns a JSON-ready dict: ``epochs_run``, ``best_epoch`` (1-based; 0 and ``best_val_loss``
     None when no epoch had a finite validation loss), ``best_val_loss``,
@@ -101,6 +105,8 @@ def train_frame_classifier(
         )
     halving = HalveLearningRateOnPlateau(schedule)
     progress = [_EpochProgbar(halving, max_epochs)] if verbose >= 2 else []
+    # Ahead of the halving callback, so the learning rate it logs is the epoch's, not the next one's.
+    board = [keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir), write_graph=False)] if tensorboard_dir else []
     history = model.fit(
         train_ds,
         validation_data=val_ds,
@@ -108,7 +114,7 @@ def train_frame_classifier(
         steps_per_epoch=steps_per_epoch,
         validation_steps=validation_steps,
         shuffle=False,  # the tf.data pipeline shuffles; Keras ignores (and warns about) this for datasets
-        callbacks=[halving, *callbacks, *progress],
+        callbacks=[*board, halving, *callbacks, *progress],
         verbose=1 if progress else 0,
     )
     state = halving.state

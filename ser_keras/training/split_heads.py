@@ -168,7 +168,8 @@ class SplitHeadTrainer:
             raise ValueError("predict() got an empty dataset.")
         return {head: np.concatenate(arrays) for head, arrays in batches.items()}
 
-    def fit(self, train_dataset, validation_dataset=None, *, epochs, patience=10, checkpoint_path=None, verbose=1):
+    def fit(self, train_dataset, validation_dataset=None, *, epochs, patience=10, checkpoint_path=None, verbose=1,
+            tensorboard_dir=None):
         """Train up to ``epochs`` epochs; returns the history dict of per-epoch lists.
 
         With ``validation_dataset``: early stopping after ``patience`` epochs without a
@@ -179,7 +180,10 @@ class SplitHeadTrainer:
         finished epoch. Dropout and data-shuffling streams are not part of the checkpoint,
         so a resumed run is not bit-identical to an uninterrupted one. ``verbose=2`` prints
         a line per epoch ("epoch 7 of 30"), a step bar and the validation loss; 0 and 1
-        print nothing (the run's progress view reports finished units).
+        print nothing (the run's progress view reports finished units). ``tensorboard_dir``:
+        per-epoch scalars laid out as ``keras.callbacks.TensorBoard`` does (issue 17.4):
+        ``train/`` epoch_loss_<head>, epoch_learning_rate; ``validation/`` epoch_loss_<head>,
+        epoch_accuracy_<head>, epoch_loss (the sum that early stopping watches).
         """
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1; got {epochs!r}.")
@@ -189,6 +193,8 @@ class SplitHeadTrainer:
             state, best_weights = self._load_checkpoint(checkpoint_path)
         history = state["history"]
         steps = int(train_dataset.cardinality())
+        writers = {run: tf.summary.create_file_writer(os.path.join(tensorboard_dir, run))
+                   for run in ("train", "validation")} if tensorboard_dir else None
         for epoch in range(state["epoch"] + 1, epochs + 1):
             if state["stopped"]:
                 break
@@ -219,13 +225,30 @@ class SplitHeadTrainer:
                     print(f"val_loss {record['val_loss']:.4f} (best {state['best_loss']:.4f}, epoch {state['best_epoch']})")
             for key, value in record.items():
                 history.setdefault(key, []).append(value)
+            if writers:
+                self._write_summaries(writers, epoch, record)
             state["epoch"] = epoch
             if checkpoint_path is not None:
                 self._save_checkpoint(checkpoint_path, state, best_weights)
         if best_weights is not None:
             self.model.set_weights(best_weights)
         self.best_epoch = state["best_epoch"]
+        for writer in (writers or {}).values():
+            writer.close()
         return history
+
+    def _write_summaries(self, writers, epoch, record):
+        """One epoch's TensorBoard scalars; steps count from 0 as in keras.callbacks.TensorBoard."""
+        # Both heads' optimizers were built with the same rate and no schedule changes it.
+        learning_rate = float(keras.ops.convert_to_numpy(self.optimizers[self.heads[0]].learning_rate))
+        scalars = {"train": {key: value for key, value in record.items() if not key.startswith("val_")},
+                   "validation": {key[len("val_"):]: value for key, value in record.items() if key.startswith("val_")}}
+        scalars["train"]["learning_rate"] = learning_rate
+        for run, values in scalars.items():
+            with writers[run].as_default():
+                for name, value in values.items():
+                    tf.summary.scalar(f"epoch_{name}", value, step=epoch - 1)
+            writers[run].flush()
 
     def _save_checkpoint(self, path, state, best_weights):
         arrays = {f"weight_{index}": value for index, value in enumerate(self.model.get_weights())}
