@@ -9,8 +9,8 @@ import textwrap
 import numpy as np
 import pytest
 
+from ser_keras.experiments.networks import NETWORKS
 from ser_keras.models.elor import (
-    NETWORKS,
     ElorConfig,
     ElorFtrConfig,
     FtrConfig,
@@ -55,7 +55,7 @@ def test_default_configs_are_the_search_space_centre():
     assert flatten_size(FtrConfig()) == 1582
 
 
-@pytest.mark.parametrize("name", list(NETWORKS))
+@pytest.mark.parametrize("name", [spec.paper_name for spec in NETWORKS.values()])
 def test_builders_give_two_five_class_heads(name):
     model = _tiny_models()[name]
     rng = np.random.default_rng(0)

@@ -17,7 +17,9 @@ from ser_keras.cli import search_elor
 from ser_keras.models.elor import HEADS, ElorConfig, FtrConfig, LomConfig, build_ftr, trunk_output_steps
 from ser_keras.tuning import search as search_module
 from ser_keras.tuning.search import (SplitHeadHyperModel, make_oracle, make_strategy, role, run_search)
-from ser_keras.tuning.spaces import ELOR_SPACE, FTR_SPACE, LOM_SPACE, SPACES, Range, SearchSpace
+from ser_keras.tuning.spaces import ELOR_SPACE, FTR_SPACE, LOM_SPACE, Range, SearchSpace
+
+SPACES = {space.network: space for space in (ELOR_SPACE, LOM_SPACE, FTR_SPACE)}
 
 FEATURES = 6
 TINY_FTR = FtrConfig(num_functionals=FEATURES)

@@ -77,15 +77,19 @@ def identity_settings(config):
     return {key: value for key, value in dataclasses.asdict(config).items() if key not in NOT_IDENTITY}
 
 
-def open_run(parser, args, *, script, corpus, label_view, protocol, budget, config, hparam_files=(), **recorded):
+def open_run(parser, args, *, script, corpus, label_view, protocol, budget, config, argv=None, hparam_files=(),
+             **recorded):
     """The :class:`~ser_keras.runs.RunRecord` of a script run, bound to its fingerprint; a
     folder of another identity (or finished without ``--resume``) exits 2 with the reason.
-    ``recorded``: extra ``config.json`` entries (e.g. the hyperparameter file given)."""
+    ``recorded``: the script's own settings (e.g. the file or run folder it reads), written
+    to ``config.json`` and part of the fingerprint; ``argv`` (default ``sys.argv[1:]``) goes to
+    ``config.json`` so that tools/merge_runs.py can finish a merged run with the same command."""
     fingerprint = run_fingerprint(script=script, corpus=corpus, label_view=label_view, protocol=protocol,
-                                  budget=budget, seed=config.seed, settings=identity_settings(config),
+                                  budget=budget, seed=config.seed, settings={**identity_settings(config), **recorded},
                                   hparam_files=hparam_files)
     try:
         return RunRecord(args.out, script=script, fingerprint=fingerprint, corpus=corpus, resume=args.resume,
-                         config={**dataclasses.asdict(config), "corpus": corpus.spec, **recorded})
+                         config={**dataclasses.asdict(config), "corpus": corpus.spec, **recorded,
+                                 "argv": list(sys.argv[1:] if argv is None else argv)})
     except (FileExistsError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")

@@ -16,7 +16,8 @@ from ser_keras.io import write_json
 from ser_keras.models.elor import ElorConfig
 from ser_keras.tuning.budget import (GPU_PEAK_TFLOPS, forward_flops, gpu_days, mean_step_flops,
                                      measure_step_throughput, split_head_step_flops, trial_flops)
-from ser_keras.tuning.spaces import ELOR_SPACE, PAPER_TRIALS
+from ser_keras.experiments.networks import NETWORKS
+from ser_keras.tuning.spaces import ELOR_SPACE
 
 PAPER_DAYS = 49.0
 
@@ -24,7 +25,7 @@ PAPER_DAYS = 49.0
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=8522, help="6 s slices in the corpus (paper: 8522)")
-    parser.add_argument("--trials", type=int, default=PAPER_TRIALS["elor"])
+    parser.add_argument("--trials", type=int, default=NETWORKS["elor"].paper_trials)
     parser.add_argument("--epochs", type=int, default=30, help="epochs per trial (our search's cap)")
     parser.add_argument("--utilisation", type=float, default=0.5, help="fraction of the GPU peak reached")
     parser.add_argument("--batch-size", type=int, default=32)

@@ -5,13 +5,15 @@
 
 Search space: 1-3 hidden ReLU layers of 256/512/1024/2048 units (ser_keras.tuning.spaces).
 Each trial trains with SHORT's SGD + LR-halving recipe on the first fold's training split
-and scores the utterance-level UAR on its 20 % validation split. Writes best_hparams.json
+(or --fold; --outer-folds all: one search per fold, nested) and scores the utterance-level UAR
+on its 20 % validation split. Writes best_hparams.json
 ({"hparams": {"hidden_layers": [...]}}), trials.csv and the resumable tuner/ folder.
 """
 
 
 from ser_keras.cli.common import open_corpus
-from ser_keras.cli.search import exit_on_error, finish, prepare, search_parser
+from ser_keras.cli.search import exit_on_error, prepare, search_folds, search_parser
+from ser_keras.experiments.data import ShortData
 from ser_keras.tuning.tasks import short_mlp_hypermodel
 
 
@@ -24,8 +26,13 @@ def main(argv=None):
     corpus = open_corpus(parser, args.corpus)
 
     def search():
-        hypermodel, settings = short_mlp_hypermodel(corpus, source=args.source, fold=args.fold, seed=args.seed,
-                                                    quick=args.quick, max_epochs=epochs, verbose=args.verbose)
-        finish(args, hypermodel, settings, trials=trials, epochs=epochs)
+        data = ShortData(corpus, seed=args.seed, verbose=args.verbose)
+
+        def hypermodel_of(fold):
+            hypermodel, settings = short_mlp_hypermodel(data, fold, source=args.source, seed=args.seed,
+                                                        quick=args.quick, max_epochs=epochs, verbose=args.verbose)
+            return hypermodel, settings, None
+
+        search_folds(args, data, hypermodel_of, trials=trials, epochs=epochs)
 
     return exit_on_error(search)

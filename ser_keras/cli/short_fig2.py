@@ -12,9 +12,9 @@ Writes fig2_subseg.png and fig2_seg.png. Without --models the two CNN rows are t
 """
 
 
-from ser_keras.experiments.analysis_short import finish_short, open_short_analysis, short_analysis_parser, value_row
-from ser_keras.experiments.analysis_short_summaries import frequency_claims, frequency_summary
+from ser_keras.cli.analysis import analysis_parser, open_short_analysis
 from ser_keras.cli.common import print_finished
+from ser_keras.experiments.analysis_short import finish_short, value_row
 from ser_keras.interpret import DEFAULT_BANDS
 from ser_keras.plots import save_frequency_responses
 
@@ -22,8 +22,8 @@ NAMES = {"subseg": "Raw SubSeg", "seg": "Raw Seg"}
 
 
 def main(argv=None):
-    parser = short_analysis_parser(__doc__, "short_fig2")
-    _, analysis, started = open_short_analysis(parser, "short_fig2", argv)
+    parser = analysis_parser(__doc__, "short_fig2", paper="short")
+    _, analysis, started = open_short_analysis(parser, argv, "short_fig2")
     summaries, rows, figures = {}, [], []
     for kind, name in NAMES.items():
         curves = analysis.frequency_responses(kind)

@@ -14,17 +14,17 @@ happy on relevance; ComParE on SubSeg-Rel more even). Writes fig3_{a,b,c,d}_*.pn
 
 
 from ser_keras.data.labels import FOUR_CLASSES
-from ser_keras.experiments.analysis_short import finish_short, open_short_analysis, short_analysis_parser, value_row
-from ser_keras.experiments.analysis_short_summaries import confusion_claims
+from ser_keras.cli.analysis import analysis_parser, open_short_analysis
 from ser_keras.cli.common import print_finished
+from ser_keras.experiments.analysis_short import finish_short, value_row
 from ser_keras.plots import save_confusion_matrix
 
 
 def main(argv=None):
-    parser = short_analysis_parser(__doc__, "short_fig3")
+    parser = analysis_parser(__doc__, "short_fig3", paper="short")
     parser.add_argument("--compare-classifier", choices=("svm", "rf"), default="svm",
                         help="classifier of the ComParE panels [a], [b] (default: svm)")
-    args, analysis, started = open_short_analysis(parser, "short_fig3", argv)
+    args, analysis, started = open_short_analysis(parser, argv, "short_fig3")
     clf = args.compare_classifier
     systems = {"compare_raw": ("a", f"compare_func_{clf}", f"ComParE {clf.upper()} on raw audio"),
                "compare_rel": ("b", f"rel_subseg_compare_{clf}", f"ComParE {clf.upper()} on SubSeg-Rel"),

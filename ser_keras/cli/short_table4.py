@@ -14,10 +14,10 @@ top_features.csv and top_features.md beside the run record.
 import csv
 import io
 
-from ser_keras.experiments.analysis_short import (TABLE4_SOURCES, finish_short, open_short_analysis, short_analysis_parser,
-                                                  value_row)
 from ser_keras.experiments.analysis_short_summaries import TABLE4_PAPER, importance_claims, importance_summary
+from ser_keras.cli.analysis import analysis_parser, open_short_analysis
 from ser_keras.cli.common import print_finished
+from ser_keras.experiments.analysis_short import TABLE4_SOURCES, finish_short, value_row
 from ser_keras.interpret import GROUPS
 from ser_keras.io import write_text
 
@@ -43,8 +43,8 @@ def _tables(summaries):
 
 
 def main(argv=None):
-    parser = short_analysis_parser(__doc__, "short_table4")
-    _, analysis, started = open_short_analysis(parser, "short_table4", argv)
+    parser = analysis_parser(__doc__, "short_table4", paper="short")
+    _, analysis, started = open_short_analysis(parser, argv, "short_table4")
     summaries = {key: importance_summary(analysis.importances(key)) for key in TABLE4_SOURCES}
     rows, predictions = analysis.rows(list(TABLE4_SOURCES.values()))
     paper = {(key, kind): count for key, kind, count in TABLE4_PAPER}

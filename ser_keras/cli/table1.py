@@ -16,6 +16,7 @@ the validation grid (a per-fold search folder: each fold its own). --plugin MODU
 import time
 
 from ser_keras.cli.common import common_parser, open_corpus, open_run, print_finished, setup_logging, split_list
+from ser_keras.console import RunProgress
 from ser_keras.experiments.data import ShortData
 from ser_keras.experiments.rows import DEFAULT_REFERENCE, ROWS, load_plugins
 from ser_keras.experiments.short import ShortConfig, budget, load_mlp_hparams, run_table1
@@ -68,9 +69,11 @@ def main(argv=None):
         parser.exit(2, f"error: {error}\n")
     seed_everything(config.seed)
     record = open_run(parser, args, script="table1", corpus=corpus, label_view=args.labels, protocol=data.protocol,
-                      budget=run_budget, config=config, hparam_files=hparam_files, wav2vec2=args.wav2vec2)
+                      budget=run_budget, config=config, argv=argv, hparam_files=hparam_files,
+                      wav2vec2=args.wav2vec2)
     try:
-        metrics = run_table1(data, config, record, tensorboard=getattr(args, "tensorboard", None))
+        with RunProgress(len(config.rows) * len(data.folds), title="table1", verbose=args.verbose) as progress:
+            metrics = run_table1(data, config, record, progress=progress, tensorboard=getattr(args, "tensorboard", None))
     except ValueError as error:
         parser.exit(2, f"error: {error}\n")
     print_finished(record.out, metrics, started)

@@ -14,14 +14,14 @@ descriptors.md; the paper's Table 6 statements are checked on the random-start s
 
 import csv
 import io
-import time
 
-from ser_keras.experiments.analysis_elor import (HEADS, add_elor_flags, descriptor_claims, descriptor_table,
-                                                 elor_notes, generalized_inputs, open_elor_analysis,
-                                                 training_mean_signal)
-from ser_keras.cli.common import common_parser, print_finished, setup_logging
+from ser_keras.cli.analysis import analysis_parser, open_elor_analysis
+from ser_keras.cli.common import print_finished
+from ser_keras.experiments.analysis_elor import (HEADS, descriptor_claims, descriptor_table, elor_notes,
+                                                 generalized_inputs, training_mean_signal)
 from ser_keras.io import write_text
 from ser_keras.plots import save_generalized_signals
+from ser_keras.results import ResultRow
 
 QUICK = {"steps": 10, "mean_slices": 16}
 COLUMNS = ("head", "start", "label", "activation_start", "activation_end", "spectral_centroid_hz",
@@ -43,20 +43,20 @@ def _tables(rows):
 
 
 def main(argv=None):
-    parser = common_parser(__doc__, default_out="runs/wieser_fig5")
-    add_elor_flags(parser)
+    parser = analysis_parser(__doc__, "wieser_fig5", paper="elor")
     parser.add_argument("--steps", type=int, default=None, help=f"ascent steps (default 300; --quick {QUICK['steps']})")
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="Adam step on the waveform (default 1e-3)")
     parser.add_argument("--l2", type=float, default=1e-4, help="λ of the L2 penalty (default 1e-4)")
-    args = parser.parse_args(argv)
-    setup_logging(args.verbose)
-    started = time.time()
-    steps = args.steps or (QUICK["steps"] if args.quick else 300)
-    experiment, fold, model, record = open_elor_analysis(parser, args, "wieser_fig5", steps=steps,
-                                                         learning_rate=args.learning_rate, l2=args.l2)
-    mean_start = training_mean_signal(experiment, fold, limit=QUICK["mean_slices"] if args.quick else None)
+
+    def ascent(args):
+        return {"steps": args.steps or (QUICK["steps"] if args.quick else 300), "learning_rate": args.learning_rate,
+                "l2": args.l2}
+
+    args, analysis, started = open_elor_analysis(parser, argv, "wieser_fig5", settings=ascent)
+    steps, fold, model, record = ascent(args)["steps"], analysis.fold, analysis.model, analysis.record
+    mean_start = training_mean_signal(analysis.data, fold, limit=QUICK["mean_slices"] if args.quick else None)
     results = generalized_inputs(model, {"random": None, "train_mean": mean_start}, steps=steps,
-                                 learning_rate=args.learning_rate, l2=args.l2, seed=experiment.config.seed)
+                                 learning_rate=args.learning_rate, l2=args.l2, seed=analysis.config.seed)
     figures = []
     for (head, start), result in results.items():
         path = record.out / f"fig5_{head}_{start}.png"
@@ -65,22 +65,21 @@ def main(argv=None):
                                  title=f"Generalized inputs, {head} head, {start.replace('_', ' ')} start")
         figures.append(path.name)
     table = descriptor_table(results)
-    rows = [{"id": f"fig5_{r['head']}_{r['start']}_label{r['label']}_activation", "system": f"ELoR {fold.name}",
-             "classifier": f"{r['head']} = {r['label']}, {r['start']} start", "metric": "pre-softmax score",
-             "value": round(r["activation_end"], 4), "ci95": None, "paper": None,
-             "status": f"ok: from {r['activation_start']:.4g}"} for r in table]
+    rows = [ResultRow(f"fig5_{r['head']}_{r['start']}_label{r['label']}_activation", f"ELoR {fold.name}",
+                      f"{r['head']} = {r['label']}, {r['start']} start", "pre-softmax score",
+                      round(r["activation_end"], 4), status=f"ok: from {r['activation_start']:.4g}") for r in table]
     table_csv, table_md = _tables(table)
     write_text(record.out / "descriptors.csv", table_csv)
     write_text(record.out / "descriptors.md", table_md)
     print(table_md)
-    notes = elor_notes(experiment, fold, args.models, args.quick) + [
+    notes = elor_notes(analysis) + [
         f"Ascent: {steps} Adam steps, learning rate {args.learning_rate}, λ = {args.l2}; random start N(0, 0.01²); "
         "train-mean start = sample-wise mean of the fold's training slices.",
         "Descriptor table: descriptors.md / descriptors.csv (rows ordered by head, start, label); "
         "pauses: 25 ms frames 30 dB below the loudest, strictly inside the signal.",
         f"Figures: {', '.join(figures)} (top: time, bottom: magnitude spectrum in dB)."]
-    metrics = record.finish(rows, protocol=experiment.config.protocol.replace("-", "_"),
-                            claims=descriptor_claims(table), label_view=f"dimensional_{experiment.view.source}",
+    metrics = record.finish(rows, protocol=analysis.config.protocol.replace("-", "_"),
+                            claims=descriptor_claims(table), label_view=f"dimensional_{analysis.data.view.source}",
                             extra={"fold": fold.name, "heads": list(HEADS), "descriptors": table,
                                    "figures": figures},
                             table_title="ELOR Fig. 5 — generalized inputs: final target activation", notes=notes)

@@ -22,6 +22,7 @@ slice) need a GPU. `--hparams FILE` takes tuned values (format: ser_keras/experi
 import time
 
 from ser_keras.cli.common import common_parser, open_corpus, open_run, print_finished, setup_logging, split_list
+from ser_keras.console import RunProgress
 from ser_keras.experiments.data import ElorData
 from ser_keras.experiments.elor import ElorExperimentConfig, budget, load_hparams, merge_hparams
 from ser_keras.experiments.elor_table5 import run_table5
@@ -80,11 +81,12 @@ def main(argv=None):
         parser.error(str(error))
     seed_everything(config.seed)
     record = open_run(parser, args, script="wieser_table5", corpus=corpus, label_view=f"dimensional_{data.view.source}",
-                      protocol=protocol, budget=run_budget, config=config,
+                      protocol=protocol, budget=run_budget, config=config, argv=argv,
                       hparam_files=source.paths() if source else (), hparams_file=args.hparams)
     try:
-        metrics = run_table5(data, config, record, hyperparameters=provenance,
-                             tensorboard=getattr(args, "tensorboard", None))
+        with RunProgress(len(networks) * len(data.folds), title="wieser_table5", verbose=args.verbose) as progress:
+            metrics = run_table5(data, config, record, progress=progress, hyperparameters=provenance,
+                                 tensorboard=getattr(args, "tensorboard", None))
     except ValueError as error:
         parser.exit(2, f"error: {error}\n")
     print_finished(record.out, metrics, started)

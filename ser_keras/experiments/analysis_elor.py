@@ -4,7 +4,7 @@ signals with measurable descriptors (Fig. 5, Table 6 as numbers).
 
 The network is the ELoR model of one leave-one-speaker-out fold (the paper analyses test
 speaker Ses03F): read from an existing wieser_table5 run folder (``source``) or trained into
-this run's folder by :class:`ser_keras.experiments.elor.ElorExperiment`.
+this run's folder by :class:`ser_keras.experiments.elor.ElorExperiment` (said in the log).
 
 What is correlated: the paper correlates "the input signal and the corresponding saliency
 map" and reads the result as amplitude mattering. We report both readings, each as the mean
@@ -15,6 +15,7 @@ saliency.
 """
 
 import dataclasses
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -22,54 +23,74 @@ from scipy.stats import spearmanr
 
 from ser_keras.data.labels import DIMENSION_CLASSES
 from ser_keras.data.windows import SLICE, slice_dataset
+from ser_keras.experiments.data import ElorData
 from ser_keras.experiments.elor import ElorExperiment, ElorExperimentConfig, budget
 from ser_keras.interpret import (PREDICTED, amplitude_envelope, describe_signal, guided_gradients, guided_model,
                                  maximize_activation, pearson_rows)
 from ser_keras.io import read_json
+from ser_keras.results import Claim
 from ser_keras.metrics import bootstrap_ci
 from ser_keras.training.fit import load_h5
 
-HEADS = ("arousal", "valence")
+logger = logging.getLogger(__name__)
+
+HEADS = ("arousal", "valence")  # the paper's order of Fig. 4/5 panels (models output valence first)
 DEFAULT_FOLD = "Ses03F"
 PAPER_CORRELATIONS = {"saliency_input_corr_arousal": 0.50, "saliency_input_corr_valence": 0.53,
                       "saliency_arousal_valence_corr": 0.96}
 
 
 def elor_config(corpus_kind, *, fold, seed, quick, evaluator="E2", source=None, verbose=1):
-    """An ELoR-only, one-fold :class:`ElorExperimentConfig`: the source run's settings when
-    analysing its model (its folds must be rebuilt exactly), else the Table-5 budget."""
+    """An ELoR-only, one-fold :class:`ElorExperimentConfig` and its budget: the source run's
+    settings when analysing its model (its folds must be rebuilt exactly), else the Table-5
+    budget. Returns ``(config, budget)``; the budget is the analysis's own (checked against
+    the source run's by the caller)."""
+    own = budget(corpus_kind, quick=quick)
     if source is not None:
         settings = read_json(Path(source) / "config.json")
         known = {field.name for field in dataclasses.fields(ElorExperimentConfig)}
         settings = {key: value for key, value in settings.items() if key in known}
     else:
-        settings = {"seed": seed, "evaluator": evaluator, **budget(corpus_kind, quick=quick)}
+        settings = {"seed": seed, "evaluator": evaluator, "budget": own.name, **own.settings}
     settings.update(networks=("elor",), folds=(fold,), verbose=verbose)
-    return ElorExperimentConfig(**settings)
+    return ElorExperimentConfig(**settings), own
 
 
-def elor_model(experiment, source=None):
-    """The fold's trained ELoR model: the source run's, this run's, or trained now (saved as a part)."""
-    fold = experiment.folds[0]
-    for root in (Path(source) if source else None, experiment.record.out):
-        if root is not None and (root / "models" / f"elor_{fold.name}.h5").exists():
-            return load_h5(root / "models" / f"elor_{fold.name}.h5")
-    experiment.record.save_part("elor", fold.name, experiment.run_fold("elor", fold))
-    return load_h5(experiment.record.out / "models" / f"elor_{fold.name}.h5")
+@dataclasses.dataclass
+class ElorAnalysis:
+    """What an ELOR analysis works on: the prepared data, the one fold, its ELoR model."""
+
+    data: ElorData
+    config: ElorExperimentConfig
+    record: object
+    fold: object
+    model: object
+    source: Path | None
 
 
 def open_elor(corpus, config, record, source=None):
-    """``(experiment, fold, model)`` for the one-fold config."""
-    experiment = ElorExperiment(corpus, config, record)
-    return experiment, experiment.folds[0], elor_model(experiment, source)
+    """The :class:`ElorAnalysis` of the one-fold config: the fold's trained ELoR model is the
+    source run's, this run's, or trained now (said in the log; saved as a part)."""
+    data = ElorData(corpus, evaluator=config.evaluator, protocol=config.protocol, seed=config.seed,
+                    validation_fraction=config.validation_fraction, folds=config.folds, verbose=config.verbose)
+    fold = data.folds[0]
+    source = Path(source) if source else None
+    for root in (source, record.out):
+        if root is not None and (root / "models" / f"elor_{fold.name}.h5").exists():
+            return ElorAnalysis(data, config, record, fold, load_h5(root / "models" / f"elor_{fold.name}.h5"), source)
+    logger.info("elor %s: no saved model%s; training ELoR on this fold for the analysis", fold.name,
+                f" in {source}" if source else "")
+    record.save_part("elor", fold.name, ElorExperiment(data, config, record).run_fold("elor", fold))
+    return ElorAnalysis(data, config, record, fold, load_h5(record.out / "models" / f"elor_{fold.name}.h5"), source)
 
 
-def slice_signals(experiment, index, batch_size=16):
-    """Raw 6 s slices ``(N, 96000)`` of slice indices ``index`` and their real (unpadded) lengths."""
+def slice_signals(data, index, batch_size=16):
+    """Raw 6 s slices ``(N, 96000)`` of slice indices ``index`` of :class:`ElorData` ``data``
+    and their real (unpadded) lengths."""
     index = np.asarray(index, np.int64)
-    data = slice_dataset(experiment.store, experiment.owners[index], experiment.starts[index], batch_size=batch_size)
-    signals = np.concatenate([batch.numpy() for batch in data]) if len(index) else np.zeros((0, SLICE), np.float32)
-    lengths = np.minimum(experiment.store.lengths[experiment.owners[index]] - experiment.starts[index], SLICE)
+    slices = slice_dataset(data.store, data.owners[index], data.starts[index], batch_size=batch_size)
+    signals = np.concatenate([batch.numpy() for batch in slices]) if len(index) else np.zeros((0, SLICE), np.float32)
+    lengths = np.minimum(data.store.lengths[data.owners[index]] - data.starts[index], SLICE)
     return signals, lengths
 
 
@@ -120,24 +141,24 @@ def correlation_claims(means):
         return None if None in found else all(v >= threshold for v in found)
 
     return [
-        {"claim": "Fig. 4: input and saliency correlate positively on both heads (paper 0.50 / 0.53; r >= 0.3)",
-         "holds": check(("saliency_input_corr_arousal", "saliency_input_corr_valence"), 0.3),
-         "detail": "signal vs signed saliency"},
-        {"claim": "Fig. 4: input envelope and saliency envelope correlate positively (r >= 0.3)",
-         "holds": check(("saliency_input_envelope_corr_arousal", "saliency_input_envelope_corr_valence"), 0.3),
-         "detail": "the amplitude reading of the paper's statement"},
-        {"claim": "Fig. 4: arousal and valence saliency maps strongly correlated (paper 0.96; r >= 0.9)",
-         "holds": check(("saliency_arousal_valence_corr",), 0.9), "detail": "signed saliency maps"},
+        Claim.from_holds("Fig. 4: input and saliency correlate positively on both heads (paper 0.50 / 0.53; r >= 0.3)",
+                         check(("saliency_input_corr_arousal", "saliency_input_corr_valence"), 0.3),
+                         "signal vs signed saliency"),
+        Claim.from_holds("Fig. 4: input envelope and saliency envelope correlate positively (r >= 0.3)",
+                         check(("saliency_input_envelope_corr_arousal", "saliency_input_envelope_corr_valence"), 0.3),
+                         "the amplitude reading of the paper's statement"),
+        Claim.from_holds("Fig. 4: arousal and valence saliency maps strongly correlated (paper 0.96; r >= 0.9)",
+                         check(("saliency_arousal_valence_corr",), 0.9), "signed saliency maps"),
     ]
 
 
-def training_mean_signal(experiment, fold, limit=None):
+def training_mean_signal(data, fold, limit=None):
     """Sample-wise mean of the fold's training slices (Simonyan et al.'s mean-image start)."""
-    train = experiment.fold_slices(fold)[0]
+    train = data.fold_slices(fold)[0]
     train = train[:limit] if limit else train
     total, count = np.zeros(SLICE, np.float64), 0
     for begin in range(0, len(train), 64):
-        signals, _ = slice_signals(experiment, train[begin:begin + 64])
+        signals, _ = slice_signals(data, train[begin:begin + 64])
         total += signals.sum(axis=0)
         count += len(signals)
     return (total / max(count, 1)).astype(np.float32)
@@ -185,56 +206,20 @@ def descriptor_claims(rows, start="random"):
                            ("peak_amplitude", "higher amplitude peaks"),
                            ("periodic_fraction", "longer periodic stretches")):
         rho = _trend(rows, "arousal", start, key)
-        claims.append({"claim": f"Table 6: higher arousal ↔ {statement} ({key} rises with the label)",
-                       "holds": None if rho is None else rho > 0.5, "detail": f"Spearman rho {rho}"})
+        claims.append(Claim.from_holds(f"Table 6: higher arousal ↔ {statement} ({key} rises with the label)",
+                                       None if rho is None else rho > 0.5, f"Spearman rho {rho}"))
     for key, statement in (("spectral_centroid_hz", "high frequencies"), ("periodic_fraction", "longer periodicity")):
         holds, detail = _extremes_higher(rows, "valence", start, key)
-        claims.append({"claim": f"Table 6: extreme valence (0 or 4) ↔ {statement} ({key})", "holds": holds,
-                       "detail": detail})
+        claims.append(Claim.from_holds(f"Table 6: extreme valence (0 or 4) ↔ {statement} ({key})", holds,
+                                       detail))
     gained = all(r["activation_end"] > r["activation_start"] for r in rows)
-    claims.append({"claim": "every generalized input raises its target activation", "holds": gained,
-                   "detail": "activation after vs before the ascent"})
+    claims.append(Claim.from_holds("every generalized input raises its target activation", gained,
+                                   "activation after vs before the ascent"))
     return claims
 
 
 # -- shared by replicate/wieser_fig4.py and wieser_fig5.py ------------------------------------
-def add_elor_flags(parser):
-    parser.add_argument("--models", default=None, metavar="RUN_DIR",
-                        help="analyse the ELoR model of an existing wieser_table5 run folder (its settings are "
-                             "used); without it one ELoR is trained on the chosen fold into --out first")
-    parser.add_argument("--fold", default=DEFAULT_FOLD, help=f"test speaker of the analysed fold (default: "
-                                                            f"{DEFAULT_FOLD}, the paper's)")
-    parser.add_argument("--evaluator", default="E2", help="evaluator whose ratings label the slices (default: E2)")
-
-
-def open_elor_analysis(parser, args, script, **extra_config):
-    """``(experiment, fold, model, record)`` from the parsed flags; exits with a one-line error."""
-    from ser_keras.cli.common import open_corpus
-    from ser_keras.runs import RunRecord
-    from ser_keras.seeding import seed_everything
-
-    if args.labels != "four_class":
-        parser.error("--labels does not apply: ELOR uses the evaluator's valence/arousal ratings")
-    if args.models and not (Path(args.models) / "config.json").exists():
-        parser.exit(2, f"error: --models {args.models} is not a run folder (no config.json)\n")
-    corpus = open_corpus(parser, args.corpus)
-    try:
-        config = elor_config(corpus.kind, fold=args.fold, seed=args.seed, quick=args.quick, evaluator=args.evaluator,
-                             source=args.models, verbose=args.verbose)
-        seed_everything(config.seed)
-        record = RunRecord(args.out, script=script, corpus=corpus, resume=args.resume,
-                           config={**dataclasses.asdict(config), "corpus": corpus.spec, "models": args.models,
-                                   "quick": args.quick, **extra_config})
-        experiment, fold, model = open_elor(corpus, config, record, args.models)
-    except (FileExistsError, ValueError) as error:
-        parser.exit(2, f"error: {error}\n")
-    return experiment, fold, model, record
-
-
-def elor_notes(experiment, fold, source, quick):
-    notes = [f"Fold: test speaker {fold.name}; ELoR model "
-             + (f"from {source}." if source else "trained in this run (see models/)."),
-             f"Labels: {experiment.view.source} ratings; class k = rating k+1."]
-    if quick:
-        notes.insert(0, "QUICK budget: small ELoR, few epochs/slices/steps; a smoke test, not a replication.")
-    return notes
+def elor_notes(analysis):
+    return [f"Fold: test speaker {analysis.fold.name}; ELoR model "
+            + (f"from {analysis.source}." if analysis.source else "trained in this run (see models/)."),
+            f"Labels: {analysis.data.view.source} ratings; class k = rating k+1."]

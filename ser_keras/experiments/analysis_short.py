@@ -18,7 +18,6 @@ CNNs, applied to the ComParE SVM/RF rows too since the paper "repeats this proce
 import dataclasses
 import hashlib
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,19 +25,21 @@ import numpy as np
 from ser_keras.classical import fit_with_validation
 from ser_keras.data.windows import WINDOW, WaveformStore, frame_counts, frame_index, window_dataset
 from ser_keras.experiments.reporting import pooled_confusion, row_seed
-from ser_keras.experiments.short import TABLE1, Row, ShortConfig, ShortExperiment, budget
+from ser_keras.experiments.rows import ROWS, Row
+from ser_keras.experiments.short import ShortConfig, ShortExperiment, budget
 from ser_keras.features.opensmile_sets import FeatureSet, extract_signals
 from ser_keras.interpret import (cumulative_frequency_response, first_conv_kernel, guided_model, utterance_relevance,
                                  window_relevance)
 from ser_keras.interpret.relevance import class_relevances, spliced_window_positions
 from ser_keras.io import read_json
+from ser_keras.results import ResultRow
+from ser_keras.runs import Budget
 from ser_keras.models.raw_cnn import RAW_CNN_CONFIGS, build_raw_cnn
 from ser_keras.training.fit import load_h5
 
 logger = logging.getLogger(__name__)
 
 RAW_CNN_ROWS = {"subseg": "raw_subseg_cnn", "seg": "raw_seg_cnn"}
-TABLE1_BY_ID = {row.id: row for row in TABLE1}
 # Table 3 rows: ``source`` is the Table-1 CNN row whose relevance signals are the input.
 TABLE3 = (
     Row("rel_subseg_compare_svm", "ComParE LLD×F on SubSeg-Rel", "SVM", 57.15, "rel_functionals", "raw_subseg_cnn"),
@@ -65,23 +66,25 @@ def analysis_budget(corpus_kind, *, quick):
     """Table-1 budget plus the relevance step: every 10th frame under ``--quick`` (windows
     of 25 frames still cover every sample 2.5 times), the evaluation step (every 8th) on the
     embedded corpus."""
-    settings = budget(corpus_kind, quick=quick)
+    table1 = budget(corpus_kind, quick=quick)
     # Deviation (budget only): the paper computes relevance for every 10 ms window.
-    step = QUICK_RELEVANCE_STEP if quick else settings.get("eval_frame_step", 1)
-    return {**settings, "relevance_frame_step": step}
+    step = QUICK_RELEVANCE_STEP if quick else table1.settings.get("eval_frame_step", 1)
+    return Budget(table1.name, {**table1.settings, "relevance_frame_step": step},
+                  f"{table1.words}, relevance every {step} frame(s)")
 
 
 def source_settings(source):
-    """Seed, label view, protocol and folds of an existing run folder (its folds must be rebuilt
-    exactly to pair its models with their test utterances)."""
+    """Seed, label view, protocol, folds and fingerprint of an existing run folder (its folds
+    must be rebuilt exactly to pair its models with their test utterances)."""
     config = read_json(Path(source) / "config.json")
     metrics_path = Path(source) / "metrics.json"
     metrics = read_json(metrics_path) if metrics_path.exists() else {}
+    fingerprint_path = Path(source) / "fingerprint.json"
     folds = metrics.get("folds") or config.get("folds")
     return {"seed": config["seed"], "labels": config.get("labels", "four_class"),
             "protocol": config.get("protocol"), "validation_fraction": config.get("validation_fraction", 0.2),
             "folds": tuple(folds) if folds else None,
-            "sha256": (metrics.get("corpus") or {}).get("sha256")}
+            "fingerprint": read_json(fingerprint_path) if fingerprint_path.exists() else None}
 
 
 def _peak_normalised(signal):
@@ -111,20 +114,38 @@ def _mean_scores(model, feature_sets, num_classes):
 class ShortAnalysis(ShortExperiment):
     """Table-1 experiment plus the relevance rows, reading models/parts of ``source`` if given."""
 
-    def __init__(self, corpus, config, record, *, source=None, cache=None):
-        super().__init__(corpus, config, record, cache=cache)
+    def __init__(self, data, config, record, *, source=None, progress=None):
+        super().__init__(data, config, record, progress=progress)
         self.source = Path(source) if source else None
         if config.quick and config.folds is None:
             self.folds = self.folds[:1]  # --quick: one fold (said in the notes)
+        self.families.update({"functionals": self._fold_functionals, "rel_functionals": self._fold_rel_functionals,
+                              "rel_cnn": self._fold_rel_cnn})
         self._relevance = {}
         self._relevance_features = {}
 
+    # Names the analyses read from the prepared data.
+    @property
+    def store(self):
+        return self.data.store
+
+    @property
+    def utterances(self):
+        return self.data.utterances
+
+    @property
+    def targets(self):
+        return self.data.targets
+
     # -- models and parts of this run or of the source run ------------------------------
     def model_path(self, row_id, fold):
-        """The .h5 of a CNN row and fold: this run's, else the source run's, else trained now."""
+        """The .h5 of a CNN row and fold: this run's, else the source run's, else trained now
+        (said in the log: the analysis then trains its Table-1 row into this run)."""
         for root in (self.record.out, self.source):
             if root is not None and (root / "models" / f"{row_id}_{fold}.h5").exists():
                 return root / "models" / f"{row_id}_{fold}.h5"
+        logger.info("%s %s: no saved model in %s%s; training the Table-1 row for this analysis", row_id, fold,
+                    self.record.out, f" or {self.source}" if self.source else "")
         self.rows([row_id])
         return self.record.out / "models" / f"{row_id}_{fold}.h5"
 
@@ -151,11 +172,11 @@ class ShortAnalysis(ShortExperiment):
         for row_id in row_ids:
             for fold in self.folds:
                 self._import_source_part(row_id, fold.name)
-        rows, predictions = self.run(row_ids)
-        table3_rows, table3_predictions = self.run(row_ids, TABLE3)
+        rows, predictions, _ = self.run(row_ids)
+        table3_rows, table3_predictions, _ = self.run(row_ids, TABLE3)
         rows, predictions = rows + table3_rows, predictions + table3_predictions
         order = {row_id: position for position, row_id in enumerate(row_ids)}
-        return sorted(rows, key=lambda row: order[row["id"]]), predictions
+        return sorted(rows, key=lambda row: order[row.id]), predictions
 
     # -- relevance signals ------------------------------------------------------------
     def relevance_signals(self, source_row, fold):
@@ -208,7 +229,7 @@ class ShortAnalysis(ShortExperiment):
         if key not in self._relevance_features:
             signals, namespace = self.relevance_signals(source_row, fold)
             jobs = {f"{self.utterances[u].id}#{k}": s[k] for u, s in signals.items() for k in range(len(s))}
-            found = extract_signals(FeatureSet.ComParE_2016_functionals, jobs, cache=self.cache,
+            found = extract_signals(FeatureSet.ComParE_2016_functionals, jobs, cache=self.data.cache,
                                     cache_namespace=namespace, workers=self.config.workers,
                                     progress=self.config.verbose > 0)
             self._relevance_features[key] = {
@@ -236,7 +257,7 @@ class ShortAnalysis(ShortExperiment):
 
     def _fold_functionals(self, row, fold):
         """Table-1 ComParE rows, as in Table 1 (same seed and inputs) plus RF importances."""
-        features = self.features(FeatureSet.ComParE_2016_functionals)
+        features = self.data.features(FeatureSet.ComParE_2016_functionals)
         return self._functional_part(row, fold, lambda u: features[u][None])
 
     def _fold_rel_functionals(self, row, fold):
@@ -263,7 +284,7 @@ class ShortAnalysis(ShortExperiment):
                                   batch_size=self.config.batch_size, seed=self.config.seed, repeat=train)
             return data, owner_of[store_owners], -(-len(store_owners) // self.config.batch_size)
 
-        source = TABLE1_BY_ID[row.source].source
+        source = ROWS[row.source].source
 
         def build(_):
             return build_raw_cnn(RAW_CNN_CONFIGS[source], num_classes=len(self.classes), window=WINDOW)
@@ -287,50 +308,7 @@ class ShortAnalysis(ShortExperiment):
         return pooled_confusion(self.row_parts(row_id), len(self.classes))
 
 
-# -- shared by the replicate/short_*.py scripts ------------------------------------------
-def short_analysis_parser(description, script):
-    """The common flags plus ``--models``, shared by the SHORT analysis scripts."""
-    from ser_keras.cli.common import common_parser
-
-    parser = common_parser(description, default_out=f"runs/{script}")
-    parser.add_argument("--models", default=None, metavar="RUN_DIR",
-                        help="analyse the models (and reuse the fold results) of an existing table1 / "
-                             "short_table3 run folder; its seed, label view, protocol and folds are used. "
-                             "Without it the needed Table-1 rows are trained into --out first.")
-    return parser
-
-
-def open_short_analysis(parser, script, argv=None):
-    """Parse ``argv``, set up logging and open the corpus, config, run record and
-    :class:`ShortAnalysis`. Returns ``(args, analysis, start time)``."""
-    from ser_keras.cli.common import open_corpus, setup_logging, split_list
-    from ser_keras.runs import RunRecord
-    from ser_keras.seeding import seed_everything
-
-    args = parser.parse_args(argv)
-    setup_logging(args.verbose)
-    started = time.time()
-    corpus = open_corpus(parser, args.corpus)
-    fixed = {"seed": args.seed, "labels": args.labels, "protocol": args.protocol, "folds": split_list(args.folds)}
-    if args.models:
-        if not (Path(args.models) / "config.json").exists():
-            parser.exit(2, f"error: --models {args.models} is not a run folder (no config.json)\n")
-        source = source_settings(args.models)
-        if source["sha256"] and source["sha256"] != corpus.sha256:
-            parser.exit(2, f"error: --models {args.models} was run on another corpus "
-                           f"(sha256 {source['sha256'][:12]}…)\n")
-        fixed.update({key: source[key] for key in ("seed", "labels", "protocol", "validation_fraction")})
-        fixed["folds"] = fixed["folds"] or source["folds"]
-    config = ShortAnalysisConfig(**fixed, verbose=args.verbose, **analysis_budget(corpus.kind, quick=args.quick))
-    seed_everything(config.seed)
-    try:
-        record = RunRecord(args.out, script=script, corpus=corpus, resume=args.resume,
-                           config={**dataclasses.asdict(config), "corpus": corpus.spec, "models": args.models})
-        return args, ShortAnalysis(corpus, config, record, source=args.models), started
-    except (FileExistsError, ValueError) as error:
-        parser.exit(2, f"error: {error}\n")
-
-
+# -- shared by the SHORT analysis scripts -----------------------------------------------
 def finish_short(analysis, rows, *, title, predictions=(), claims=(), extra=None, notes=()):
     """Write the run record with the notes every SHORT analysis shares; returns the metrics."""
     config = analysis.config
@@ -338,9 +316,8 @@ def finish_short(analysis, rows, *, title, predictions=(), claims=(), extra=None
               + (f" (models and fold results from {analysis.source})." if analysis.source else "."),
               f"Label view {config.labels}: classes {', '.join(analysis.classes)}.",
               f"Relevance windows every {config.relevance_frame_step} frame(s) of 10 ms (paper: every frame)."]
-    if config.quick:
-        shared.insert(0, "QUICK budget: one fold, fewer windows and epochs; numbers are a smoke test, "
-                         "not a replication.")
+    if config.quick and len(analysis.folds) == 1:
+        shared.insert(0, "Quick budget: one fold.")
     return analysis.record.finish(
         rows, protocol=analysis.protocol.replace("-", "_"), predictions=predictions, claims=claims,
         extra={"folds": [f.name for f in analysis.folds], "classes": list(analysis.classes), **(extra or {})},
@@ -348,7 +325,6 @@ def finish_short(analysis, rows, *, title, predictions=(), claims=(), extra=None
 
 
 def value_row(row_id, system, metric, value, *, paper=None, classifier=""):
-    """A metrics row for a number that is not a pooled recall (no bootstrap CI)."""
-    return {"id": row_id, "system": system, "classifier": classifier, "metric": metric,
-            "value": None if value is None else round(float(value), 4), "ci95": None, "paper": paper,
-            "status": "ok" if value is not None else "skipped: not computable on this run"}
+    """A result row for a number that is not a pooled recall (no bootstrap CI)."""
+    return ResultRow(row_id, system, classifier, metric, None if value is None else round(float(value), 4),
+                     paper=paper, status="ok" if value is not None else "skipped: not computable on this run")

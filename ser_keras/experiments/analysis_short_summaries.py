@@ -14,6 +14,7 @@ import numpy as np
 from ser_keras.interpret import (band_levels, dominant_band, group_counts, response_centroid, spectral_count,
                                  top_features)
 from ser_keras.interpret.importance import CEPSTRAL
+from ser_keras.results import Claim
 
 # Paper's Table 4 group counts out of the top 10: (input, group kind, count).
 TABLE4_PAPER = (("raw", "spectral", 9), ("subseg_rel", "cepstral", 8), ("seg_rel", "cepstral", 4),
@@ -37,17 +38,17 @@ def frequency_claims(summary):
     subseg, seg = summary["subseg"], summary["seg"]
     agreement = [s["fold_curve_correlation"] for s in (subseg, seg)]
     return [
-        {"claim": "Fig. 2: Raw SubSeg first-layer filters emphasise 1000-4000 Hz",
-         "holds": subseg["dominant_band_hz"] == [1000, 4000],
-         "detail": f"dominant band {subseg['dominant_band_hz']} Hz"},
-        {"claim": "Fig. 2: Raw Seg emphasises lower frequencies than SubSeg",
-         "holds": (seg["centroid_hz"] < subseg["centroid_hz"]
-                   and seg["dominant_band_hz"][0] <= subseg["dominant_band_hz"][0]),
-         "detail": f"centroid Seg {seg['centroid_hz']:.0f} Hz vs SubSeg {subseg['centroid_hz']:.0f} Hz; "
-                   f"dominant bands {seg['dominant_band_hz']} vs {subseg['dominant_band_hz']}"},
-        {"claim": "Fig. 2: similar responses across folds (mean pairwise curve correlation > 0.9)",
-         "holds": None if None in agreement else all(a > 0.9 for a in agreement),
-         "detail": f"SubSeg {agreement[0]}, Seg {agreement[1]} (needs >= 2 folds)"},
+        Claim.from_holds("Fig. 2: Raw SubSeg first-layer filters emphasise 1000-4000 Hz",
+                         subseg["dominant_band_hz"] == [1000, 4000],
+                         f"dominant band {subseg['dominant_band_hz']} Hz"),
+        Claim.from_holds("Fig. 2: Raw Seg emphasises lower frequencies than SubSeg",
+                         (seg["centroid_hz"] < subseg["centroid_hz"]
+                         and seg["dominant_band_hz"][0] <= subseg["dominant_band_hz"][0]),
+                         f"centroid Seg {seg['centroid_hz']:.0f} Hz vs SubSeg {subseg['centroid_hz']:.0f} Hz; "
+                         f"dominant bands {seg['dominant_band_hz']} vs {subseg['dominant_band_hz']}"),
+        Claim.from_holds("Fig. 2: similar responses across folds (mean pairwise curve correlation > 0.9)",
+                         None if None in agreement else all(a > 0.9 for a in agreement),
+                         f"SubSeg {agreement[0]}, Seg {agreement[1]} (needs >= 2 folds)"),
     ]
 
 
@@ -62,14 +63,14 @@ def importance_summary(importances):
 def importance_claims(summaries):
     raw, subseg, seg = summaries["raw"], summaries["subseg_rel"], summaries["seg_rel"]
     return [
-        {"claim": "Table 4: raw-waveform RF relies mostly on spectral descriptors (paper 9/10)",
-         "holds": raw["spectral"] > 5, "detail": f"{raw['spectral']}/10 spectral"},
-        {"claim": "Table 4: SubSeg-Rel RF relies mostly on cepstral descriptors (paper 8/10)",
-         "holds": subseg["cepstral"] > 5, "detail": f"{subseg['cepstral']}/10 cepstral"},
-        {"claim": "Table 4: SubSeg-Rel more cepstral than Seg-Rel (paper 8/10 vs 4/10)",
-         "holds": subseg["cepstral"] > seg["cepstral"], "detail": f"{subseg['cepstral']} vs {seg['cepstral']}"},
-        {"claim": "Table 4: Seg-Rel more spectral than cepstral (paper 6/10 vs 4/10)",
-         "holds": seg["spectral"] > seg["cepstral"], "detail": f"{seg['spectral']} vs {seg['cepstral']}"},
+        Claim.from_holds("Table 4: raw-waveform RF relies mostly on spectral descriptors (paper 9/10)",
+                         raw["spectral"] > 5, f"{raw['spectral']}/10 spectral"),
+        Claim.from_holds("Table 4: SubSeg-Rel RF relies mostly on cepstral descriptors (paper 8/10)",
+                         subseg["cepstral"] > 5, f"{subseg['cepstral']}/10 cepstral"),
+        Claim.from_holds("Table 4: SubSeg-Rel more cepstral than Seg-Rel (paper 8/10 vs 4/10)",
+                         subseg["cepstral"] > seg["cepstral"], f"{subseg['cepstral']} vs {seg['cepstral']}"),
+        Claim.from_holds("Table 4: Seg-Rel more spectral than cepstral (paper 6/10 vs 4/10)",
+                         seg["spectral"] > seg["cepstral"], f"{seg['spectral']} vs {seg['cepstral']}"),
     ]
 
 
@@ -85,14 +86,14 @@ def confusion_claims(recalls, classes):
 
     spread = {system: float(np.ptp(recalls[system])) for system in ("compare_raw", "compare_rel")}
     return [
-        {"claim": "Fig. 3: SubSeg (raw) better than ComParE (raw) for happy and sad",
-         "holds": better("subseg_raw", "compare_raw", ("hap", "sad"))},
-        {"claim": "Fig. 3: ComParE (raw) better than SubSeg (raw) for neutral and angry",
-         "holds": better("compare_raw", "subseg_raw", ("neu", "ang"))},
-        {"claim": "Fig. 3: SubSeg's best class is sad on raw audio and happy on SubSeg-Rel",
-         "holds": best("subseg_raw") == "sad" and best("subseg_rel") == "hap",
-         "detail": f"raw {best('subseg_raw')}, relevance {best('subseg_rel')}"},
-        {"claim": "Fig. 3: ComParE on SubSeg-Rel models the classes more equally than on raw",
-         "holds": spread["compare_rel"] < spread["compare_raw"],
-         "detail": f"recall range {spread['compare_rel']:.2f} vs {spread['compare_raw']:.2f}"},
+        Claim.from_holds("Fig. 3: SubSeg (raw) better than ComParE (raw) for happy and sad",
+                         better("subseg_raw", "compare_raw", ("hap", "sad"))),
+        Claim.from_holds("Fig. 3: ComParE (raw) better than SubSeg (raw) for neutral and angry",
+                         better("compare_raw", "subseg_raw", ("neu", "ang"))),
+        Claim.from_holds("Fig. 3: SubSeg's best class is sad on raw audio and happy on SubSeg-Rel",
+                         best("subseg_raw") == "sad" and best("subseg_rel") == "hap",
+                         f"raw {best('subseg_raw')}, relevance {best('subseg_rel')}"),
+        Claim.from_holds("Fig. 3: ComParE on SubSeg-Rel models the classes more equally than on raw",
+                         spread["compare_rel"] < spread["compare_raw"],
+                         f"recall range {spread['compare_rel']:.2f} vs {spread['compare_raw']:.2f}"),
     ]

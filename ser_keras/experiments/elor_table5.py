@@ -8,12 +8,17 @@ networks: the majority-class WAR (majority of each fold's training labels) and c
 are not in our copy: ``paper`` is None and the table prints "n/a (not in source text)".
 """
 
+import logging
+import time
+
 from ser_keras.data.labels import DIMENSION_CLASSES
 from ser_keras.experiments.elor import ElorExperiment
 from ser_keras.experiments.networks import NETWORKS, PAPER_NETWORKS
 from ser_keras.experiments.reporting import compare_rows, paired_claim, prediction_lines, score_row
 from ser_keras.models.elor import HEADS
 from ser_keras.results import Claim, ResultRow
+
+logger = logging.getLogger(__name__)
 
 TABLE_DIMENSIONS = ("arousal", "valence")  # the paper's column order (rows of table.md)
 TABLE5_IDS = tuple(f"{n}_{d}_{m}" for n in PAPER_NETWORKS for d in TABLE_DIMENSIONS for m in ("war", "uar"))
@@ -81,12 +86,17 @@ def run_table5(data, config, record, *, progress=None, tensorboard=None, hyperpa
         for fold in experiment.folds:
             part = record.load_part(network, fold.name)
             if part is None:
+                started = time.time()
+                if progress is not None:
+                    progress.unit_started(network, fold.name)
                 part = experiment.run_fold(network, fold, tensorboard=tensorboard)
                 record.save_part(network, fold.name, part)
                 if progress is not None:
-                    progress.unit_done(network, fold.name, part.get("summary", ""))
+                    progress.unit_done(network, fold.name, part["summary"], time.time() - started)
+                else:
+                    logger.info("%s %s: %s", network, fold.name, part["summary"])
             elif progress is not None:
-                progress.unit_done(network, fold.name, "resumed")
+                progress.unit_skipped(network, fold.name, "resumed")
             parts[fold.name] = part
         head_parts[network] = {head: dimension_parts(parts, head) for head in HEADS}
         for dimension in TABLE_DIMENSIONS:

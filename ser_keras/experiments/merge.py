@@ -1,50 +1,69 @@
 """Merging run folders that ran disjoint folds (``--folds``) on different machines into one
-run record, rescoring every row on the pooled predictions (SHORT Table 1, ELOR Table 5)."""
+run (SHORT Table 1, ELOR Table 5 and the analyses alike).
+
+Runs merge only when their fingerprints agree (:mod:`ser_keras.runs`; the folds are not part
+of a fingerprint) and their folds are disjoint. :func:`prepare_merge` copies every run's fold
+parts and models into the merged folder and returns the script and command line that
+finish it: the script itself, rerun with ``--resume`` over the union of the folds, finds
+every part in place and only scores. So a merged run is, by construction, the run that
+would have computed all folds in one go.
+"""
 
 import shutil
 from pathlib import Path
 
-from ser_keras.experiments.reporting import prediction_lines, score_row
-from ser_keras.io import read_json
-from ser_keras.runs import RunRecord
+from ser_keras.io import read_json, write_json
+from ser_keras.runs import describe_differences, fingerprint_differences
+
+# Flags of the stored command line the merge replaces: (flag, takes a value).
+REPLACED_FLAGS = (("--out", True), ("--folds", True), ("--resume", False))
 
 
-def merge_runs(runs, out):
-    """Merge finished run folders ``runs`` into ``out``; returns ``Path(out)``."""
-    runs = [Path(run) for run in runs]
-    metrics = [read_json(run / "metrics.json") for run in runs]
-    first = metrics[0]
-    for run, other in zip(runs[1:], metrics[1:]):
-        for key in ("script", "seed", "protocol"):
-            if other[key] != first[key]:
-                raise ValueError(f"{run} differs in {key!r}: {other[key]!r} vs {first[key]!r}; only runs of one "
-                                 "script, seed and protocol can be merged.")
-        if other["corpus"]["sha256"] != first["corpus"]["sha256"]:
-            raise ValueError(f"{run} used another corpus (sha256 {other['corpus']['sha256'][:12]}).")
-    folds = [fold for m in metrics for fold in m.get("folds", [])]
-    if len(folds) != len(set(folds)):
-        raise ValueError(f"The runs share folds {sorted({f for f in folds if folds.count(f) > 1})}; "
-                         "each fold must come from exactly one run.")
-    config = {**read_json(runs[0] / "config.json"), "folds": folds, "merged_from": [str(r) for r in runs]}
-    record = RunRecord(out, script=first["script"], config=config, corpus=first["corpus"])
-    rows, predictions = [], []
-    for row in first["rows"]:
-        if row["value"] is None:
-            rows.append(row)
+def without_flags(argv, flags=REPLACED_FLAGS):
+    """``argv`` without the ``flags`` (``--flag value`` and ``--flag=value`` forms)."""
+    kept, skip = [], False
+    takes_value = dict(flags)
+    for token in argv:
+        if skip:
+            skip = False
             continue
-        parts = {}
-        for run in runs:
-            for path in sorted((run / "parts" / row["id"]).glob("*.json")):
-                parts[path.stem] = read_json(path)
-                record.save_part(row["id"], path.stem, parts[path.stem])
-        spec = {key: row[key] for key in ("id", "system", "classifier", "paper") if key in row}
-        rows.append(score_row(spec, parts, num_classes=len(first["classes"]), metric=row["metric"],
-                              seed=first["seed"], n_bootstrap=config.get("n_bootstrap", 1000)))
-        predictions += prediction_lines(row["id"], parts)
+        name = token.split("=", 1)[0]
+        if name in takes_value:
+            skip = takes_value[name] and "=" not in token
+            continue
+        kept.append(token)
+    return kept
+
+
+def prepare_merge(runs, out):
+    """Check ``runs`` (finished run folders), copy their parts and models into ``out``;
+    return ``(script, argv)`` that finishes the merged run."""
+    runs = [Path(run) for run in runs]
+    if len(runs) < 2:
+        raise ValueError("Merging needs at least two run folders.")
+    fingerprints, folds = [], {}
     for run in runs:
-        if (run / "models").is_dir():
-            shutil.copytree(run / "models", record.out / "models", dirs_exist_ok=True)
-    record.finish(rows, protocol=first["protocol"], predictions=predictions, label_view=first["corpus"].get("label_view"),
-                  extra={"folds": folds, "classes": first["classes"]}, table_title=f"{first['script']} (merged)",
-                  notes=[f"Merged from {', '.join(str(r) for r in runs)}."])
-    return record.out
+        for name in ("fingerprint.json", "metrics.json", "config.json"):
+            if not (run / name).exists():
+                raise ValueError(f"{run} is not a finished run folder (no {name}).")
+        fingerprints.append(read_json(run / "fingerprint.json"))
+        for fold in read_json(run / "metrics.json")["folds"]:
+            if fold in folds:
+                raise ValueError(f"Fold {fold} is in both {folds[fold]} and {run}; each fold must come from one run.")
+            folds[fold] = run
+    for run, fingerprint in zip(runs[1:], fingerprints[1:]):
+        differences = fingerprint_differences(fingerprints[0], fingerprint)
+        if differences:
+            raise ValueError(f"{run} is a run of another identity than {runs[0]}: "
+                             f"{describe_differences([(k, b, a) for k, a, b in differences])}.")
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} is not empty; merge into a new folder.")
+    for run in runs:
+        for folder in ("parts", "models"):
+            if (run / folder).is_dir():
+                shutil.copytree(run / folder, out / folder, dirs_exist_ok=True)
+    write_json(out / "fingerprint.json", fingerprints[0])
+    config = read_json(runs[0] / "config.json")
+    argv = [*without_flags(config["argv"]), "--out", str(out), "--folds", ",".join(folds), "--resume"]
+    return fingerprints[0]["script"], argv

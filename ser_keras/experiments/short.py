@@ -188,22 +188,24 @@ class ShortExperiment:
             part = self.record.load_part(row.id, fold.name)
             if part is None:
                 started = time.time()
+                self._progress("unit_started", row.id, fold.name)
                 keras.utils.set_random_seed(row_seed(self.config.seed, row.id, fold.name))
                 part = self.families[row.family](row, fold)
                 self.record.save_part(row.id, fold.name, part)
-                summary = (f"UAR {100 * unweighted_average_recall(part['targets'], part['predictions'], self.data.num_classes):.1f} %"
-                           + (f", {part['epochs']} epochs" if part.get("epochs") else ""))
-                self._unit_done(row.id, fold.name, summary, time.time() - started)
+                uar = unweighted_average_recall(part["targets"], part["predictions"], self.data.num_classes)
+                summary = f"UAR {100 * uar:.1f} %" + (f", {part['epochs']} epochs" if part.get("epochs") else "")
+                self._progress("unit_done", row.id, fold.name, summary, time.time() - started)
             else:
-                self._unit_done(row.id, fold.name, "resumed", None)
+                self._progress("unit_skipped", row.id, fold.name, "resumed")
             parts[fold.name] = part
         return parts
 
-    def _unit_done(self, row_id, fold, summary, seconds):
+    def _progress(self, event, row_id, fold, *details):
+        """Tell the run's progress view (or, without one, the log) about a (row, fold) unit."""
         if self.progress is not None:
-            self.progress.unit_done(row_id, fold, summary, seconds)
-        else:
-            logger.info("%s %s: %s", row_id, fold, summary)
+            getattr(self.progress, event)(row_id, fold, *details)
+        elif event != "unit_started":
+            logger.info("%s %s: %s", row_id, fold, details[0])
 
     def run(self, row_ids, table=None):
         """Score the rows named in ``row_ids`` (of ``table``, default the registry):
@@ -214,7 +216,7 @@ class ShortExperiment:
             if row.source == "wav2vec2" and not self.data.wav2vec2_path:
                 rows.append(skipped_row(row.spec(), "no --wav2vec2 weights"))
                 for fold in self.folds:
-                    self._unit_done(row.id, fold.name, "skipped (no --wav2vec2 weights)", None)
+                    self._progress("unit_skipped", row.id, fold.name, "skipped: no --wav2vec2 weights")
                 continue
             parts = self.row_parts(row)
             all_parts[row.id] = parts
@@ -381,7 +383,10 @@ def table1_claims(parts_by_row, data, config):
 
 
 def run_table1(data, config, record, *, progress=None, tensorboard=None):
-    """Run the requested rows on prepared ``data`` and finish the run record; returns the metrics."""
+    """Run the requested rows on prepared ``data`` and finish the run record; returns the metrics.
+
+    ``progress``: a :class:`~ser_keras.console.RunProgress` over ``len(rows) × len(folds)``
+    units; ``tensorboard``: a folder for per-(row, fold) TensorBoard logs."""
     experiment = ShortExperiment(data, config, record, progress=progress, tensorboard=tensorboard)
     experiment.check_plugins(config.rows)
     rows, predictions, parts_by_row = experiment.run(config.rows)

@@ -1,7 +1,6 @@
 """Keras functional graph builders (built-in layers only) for both papers' networks."""
 
 from ser_keras.models.elor import (
-    NETWORKS,
     ElorConfig,
     ElorFtrConfig,
     FtrConfig,
@@ -27,7 +26,6 @@ from ser_keras.models.raw_cnn import (
 )
 
 __all__ = [
-    "NETWORKS",
     "ElorConfig",
     "ElorFtrConfig",
     "FtrConfig",

@@ -318,16 +318,6 @@ def build_elor_ftr(config=ElorFtrConfig(), *, functional_mean, functional_varian
     return _two_head_model([waveform, functionals], joined, config, "elor_ftr")
 
 
-NETWORKS = {
-    "ELoR": (ElorConfig, build_elor),
-    "LoM": (LomConfig, build_lom),
-    "FTR": (FtrConfig, build_ftr),
-    "ELoR+FTR": (ElorFtrConfig, build_elor_ftr),
-}
-"""Paper name -> (config class, builder). FTR and ELoR+FTR builders also take the training
-fold's ``functional_mean`` and ``functional_variance``."""
-
-
 def flatten_size(config):
     """Features entering the heads of ``config``'s network (the paper's MLP input size)."""
     if isinstance(config, FtrConfig):

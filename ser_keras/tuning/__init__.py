@@ -14,15 +14,13 @@ from ser_keras.tuning.search import (
     role,
     run_search,
 )
-from ser_keras.tuning.spaces import ELOR_SPACE, FTR_SPACE, LOM_SPACE, PAPER_TRIALS, SPACES, Range, SearchSpace
+from ser_keras.tuning.spaces import ELOR_SPACE, FTR_SPACE, LOM_SPACE, Range, SearchSpace
 
 __all__ = [
     "ELOR_SPACE",
     "FTR_SPACE",
     "LOM_SPACE",
     "MLP_OBJECTIVE",
-    "PAPER_TRIALS",
-    "SPACES",
     "SPLIT_HEAD_OBJECTIVE",
     "TUNERS",
     "LldMlpHyperModel",

@@ -189,10 +189,6 @@ LOM_SPACE = SearchSpace("lom", LomConfig, (
 
 FTR_SPACE = SearchSpace("ftr", FtrConfig, HEAD_RANGES)
 
-SPACES = {space.network: space for space in (ELOR_SPACE, LOM_SPACE, FTR_SPACE)}
-
-#: Paper budgets (evaluations) per network.
-PAPER_TRIALS = {"elor": 70, "lom": 150, "ftr": 150}
 
 # SHORT §2.3 (MLP on 25-frame LLD contexts): depth and width, decided on validation.
 MLP_DEPTH = Range("depth", "int", 1, 3)
