@@ -104,7 +104,8 @@ def search_folds(args, data, hypermodel_of, *, trials, epochs):
                     "budget": {"trials": trials, "epochs": epochs, "quick": args.quick}}
         result = run_search(hypermodel, out=out, network=args.network, tuner=args.tuner, trials=trials,
                             epochs=epochs, seed=args.seed, strategy=make_strategy(args.distribute), settings=settings,
-                            fixed=fixed, verbose=args.verbose)
+                            fixed=fixed, verbose=args.verbose,
+                            tensorboard=f"{args.tensorboard}/{fold.name}" if args.tensorboard else None)
         if result is None:
             print(f"{fold.name}: worker finished; results are written by the chief ({time.time() - started:.1f} s)")
             continue

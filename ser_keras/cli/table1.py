@@ -73,7 +73,7 @@ def main(argv=None):
                       wav2vec2=args.wav2vec2)
     try:
         with RunProgress(len(config.rows) * len(data.folds), title="table1", verbose=args.verbose) as progress:
-            metrics = run_table1(data, config, record, progress=progress, tensorboard=getattr(args, "tensorboard", None))
+            metrics = run_table1(data, config, record, progress=progress, tensorboard=args.tensorboard)
     except ValueError as error:
         parser.exit(2, f"error: {error}\n")
     print_finished(record.out, metrics, started)

@@ -86,7 +86,7 @@ def main(argv=None):
     try:
         with RunProgress(len(networks) * len(data.folds), title="wieser_table5", verbose=args.verbose) as progress:
             metrics = run_table5(data, config, record, progress=progress, hyperparameters=provenance,
-                                 tensorboard=getattr(args, "tensorboard", None))
+                                 tensorboard=args.tensorboard)
     except ValueError as error:
         parser.exit(2, f"error: {error}\n")
     print_finished(record.out, metrics, started)

@@ -90,7 +90,7 @@ class SplitHeadHyperModel(keras_tuner.HyperModel):
         self.space.declare(hp, self.base_config)
         return self.build_network(self.config(hp))
 
-    def fit(self, hp, model, *, strategy=None, epochs=None, checkpoint_dir=None):
+    def fit(self, hp, model, *, strategy=None, epochs=None, checkpoint_dir=None, tensorboard_dir=None):
         """Train ``model`` split-head on this trial's values; return its validation metrics."""
         config = self.config(hp)
         train, validation = self.datasets(config.batch_size)
@@ -98,7 +98,7 @@ class SplitHeadHyperModel(keras_tuner.HyperModel):
                                    seed=self.seed, strategy=strategy)
         checkpoint = None if checkpoint_dir is None else os.path.join(checkpoint_dir, TRIAL_CHECKPOINT)
         history = trainer.fit(train, validation, epochs=epochs or self.epochs, patience=self.patience,
-                              checkpoint_path=checkpoint, verbose=self.verbose)
+                              checkpoint_path=checkpoint, verbose=self.verbose, tensorboard_dir=tensorboard_dir)
         best = trainer.best_epoch - 1
         metrics = {f"val_accuracy_{head}": history[f"val_accuracy_{head}"][best] for head in HEADS}
         metrics["val_mean_accuracy"] = float(np.mean([metrics[f"val_accuracy_{head}"] for head in HEADS]))
@@ -129,11 +129,12 @@ class LldMlpHyperModel(keras_tuner.HyperModel):
         return build_lld_mlp(data.num_features, feature_mean=data.feature_mean, feature_variance=data.feature_variance,
                              hidden_layers=declare_mlp(hp), num_classes=data.num_classes)
 
-    def fit(self, hp, model, *, strategy=None, epochs=None, checkpoint_dir=None):
+    def fit(self, hp, model, *, strategy=None, epochs=None, checkpoint_dir=None, tensorboard_dir=None):
         """Train and score ``model``; ``model.fit`` follows the strategy the model was built in."""
         data = self.data
         summary = train_frame_classifier(model, data.train, data.validation, steps_per_epoch=data.train_steps,
-                                         max_epochs=epochs or self.max_epochs, verbose=self.verbose)
+                                         max_epochs=epochs or self.max_epochs, verbose=self.verbose,
+                                         tensorboard_dir=tensorboard_dir)
         probabilities = model.predict(data.validation.map(lambda x, y: x), verbose=0)
         decisions = utterance_decisions(probabilities, data.validation_owners, len(data.validation_targets))
         uar = unweighted_average_recall(data.validation_targets, decisions, data.num_classes)
@@ -165,9 +166,9 @@ class SearchTuner(keras_tuner.Tuner):
     (trained from scratch; Hyperband's weight hand-over between rounds is not used).
     """
 
-    def __init__(self, oracle, hypermodel, *, seed=0, **kwargs):
+    def __init__(self, oracle, hypermodel, *, seed=0, tensorboard=None, **kwargs):
         super().__init__(oracle, hypermodel, **kwargs)
-        self.seed = seed
+        self.seed, self.tensorboard = seed, tensorboard
         self.trials_run = []
 
     def run_trial(self, trial, *args, **kwargs):
@@ -181,7 +182,9 @@ class SearchTuner(keras_tuner.Tuner):
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
             model = self.hypermodel.build(hp)
         metrics = self.hypermodel.fit(hp, model, strategy=strategy, epochs=hp.values.get("tuner/epochs"),
-                                      checkpoint_dir=self.get_trial_dir(trial.trial_id))
+                                      checkpoint_dir=self.get_trial_dir(trial.trial_id),
+                                      tensorboard_dir=os.path.join(self.tensorboard, f"trial_{trial.trial_id}")
+                                      if self.tensorboard else None)
         self.trials_run.append({"trial_id": trial.trial_id, **metrics})
         return metrics
 
@@ -216,10 +219,11 @@ def make_strategy(distribute=None, devices=None):
 
 
 def run_search(hypermodel, *, out, network, tuner="bayesian", trials=10, epochs=None, seed=0, strategy=None,
-               settings=None, fixed=None, verbose=1):
+               settings=None, fixed=None, verbose=1, tensorboard=None):
     """Run (or resume) a search with its tuner folder in ``<out>/tuner``.
 
-    ``fixed``: ``{hp name: value}`` held constant instead of searched (``--quick``).
+    ``fixed``: ``{hp name: value}`` held constant instead of searched (``--quick``);
+    ``tensorboard``: a folder for per-trial TensorBoard logs (``trial_<id>/``).
     ``settings``: JSON-ready facts of the search (corpus, fold, budget ...) stored in
     ``search.json``; resuming with different settings is refused. The chief or a
     standalone search writes ``best_hparams.json`` and ``trials.csv`` to ``out`` and returns
@@ -231,7 +235,8 @@ def run_search(hypermodel, *, out, network, tuner="bayesian", trials=10, epochs=
     _check_settings(out / "search.json", settings)
     epochs = epochs or getattr(hypermodel, "epochs", None) or getattr(hypermodel, "max_epochs", None) or 1
     oracle = make_oracle(tuner, hypermodel.objective, trials=trials, epochs=epochs, seed=seed, fixed=fixed)
-    search = SearchTuner(oracle, hypermodel, seed=seed, distribution_strategy=strategy, directory=str(out),
+    search = SearchTuner(oracle, hypermodel, seed=seed, tensorboard=tensorboard, distribution_strategy=strategy,
+                         directory=str(out),
                          project_name=TUNER_FOLDER, overwrite=False)
     search.search(verbose=verbose)
     if role() != "chief":  # the chief serves the oracle and runs no trial
