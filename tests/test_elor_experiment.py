@@ -9,9 +9,10 @@ import pytest
 from ser_keras.data.corpus import Utterance, load_corpus
 from ser_keras.data.labels import dimensional_view
 from ser_keras.data.windows import SLICE
-from ser_keras.experiments.elor import (NETWORKS, ElorExperiment, ElorExperimentConfig, budget, load_hparams,
-                                        merge_hparams, network_id)
+from ser_keras.experiments.data import ElorData
+from ser_keras.experiments.elor import ElorExperiment, ElorExperimentConfig, budget, load_hparams, merge_hparams
 from ser_keras.experiments.elor_table5 import TABLE5_IDS, table5_claims
+from ser_keras.experiments.networks import NETWORKS, network_id
 from ser_keras.models.elor import ElorConfig, ElorFtrConfig
 
 
@@ -54,7 +55,7 @@ def test_hparams_file_formats(tmp_path):
 
 
 def test_merge_hparams_elor_ftr_inherits_elor_and_quick_budget_is_small():
-    quick = budget("synthetic", quick=True)
+    quick = budget("synthetic", quick=True).settings
     merged = merge_hparams(quick["hparams"], {"elor": {"l2_alpha": 0.01}})
     assert merged["elor"]["l2_alpha"] == 0.01 and merged["elor_ftr"]["l2_alpha"] == 0.01
     assert merged["elor"]["conv_filters"] == (8, 8, 8)  # quick entry kept where not overridden
@@ -64,7 +65,7 @@ def test_merge_hparams_elor_ftr_inherits_elor_and_quick_budget_is_small():
     assert isinstance(config.network_config("elor_ftr"), ElorFtrConfig)
     assert config.network_config("elor").conv_filters == (8, 8, 8) and config.max_train_slices == 64
     assert ElorExperimentConfig().network_config("elor") == ElorConfig()  # paper-centre defaults
-    assert budget("iemocap", quick=False) == {}
+    assert budget("iemocap", quick=False).settings == {} and budget("iemocap", quick=False).name == "full"
     with pytest.raises(ValueError, match="Unknown network"):
         ElorExperimentConfig(networks=("elor", "svm"))
     assert network_id("ELoR+FTR") == "elor_ftr" and TABLE5_IDS[:2] == ("elor_arousal_war", "elor_arousal_uar")
@@ -76,34 +77,30 @@ def _values(scores):
             for i, d in enumerate(("arousal", "valence")) for j, m in enumerate(("war", "uar"))}
 
 
-def test_claims_hold_on_the_paper_ordering_and_fail_when_broken():
+def test_point_claims_hold_on_the_paper_ordering_and_fail_when_broken():
     paper_like = {"elor": (60, 50, 50, 40), "lom": (55, 45, 48, 38), "ftr": (50, 40, 49, 39),
                   "elor_ftr": (58, 48, 52, 42)}
     claims = table5_claims(_values(paper_like), NETWORKS)
-    assert [c["holds"] for c in claims] == [True] * 5
-    broken = dict(paper_like, ftr=(56, 20, 60, 45))  # FTR not worst; best valence WAR; UAR < WAR still
-    holds = {c["claim"]: c["holds"] for c in table5_claims(_values(broken), NETWORKS)}
-    assert holds == {"ELoR best on arousal": True, "FTR worst on arousal": False, "ELoR+FTR best on valence": False,
-                     "WAR > UAR for every network": True, "Arousal > valence for every network": False}
-    tie = dict(paper_like, lom=(60, 45, 48, 38))  # ELoR ties LoM on arousal WAR: not "best"
-    assert table5_claims(_values(tie), NETWORKS)[0]["holds"] is False
+    assert [c.verdict for c in claims] == ["holds", "holds"]
+    broken = dict(paper_like, ftr=(56, 20, 60, 45))  # FTR valence above arousal; UAR < WAR still
+    verdicts = {c.claim: c.verdict for c in table5_claims(_values(broken), NETWORKS)}
+    assert verdicts == {"WAR > UAR for every network": "holds", "Arousal > valence for every network": "does not hold"}
 
 
-def test_claims_need_their_networks():
+def test_point_claims_cover_the_networks_run():
     claims = table5_claims(_values({"elor": (60, 50, 50, 40)}), ("elor",))
-    assert [c["holds"] for c in claims] == [None, None, None, True, True]
-    assert claims[0]["detail"] == "needs all four networks"
+    assert [c.holds for c in claims] == [True, True]
+    assert [c.verdict for c in table5_claims({}, ())] == ["n/a", "n/a"]
 
 
 @pytest.fixture(scope="module")
-def tiny_experiment(tiny_root):
-    corpus = load_corpus("synthetic:tiny")
-    config = ElorExperimentConfig(verbose=0, max_train_slices=3)
-    return ElorExperiment(corpus, config, record=None)
+def tiny_data(tiny_root):
+    """The prepared ELOR data of synthetic:tiny (training slices capped at 3 by fold_slices)."""
+    return ElorData(load_corpus("synthetic:tiny"), verbose=0)
 
 
-def test_slices_keep_utterance_labels_and_folds_are_speaker_disjoint(tiny_experiment):
-    experiment = tiny_experiment
+def test_slices_keep_utterance_labels_and_folds_are_speaker_disjoint(tiny_data):
+    experiment = tiny_data
     assert len(experiment.folds) == 10
     view = experiment.view
     for index, owner in enumerate(experiment.owners):
@@ -111,21 +108,21 @@ def test_slices_keep_utterance_labels_and_folds_are_speaker_disjoint(tiny_experi
         assert experiment.targets["arousal"][index] == view.arousal[kept]
     speakers = np.array([u.speaker for u in experiment.utterances])
     for fold in experiment.folds:
-        train, validation, test = experiment.fold_slices(fold)
+        train, validation, test = experiment.fold_slices(fold, max_train_slices=3)
         assert set(speakers[experiment.owners[test]]) == {fold.name}
         assert fold.name not in set(speakers[experiment.owners[np.concatenate([train, validation])]])
         assert len(train) <= 3 and not set(train) & set(validation)
 
 
-def test_datasets_cut_slices_and_features_per_network(tiny_experiment):
-    experiment = tiny_experiment
+def test_datasets_cut_slices_and_features_per_network(tiny_data):
+    experiment = tiny_data
     index = np.array([0, 2, 1])
-    expected = {"elor": (3, SLICE), "lom": (3, 599, 26), "ftr": (3, 1582)}
-    for network, shape in expected.items():
-        x, labels = next(iter(experiment.dataset(network, index, batch_size=8)))
+    expected = {"raw": (3, SLICE), "mfcc": (3, 599, 26), "is10": (3, 1582)}
+    for input_kind, shape in expected.items():
+        x, labels = next(iter(experiment.dataset(input_kind, index, batch_size=8)))
         assert tuple(x.shape) == shape
         assert labels["valence"].numpy().tolist() == experiment.targets["valence"][index].tolist()
-    (waveform, functionals), _ = next(iter(experiment.dataset("elor_ftr", index, batch_size=8)))
+    (waveform, functionals), _ = next(iter(experiment.dataset("raw+is10", index, batch_size=8)))
     store = experiment.store
     owner, start = experiment.owners[2], experiment.starts[2]
     signal = store.signal(owner)[start:start + SLICE]
@@ -134,18 +131,18 @@ def test_datasets_cut_slices_and_features_per_network(tiny_experiment):
     np.testing.assert_array_equal(functionals.numpy(), experiment.is10_features()[index])
 
 
-def test_shuffled_training_data_is_reshuffled_every_epoch(tiny_experiment):
-    everything = np.arange(len(tiny_experiment.owners))
-    dataset = tiny_experiment.dataset("ftr", everything, batch_size=64, shuffle=True, seed=3)
+def test_shuffled_training_data_is_reshuffled_every_epoch(tiny_data):
+    everything = np.arange(len(tiny_data.owners))
+    dataset = tiny_data.dataset("is10", everything, batch_size=64, shuffle=True, seed=3)
     first, second = (next(iter(dataset))[0].numpy() for _ in range(2))
     assert not np.array_equal(first, second)
     np.testing.assert_array_equal(np.sort(first, axis=0), np.sort(second, axis=0))
 
 
-def test_majority_baseline_predicts_the_training_pool_majority(tiny_experiment):
-    parts = tiny_experiment.majority_parts()
-    fold = tiny_experiment.folds[0]
-    pool = np.isin(tiny_experiment.owners, np.concatenate([fold.train, fold.validation]))
-    counts = np.bincount(tiny_experiment.targets["arousal"][pool], minlength=5)
+def test_majority_baseline_predicts_the_training_pool_majority(tiny_data):
+    parts = ElorExperiment(tiny_data, ElorExperimentConfig(verbose=0), record=None).majority_parts()
+    fold = tiny_data.folds[0]
+    pool = np.isin(tiny_data.owners, np.concatenate([fold.train, fold.validation]))
+    counts = np.bincount(tiny_data.targets["arousal"][pool], minlength=5)
     part = parts["arousal"][fold.name]
     assert counts[part["majority"]] == counts.max() and set(part["predictions"]) == {part["majority"]}

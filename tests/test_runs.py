@@ -7,29 +7,34 @@ import pytest
 
 from ser_keras.data.corpus import Corpus, Utterance
 from ser_keras.io import atomic_path, read_json, write_json
-from ser_keras.runs import RunRecord, environment, markdown_table
+from ser_keras.results import Claim, ResultRow
+from ser_keras.runs import Budget, RunRecord, environment, markdown_table, run_fingerprint
 
-ROWS = [{"id": "short.table1.raw_subseg.uar", "system": "Raw SubSeg", "classifier": "CNN", "metric": "UAR",
-         "value": 55.25, "ci95": [52.0, 58.5], "paper": 60.1, "status": "below"},
-        {"id": "short.table1.boaw.uar", "system": "BoAW", "classifier": "SVM", "metric": "UAR",
-         "value": 50.0, "paper": None, "status": "n/a"}]
+ROWS = [ResultRow("short.table1.raw_subseg.uar", "Raw SubSeg", "CNN", "UAR", 55.25, ci95=(52.0, 58.5), paper=60.1,
+                  status="below"),
+        ResultRow("short.table1.boaw.uar", "BoAW", "SVM", "UAR", 50.0, status="n/a")]
+CORPUS = Corpus("synthetic:tiny", "synthetic", "/c", (Utterance(id="u", path="/u.wav", speaker="s"),), "ab" * 32)
+BUDGET = Budget("quick", {"max_epochs": 2}, "quick smoke-test budget: at most 2 epochs")
 
 
 def _record(out, **kwargs):
-    corpus = Corpus("synthetic:tiny", "synthetic", "/c", (Utterance(id="u", path="/u.wav", speaker="s"),), "ab" * 32)
-    return RunRecord(out, script="replicate/table1.py", config={"seed": 3, "quick": True}, corpus=corpus, **kwargs)
+    fingerprint = run_fingerprint(script="table1", corpus=CORPUS, label_view="four_class", protocol="p",
+                                  budget=BUDGET, seed=3, settings={})
+    return RunRecord(out, script="replicate/table1.py", fingerprint=fingerprint, config={"seed": 3}, corpus=CORPUS,
+                     **kwargs)
 
 
 def test_finish_writes_every_record_file(tmp_path):
     record = _record(tmp_path / "run")
     metrics = record.finish(ROWS, protocol="leave-one-session-out",
                             predictions=[["u", "short.table1.boaw.uar", "Ses01", 1, np.int64(2)]],
-                            claims=[{"claim": "raw beats BoAW", "holds": True}], label_view="four_class",
+                            claims=[Claim("raw beats BoAW", "holds", "on UAR")], label_view="four_class",
                             table_title="Table 1", notes=["quick budget"])
     out = tmp_path / "run"
     assert sorted(p.name for p in out.iterdir()) == [
-        "config.json", "env.json", "metrics.json", "predictions.csv", "results.csv", "table.md"]
-    assert read_json(out / "config.json") == {"seed": 3, "quick": True}
+        "config.json", "env.json", "fingerprint.json", "metrics.json", "predictions.csv", "results.csv", "table.md"]
+    assert read_json(out / "config.json") == {"seed": 3}
+    assert read_json(out / "fingerprint.json") == stored_fingerprint(out)
     env = read_json(out / "env.json")
     assert env["packages"]["numpy"] == np.__version__ and "git_sha" in env and env["cpu_count"] >= 1
     stored = read_json(out / "metrics.json")
@@ -44,8 +49,9 @@ def test_finish_writes_every_record_file(tmp_path):
     assert results[0]["ci95_low"] == "52.0" and results[1]["paper"] == ""
     table = (out / "table.md").read_text()
     assert "## Table 1" in table and "| 55.25 | [52.00, 58.50] | 60.10 |" in table
-    assert "n/a (not in source text)" in table and "| raw beats BoAW | holds |" in table
-    assert "- quick budget" in table and "QUICK budget" in table
+    assert "n/a (not in source text)" in table and "| raw beats BoAW | holds | on UAR |" in table
+    assert "- quick budget" in table and "Budget: **quick** — quick smoke-test budget: at most 2 epochs." in table
+    assert stored["budget"] == {"name": "quick", "max_epochs": 2, "description": BUDGET.words}
 
 
 def test_existing_results_need_resume_and_parts_are_reused(tmp_path):
@@ -60,13 +66,18 @@ def test_existing_results_need_resume_and_parts_are_reused(tmp_path):
     _record(tmp_path / "run")  # nothing left to protect
 
 
+def stored_fingerprint(out):
+    return read_json(out / "metrics.json")["fingerprint"]
+
+
 def test_environment_lists_packages():
     env = environment()
     assert set(env["packages"]) >= {"tensorflow", "keras", "numpy"} and env["python"].count(".") == 2
 
 
 def test_markdown_table_without_rows():
-    text = markdown_table({"script": "s", "protocol": "p", "seed": 0, "quick": False, "wall_s": 1.0, "rows": []})
+    text = markdown_table({"script": "s", "protocol": "p", "seed": 0, "budget": BUDGET.to_dict(), "wall_s": 1.0,
+                           "rows": []})
     assert text.startswith("## s\n") and text.endswith("|---|---|---|---|---|---|---|---|\n")
 
 

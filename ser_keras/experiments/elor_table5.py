@@ -61,6 +61,7 @@ def table5_claims(values, networks):
         return values.get(f"{network}_{dimension}_{metric}")
 
     def every(pairs, describe):
+        pairs = [pair for pair in pairs if value(*pair[0]) is not None and value(*pair[1]) is not None]
         if not pairs:
             return None, "no network run"
         failed = [describe(*pair) for pair in pairs if not value(*pair[0]) > value(*pair[1])]
