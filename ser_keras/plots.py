@@ -1,4 +1,5 @@
-"""PNG figures of the analysis sections: SHORT Figs. 2-3 and ELOR Figs. 4-5.
+"""PNG figures of the analysis sections (SHORT Figs. 2-3, ELOR Figs. 4-5) and of the result
+tables (SHORT Table 1, ELOR Table 5: ours with its 95 % CI beside the paper; issue 17.3).
 
 Figures are drawn on matplotlib's Agg canvas without pyplot (no global state, no display)
 and written atomically through :func:`ser_keras.io.atomic_path`.
@@ -118,4 +119,114 @@ def save_generalized_signals(path, signals, *, sample_rate=SAMPLE_RATE, title=""
     grid[0, 0].set_ylabel("amplitude")
     grid[1, 0].set_ylabel("magnitude (dB)")
     figure.suptitle(title)
+    return _save(figure, path)
+
+
+# Result tables: rows as in metrics.json["rows"] (id, system, classifier, metric, value in %,
+# ci95 [low, high] or None, paper or None, status); value None = a skipped row.
+OURS_COLOUR, PAPER_COLOUR, BASELINE_COLOUR = "tab:blue", "tab:orange", "0.35"
+
+
+def _result_rows(axes, labels, rows):
+    """Draw ``rows`` top to bottom on horizontal ``axes``: ours as a dot with its CI bar and
+    value, the paper as a diamond, a skipped row as its status. Returns the largest value drawn."""
+    positions = np.arange(len(rows))[::-1]
+    largest = 0.0
+    for position, row in zip(positions, rows):
+        if row.get("paper") is not None:
+            axes.plot(row["paper"], position, "D", color=PAPER_COLOUR, markersize=6, zorder=3)
+            largest = max(largest, row["paper"])
+        if row.get("value") is None:
+            axes.text(0.01, position, row.get("status", "skipped"), transform=axes.get_yaxis_transform(),
+                      va="center", fontsize="small", color=BASELINE_COLOUR, style="italic",
+                      bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+            continue
+        low, high = row["ci95"] if row.get("ci95") is not None else (row["value"], row["value"])
+        axes.errorbar(row["value"], position, xerr=[[row["value"] - low], [high - row["value"]]], fmt="o",
+                      color=OURS_COLOUR, capsize=3, markersize=5, zorder=4)
+        axes.annotate(f"{row['value']:.1f}", (row["value"], position), xytext=(0, 5), textcoords="offset points",
+                      ha="center", va="bottom", fontsize="small", color=OURS_COLOUR)
+        largest = max(largest, high)
+    axes.set_yticks(positions, labels)
+    axes.set_ylim(-0.7, len(rows) - 0.3)
+    axes.grid(axis="x", alpha=0.3)
+    return largest
+
+
+def _result_legend(figure, rows, baselines):
+    """One legend below the panels: ours with CI, the paper (if a row has its value), each
+    ``baselines`` {label: linestyle}."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", color=OURS_COLOUR, label="ours (95 % CI)")]
+    if any(row.get("paper") is not None for row in rows):
+        handles.append(Line2D([], [], marker="D", color=PAPER_COLOUR, linestyle="none", label="paper"))
+    handles += [Line2D([], [], color=BASELINE_COLOUR, linestyle=style, label=label)
+                for label, style in baselines.items()]
+    figure.legend(handles=handles, fontsize="small", loc="outside lower center", ncols=len(handles), frameon=False)
+
+
+def _titled(figure, title, subtitle):
+    figure.suptitle(f"{title}\n{subtitle}" if subtitle else title, fontsize="medium")
+
+
+def save_table1_figure(path, rows, *, num_classes, title="SHORT Table 1: ours vs the paper", subtitle=""):
+    """SHORT Table 1 at a glance: one line per row (system · classifier), our score with its
+    95 % CI, the paper's value, and chance (100 / ``num_classes`` %). ``subtitle``: the corpus
+    and budget, e.g. "synthetic:tiny, QUICK budget, leave-one-session-out"."""
+    if not rows:
+        raise ValueError("save_table1_figure needs at least one row.")
+    chance = 100.0 / num_classes
+    figure = _figure(7.5, 1.4 + 0.36 * len(rows))
+    axes = figure.add_subplot()
+    largest = _result_rows(axes, [f"{row['system']} · {row['classifier']}" for row in rows], rows)
+    axes.axvline(chance, color=BASELINE_COLOUR, linestyle="--", linewidth=1)
+    axes.set_xlim(0, min(100.0, 1.12 * max(largest, chance) + 4))
+    axes.set_xlabel(f"{' / '.join(sorted({row['metric'] for row in rows}))} (%)")
+    _result_legend(figure, rows, {f"chance ({chance:.0f} %)": "--"})
+    _titled(figure, title, subtitle)
+    return _save(figure, path)
+
+
+# Baseline "networks" of Table 5: (legend label, line style).
+TABLE5_BASELINES = {"majority": ("majority class", ":"), "chance": ("chance", "--")}
+
+
+def save_table5_figure(path, rows, *, title="ELOR Table 5: ours vs the paper", subtitle=""):
+    """ELOR Table 5 at a glance: one panel per dimension (rows) and metric (columns) with each
+    network's score, 95 % CI and the paper's value where it has one, and the baselines as
+    lines: majority class (WAR panels) and chance (UAR panels). Row ids follow
+    ``<network>_<dimension>_<war|uar>``; networks ``majority`` and ``chance`` are the baselines."""
+    panels, baselines = {}, {}
+    for row in rows:
+        network, dimension, metric = row["id"].rsplit("_", 2)
+        if network in TABLE5_BASELINES:
+            baselines[dimension, metric] = (network, row)
+        else:
+            panels.setdefault((dimension, metric), []).append(row)
+    if not panels:
+        raise ValueError("save_table5_figure needs network rows with ids <network>_<dimension>_<war|uar>.")
+    dimensions = list(dict.fromkeys(dimension for dimension, _ in panels))
+    metrics = list(dict.fromkeys(metric for _, metric in panels))
+    networks = list(dict.fromkeys(row["system"] for panel in panels.values() for row in panel))
+    figure = _figure(5.2 * len(metrics), 0.9 + (0.5 + 0.42 * len(networks)) * len(dimensions))
+    grid = figure.subplots(len(dimensions), len(metrics), squeeze=False, sharex=True, sharey=True)
+    largest = 0.0
+    for (dimension, metric), panel in panels.items():
+        axes = grid[dimensions.index(dimension), metrics.index(metric)]
+        by_system = {row["system"]: row for row in panel}
+        ordered = [by_system.get(system, {"value": None, "status": "not run"}) for system in networks]
+        largest = max(largest, _result_rows(axes, networks, ordered))
+        if (dimension, metric) in baselines:
+            kind, baseline = baselines[dimension, metric]
+            axes.axvline(baseline["value"], color=BASELINE_COLOUR, linestyle=TABLE5_BASELINES[kind][1], linewidth=1)
+            largest = max(largest, baseline["value"])
+        axes.set_title(f"{dimension} {metric.upper()}", fontsize="medium")
+        axes.set_xlabel(f"{metric.upper()} (%)")
+        axes.xaxis.set_tick_params(labelbottom=True)  # sharex hides them on the upper panels
+    grid[0, 0].set_xlim(0, min(100.0, 1.12 * largest + 4))  # one scale for every panel
+    drawn = {kind for kind, _ in baselines.values()}
+    _result_legend(figure, [row for panel in panels.values() for row in panel],
+                   {label: style for kind, (label, style) in TABLE5_BASELINES.items() if kind in drawn})
+    _titled(figure, title, subtitle)
     return _save(figure, path)
