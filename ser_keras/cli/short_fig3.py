@@ -17,6 +17,7 @@ from ser_keras.data.labels import FOUR_CLASSES
 from ser_keras.cli.analysis import analysis_parser, open_short_analysis
 from ser_keras.cli.common import print_finished
 from ser_keras.experiments.analysis_short import finish_short, value_row
+from ser_keras.experiments.analysis_short_summaries import confusion_claims
 from ser_keras.plots import save_confusion_matrix
 
 

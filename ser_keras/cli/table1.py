@@ -18,7 +18,8 @@ import time
 from ser_keras.cli.common import common_parser, open_corpus, open_run, print_finished, setup_logging, split_list
 from ser_keras.console import RunProgress
 from ser_keras.experiments.data import ShortData
-from ser_keras.experiments.rows import DEFAULT_REFERENCE, ROWS, load_plugins
+from ser_keras.experiments.plugins import load_plugins
+from ser_keras.experiments.rows import DEFAULT_REFERENCE, ROWS
 from ser_keras.experiments.short import ShortConfig, budget, load_mlp_hparams, run_table1
 from ser_keras.runs import file_sha256
 from ser_keras.seeding import seed_everything

@@ -27,15 +27,20 @@ from ser_keras.experiments.data import ElorData
 from ser_keras.experiments.elor import ElorExperimentConfig, budget, load_hparams, merge_hparams
 from ser_keras.experiments.elor_table5 import run_table5
 from ser_keras.experiments.hparams import open_hparam_source
-from ser_keras.experiments.networks import PAPER_NETWORKS, network_id
+from ser_keras.experiments.networks import NETWORKS, PAPER_NETWORKS, network_id
+from ser_keras.experiments.plugins import load_plugins
 from ser_keras.runs import RunIdentityError
 from ser_keras.seeding import seed_everything
 
 
 def main(argv=None):
     parser = common_parser(__doc__, default_out="runs/table5")
-    parser.add_argument("--networks", default=",".join(PAPER_NETWORKS),
-                        help=f"comma-separated networks (default: the paper's four: {','.join(PAPER_NETWORKS)})")
+    parser.add_argument("--networks", default=None,
+                        help=f"comma-separated networks (default: the paper's four, {','.join(PAPER_NETWORKS)}, "
+                             "and every plug-in network)")
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                        help="import MODULE, which registers networks with ser_keras.register_network (repeatable; "
+                             "installed plug-ins of the entry-point group ser_keras.plugins load by themselves)")
     parser.add_argument("--hparams", default=None, metavar="FILE|DIR",
                         help="best_hparams.json of a tuning search (values chosen once on one fold, the paper's "
                              "protocol), or the --out folder of a per-fold search (<fold>/best_hparams.json each)")
@@ -48,9 +53,10 @@ def main(argv=None):
     if args.labels != "four_class":
         parser.error("--labels does not apply: ELOR uses the evaluator's valence/arousal ratings")
     try:
-        networks = tuple(network_id(name) for name in split_list(args.networks))
+        plugins = tuple(load_plugins(args.plugin))
+        networks = tuple(network_id(name) for name in split_list(args.networks) or NETWORKS)
     except ValueError as error:
-        parser.error(str(error))
+        parser.exit(2, f"error: {error}\n")
     corpus = open_corpus(parser, args.corpus)
     run_budget = budget(corpus.kind, quick=args.quick)
     settings = dict(run_budget.settings)
@@ -69,7 +75,7 @@ def main(argv=None):
             else:
                 settings["hparams"] = merge_hparams(settings.get("hparams", {}), {})
                 settings["fold_hparams"] = {fold: load_hparams(source.for_fold(fold).path) for fold in fold_names}
-        config = ElorExperimentConfig(seed=args.seed, budget=run_budget.name, networks=networks,
+        config = ElorExperimentConfig(seed=args.seed, budget=run_budget.name, networks=networks, plugins=plugins,
                                       folds=split_list(args.folds), protocol=protocol, evaluator=args.evaluator,
                                       verbose=args.verbose, **settings)
         for network in networks:

@@ -106,7 +106,8 @@ def load_store(utterances, *, workers=2, progress=True):
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         errors = list(tqdm(pool.map(read, range(len(utterances))), total=len(utterances),
-                           desc="loading audio", disable=not progress, leave=False))
+                           desc="loading audio", leave=False,
+                           disable=None if progress else True))  # None: no bar when stderr is not a terminal
     kept = np.array([i for i, error in enumerate(errors) if error is None], dtype=np.int64)
     skipped = [(utterances[i].id, error) for i, error in enumerate(errors) if error is not None]
     for _, error in skipped:

@@ -319,7 +319,7 @@ def finish_short(analysis, rows, *, title, predictions=(), claims=(), extra=None
     if config.quick and len(analysis.folds) == 1:
         shared.insert(0, "Quick budget: one fold.")
     return analysis.record.finish(
-        rows, protocol=analysis.protocol.replace("-", "_"), predictions=predictions, claims=claims,
+        rows, protocol=analysis.data.protocol.replace("-", "_"), predictions=predictions, claims=claims,
         extra={"folds": [f.name for f in analysis.folds], "classes": list(analysis.classes), **(extra or {})},
         label_view=config.labels, table_title=title, notes=[*notes, *shared])
 

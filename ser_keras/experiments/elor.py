@@ -50,7 +50,7 @@ class ElorExperimentConfig:
     None uses each network config's own; ``max_train_slices`` keeps a seeded subsample of
     each fold's training slices (``--quick`` only; None = all); ``budget`` names the budget
     (:func:`budget`); ``fold_hparams`` maps fold → network → fields of a per-fold (nested)
-    search, applied over ``hparams``.
+    search, applied over ``hparams``; ``plugins`` the plug-in modules imported for the run.
     """
 
     seed: int = 0
@@ -66,6 +66,7 @@ class ElorExperimentConfig:
     max_train_slices: int | None = None
     hparams: dict = dataclasses.field(default_factory=dict)
     fold_hparams: dict = dataclasses.field(default_factory=dict)
+    plugins: tuple = ()
     workers: int = 2
     n_bootstrap: int = 1000
     verbose: int = 1

@@ -13,9 +13,10 @@ import time
 
 from ser_keras.data.labels import DIMENSION_CLASSES
 from ser_keras.experiments.elor import ElorExperiment
-from ser_keras.experiments.networks import NETWORKS, PAPER_NETWORKS
-from ser_keras.experiments.reporting import compare_rows, paired_claim, prediction_lines, score_row
+from ser_keras.experiments.networks import NETWORKS, PAPER_NETWORKS, check_plugin_network
+from ser_keras.experiments.reporting import compare_rows, figure_subtitle, paired_claim, prediction_lines, score_row
 from ser_keras.models.elor import HEADS
+from ser_keras.plots import save_table5_figure
 from ser_keras.results import Claim, ResultRow
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,9 @@ def run_table5(data, config, record, *, progress=None, tensorboard=None, hyperpa
 
     ``progress``: a :class:`~ser_keras.console.RunProgress` over the (network, fold) units."""
     experiment = ElorExperiment(data, config, record)
+    for network in (n for n in config.networks if NETWORKS[n].origin == "plugin"):
+        check_plugin_network(NETWORKS[network], config.network_config(network), data,
+                             data.fold_slices(data.folds[0])[0])
     rows, predictions, values, head_parts = [], [], {}, {}
     for network in config.networks:
         spec, parts = NETWORKS[network], {}
@@ -143,10 +147,12 @@ def run_table5(data, config, record, *, progress=None, tensorboard=None, hyperpa
              "rating_source": data.view.source, "majority_rating": majority_classes,
              "hparams": {n: {fold.name: config.network_config(n, fold.name).to_dict() for fold in experiment.folds}
                          for n in config.networks}}
-    return record.finish(rows, protocol=config.protocol.replace("-", "_"), predictions=predictions, claims=claims,
-                         extra=extra, label_view=f"dimensional_{data.view.source}", notes=notes, sections=sections,
-                         comparisons=comparisons, hyperparameters=hyperparameters,
-                         table_title="ELOR Table 5 — WAR / UAR (%) per dimension, pooled over the test folds")
+    metrics = record.finish(rows, protocol=config.protocol.replace("-", "_"), predictions=predictions,
+                            claims=claims, extra=extra, label_view=f"dimensional_{data.view.source}", notes=notes,
+                            sections=sections, comparisons=comparisons, hyperparameters=hyperparameters,
+                            table_title="ELOR Table 5 — WAR / UAR (%) per dimension, pooled over the test folds")
+    save_table5_figure(record.out / "table5.png", metrics["rows"], subtitle=figure_subtitle(metrics))
+    return metrics
 
 
 def _notes(experiment, majority_classes):

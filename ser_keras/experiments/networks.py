@@ -10,8 +10,8 @@ Networks that take IS10 are built with the training slices' functional mean and 
 
 import dataclasses
 
-from ser_keras.models.elor import (ElorConfig, ElorFtrConfig, FtrConfig, LomConfig, build_elor, build_elor_ftr,
-                                   build_ftr, build_lom)
+from ser_keras.models.elor import (ElorConfig, ElorFtrConfig, FtrConfig, HeadConfig, LomConfig, build_elor,
+                                   build_elor_ftr, build_ftr, build_lom)
 from ser_keras.tuning.spaces import ELOR_SPACE, FTR_SPACE, LOM_SPACE
 
 INPUT_KINDS = {"raw": "raw 6 s waveform", "mfcc": "MFCC 599×26", "is10": "IS10 functionals",
@@ -85,11 +85,35 @@ def searchable():
     return tuple(spec.id for spec in NETWORKS.values() if spec.space is not None)
 
 
-def register_network(spec):
-    """Add a plug-in :class:`NetworkSpec` (``origin='plugin'``); an id or paper name already
-    registered is refused."""
-    taken = {key.lower() for spec_ in NETWORKS.values() for key in (spec_.id, spec_.paper_name)}
-    if spec.id.lower() in taken or spec.paper_name.lower() in taken:
-        raise ValueError(f"Plug-in network {spec.id!r} ({spec.paper_name!r}) clashes with a registered network.")
-    NETWORKS[spec.id] = dataclasses.replace(spec, origin="plugin")
-    return NETWORKS[spec.id]
+def register_network(id, input, build, *, paper_name=None, config_class=HeadConfig):
+    """Add a plug-in ELOR network, trained and scored exactly as the paper's (split-head
+    updates, early stopping, pooled WAR/UAR per head, ``.h5`` + sidecar, comparisons).
+
+    ``input``: one of :data:`INPUT_KINDS`; ``build(config)`` — for IS10 inputs
+    ``build(config, functional_mean=..., functional_variance=...)`` — returns an uncompiled
+    model with two softmax outputs named ``valence`` and ``arousal`` (5 classes each);
+    ``config_class``: its config dataclass (default :class:`~ser_keras.models.elor.HeadConfig`:
+    head sizes, dropout, L2, learning rate, momentum, batch size). An id or name already
+    registered is refused.
+    """
+    name = paper_name or id
+    taken = {key.lower() for spec in NETWORKS.values() for key in (spec.id, spec.paper_name)}
+    if id.lower() in taken or name.lower() in taken:
+        raise ValueError(f"Plug-in network {id!r} ({name!r}) clashes with a registered network.")
+    if not callable(build):
+        raise ValueError(f"Plug-in network {id!r}: build must be a callable (config) -> keras.Model.")
+    NETWORKS[id] = NetworkSpec(id, name, config_class, build, input, origin="plugin")
+    return NETWORKS[id]
+
+
+def check_plugin_network(spec, config, data, train):
+    """Build a plug-in network once and check its two heads before any training."""
+    try:
+        model = spec.build(config, data, train)
+    except Exception as error:
+        raise ValueError(f"Plug-in network {spec.id!r}: build failed: {type(error).__name__}: {error}") from error
+    shapes = model.output_shape if isinstance(model.output_shape, dict) else None
+    expected = {head: (None, config.num_classes) for head in ("valence", "arousal")}
+    if shapes is None or {head: tuple(shape) for head, shape in shapes.items()} != expected:
+        raise ValueError(f"Plug-in network {spec.id!r}: outputs {model.output_shape}; expected two heads "
+                         f"{expected} named valence and arousal.")

@@ -131,3 +131,9 @@ def paired_claim(text, pairs, parts_by_row, *, expectation, num_classes, metrics
     detail = ", ".join(f"{names.get(c.system, c.system)} − {names.get(c.reference, c.reference)} {c.metric} "
                        f"{c.difference:+.2f} (p_Holm {c.p_holm:.3f})" for c in comparisons)
     return Claim(text, combined_verdict(verdicts), detail)
+
+
+def figure_subtitle(metrics):
+    """What a result figure shows, in one line: corpus, budget, protocol, seed."""
+    return (f"{metrics['corpus']['spec']}, {metrics['budget']['name']} budget, "
+            f"{metrics['protocol'].replace('_', '-')}, seed {metrics['seed']}")

@@ -8,19 +8,15 @@ Keras model builder; it gets exactly what the paper rows get: the folds, the tra
 frame → utterance aggregation, metrics, CIs, ``.h5`` + sidecar, resume, budget label, and a
 line in ``table.md`` marked as not from the paper.
 
-Plug-ins are modules that call :func:`register_row` (or
-:func:`ser_keras.experiments.networks.register_network`) when imported: named with
-``--plugin MODULE`` or installed under the entry-point group ``ser_keras.plugins``.
+Plug-ins are modules that call :func:`register_row` when imported
+(:mod:`ser_keras.experiments.plugins` loads them).
 """
 
 import dataclasses
-import importlib
-from importlib import metadata
 
 import keras
 import numpy as np
 
-PLUGIN_GROUP = "ser_keras.plugins"
 RECIPES = ("short_sgd_halving",)
 # Plug-in input kinds → (family, source): what the model's input is, per 250 ms window or
 # per utterance.
@@ -95,29 +91,6 @@ def register_row(id, input, build, *, recipe="short_sgd_halving", system=None, c
     ROWS[id] = Row(id, system or id, classifier, None, family, source, origin="plugin", build=build, recipe=recipe,
                    plugin=input)
     return ROWS[id]
-
-
-def load_plugins(modules=()):
-    """Import the plug-in modules named (``--plugin``) and those installed under the
-    entry-point group :data:`PLUGIN_GROUP`; returns the names loaded. An import error names
-    the plug-in."""
-    loaded = []
-    for entry_point in metadata.entry_points(group=PLUGIN_GROUP):
-        _import(entry_point.value, entry_point.load)
-        loaded.append(entry_point.value)
-    for module in modules:
-        _import(module, lambda name=module: importlib.import_module(name))
-        loaded.append(module)
-    return loaded
-
-
-def _import(name, load):
-    try:
-        load()
-    except ValueError:
-        raise
-    except Exception as error:  # any failure inside a user's module becomes one clear line
-        raise ValueError(f"Plug-in {name!r} failed to import: {type(error).__name__}: {error}") from error
 
 
 def check_plugin_row(row, input_shape, num_classes):

@@ -22,14 +22,15 @@ from ser_keras.classical import fit_with_validation
 from ser_keras.data.windows import WINDOW
 from ser_keras.experiments.data import LLD_SETS
 from ser_keras.experiments.hparams import open_hparam_source
-from ser_keras.experiments.reporting import (compare_rows, paired_claim, prediction_lines, row_seed, score_row,
-                                             skipped_row)
-from ser_keras.experiments.rows import DEFAULT_REFERENCE, ROWS, TABLE1, TABLE1_IDS, check_plugin_row
+from ser_keras.experiments.reporting import (compare_rows, figure_subtitle, paired_claim, prediction_lines, row_seed,
+                                             score_row, skipped_row)
+from ser_keras.experiments.rows import DEFAULT_REFERENCE, ROWS, TABLE1_IDS, check_plugin_row
 from ser_keras.features.boaw import BagOfAudioWords
 from ser_keras.io import write_json
 from ser_keras.metrics import unweighted_average_recall
 from ser_keras.models.lld_mlp import LLD_MLP_GRID, build_lld_mlp, lld_standardization
 from ser_keras.models.raw_cnn import RAW_CNN_CONFIGS, build_raw_cnn
+from ser_keras.plots import save_table1_figure
 from ser_keras.runs import Budget
 from ser_keras.training.aggregate import utterance_decisions
 from ser_keras.training.fit import save_h5, train_frame_classifier
@@ -181,7 +182,7 @@ class ShortExperiment:
         return self.data.classes
 
     # -- rows -------------------------------------------------------------------------
-    def row_parts(self, row):
+    def parts_of(self, row):
         """Fold parts of ``row``: loaded from the run record, or computed and saved."""
         parts = {}
         for fold in self.folds:
@@ -218,7 +219,7 @@ class ShortExperiment:
                 for fold in self.folds:
                     self._progress("unit_skipped", row.id, fold.name, "skipped: no --wav2vec2 weights")
                 continue
-            parts = self.row_parts(row)
+            parts = self.parts_of(row)
             all_parts[row.id] = parts
             rows.append(score_row(row.spec(), parts, num_classes=self.data.num_classes, seed=self.config.seed,
                                   n_bootstrap=self.config.n_bootstrap))
@@ -411,8 +412,11 @@ def run_table1(data, config, record, *, progress=None, tensorboard=None):
                                                for source, p in provenance.items()), "by_lld_set": provenance}
     extra = {"folds": [f.name for f in data.folds], "classes": list(data.classes), "reference": config.reference,
              "skipped_audio": data.store.skipped, "short_utterances": int(np.sum(data.store.lengths < WINDOW))}
-    return record.finish(rows, protocol=data.protocol.replace("-", "_"), predictions=predictions,
-                         claims=table1_claims(parts_by_row, data, config), extra=extra, label_view=config.labels,
-                         notes=notes, sections=[section] if section else [], comparisons=comparisons,
-                         hyperparameters=hyperparameters,
-                         table_title="SHORT Table 1 — UAR (%), ours beside the paper's")
+    metrics = record.finish(rows, protocol=data.protocol.replace("-", "_"), predictions=predictions,
+                            claims=table1_claims(parts_by_row, data, config), extra=extra, label_view=config.labels,
+                            notes=notes, sections=[section] if section else [], comparisons=comparisons,
+                            hyperparameters=hyperparameters,
+                            table_title="SHORT Table 1 — UAR (%), ours beside the paper's")
+    save_table1_figure(record.out / "table1.png", metrics["rows"], num_classes=data.num_classes,
+                       subtitle=figure_subtitle(metrics))
+    return metrics

@@ -232,7 +232,7 @@ def _run(feature_set, jobs, function, *, cache, cache_namespace, workers, progre
                 pending.clear()
 
     bar = tqdm.tqdm(total=len(todo), desc=f"openSMILE {feature_set.value}", unit="utt",
-                    disable=not progress or not todo)
+                    disable=None if progress and todo else True)  # None: no bar when stderr is not a terminal
     try:
         # Always in worker processes, never in the caller: openSMILE's native library corrupts
         # the heap ("malloc(): invalid size") in a process that has imported TensorFlow.
