@@ -11,6 +11,7 @@ from ser_keras import console
 from ser_keras.data.corpus import DEFAULT_CORPUS, load_corpus
 from ser_keras.data.protocols import PROTOCOLS
 from ser_keras.runs import RunRecord, run_fingerprint
+from ser_keras.training.precision import configure_precision, mixed_policy
 
 
 def common_parser(description, *, default_out):
@@ -93,3 +94,20 @@ def open_run(parser, args, *, script, corpus, label_view, protocol, budget, conf
                                  "argv": list(sys.argv[1:] if argv is None else argv)})
     except (FileExistsError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")
+
+
+def add_precision_flag(parser):
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="train in mixed precision: bfloat16 where the hardware has it, else float16 with loss "
+                             "scaling; softmax outputs stay float32 (off by default: the papers trained in float32; "
+                             "recorded in the budget)")
+
+
+def precision_budget(args, budget, *, loss_scaling=True):
+    """Set the dtype policy of ``--mixed-precision`` (before any model is built) and return
+    ``budget`` with the policy in it; unchanged without the flag."""
+    if not args.mixed_precision:
+        return budget
+    policy = configure_precision(mixed_policy(loss_scaling=loss_scaling))
+    return dataclasses.replace(budget, settings={**budget.settings, "precision": policy},
+                               words=f"{budget.words}, {policy} mixed precision")

@@ -15,7 +15,8 @@ the validation grid (a per-fold search folder: each fold its own). --plugin MODU
 
 import time
 
-from ser_keras.cli.common import common_parser, open_corpus, open_run, print_finished, setup_logging, split_list
+from ser_keras.cli.common import (add_precision_flag, common_parser, open_corpus, open_run, precision_budget,
+                                  print_finished, setup_logging, split_list)
 from ser_keras.console import RunProgress
 from ser_keras.experiments.data import ShortData
 from ser_keras.experiments.plugins import load_plugins
@@ -42,6 +43,7 @@ def main(argv=None):
                              "of the MLP row of its --source; repeat for compare and egemaps")
     parser.add_argument("--allow-foreign-hparams", action="store_true",
                         help="accept hyperparameters from a --quick search or another corpus (said in the table)")
+    add_precision_flag(parser)
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
     started = time.time()
@@ -54,7 +56,7 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown row id(s) {unknown}; valid: {', '.join(ROWS)}")
     corpus = open_corpus(parser, args.corpus)
-    run_budget = budget(corpus.kind, quick=args.quick)
+    run_budget = precision_budget(args, budget(corpus.kind, quick=args.quick))
     try:
         data = ShortData(corpus, labels=args.labels, protocol=args.protocol, seed=args.seed,
                          folds=split_list(args.folds), verbose=args.verbose, wav2vec2=args.wav2vec2)

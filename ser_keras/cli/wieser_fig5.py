@@ -17,7 +17,8 @@ import io
 
 from ser_keras.cli.analysis import analysis_parser, open_elor_analysis
 from ser_keras.cli.common import print_finished
-from ser_keras.experiments.analysis_elor import (HEADS, descriptor_claims, descriptor_table, elor_notes,
+from ser_keras.data.labels import TABLE_DIMENSIONS
+from ser_keras.experiments.analysis_elor import (descriptor_claims, descriptor_table, elor_notes,
                                                  generalized_inputs, training_mean_signal)
 from ser_keras.io import write_text
 from ser_keras.plots import save_generalized_signals
@@ -80,7 +81,7 @@ def main(argv=None):
         f"Figures: {', '.join(figures)} (top: time, bottom: magnitude spectrum in dB)."]
     metrics = record.finish(rows, protocol=analysis.config.protocol.replace("-", "_"),
                             claims=descriptor_claims(table), label_view=f"dimensional_{analysis.data.view.source}",
-                            extra={"fold": fold.name, "heads": list(HEADS), "descriptors": table,
+                            extra={"fold": fold.name, "heads": list(TABLE_DIMENSIONS), "descriptors": table,
                                    "figures": figures},
                             table_title="ELOR Fig. 5 — generalized inputs: final target activation", notes=notes)
     print_finished(record.out, metrics, started)

@@ -21,7 +21,8 @@ slice) need a GPU. `--hparams FILE` takes tuned values (format: ser_keras/experi
 
 import time
 
-from ser_keras.cli.common import common_parser, open_corpus, open_run, print_finished, setup_logging, split_list
+from ser_keras.cli.common import (add_precision_flag, common_parser, open_corpus, open_run, precision_budget,
+                                  print_finished, setup_logging, split_list)
 from ser_keras.console import RunProgress
 from ser_keras.experiments.data import ElorData
 from ser_keras.experiments.elor import ElorExperimentConfig, budget, load_hparams, merge_hparams
@@ -47,6 +48,7 @@ def main(argv=None):
     parser.add_argument("--allow-foreign-hparams", action="store_true",
                         help="accept hyperparameters from a --quick search or another corpus (said in the table)")
     parser.add_argument("--evaluator", default="E2", help="evaluator whose A- lines give the labels (default: E2)")
+    add_precision_flag(parser)
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
     started = time.time()
@@ -58,7 +60,8 @@ def main(argv=None):
     except ValueError as error:
         parser.exit(2, f"error: {error}\n")
     corpus = open_corpus(parser, args.corpus)
-    run_budget = budget(corpus.kind, quick=args.quick)
+    # The split-head loop has no loss scaling: its mixed policy is always bfloat16.
+    run_budget = precision_budget(args, budget(corpus.kind, quick=args.quick), loss_scaling=False)
     settings = dict(run_budget.settings)
     protocol = args.protocol or "leave-one-speaker-out"
     try:

@@ -8,7 +8,9 @@ import collections
 import dataclasses
 
 FOUR_CLASSES = ("ang", "hap", "neu", "sad")
-DIMENSIONS = ("valence", "arousal")
+DIMENSIONS = ("valence", "arousal")  # the models' head order (it seeds the split-head draw order)
+# The papers' presentation order of the dimensions (ELOR Table 5 columns, Figs. 4/5 panels).
+TABLE_DIMENSIONS = ("arousal", "valence")
 DIMENSION_CLASSES = 5
 
 # Common spellings from manifests and other corpora, mapped to the IEMOCAP codes.

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from ser_keras.data.labels import DIMENSION_CLASSES
+from ser_keras.data.labels import DIMENSION_CLASSES, TABLE_DIMENSIONS
 from ser_keras.data.windows import SLICE, slice_dataset
 from ser_keras.experiments.data import ElorData
 from ser_keras.experiments.elor import ElorExperiment, ElorExperimentConfig, budget
@@ -34,7 +34,6 @@ from ser_keras.training.fit import load_h5
 
 logger = logging.getLogger(__name__)
 
-HEADS = ("arousal", "valence")  # the paper's order of Fig. 4/5 panels (models output valence first)
 DEFAULT_FOLD = "Ses03F"
 PAPER_CORRELATIONS = {"saliency_input_corr_arousal": 0.50, "saliency_input_corr_valence": 0.53,
                       "saliency_arousal_valence_corr": 0.96}
@@ -97,7 +96,7 @@ def slice_signals(data, index, batch_size=16):
 def saliency_maps(model, signals, batch_size=8):
     """{head: guided-backprop gradient of each slice's predicted class of that head}, (N, 96000)."""
     guided = guided_model(model)
-    return {head: guided_gradients(guided, signals, PREDICTED, output=head, batch_size=batch_size) for head in HEADS}
+    return {head: guided_gradients(guided, signals, PREDICTED, output=head, batch_size=batch_size) for head in TABLE_DIMENSIONS}
 
 
 def _per_slice_pearson(first, second, lengths):
@@ -108,10 +107,10 @@ def _per_slice_pearson(first, second, lengths):
 
 def saliency_correlations(signals, saliencies, lengths):
     """Per-slice Pearson r (NaN where a map is constant) of every pairing, keyed by row id."""
-    envelopes = {head: amplitude_envelope(saliencies[head]) for head in HEADS}
+    envelopes = {head: amplitude_envelope(saliencies[head]) for head in TABLE_DIMENSIONS}
     signal_envelope = amplitude_envelope(signals)
     values = {}
-    for head in HEADS:
+    for head in TABLE_DIMENSIONS:
         values[f"saliency_input_corr_{head}"] = _per_slice_pearson(signals, saliencies[head], lengths)
         values[f"saliency_input_envelope_corr_{head}"] = _per_slice_pearson(signal_envelope, envelopes[head], lengths)
     values["saliency_arousal_valence_corr"] = _per_slice_pearson(saliencies["arousal"], saliencies["valence"], lengths)
@@ -168,7 +167,7 @@ def generalized_inputs(model, starts, *, steps, learning_rate, l2, seed=0):
     """{(head, start name): Maximization} of all 5 labels of each head from each start."""
     return {(head, name): maximize_activation(model, range(DIMENSION_CLASSES), output=head, start=start, steps=steps,
                                               learning_rate=learning_rate, l2=l2, seed=seed)
-            for head in HEADS for name, start in starts.items()}
+            for head in TABLE_DIMENSIONS for name, start in starts.items()}
 
 
 def descriptor_table(results):

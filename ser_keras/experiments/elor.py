@@ -67,6 +67,7 @@ class ElorExperimentConfig:
     hparams: dict = dataclasses.field(default_factory=dict)
     fold_hparams: dict = dataclasses.field(default_factory=dict)
     plugins: tuple = ()
+    precision: str = "float32"
     workers: int = 2
     n_bootstrap: int = 1000
     verbose: int = 1

@@ -11,7 +11,7 @@ are not in our copy: ``paper`` is None and the table prints "n/a (not in source 
 import logging
 import time
 
-from ser_keras.data.labels import DIMENSION_CLASSES
+from ser_keras.data.labels import DIMENSION_CLASSES, TABLE_DIMENSIONS
 from ser_keras.experiments.elor import ElorExperiment
 from ser_keras.experiments.networks import NETWORKS, PAPER_NETWORKS, check_plugin_network
 from ser_keras.experiments.reporting import compare_rows, figure_subtitle, paired_claim, prediction_lines, score_row
@@ -21,7 +21,6 @@ from ser_keras.results import Claim, ResultRow
 
 logger = logging.getLogger(__name__)
 
-TABLE_DIMENSIONS = ("arousal", "valence")  # the paper's column order (rows of table.md)
 TABLE5_IDS = tuple(f"{n}_{d}_{m}" for n in PAPER_NETWORKS for d in TABLE_DIMENSIONS for m in ("war", "uar"))
 BASELINE_IDS = tuple(f"{kind}_{d}_{m}" for kind, m in (("majority", "war"), ("chance", "uar"))
                      for d in TABLE_DIMENSIONS)

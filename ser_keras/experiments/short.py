@@ -84,6 +84,7 @@ class ShortConfig:
     mlp_hparams: dict = dataclasses.field(default_factory=dict)
     boaw_max_codebook_frames: int | None = 200_000
     reference: str = DEFAULT_REFERENCE
+    precision: str = "float32"
     plugins: tuple = ()
     wav2vec2_sha256: str | None = None
     workers: int = 2

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-HEADS = ("valence", "arousal")
+from ser_keras.data.labels import DIMENSIONS
+
+HEADS = DIMENSIONS
 
 # He et al.'s adaptation of Xavier's normalised initialisation (paper, Sect. 2.2): the
 # Glorot-uniform fan average with the variance doubled for ReLU, i.e.

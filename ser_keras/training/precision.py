@@ -1,10 +1,15 @@
-"""Mixed-precision switch for GPU training (no paper section: an execution setting).
+"""Mixed-precision switch (no paper section: an execution setting; the papers trained in
+float32, so it is off by default and recorded in a run's budget when on).
 
-Mixed float16 roughly doubles convolution throughput on recent NVIDIA GPUs; on CPU it is
-slower, so ``'auto'`` turns it on only where a GPU is visible. Builders keep the final
-softmax in float32, and Keras wraps the optimizer in a ``LossScaleOptimizer`` at compile
-time, whose ``learning_rate`` the halving schedule still sets.
+``--mixed-precision`` picks bfloat16 where the hardware computes it natively (NVIDIA GPUs of
+compute capability 8.0 and newer; CPUs with AVX512_BF16 or AMX) and float16 elsewhere.
+Builders keep the final softmax in float32. With float16, Keras wraps the optimizer of
+``model.compile`` in a ``LossScaleOptimizer`` (whose ``learning_rate`` the halving schedule
+still sets); the split-head loop of ELOR has no loss scaling, so it always takes bfloat16
+(float32's exponent range, no underflow).
 """
+
+from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -20,3 +25,20 @@ def configure_precision(precision="auto"):
         precision = "mixed_float16" if tf.config.list_physical_devices("GPU") else "float32"
     keras.mixed_precision.set_global_policy(precision)
     return precision
+
+
+def native_bfloat16():
+    """Whether this machine computes bfloat16 natively (the first GPU, else the CPU)."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0))
+        return tuple(capability) >= (8, 0)
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = cpuinfo.read_text() if cpuinfo.exists() else ""
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def mixed_policy(*, loss_scaling=True):
+    """The mixed policy for this hardware: bfloat16 where native, else float16 — which needs
+    loss scaling, so a training loop without it (``loss_scaling=False``) gets bfloat16."""
+    return "mixed_bfloat16" if native_bfloat16() or not loss_scaling else "mixed_float16"
