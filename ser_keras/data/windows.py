@@ -225,7 +225,7 @@ def window_dataset(store, owners, frames, targets=None, *, batch_size=256, shuff
     count = len(owners)
     if count == 0:
         raise ValueError("No windows to stream: the selection holds no utterances.")
-    order = _order(count, shuffle, seed, repeat)
+    order = index_order(count, shuffle, seed, repeat)
     targets_t = None if targets is None else tf.constant(np.asarray(targets), tf.int32)
 
     @tf.autograph.experimental.do_not_convert  # plain TF ops; AutoGraph cannot read closures
@@ -262,11 +262,14 @@ def context_dataset(matrices, owners, frames, targets=None, *, batch_size=256, s
         contexts = tf.gather(rows, tf.gather(offsets, owner)[:, None] + spliced)
         return contexts if targets_t is None else (contexts, tf.gather(targets_t, owner))
 
-    order = _order(len(owners), shuffle, seed, repeat)
+    order = index_order(len(owners), shuffle, seed, repeat)
     return order.batch(batch_size).map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def _order(count, shuffle, seed, repeat):
+def index_order(count, shuffle, seed, repeat):
+    """Dataset of the indices ``0 .. count - 1`` in stream order: as given, or a stateless
+    permutation of ``seed`` (a fresh one per pass with ``repeat``). The windows and LLD-context
+    pipelines and the device-input path (``ser_keras.training.device_input``) all order from here."""
     indices = tf.data.Dataset.range(count)
     if not shuffle:
         return indices.repeat() if repeat else indices

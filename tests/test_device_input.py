@@ -1,0 +1,170 @@
+"""The device-input path (issue 16.1): window ids in the stream, windows cut in the step,
+the same training as the host pipeline, and a saved network that still takes windows."""
+
+import subprocess
+import sys
+
+import h5py
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ser_keras.data.windows import WINDOW, WaveformStore, corpus_tensor, frame_counts, frame_index, window_dataset
+from ser_keras.models.lld_mlp import build_lld_mlp
+from ser_keras.models.raw_cnn import build_raw_subseg
+from ser_keras.training.device_input import (
+    DeviceCorpus,
+    WindowGather,
+    device_corpus,
+    train_frame_classifier_on_device,
+    window_id_dataset,
+    with_window_gather,
+)
+from ser_keras.training.fit import train_frame_classifier
+from ser_keras.training.schedules import HalvingSchedule
+
+# < one frame, < 250 ms, ragged, a few windows.
+LENGTHS = (50, 1000, 4321, 8000, 9600, 12345)
+TARGETS = np.array([0, 1, 2, 3, 1, 2])
+
+
+def _store(lengths=LENGTHS, seed=0):
+    rng = np.random.default_rng(seed)
+    return WaveformStore.from_signals([0.2 * rng.standard_normal(n).clip(-4, 4) / 4 for n in lengths])
+
+
+def _collect(dataset):
+    batches = list(dataset.as_numpy_iterator())
+    if isinstance(batches[0], tuple):
+        return tuple(np.concatenate(part) for part in zip(*batches))
+    return np.concatenate(batches)
+
+
+def _identity_network():
+    windows = keras.Input(shape=(WINDOW,), name="waveform")
+    return keras.Model(windows, keras.layers.Identity(name="same")(windows))
+
+
+def test_the_stream_carries_window_ids_only_in_the_host_order():
+    store = _store()
+    owners, frames = frame_index(frame_counts(store.lengths))
+    dataset = window_id_dataset(owners, frames, TARGETS, batch_size=8, shuffle=True, seed=4)
+    ids_spec, labels_spec = dataset.element_spec
+    assert ids_spec.dtype == tf.int32 and ids_spec.shape.as_list() == [None, 2]
+    assert labels_spec.dtype == tf.int32 and labels_spec.shape.as_list() == [None]
+    assert not any(spec.dtype.is_floating for spec in tf.nest.flatten(dataset.element_spec))
+    ids, labels = _collect(dataset)
+    # Every (utterance, frame) pair once, labelled by its utterance, shuffled.
+    assert sorted(map(tuple, ids.tolist())) == sorted(zip(owners.tolist(), frames.tolist()))
+    np.testing.assert_array_equal(labels, TARGETS[ids[:, 0]])
+    assert ids[:, 0].tolist() != sorted(ids[:, 0].tolist())
+    with pytest.raises(ValueError, match="No windows"):
+        window_id_dataset(np.zeros(0, np.int32), np.zeros(0, np.int32))
+
+
+def test_windows_cut_in_the_compiled_step_equal_the_host_pipeline():
+    store = _store()
+    owners, frames = frame_index(frame_counts(store.lengths))
+    host = _collect(window_dataset(store, owners, frames, batch_size=7, shuffle=True, seed=3))
+    wrapped = with_window_gather(_identity_network(), device_corpus(store))
+    on_device = wrapped.predict(window_id_dataset(owners, frames, batch_size=7, shuffle=True, seed=3), verbose=0)
+    assert on_device.shape == (len(owners), WINDOW) and on_device.dtype == np.float32
+    # The same TF ops on the same int16 rows: bit-identical.
+    np.testing.assert_array_equal(on_device, host)
+
+
+def test_a_corpus_copied_under_a_strategy_cuts_the_same_windows_and_slices():
+    # The GPU branch of device_corpus, run on the CPU: a mirrored copy of the host tensor.
+    store = _store()
+    host = corpus_tensor(store)
+    copy = DeviceCorpus(host, tf.distribute.MirroredStrategy(["/cpu:0"]))
+    owners, frames = frame_index(frame_counts(store.lengths))
+    np.testing.assert_array_equal(copy.windows(owners, frames).numpy(), host.windows(owners, frames).numpy())
+    starts = np.zeros(len(LENGTHS), np.int64)
+    np.testing.assert_array_equal(copy.slices(np.arange(len(LENGTHS)), starts).numpy(),
+                                  host.slices(np.arange(len(LENGTHS)), starts).numpy())
+    assert device_corpus(store) is host  # no accelerator here: the host tensor is the device's
+
+
+def test_windows_stay_float32_under_mixed_precision():
+    store = _store()
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        gathered = WindowGather(device_corpus(store))(tf.constant([[2, 0], [3, 7]], tf.int32))
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    assert gathered.dtype == tf.float32 and gathered.shape == (2, WINDOW)
+
+
+def _split(store):
+    counts = frame_counts(store.lengths)
+    return frame_index(counts, [0, 2, 3, 5]), frame_index(counts, [1, 4])
+
+
+def test_training_on_window_ids_gives_the_weights_of_the_host_pipeline():
+    store = _store()
+    (train_owners, train_frames), (val_owners, val_frames) = _split(store)
+    recipe = {"steps_per_epoch": 3, "max_epochs": 2, "verbose": 0, "schedule": HalvingSchedule(initial_epochs=1)}
+    keras.utils.set_random_seed(0)
+    host_network = build_raw_subseg()
+    device_network = build_raw_subseg()
+    device_network.set_weights(host_network.get_weights())
+    host = train_frame_classifier(
+        host_network,
+        window_dataset(store, train_owners, train_frames, TARGETS, batch_size=16, shuffle=True, seed=5, repeat=True),
+        window_dataset(store, val_owners, val_frames, TARGETS, batch_size=16), **recipe)
+    device = train_frame_classifier_on_device(device_network, store, (train_owners, train_frames),
+                                              (val_owners, val_frames), TARGETS, batch_size=16, seed=5, **recipe)
+    # Same windows (bit-identical, above), same order, same kernels: bit-identical on the CPU;
+    # the tolerance leaves room for another device's float32 summation order, far below 1e-5
+    # after 6 SGD steps.
+    for host_weight, device_weight in zip(host_network.get_weights(), device_network.get_weights(), strict=True):
+        np.testing.assert_allclose(device_weight, host_weight, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(device["history"]["loss"], host["history"]["loss"], rtol=1e-5)
+    np.testing.assert_allclose(device["history"]["val_loss"], host["history"]["val_loss"], rtol=1e-5)
+    assert device["history"]["learning_rate"] == host["history"]["learning_rate"]
+    moved = [not np.array_equal(a, b) for a, b in zip(host_network.get_weights(), build_raw_subseg().get_weights())]
+    assert any(moved)
+
+
+RELOAD = """
+import sys
+import keras, numpy as np
+model = keras.models.load_model(sys.argv[1], compile=False)
+np.save(sys.argv[3], model.predict(np.load(sys.argv[2]), verbose=0))
+print(model.input_shape, [layer.name for layer in model.layers])
+"""
+
+
+def test_the_saved_network_takes_windows_and_reloads_with_plain_keras(tmp_path):
+    store = _store()
+    (train_owners, train_frames), (val_owners, val_frames) = _split(store)
+    keras.utils.set_random_seed(1)
+    network = build_raw_subseg()
+    checkpoint = tmp_path / "raw_subseg.h5"
+    train_frame_classifier_on_device(network, store, (train_owners, train_frames), (val_owners, val_frames), TARGETS,
+                                     batch_size=16, steps_per_epoch=2, max_epochs=1, verbose=0,
+                                     checkpoint_path=checkpoint)
+    with h5py.File(checkpoint) as saved:
+        config = saved.attrs["model_config"]
+    assert "window_gather" not in config and "WindowGather" not in config
+    windows = _collect(window_dataset(store, val_owners, val_frames, batch_size=16))
+    np.save(tmp_path / "windows.npy", windows)
+    done = subprocess.run([sys.executable, "-c", RELOAD, str(checkpoint), str(tmp_path / "windows.npy"),
+                           str(tmp_path / "reloaded.npy")], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "(None, 4000)" in done.stdout
+    np.testing.assert_allclose(np.load(tmp_path / "reloaded.npy"), network.predict(windows, verbose=0),
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_networks_on_other_inputs_and_bad_checkpoints_are_refused():
+    store = _store()
+    mlp = build_lld_mlp(4, feature_mean=np.zeros(4), feature_variance=np.ones(4), hidden_layers=(8,))
+    with pytest.raises(ValueError, match=r"take 250 ms windows .* Got input shape \(None, 25, 4\)"):
+        with_window_gather(mlp, device_corpus(store))
+    windows = _split(store)
+    with pytest.raises(ValueError, match="must end in '.h5'"):
+        train_frame_classifier_on_device(build_raw_subseg(), store, *windows, TARGETS, checkpoint_path="model.keras")
