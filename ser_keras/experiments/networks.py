@@ -112,8 +112,7 @@ def check_plugin_network(spec, config, data, train):
         model = spec.build(config, data, train)
     except Exception as error:
         raise ValueError(f"Plug-in network {spec.id!r}: build failed: {type(error).__name__}: {error}") from error
-    shapes = model.output_shape if isinstance(model.output_shape, dict) else None
+    shapes = {name: tuple(output.shape) for name, output in zip(model.output_names, model.outputs)}
     expected = {head: (None, config.num_classes) for head in ("valence", "arousal")}
-    if shapes is None or {head: tuple(shape) for head, shape in shapes.items()} != expected:
-        raise ValueError(f"Plug-in network {spec.id!r}: outputs {model.output_shape}; expected two heads "
-                         f"{expected} named valence and arousal.")
+    if shapes != expected:
+        raise ValueError(f"Plug-in network {spec.id!r}: outputs {shapes}; expected two heads {expected}.")
