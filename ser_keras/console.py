@@ -199,6 +199,13 @@ class RunProgress:
         """A unit not trained here (its result was found in the run folder); counts as done."""
         self._finish(f"{row} {fold}: {reason}")
 
+    def row_skipped(self, row, folds, reason):
+        """A row that cannot run at all (e.g. missing weights): one line, its units done."""
+        self.done += len(folds) - 1
+        self._finish(f"{row}: {reason} ({len(folds)} folds)")
+        if self.bar is not None:
+            self.bar.update(len(folds) - 1)
+
     def _finish(self, text):
         self.done += 1
         if not self.verbose:

@@ -45,7 +45,8 @@ def test_quick_run_writes_every_row_and_file(full_quick_run):
         header = next(csv.reader(handle))
     assert header == ["id", "row", "fold", "target", "prediction"]
     table = (out / "table.md").read_text()
-    assert "QUICK budget" in table and "56.57" in table
+    assert "Budget: **quick**" in table and "56.57" in table
+    assert metrics["budget"]["name"] == "quick" and (out / "table1.png").stat().st_size > 0
     for row_id in ("raw_subseg_cnn", "raw_seg_cnn", "compare_lld_mlp", "egemaps_lld_mlp"):
         for fold in metrics["folds"]:
             sidecar = json.loads((out / "models" / f"{row_id}_{fold}.json").read_text())
@@ -68,25 +69,26 @@ def test_rerun_with_same_seed_is_identical_and_resume_reuses_parts(full_quick_ru
     assert _comparable(resumed)["rows"] == _comparable(again)["rows"]
 
 
-def test_merging_runs_of_disjoint_folds_gives_the_single_run_values(full_quick_run, tmp_path):
+def test_merging_runs_of_disjoint_folds_gives_the_single_run_values(full_quick_run, tmp_path, capsys):
     import shutil
 
-    from ser_keras.experiments.merge import merge_runs
+    from ser_keras.cli import merge_runs
 
     out, metrics = full_quick_run
     halves = {"a": ["Ses01", "Ses02"], "b": ["Ses03", "Ses04", "Ses05"]}
-    for name, folds in halves.items():
+    for name, folds in halves.items():  # each half as a run of its folds would leave it
         half = shutil.copytree(out, tmp_path / name)
-        partial = {**metrics, "folds": folds}
-        (half / "metrics.json").write_text(json.dumps(partial))
+        (half / "metrics.json").write_text(json.dumps({**metrics, "folds": folds}))
         for part in half.glob("parts/*/*.json"):
             if part.stem not in folds:
                 part.unlink()
-    merged = json.loads((merge_runs([tmp_path / "a", tmp_path / "b"], tmp_path / "merged") / "metrics.json").read_text())
-    assert [row["value"] for row in merged["rows"]] == [row["value"] for row in metrics["rows"]]
-    assert merged["folds"] == metrics["folds"]
-    with pytest.raises(ValueError, match="share folds"):
-        merge_runs([tmp_path / "a", tmp_path / "a"], tmp_path / "twice")
+    merge_runs.main([str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "merged")])
+    merged = json.loads((tmp_path / "merged" / "metrics.json").read_text())
+    for key in ("rows", "claims", "comparisons", "folds", "fingerprint"):
+        assert merged[key] == metrics[key], key
+    with pytest.raises(SystemExit) as stop:
+        merge_runs.main([str(tmp_path / "a"), str(tmp_path / "a"), "--out", str(tmp_path / "twice")])
+    assert stop.value.code == 2 and "each fold must come from one run" in capsys.readouterr().err
 
 
 # -- --mlp-hparams ----------------------------------------------------------------------
@@ -110,14 +112,18 @@ def test_searched_hidden_layers_train_the_mlp_and_are_recorded(tmp_path, tiny_ro
                     "--rows", "compare_lld_mlp", "--folds", "Ses01", "--mlp-hparams", str(best)])
     config = json.loads((out / "config.json").read_text())
     recorded = config["mlp_hparams"]["compare"]
-    assert recorded["hidden_layers"] == [24, 24] and recorded["file"] == str(best.resolve())
-    assert recorded["search"]["fold"] == "Ses01" and len(recorded["sha256"]) == 64
+    assert recorded["hidden_layers"] == {"*": [24, 24]} and recorded["protocol"] == "once"
+    file = recorded["provenance"]["files"]["*"]
+    assert file["file"] == str(best.resolve()) and file["search"]["fold"] == "Ses01" and len(file["sha256"]) == 64
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["fingerprint"]["hyperparameter_files"] == {str(best.resolve()): file["sha256"]}
     model = keras.models.load_model(out / "models" / "compare_lld_mlp_Ses01.h5", compile=False)
     widths = [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     assert widths == [24, 24, 4]  # the quick grid alone would give one 256-unit layer
     part = json.loads((out / "parts" / "compare_lld_mlp" / "Ses01.json").read_text())
     assert part["chosen"] == [24, 24]
-    assert "compare_lld_mlp: hidden layers [24, 24] from" in (out / "table.md").read_text()
+    assert ("compare_lld_mlp hidden layers selected once on fold Ses01's training pool"
+            in (out / "table.md").read_text())
 
 
 @pytest.mark.parametrize("case, message", [
@@ -137,10 +143,11 @@ def test_one_file_per_lld_set_and_rows_without_a_file_keep_the_grid(tmp_path):
     compare = _search_folder(tmp_path / "compare", hidden=(512,))
     egemaps = _search_folder(tmp_path / "egemaps", source="egemaps", hidden=(256, 256, 256))
     rows = ("compare_lld_mlp", "egemaps_lld_mlp")
-    chosen = load_mlp_hparams([compare, egemaps], rows)
-    assert {source: value["hidden_layers"] for source, value in chosen.items()} == {
+    chosen, files = load_mlp_hparams([compare, egemaps], rows)
+    assert {source: value["hidden_layers"]["*"] for source, value in chosen.items()} == {
         "compare": [512], "egemaps": [256, 256, 256]}
-    assert set(load_mlp_hparams([egemaps], rows)) == {"egemaps"}
+    assert files == [compare.resolve(), egemaps.resolve()]
+    assert set(load_mlp_hparams([egemaps], rows)[0]) == {"egemaps"}
     with pytest.raises(ValueError, match="both compare searches"):
         load_mlp_hparams([compare, compare], rows)
 
@@ -158,6 +165,7 @@ def test_reads_what_the_real_search_writes(tmp_path, tiny_root):
     assert search_short_mlp.main(["--quick", "--corpus", "synthetic:tiny", "--source", "egemaps", "--out",
                         str(tmp_path / "search"), "--verbose", "0"]) in (None, 0)
     best = json.loads((tmp_path / "search" / "best_hparams.json").read_text())
-    chosen = load_mlp_hparams([tmp_path / "search" / "best_hparams.json"], ("egemaps_lld_mlp",))
-    assert chosen["egemaps"]["hidden_layers"] == best["hparams"]["hidden_layers"]
-    assert chosen["egemaps"]["search"]["fold"] == "Ses01" and chosen["egemaps"]["search"]["quick"] is True
+    chosen, _ = load_mlp_hparams([tmp_path / "search" / "best_hparams.json"], ("egemaps_lld_mlp",))
+    assert chosen["egemaps"]["hidden_layers"]["*"] == best["hparams"]["hidden_layers"]
+    search = chosen["egemaps"]["provenance"]["files"]["*"]["search"]
+    assert search["fold"] == "Ses01" and search["quick"] is True

@@ -13,9 +13,11 @@ import pytest
 
 from ser_keras.cli import wieser_table5
 from ser_keras.data.corpus import load_corpus
-from ser_keras.experiments.elor import NETWORKS, ElorExperiment, ElorExperimentConfig
+from ser_keras.experiments.data import ElorData
 from ser_keras.experiments.elor_table5 import BASELINE_IDS, TABLE5_IDS
+from ser_keras.experiments.networks import NETWORKS
 from ser_keras.io import read_json
+from ser_keras.results import VERDICTS
 
 pytestmark = pytest.mark.integration
 
@@ -41,15 +43,17 @@ def test_metrics_schema_rows_and_claims(quick_run):
     assert metrics["corpus"]["spec"] == "synthetic:tiny" and metrics["corpus"]["label_view"] == "dimensional_A-E2"
     assert [row["id"] for row in metrics["rows"]] == list(TABLE5_IDS) + list(BASELINE_IDS)
     for row in metrics["rows"]:
-        assert {"id", "system", "classifier", "metric", "value", "ci95", "paper", "status"} <= set(row)
+        assert {"id", "system", "classifier", "metric", "value", "ci95", "paper", "status", "origin"} <= set(row)
         assert 0.0 <= row["value"] <= 100.0 and row["status"].startswith("ok")
         assert row["paper"] is None if not row["id"].startswith("chance") else row["paper"] == 20.0
     assert [c["claim"] for c in metrics["claims"]] == [
         "ELoR best on arousal", "FTR worst on arousal", "ELoR+FTR best on valence",
         "WAR > UAR for every network", "Arousal > valence for every network"]
-    assert all(c["holds"] in (True, False) for c in metrics["claims"])
+    assert all(c["verdict"] in VERDICTS[:3] for c in metrics["claims"][:3])  # paired tests, all four networks ran
+    assert all(c["verdict"] in ("holds", "does not hold") for c in metrics["claims"][3:])
     table = (quick_run / "table.md").read_text()
-    assert "n/a (not in source text)" in table and "QUICK budget" in table and "holds" in table
+    assert "n/a (not in source text)" in table and "Budget: **quick**" in table and "holds" in table
+    assert "### Arousal WAR: paired comparisons against elor" in table and (quick_run / "table5.png").exists()
     predictions = (quick_run / "predictions.csv").read_text().splitlines()
     assert predictions[0] == "id,row,fold,target,prediction" and any(",elor_ftr_valence," in p for p in predictions)
 
@@ -61,7 +65,7 @@ def test_models_and_sidecars_per_fold(quick_run):
         assert model.stat().st_size > 0
         assert sidecar["network"] == network and sidecar["fold"] == FOLD and sidecar["test_speakers"] == [FOLD]
         assert sidecar["labels"] == {"arousal": ["1", "2", "3", "4", "5"], "valence": ["1", "2", "3", "4", "5"]}
-        assert set(sidecar["metrics"]["test"]) == {"arousal", "valence"} and sidecar["config"]["quick"] is True
+        assert set(sidecar["metrics"]["test"]) == {"arousal", "valence"} and sidecar["budget"]["name"] == "quick"
         assert sidecar["hparams"]["head_units"] == [32, 32]
     assert read_json(quick_run / "models" / f"elor_ftr_{FOLD}.json")["inputs"] == [[96000], [1582]]
     assert not (quick_run / "checkpoints").exists()
@@ -69,9 +73,9 @@ def test_models_and_sidecars_per_fold(quick_run):
 
 def test_saved_elor_reloads_bit_for_bit_without_ser_keras(quick_run, tmp_path):
     part = read_json(quick_run / "parts" / "elor" / f"{FOLD}.json")
-    experiment = ElorExperiment(load_corpus("synthetic:tiny"), ElorExperimentConfig(verbose=0), record=None)
-    index = np.array([experiment.slice_ids.index(i) for i in part["ids"]])
-    inputs = np.concatenate([x.numpy() for x, _ in experiment.dataset("elor", index, batch_size=32)])
+    data = ElorData(load_corpus("synthetic:tiny"), verbose=0)
+    index = np.array([data.slice_ids.index(i) for i in part["ids"]])
+    inputs = np.concatenate([x.numpy() for x, _ in data.dataset("raw", index, batch_size=32)])
     np.save(tmp_path / "inputs.npy", inputs)
     script = (
         "import sys, numpy as np, keras\n"

@@ -32,13 +32,18 @@ def common_parser(description, *, default_out):
     parser.add_argument("--resume", action="store_true", help="reuse finished fold results in --out and continue")
     parser.add_argument("--labels", choices=("four_class", "all"), default="four_class",
                         help="categorical label view (default: four_class = ang, hap∪exc, neu, sad)")
-    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
-                        help="0: warnings only; 1: a line per finished row and fold (default); "
-                             "2: also Keras progress bars and every TensorFlow log line")
-    parser.add_argument("--tensorboard", default=None, metavar="DIR",
-                        help="TensorBoard logs of every trained network: per-epoch loss, accuracy and learning "
-                             "rate in DIR/<row>/<fold> (tensorboard --logdir DIR)")
+    add_output_flags(parser, progress="a line per finished row and fold", logged="DIR/<row>/<fold>")
     return parser
+
+
+def add_output_flags(parser, *, progress, logged):
+    """``--verbose`` and ``--tensorboard``, shared by the replicate and the tuning parsers."""
+    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
+                        help=f"0: warnings only; 1: {progress} (default); 2: also Keras progress bars and every "
+                             "TensorFlow log line")
+    parser.add_argument("--tensorboard", default=None, metavar="DIR",
+                        help=f"TensorBoard logs of every trained network: per-epoch loss, accuracy and learning rate "
+                             f"in {logged} (tensorboard --logdir DIR)")
 
 
 def split_list(value):
@@ -62,10 +67,19 @@ def open_corpus(parser, spec):
 
 
 def print_finished(record_out, metrics, started):
-    """Print the Markdown table and the wall-time summary line."""
-    sys.stdout.write((record_out / "table.md").read_text(encoding="utf-8"))
-    print(f"\nwrote {record_out}/metrics.json, results.csv, predictions.csv, table.md; "
-          f"wall time {time.time() - started:.1f} s")
+    """Print the table with its header and claims, then where the rest is and the wall time.
+
+    The paired-comparison sections and the notes stay in ``table.md`` (the console gets one
+    line pointing there), so a run's log stays short."""
+    shown = []
+    for line in (record_out / "table.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith(("### ", "- ")):  # table.md: header, rows, claims, then sections and notes
+            break
+        shown.append(line)
+    sys.stdout.write("\n".join(shown).rstrip() + "\n")
+    extra = ["comparisons.csv"] if metrics.get("comparisons") else []
+    print(f"\nwrote {record_out}/: metrics.json, results.csv, predictions.csv, {', '.join([*extra, 'table.md'])} "
+          f"(paired comparisons and notes in table.md); wall time {time.time() - started:.1f} s")
 
 
 # Config fields that select what runs or how it is shown, not what a number is: outside the

@@ -14,7 +14,7 @@ import time
 
 from pathlib import Path
 
-from ser_keras.cli.common import open_corpus, setup_logging, split_list
+from ser_keras.cli.common import add_output_flags, open_corpus, setup_logging, split_list
 from ser_keras.data.corpus import DEFAULT_CORPUS
 from ser_keras.experiments.networks import NETWORKS
 from ser_keras.io import read_json, write_json
@@ -55,12 +55,7 @@ def search_parser(description, *, network, default_trials, default_epochs):
                         help="train each trial with tf.distribute.MirroredStrategy over every local GPU")
     parser.add_argument("--mixed-precision", action="store_true",
                         help=f"mixed precision on GPUs ({MIXED_POLICIES[network]}); softmax outputs stay float32")
-    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
-                        help="0: warnings only; 1: progress (default); 2: also Keras progress bars and every "
-                             "TensorFlow log line")
-    parser.add_argument("--tensorboard", default=None, metavar="DIR",
-                        help="TensorBoard logs of every trial's training: per-epoch loss, accuracy and learning "
-                             "rate under DIR (tensorboard --logdir DIR)")
+    add_output_flags(parser, progress="progress", logged="DIR/[<fold>/]trial_<id>")
     parser.set_defaults(network=network, default_trials=default_trials, default_epochs=default_epochs)
     return parser
 

@@ -306,12 +306,12 @@ def ensure_synthetic_corpus(size, seed=0):
     root.mkdir(parents=True, exist_ok=True)
     target = root / f"synthetic-iemocap-{size}-seed{seed}"
     if _is_complete(target):
-        logger.info("synthetic corpus up to date, skipping (%s)", target)
+        logger.debug("synthetic corpus up to date, skipping (%s)", target)
         return target
     with open(root / f".{target.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if _is_complete(target):  # another process finished it while this one waited
-            logger.info("synthetic corpus up to date, skipping (%s)", target)
+            logger.debug("synthetic corpus up to date, skipping (%s)", target)
             return target
         if target.exists():
             logger.warning("%s lacks a current %s marker (interrupted or older generator); regenerating",

@@ -145,8 +145,9 @@ def load_mlp_hparams(paths, rows, *, folds=None, corpus=None, quick=False, allow
                 raise ValueError(f"{file.path}: 'hparams.hidden_layers' must be a non-empty list of positive unit "
                                  f"counts; got {hidden!r}.")
             if file.search is None:
-                raise ValueError(f"{file.path} does not exist beside a search.json (tuning/search_short_mlp.py writes "
-                                 "best_hparams.json and search.json into its --out folder).")
+                raise ValueError(f"{file.path}: {file.path.parent / 'search.json'} does not exist "
+                                 "(tuning/search_short_mlp.py writes best_hparams.json and search.json into its --out "
+                                 "folder).")
             lld_set = file.search.get("source")
             if lld_set not in LLD_SETS:
                 raise ValueError(f"{file.path}: {file.path.parent / 'search.json'} names LLD set {lld_set!r}, not one "
@@ -217,8 +218,8 @@ class ShortExperiment:
         for row in (table[row_id] for row_id in row_ids if row_id in table):
             if row.source == "wav2vec2" and not self.data.wav2vec2_path:
                 rows.append(skipped_row(row.spec(), "no --wav2vec2 weights"))
-                for fold in self.folds:
-                    self._progress("unit_skipped", row.id, fold.name, "skipped: no --wav2vec2 weights")
+                if self.progress is not None:
+                    self.progress.row_skipped(row.id, self.folds, "skipped: no --wav2vec2 weights")
                 continue
             parts = self.parts_of(row)
             all_parts[row.id] = parts

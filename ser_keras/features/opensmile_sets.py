@@ -215,7 +215,7 @@ def _run(feature_set, jobs, function, *, cache, cache_namespace, workers, progre
     results = cache.get(cache_namespace, feature_set.cache_key, jobs) if cache is not None else {}
     todo = [key for key in jobs if key not in results]
     if results:
-        logger.info("%s: %d of %d utterances read from %s.", feature_set.value, len(results), len(jobs), cache)
+        logger.debug("%s: %d of %d utterances read from %s.", feature_set.value, len(results), len(jobs), cache)
     pending, counts, unreadable = {}, [], []
 
     def collect(key, output):

@@ -1,0 +1,31 @@
+"""What a new user sees (issue 17): the quick Table-1 run written to a log file is short,
+free of library noise and of terminal control codes, with one line per finished (row, fold)."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOISE = re.compile(r"oneDNN|cudart|absl|cpu_feature_guard|NodeDef|HDF5 file via|/100000")
+
+
+@pytest.mark.integration
+def test_quick_table1_log_is_short_quiet_and_plain(tmp_path, corpus_cache):
+    log = tmp_path / "log"
+    with open(log, "w") as handle:  # a file, not a terminal: `> log 2>&1`
+        result = subprocess.run([sys.executable, "replicate/table1.py", "--quick", "--corpus", "synthetic:tiny",
+                                 "--out", str(tmp_path / "run")], cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
+                                check=False)
+    text = log.read_text()
+    assert result.returncode == 0, text[-3000:]
+    lines = text.splitlines()
+    assert len(lines) <= 80, text
+    assert not [line for line in lines if NOISE.search(line)]
+    assert "\r" not in text and "\x1b" not in text
+    units = [line for line in lines if re.match(r"\d\d:\d\d:\d\d \[\d+/60\] \S+ Ses0\d: UAR [\d.]+ %", line)]
+    assert len(units) == 50  # 10 rows x 5 folds; the two wav2vec2 rows are skipped in one line each
+    assert len([line for line in lines if "skipped: no --wav2vec2 weights (5 folds)" in line]) == 2
+    assert "Budget: **quick**" in text and "| paper's claim | on this run | on what |" in text
