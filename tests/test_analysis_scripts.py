@@ -4,7 +4,9 @@ per-utterance computation."""
 
 import importlib
 import json
+from importlib import resources
 
+import jsonschema
 import keras
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from ser_keras.experiments.analysis_short import TABLE3_IDS
 
 pytestmark = pytest.mark.integration
 
+METRICS_SCHEMA = json.loads(resources.files("ser_keras").joinpath("schemas/metrics.schema.json").read_text())
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -28,7 +31,8 @@ def _check_pngs(out, names):
 
 
 def _check_schema(metrics, script):
-    assert metrics["script"] == script and metrics["quick"] is True
+    jsonschema.validate(metrics, METRICS_SCHEMA)
+    assert metrics["script"] == script and metrics["budget"]["name"] == "quick"
     assert metrics["corpus"]["spec"] == "synthetic:tiny"
     for row in metrics["rows"]:
         assert {"id", "metric", "value", "paper", "status"} <= set(row)
@@ -84,14 +88,19 @@ def test_relevance_signals_match_a_direct_computation(table3, tmp_path, window_o
     from ser_keras.data.corpus import load_corpus
     from ser_keras.data.windows import STD_FLOOR, frame_counts
     from ser_keras.experiments.analysis_short import ShortAnalysis, ShortAnalysisConfig, analysis_budget
+    from ser_keras.experiments.data import ShortData
     from ser_keras.interpret import guided_model, utterance_relevance, window_relevance
     from ser_keras.interpret.relevance import spliced_window_positions
-    from ser_keras.runs import RunRecord
+    from ser_keras.runs import RunRecord, run_fingerprint
 
     corpus = load_corpus("synthetic:tiny")
-    config = ShortAnalysisConfig(folds=("Ses01",), verbose=0, **analysis_budget(corpus.kind, quick=True))
-    record = RunRecord(tmp_path / "rel", script="test", config={})
-    analysis = ShortAnalysis(corpus, config, record, source=table3[0])
+    budget = analysis_budget(corpus.kind, quick=True)
+    config = ShortAnalysisConfig(folds=("Ses01",), verbose=0, budget=budget.name, **budget.settings)
+    fingerprint = run_fingerprint(script="test", corpus=corpus, label_view="four_class", protocol="p", budget=budget,
+                                  seed=0, settings={})
+    record = RunRecord(tmp_path / "rel", script="test", fingerprint=fingerprint, config={})
+    data = ShortData(corpus, folds=("Ses01",), verbose=0)
+    analysis = ShortAnalysis(data, config, record, source=table3[0])
     fold = analysis.folds[0]
     signals, _ = analysis.relevance_signals("raw_subseg_cnn", fold)
     assert set(signals) == set(range(analysis.store.num_utterances))
