@@ -177,8 +177,8 @@ def copy_weights_to_twin(network, twin):
 
 
 def training_rates(builders, *, batch_size, steps, epochs, rounds):
-    """Training windows/s (both clocks) of each ``{name: build()}`` network on one pre-built
-    batch (no input pipeline), the networks alternating round by round; best of the rounds."""
+    """Training windows/s (both clocks) of each ``{name: build()}`` network of 250 ms windows
+    on one pre-built batch (no input pipeline), alternating round by round; best of the rounds."""
     from ser_keras.benchmarks.timing import best, frame_training_rate, in_memory_dataset
 
     dataset = in_memory_dataset((4000,), batch_size=batch_size)
