@@ -9,8 +9,6 @@ import numpy as np
 import pytest
 import soundfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 EVALUATION_HEADER = "% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]\n\n"
 
 
