@@ -10,8 +10,8 @@ from ser_keras.data.corpus import Utterance, load_corpus
 from ser_keras.data.labels import dimensional_view
 from ser_keras.data.windows import SLICE
 from ser_keras.experiments.data import ElorData
-from ser_keras.experiments.elor import ElorExperiment, ElorExperimentConfig, budget, load_hparams, merge_hparams
-from ser_keras.experiments.elor_table5 import TABLE5_IDS, table5_claims
+from ser_keras.experiments.elor import ElorExperimentConfig, budget, load_hparams, merge_hparams
+from ser_keras.experiments.elor_table5 import TABLE5_IDS, majority_parts, table5_claims
 from ser_keras.experiments.networks import NETWORKS, network_id
 from ser_keras.models.elor import ElorConfig, ElorFtrConfig
 
@@ -140,7 +140,7 @@ def test_shuffled_training_data_is_reshuffled_every_epoch(tiny_data):
 
 
 def test_majority_baseline_predicts_the_training_pool_majority(tiny_data):
-    parts = ElorExperiment(tiny_data, ElorExperimentConfig(verbose=0), record=None).majority_parts()
+    parts = majority_parts(tiny_data)
     fold = tiny_data.folds[0]
     pool = np.isin(tiny_data.owners, np.concatenate([fold.train, fold.validation]))
     counts = np.bincount(tiny_data.targets["arousal"][pool], minlength=5)

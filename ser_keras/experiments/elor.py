@@ -23,7 +23,6 @@ import dataclasses
 import logging
 
 import keras
-import numpy as np
 
 from ser_keras.data.labels import DIMENSION_CLASSES
 from ser_keras.data.protocols import PROTOCOLS
@@ -198,20 +197,6 @@ class ElorExperiment:
         if not any(checkpoint.parent.iterdir()):
             checkpoint.parent.rmdir()
         return part
-
-    def majority_parts(self):
-        """Per head: each fold's test slices predicted as its training pool's majority class."""
-        data = self.data
-        parts = {head: {} for head in HEADS}
-        for fold in self.folds:
-            pool = np.flatnonzero(np.isin(data.owners, np.concatenate([fold.train, fold.validation])))
-            test = np.flatnonzero(np.isin(data.owners, fold.test))
-            for head in HEADS:
-                majority = int(np.bincount(data.targets[head][pool], minlength=DIMENSION_CLASSES).argmax())
-                parts[head][fold.name] = {"ids": [data.slice_ids[i] for i in test], "majority": majority,
-                                          "targets": data.targets[head][test].tolist(),
-                                          "predictions": [majority] * len(test)}
-        return parts
 
 
 def _input_shapes(model):

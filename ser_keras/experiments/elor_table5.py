@@ -11,6 +11,8 @@ are not in our copy: ``paper`` is None and the table prints "n/a (not in source 
 import logging
 import time
 
+import numpy as np
+
 from ser_keras.data.labels import DIMENSION_CLASSES, TABLE_DIMENSIONS
 from ser_keras.experiments.elor import ElorExperiment
 from ser_keras.experiments.networks import NETWORKS, PAPER_NETWORKS, check_plugin_network
@@ -52,6 +54,21 @@ def extreme_claims(head_parts, *, group_of=None, seed=0, n_resamples=1000):
                                    metrics=("WAR", "UAR"), names=names, group_of=group_of, seed=seed,
                                    n_resamples=n_resamples))
     return claims
+
+
+def majority_parts(data):
+    """The majority baseline of Table 5, per head: each fold's test slices of prepared
+    :class:`~ser_keras.experiments.data.ElorData` predicted as its training pool's majority class."""
+    parts = {head: {} for head in HEADS}
+    for fold in data.folds:
+        pool = np.flatnonzero(np.isin(data.owners, np.concatenate([fold.train, fold.validation])))
+        test = np.flatnonzero(np.isin(data.owners, fold.test))
+        for head in HEADS:
+            majority = int(np.bincount(data.targets[head][pool], minlength=DIMENSION_CLASSES).argmax())
+            parts[head][fold.name] = {"ids": [data.slice_ids[i] for i in test], "majority": majority,
+                                      "targets": data.targets[head][test].tolist(),
+                                      "predictions": [majority] * len(test)}
+    return parts
 
 
 def table5_claims(values, networks):
@@ -112,7 +129,7 @@ def run_table5(data, config, record, *, progress=None, tensorboard=None, hyperpa
                                       metric=metric, seed=config.seed, n_bootstrap=config.n_bootstrap))
                 values[row_id] = rows[-1].value
             predictions += prediction_lines(f"{network}_{dimension}", head_parts[network][dimension])
-    majority = experiment.majority_parts()
+    majority = majority_parts(data)
     for dimension in TABLE_DIMENSIONS:
         spec = {"id": f"majority_{dimension}_war", "system": "majority class of the training fold",
                 "classifier": f"{dimension} (baseline)", "paper": None, "origin": "baseline"}
