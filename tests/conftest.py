@@ -105,3 +105,17 @@ def window_oracle():
 @pytest.fixture
 def block():
     return turn_block
+
+
+def tiny_split_head_task():
+    """A tiny ELoR config and 16 random 64-sample slices with both heads' labels (2 batches)."""
+    import tensorflow as tf
+
+    from ser_keras.models.elor import HEADS, ElorConfig
+
+    config = ElorConfig(input_length=64, conv_filters=(3, 3, 3), conv_kernel_sizes=(3, 3, 3), pool_sizes=(2, 2, 2),
+                        head_units=(4, 4))
+    rng = np.random.default_rng(0)
+    data = tf.data.Dataset.from_tensor_slices((rng.standard_normal((16, 64)).astype("float32"),
+                                               {head: rng.integers(0, 5, 16) for head in HEADS})).batch(8)
+    return config, data

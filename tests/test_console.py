@@ -15,7 +15,8 @@ import pytest
 import tensorflow as tf
 
 from ser_keras import console
-from ser_keras.models.elor import HEADS, ElorConfig, build_elor
+from conftest import tiny_split_head_task
+from ser_keras.models.elor import build_elor
 from ser_keras.training.fit import train_frame_classifier
 from ser_keras.training.split_heads import SplitHeadTrainer
 
@@ -121,11 +122,7 @@ def test_frame_classifier_prints_only_at_verbose_two_with_the_real_limit(capsys)
 
 
 def test_split_heads_print_only_at_verbose_two_with_the_real_limit(capsys):
-    config = ElorConfig(input_length=64, conv_filters=(3, 3, 3), conv_kernel_sizes=(3, 3, 3), pool_sizes=(2, 2, 2),
-                        head_units=(4, 4))
-    rng = np.random.default_rng(0)
-    data = tf.data.Dataset.from_tensor_slices((rng.standard_normal((16, 64)).astype("float32"),
-                                               {head: rng.integers(0, 5, 16) for head in HEADS})).batch(8)
+    config, data = tiny_split_head_task()
     trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=0.01)
     trainer.fit(data, data, epochs=2, patience=5, verbose=1)
     assert capsys.readouterr().out == ""

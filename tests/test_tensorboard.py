@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ser_keras.models.elor import HEADS, ElorConfig, build_elor
+from conftest import tiny_split_head_task
+from ser_keras.models.elor import build_elor
 from ser_keras.training.fit import train_frame_classifier
 from ser_keras.training.schedules import HalvingSchedule
 from ser_keras.training.split_heads import SplitHeadTrainer
@@ -44,11 +45,7 @@ def test_frame_classifier_logs_loss_accuracy_and_learning_rate(tmp_path):
 
 
 def test_split_heads_log_one_scalar_per_head_and_the_learning_rate(tmp_path):
-    config = ElorConfig(input_length=64, conv_filters=(3, 3, 3), conv_kernel_sizes=(3, 3, 3), pool_sizes=(2, 2, 2),
-                        head_units=(4, 4))
-    rng = np.random.default_rng(0)
-    data = tf.data.Dataset.from_tensor_slices((rng.standard_normal((16, 64)).astype("float32"),
-                                               {head: rng.integers(0, 5, 16) for head in HEADS})).batch(8)
+    config, data = tiny_split_head_task()
     keras.utils.set_random_seed(1)
     history = SplitHeadTrainer(lambda: build_elor(config), learning_rate=0.01).fit(
         data, data, epochs=2, verbose=0, tensorboard_dir=str(tmp_path))
