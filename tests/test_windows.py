@@ -6,6 +6,7 @@ import pytest
 from ser_keras.data.windows import (
     FRAME_SHIFT,
     SLICE,
+    SHUFFLE_CHUNK,
     STD_FLOOR,
     WINDOW,
     WaveformStore,
@@ -14,6 +15,7 @@ from ser_keras.data.windows import (
     count_short,
     frame_counts,
     frame_index,
+    index_order,
     slice_dataset,
     slice_starts,
     splice,
@@ -127,6 +129,23 @@ def test_shuffle_with_repeat_is_a_fresh_permutation_per_pass():
     assert again.tolist() == order.tolist()
     single = _collect(window_dataset(store, owners, frames, np.arange(count), shuffle=True, seed=5))[1]
     assert sorted(single.tolist()) == list(range(count))
+
+
+@pytest.mark.parametrize("count", [1, 7, SHUFFLE_CHUNK, SHUFFLE_CHUNK + 3])
+def test_shuffled_order_is_index_shuffle_of_each_index(count):
+    # The stream permutes indices a chunk at a time (issue 16: one call per index capped it at
+    # about 27 k indices/s); the reference is one index_shuffle call per index, key (seed, pass).
+    import tensorflow as tf
+
+    last = tf.constant(count - 1, tf.int64)
+    expected = []
+    for epoch in range(2):
+        key = tf.constant([5, epoch], tf.int64)
+        expected += [int(tf.random.experimental.index_shuffle(tf.constant(i, tf.int64), key, last))
+                     for i in range(count)]
+    streamed = [int(i) for i in index_order(count, True, 5, True).take(2 * count)]
+    assert streamed == expected
+    assert sorted(streamed[:count]) == list(range(count))
 
 
 def test_context_dataset_equals_naive():
