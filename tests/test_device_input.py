@@ -10,18 +10,31 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ser_keras.data.windows import WINDOW, WaveformStore, corpus_tensor, frame_counts, frame_index, window_dataset
-from ser_keras.models.lld_mlp import build_lld_mlp
+from ser_keras.data.windows import (
+    WINDOW,
+    ContextTensor,
+    WaveformStore,
+    context_dataset,
+    corpus_tensor,
+    frame_counts,
+    frame_index,
+    window_dataset,
+    window_id_dataset,
+)
+from ser_keras.models.lld_mlp import build_lld_mlp, lld_standardization
 from ser_keras.models.raw_cnn import build_raw_subseg
 from ser_keras.training.device_input import (
+    ContextGather,
+    DeviceContexts,
     DeviceCorpus,
     WindowGather,
+    device_contexts,
     device_corpus,
     train_frame_classifier_on_device,
-    window_id_dataset,
+    with_input_gather,
     with_window_gather,
 )
-from ser_keras.training.fit import train_frame_classifier
+from ser_keras.training.fit import load_h5, save_h5, train_frame_classifier
 from ser_keras.training.schedules import HalvingSchedule
 
 # < one frame, < 250 ms, ragged, a few windows.
@@ -168,3 +181,132 @@ def test_networks_on_other_inputs_and_bad_checkpoints_are_refused():
     windows = _split(store)
     with pytest.raises(ValueError, match="must end in '.h5'"):
         train_frame_classifier_on_device(build_raw_subseg(), store, *windows, TARGETS, checkpoint_path="model.keras")
+
+
+# One LLD matrix per utterance of TARGETS: one frame, fewer and more frames than a context.
+LLD_FRAMES = (1, 7, 30, 12, 40, 26)
+LLD_FEATURES = 4
+
+
+def _lld_matrices(seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal((n, LLD_FEATURES)).astype(np.float32) for n in LLD_FRAMES]
+
+
+def _lld_mlp(matrices):
+    mean, variance = lld_standardization(np.concatenate(matrices))
+    return build_lld_mlp(LLD_FEATURES, feature_mean=mean, feature_variance=variance, hidden_layers=(16,))
+
+
+def test_contexts_gathered_in_the_compiled_step_equal_the_host_pipeline():
+    matrices = _lld_matrices()
+    owners, frames = frame_index(LLD_FRAMES)
+    # A frame past the LLD stream's end, which the host pipeline reads as the last row.
+    owners, frames = np.append(owners, 1).astype(np.int32), np.append(frames, 9).astype(np.int32)
+    host = _collect(context_dataset(matrices, owners, frames, batch_size=7, shuffle=True, seed=3))
+    contexts = keras.Input(shape=(25, LLD_FEATURES), name="contexts")
+    identity = keras.Model(contexts, keras.layers.Identity(name="same")(contexts))
+    wrapped = with_input_gather(identity, ContextGather(device_contexts(ContextTensor(matrices))))
+    on_device = wrapped.predict(window_id_dataset(owners, frames, batch_size=7, shuffle=True, seed=3), verbose=0)
+    assert on_device.shape == (len(owners), 25, LLD_FEATURES) and on_device.dtype == np.float32
+    np.testing.assert_array_equal(on_device, host)
+
+
+def test_a_context_tensor_copied_under_a_strategy_gathers_the_same_float32_contexts():
+    host = ContextTensor(_lld_matrices())
+    copy = DeviceContexts(host, tf.distribute.MirroredStrategy(["/cpu:0"]))
+    owners, frames = frame_index(LLD_FRAMES)
+    np.testing.assert_array_equal(copy.contexts(owners, frames).numpy(), host.contexts(owners, frames).numpy())
+    assert device_contexts(host) is host  # no accelerator here: the host tensor is the device's
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        gathered = ContextGather(host)(tf.constant([[2, 0], [3, 7]], tf.int32))
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    assert gathered.dtype == tf.float32 and gathered.shape == (2, 25, LLD_FEATURES)
+
+
+def test_training_on_context_ids_gives_the_weights_of_the_host_pipeline():
+    matrices = _lld_matrices()
+    train, validation = frame_index(LLD_FRAMES, [0, 2, 3, 5]), frame_index(LLD_FRAMES, [1, 4])
+    recipe = {"steps_per_epoch": 3, "max_epochs": 2, "verbose": 0, "schedule": HalvingSchedule(initial_epochs=1)}
+    keras.utils.set_random_seed(0)
+    host_network = _lld_mlp(matrices)
+    device_network = _lld_mlp(matrices)
+    device_network.set_weights(host_network.get_weights())
+    host = train_frame_classifier(
+        host_network,
+        context_dataset(matrices, *train, TARGETS, batch_size=16, shuffle=True, seed=5, repeat=True),
+        context_dataset(matrices, *validation, TARGETS, batch_size=16), **recipe)
+    device = train_frame_classifier(
+        with_input_gather(device_network, ContextGather(device_contexts(ContextTensor(matrices)))),
+        window_id_dataset(*train, TARGETS, batch_size=16, shuffle=True, seed=5, repeat=True),
+        window_id_dataset(*validation, TARGETS, batch_size=16), **recipe)
+    # As for windows: bit-identical on the CPU, with room for another device's summation order.
+    for host_weight, device_weight in zip(host_network.get_weights(), device_network.get_weights(), strict=True):
+        np.testing.assert_allclose(device_weight, host_weight, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(device["history"]["loss"], host["history"]["loss"], rtol=1e-5)
+    np.testing.assert_allclose(device["history"]["val_loss"], host["history"]["val_loss"], rtol=1e-5)
+    moved = [not np.array_equal(a, b) for a, b in zip(host_network.get_weights(), _lld_mlp(matrices).get_weights())]
+    assert any(moved)
+
+
+def test_the_saved_lld_mlp_takes_contexts_and_holds_no_gather(tmp_path):
+    matrices = _lld_matrices()
+    train, validation = frame_index(LLD_FRAMES, [0, 2, 3, 5]), frame_index(LLD_FRAMES, [1, 4])
+    keras.utils.set_random_seed(1)
+    network = _lld_mlp(matrices)
+    train_frame_classifier(with_input_gather(network, ContextGather(device_contexts(ContextTensor(matrices)))),
+                           window_id_dataset(*train, TARGETS, batch_size=16, shuffle=True, seed=5, repeat=True),
+                           window_id_dataset(*validation, TARGETS, batch_size=16), steps_per_epoch=2, max_epochs=1,
+                           verbose=0)
+    checkpoint = tmp_path / "lld_mlp.h5"
+    save_h5(network, checkpoint)
+    with h5py.File(checkpoint) as saved:
+        config = saved.attrs["model_config"]
+    assert "context_gather" not in config and "ContextGather" not in config
+    reloaded = load_h5(checkpoint)
+    assert reloaded.input_shape == (None, 25, LLD_FEATURES)
+    contexts = _collect(context_dataset(matrices, *validation, batch_size=16))
+    np.testing.assert_allclose(reloaded.predict(contexts, verbose=0), network.predict(contexts, verbose=0),
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_a_gather_and_a_network_on_other_inputs_are_refused():
+    contexts = ContextGather(ContextTensor(_lld_matrices()))
+    narrower = build_lld_mlp(3, feature_mean=np.zeros(3), feature_variance=np.ones(3), hidden_layers=(8,))
+    with pytest.raises(ValueError, match=r"take ± 12-frame LLD contexts of shape \(None, 25, 4\)\. "
+                                         r"Got input shape \(None, 25, 3\)"):
+        with_input_gather(narrower, contexts)
+    with pytest.raises(ValueError, match=r"take ± 12-frame LLD contexts .* Got input shape \(None, 4000\)"):
+        with_input_gather(_identity_network(), contexts)
+
+
+@pytest.mark.integration
+def test_table1_network_rows_on_window_ids_equal_the_host_pipeline(tmp_path):
+    # The experiment-level wiring: a Raw Seg and an LLD-MLP fold of Table 1 trained and tested
+    # through window ids (the path a GPU takes) give the parts and saved networks of the host path.
+    from ser_keras.data.corpus import load_corpus
+    from ser_keras.experiments.data import ShortData
+    from ser_keras.experiments.short import ShortConfig, ShortExperiment, budget
+    from ser_keras.runs import RunRecord
+
+    rows = ("raw_seg_cnn", "egemaps_lld_mlp")
+    data = ShortData(load_corpus("synthetic:tiny"), folds=("Ses01",), verbose=0)
+    config = ShortConfig(budget="quick", rows=rows, verbose=0, **budget("synthetic", quick=True).settings)
+    results = {}
+    for on_device in (False, True):
+        record = RunRecord(tmp_path / str(on_device), script="table1", fingerprint={"budget": "quick"}, config={})
+        _, _, parts = ShortExperiment(data, config, record, inputs_on_device=on_device).run(rows)
+        for row in rows:
+            path = record.out / "models" / parts[row]["Ses01"]["model"]
+            with h5py.File(path) as saved:
+                assert "gather" not in saved.attrs["model_config"]
+            results[on_device, row] = (parts[row]["Ses01"], keras.models.load_model(path, compile=False).get_weights())
+    for row in rows:
+        (host_part, host_weights), (device_part, device_weights) = results[False, row], results[True, row]
+        for key in ("predictions", "validation_uar", "epochs", "chosen"):
+            assert device_part[key] == host_part[key], (row, key)
+        for host_weight, device_weight in zip(host_weights, device_weights, strict=True):
+            np.testing.assert_allclose(device_weight, host_weight, rtol=1e-5, atol=1e-6)

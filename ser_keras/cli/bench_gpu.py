@@ -137,7 +137,8 @@ def frame_rates(store, config, *, batch_size, steps, epochs, rounds, on_gpu, see
 
     from ser_keras.data.windows import frame_counts, frame_index, window_dataset
     from ser_keras.models.raw_cnn import build_raw_cnn
-    from ser_keras.training.device_input import device_corpus, window_id_dataset, with_window_gather
+    from ser_keras.data.windows import window_id_dataset
+    from ser_keras.training.device_input import device_corpus, with_window_gather
 
     owners, frames = frame_index(frame_counts(store.lengths))
     targets = np.random.default_rng(seed).integers(0, 4, store.num_utterances)

@@ -13,13 +13,15 @@ contiguous waveform store; LLD contexts from the per-utterance LLD matrices; MFC
 slice through the feature cache (namespace = corpus hash + "-slice6s").
 """
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 
 from ser_keras.data.labels import categorical_view, dimensional_view
 from ser_keras.data.protocols import default_protocol, make_folds
-from ser_keras.data.windows import (SLICE, context_dataset, corpus_tensor, frame_counts, frame_index, load_store,
-                                    slice_dataset, slice_starts, window_dataset)
+from ser_keras.data.windows import (SLICE, ContextTensor, context_dataset, corpus_tensor, frame_counts, frame_index,
+                                    load_store, slice_dataset, slice_starts, window_dataset, window_id_dataset)
 from ser_keras.experiments.reporting import row_seed
 from ser_keras.features.cache import FeatureCache
 from ser_keras.features.mfcc import mfcc
@@ -91,20 +93,31 @@ class ShortData:
             return self._features["wav2vec2"]
         return self.features(LLD_SETS[source])
 
-    def window_stream(self, index, *, step, train, batch_size):
+    def window_stream(self, index, *, step, train, batch_size, window_ids=False):
         """250 ms raw windows of the utterances ``index`` (every ``step``-th frame):
-        ``(dataset, owner utterance per window, steps per epoch)``."""
+        ``(dataset, owner utterance per window, steps per epoch)``. ``window_ids``: the
+        stream carries ``(utterance, frame)`` ids instead, in the same order, for a model that
+        cuts its windows on the device (``training.device_input``)."""
         owners, frames = frame_index(frame_counts(self.store.lengths), index, frame_step=step)
-        data = window_dataset(self.store, owners, frames, self.targets, batch_size=batch_size, shuffle=train,
-                              seed=self.seed, repeat=train)
+        cut = window_id_dataset if window_ids else functools.partial(window_dataset, self.store)
+        data = cut(owners, frames, self.targets, batch_size=batch_size, shuffle=train, seed=self.seed, repeat=train)
         return data, owners, -(-len(owners) // batch_size)
 
-    def context_stream(self, source, index, *, step, train, batch_size):
-        """±12-frame LLD contexts of ``source`` (as :meth:`window_stream`)."""
+    def context_tensor(self, source):
+        """The LLD matrices of ``source`` as one :class:`~ser_keras.data.windows.ContextTensor`
+        (made once), for models that gather their contexts on the device."""
+        key = f"{source}_contexts"
+        if key not in self._features:
+            self._features[key] = ContextTensor(self.frame_features(source))
+        return self._features[key]
+
+    def context_stream(self, source, index, *, step, train, batch_size, window_ids=False):
+        """±12-frame LLD contexts of ``source`` (as :meth:`window_stream`; ``window_ids``: ids
+        for a model that gathers the contexts of :meth:`context_tensor` itself)."""
         matrices = self.frame_features(source)
         owners, frames = frame_index([len(m) for m in matrices], index, frame_step=step)
-        data = context_dataset(matrices, owners, frames, self.targets, batch_size=batch_size, shuffle=train,
-                               seed=self.seed, repeat=train)
+        cut = window_id_dataset if window_ids else functools.partial(context_dataset, matrices)
+        data = cut(owners, frames, self.targets, batch_size=batch_size, shuffle=train, seed=self.seed, repeat=train)
         return data, owners, -(-len(owners) // batch_size)
 
 

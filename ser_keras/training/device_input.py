@@ -1,31 +1,51 @@
-"""SHORT's 250 ms windows (§2.3) cut on the training device, inside the compiled train and
-evaluation steps: the GPU-ready input path of issue 16.1.
+"""SHORT's network inputs (§2.3) gathered on the training device, inside the compiled train
+and evaluation steps: the GPU-ready input path of issue 16.1.
 
 On a GPU the host pipeline (``window_dataset``) cannot keep up: Raw SubSeg on an H100 would
 need about 2 M windows/s, and this toolkit's CPU pipeline streams about 60 k. Here the int16
-corpus is copied once onto the devices of the model's distribution strategy, the tf.data
-stream carries only window ids ``(utterance, frame)`` (8 bytes per window instead of 16 kB of
-float32 samples), and the gather of the 25 frame rows and the per-window z-normalisation run
-in the step, with the very code of :meth:`~ser_keras.data.windows.CorpusTensor.windows`.
+corpus (for the LLD MLP: the float32 LLD matrices) is copied once onto the devices of the
+model's distribution strategy, the tf.data stream carries only window ids ``(utterance, frame)``
+(8 bytes per window instead of 16 kB of float32 samples), and the gather runs in the step, with
+the very code of :meth:`~ser_keras.data.windows.CorpusTensor.windows` (25 frame rows,
+z-normalised) or :meth:`~ser_keras.data.windows.ContextTensor.contexts` (± 12 LLD frames).
 
-The gather is a training-time stage, not part of the paper's network: :func:`with_window_gather`
-wraps the network as ``window ids -> WindowGather -> network``. The wrapper trains with the
-unchanged SHORT recipe (``train_frame_classifier``) and shares every weight with the network,
-which alone is saved (``.h5`` of built-in layers whose input is a normalised window).
+The gather is a training-time stage, not part of the paper's network: :func:`with_input_gather`
+wraps the network as ``window ids -> WindowGather | ContextGather -> network``. The wrapper
+trains with the unchanged SHORT recipe (``train_frame_classifier``) and shares every weight
+with the network, which alone is saved (``.h5`` of built-in layers whose input is a normalised
+window or an LLD context).
 """
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from ser_keras.data.windows import WINDOW, CorpusTensor, corpus_tensor, index_order
+from ser_keras.data.windows import (
+    WINDOW,
+    ContextTensor,
+    CorpusTensor,
+    corpus_tensor,
+    window_id_dataset,
+)
 from ser_keras.training.fit import save_h5, train_frame_classifier
 
 WINDOW_IDS = "window_ids"
 
 
-def _accelerators_visible():
+def accelerators_visible():
+    """Whether TensorFlow sees a GPU or TPU to train on."""
     return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+
+
+def _on_devices(host, copy, strategy, cache):
+    """``host`` where there is no accelerator, else ``copy(host, strategy)``, kept in ``cache``
+    (an object's ``__dict__``) so each strategy gets one copy."""
+    if not accelerators_visible():
+        return host
+    strategy = strategy or tf.distribute.get_strategy()
+    copies = cache.setdefault("_device_tensors", {})
+    if strategy not in copies:
+        copies[strategy] = copy(host, strategy)
+    return copies[strategy]
 
 
 class DeviceCorpus(CorpusTensor):
@@ -55,20 +75,34 @@ def device_corpus(store, strategy=None):
     on the training device and is returned as is; otherwise a :class:`DeviceCorpus`, built
     once per store and strategy.
     """
-    host = corpus_tensor(store)
-    if not _accelerators_visible():
-        return host
-    strategy = strategy or tf.distribute.get_strategy()
-    copies = store.__dict__.setdefault("_device_tensors", {})
-    if strategy not in copies:
-        copies[strategy] = DeviceCorpus(host, strategy)
-    return copies[strategy]
+    return _on_devices(corpus_tensor(store), DeviceCorpus, strategy, store.__dict__)
+
+
+class DeviceContexts(ContextTensor):
+    """A :class:`ContextTensor` copied onto the devices of ``strategy`` (as :class:`DeviceCorpus`):
+    the same fields and ``contexts`` code, in variables created in the strategy's scope."""
+
+    def __init__(self, host, strategy):  # the host tensor is built; nothing of its __init__ to rerun
+        with strategy.scope():
+            self.rows, self.offsets, self.counts = (
+                tf.Variable(table, trainable=False, name=f"device_lld_{name}")
+                for name, table in (("rows", host.rows), ("offsets", host.offsets), ("counts", host.counts)))
+
+
+def device_contexts(host, strategy=None):
+    """The context tensor the steps of ``strategy`` (default: the current one) gather from:
+    ``host`` (a :class:`~ser_keras.data.windows.ContextTensor`) itself without a GPU or TPU,
+    otherwise a :class:`DeviceContexts`, built once per host tensor and strategy."""
+    return _on_devices(host, DeviceContexts, strategy, host.__dict__)
 
 
 class WindowGather(keras.layers.Layer):
     """Window ids ``(B, 2)`` int32, ``[utterance, frame]`` → z-normalised 250 ms windows
     ``(B, 4000)`` cut from ``corpus`` (a corpus tensor). A training-time stage: never saved.
     """
+
+    #: What the layer outputs, for the refusal of :func:`with_input_gather`.
+    delivers = "250 ms windows"
 
     def __init__(self, corpus, **kwargs):
         # float32 windows also under a mixed-precision policy, as the host pipeline delivers them.
@@ -82,36 +116,42 @@ class WindowGather(keras.layers.Layer):
         return (input_shape[0], WINDOW)
 
 
-def with_window_gather(model, corpus):
-    """``window ids -> WindowGather(corpus) -> model`` as one Keras model, built in the
-    strategy of ``model``; it holds no weight of its own, so training it trains ``model``."""
-    if tuple(model.input_shape) != (None, WINDOW):
-        raise ValueError(f"The 'model' parameter of with_window_gather must take 250 ms windows of shape "
-                         f"(None, {WINDOW}). Got input shape {model.input_shape!r}.")
+class ContextGather(keras.layers.Layer):
+    """Window ids ``(B, 2)`` int32, ``[utterance, frame]`` → ± 12-frame LLD contexts
+    ``(B, 25, D)`` gathered from ``contexts`` (a context tensor). A training-time stage: never saved.
+    """
+
+    delivers = "± 12-frame LLD contexts"
+
+    def __init__(self, contexts, **kwargs):
+        # float32 contexts also under a mixed-precision policy, as context_dataset delivers them.
+        super().__init__(dtype="float32", **kwargs)
+        self.context_tensor = contexts
+
+    def call(self, window_ids):
+        return self.context_tensor.contexts(window_ids[:, 0], window_ids[:, 1])
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *self.context_tensor.context_shape)
+
+
+def with_input_gather(model, gather):
+    """``window ids -> gather -> model`` as one Keras model, built in the strategy of ``model``;
+    ``gather`` (a :class:`WindowGather` or :class:`ContextGather`) holds no weight, so training
+    the wrapper trains ``model``."""
+    expected = tuple(gather.compute_output_shape((None, 2)))
+    if tuple(model.input_shape) != expected:
+        raise ValueError(f"The 'model' parameter of with_input_gather must take {gather.delivers} of shape "
+                         f"{expected}. Got input shape {model.input_shape!r}.")
     with model.distribute_strategy.scope():
         window_ids = keras.Input(shape=(2,), dtype="int32", name=WINDOW_IDS)
-        outputs = model(WindowGather(corpus, name="window_gather")(window_ids))
-        return keras.Model(window_ids, outputs, name=f"{model.name}_on_window_ids")
+        return keras.Model(window_ids, model(gather(window_ids)), name=f"{model.name}_on_window_ids")
 
 
-def window_id_dataset(owners, frames, targets=None, *, batch_size=256, shuffle=False, seed=0, repeat=False):
-    """Batches of window ids ``(B, 2)`` int32, ``[utterance, frame]`` (with targets if given).
-
-    The stream of :func:`~ser_keras.data.windows.window_dataset` for the same arguments, in the
-    same order, with ids where it has windows.
-    """
-    if len(owners) == 0:
-        raise ValueError("No windows to stream: the selection holds no utterances.")
-    window_ids = tf.constant(np.stack([owners, frames], axis=1), tf.int32)
-    targets_t = None if targets is None else tf.constant(np.asarray(targets), tf.int32)
-
-    @tf.autograph.experimental.do_not_convert  # plain TF ops; AutoGraph cannot read closures
-    def look_up(index):
-        batch = tf.gather(window_ids, index)
-        return batch if targets_t is None else (batch, tf.gather(targets_t, batch[:, 0]))
-
-    order = index_order(len(owners), shuffle, seed, repeat)
-    return order.batch(batch_size).map(look_up, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+def with_window_gather(model, corpus):
+    """:func:`with_input_gather` of ``model`` (whose input is a 250 ms window) and
+    ``WindowGather(corpus)``."""
+    return with_input_gather(model, WindowGather(corpus, name="window_gather"))
 
 
 def train_frame_classifier_on_device(model, store, train_windows, validation_windows, targets, *, batch_size=256,
