@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import time
 
 DEBUG_VARIABLE = "SER_KERAS_DEBUG"
@@ -155,7 +156,9 @@ class RunProgress:
     On a terminal: one tqdm bar with the ETA, finished units written above it. Elsewhere (a
     log file, a pipe): no bar, no carriage returns or colour codes; one timestamped line per
     finished unit with the count and an ETA from the mean time of the units trained so far.
-    Resumed units count as done. ``verbose=0`` prints nothing.
+    Resumed units count as done; the ETA divides the wall time since the first unit started by
+    the units trained so far, which stays right when units run side by side (Table 1 fits its
+    utterance-level rows beside the networks). Thread-safe. ``verbose=0`` prints nothing.
 
         with RunProgress(total=len(rows) * len(folds), title="table1") as progress:
             progress.unit_done("raw_subseg_cnn", "Ses03", "UAR 47.1 %, 6 epochs", seconds=71)
@@ -170,8 +173,10 @@ class RunProgress:
         self.stream = sys.stderr if stream is None else stream
         self.verbose = verbose
         self.done = 0
-        self.trained_seconds = []  # of units trained in this process, for the plain ETA
+        self.trained = 0  # units trained in this process, for the plain ETA
+        self.first_started = None
         self.bar = None
+        self._lock = threading.Lock()
 
     def __enter__(self):
         if self.verbose and _is_terminal(self.stream):
@@ -187,24 +192,32 @@ class RunProgress:
 
     def unit_started(self, row, fold):
         """Name the unit in training on the bar (no line of its own)."""
-        if self.bar is not None:
-            self.bar.set_postfix_str(f"{row} {fold}")
+        with self._lock:
+            if self.first_started is None:
+                self.first_started = time.monotonic()
+            if self.bar is not None:
+                self.bar.set_postfix_str(f"{row} {fold}")
 
     def unit_done(self, row, fold, summary, seconds):
         """One finished unit: ``summary`` is what to say about it ("UAR 47.1 %, 6 epochs")."""
-        self.trained_seconds.append(float(seconds))
-        self._finish(f"{row} {fold}: {summary}, {seconds:.0f} s")
+        with self._lock:
+            self.trained += 1
+            began = time.monotonic() - seconds
+            self.first_started = began if self.first_started is None else min(self.first_started, began)
+            self._finish(f"{row} {fold}: {summary}, {seconds:.0f} s")
 
     def unit_skipped(self, row, fold, reason="resumed"):
         """A unit not trained here (its result was found in the run folder); counts as done."""
-        self._finish(f"{row} {fold}: {reason}")
+        with self._lock:
+            self._finish(f"{row} {fold}: {reason}")
 
     def row_skipped(self, row, folds, reason):
         """A row that cannot run at all (e.g. missing weights): one line, its units done."""
-        self.done += len(folds) - 1
-        self._finish(f"{row}: {reason} ({len(folds)} folds)")
-        if self.bar is not None:
-            self.bar.update(len(folds) - 1)
+        with self._lock:
+            self.done += len(folds) - 1
+            self._finish(f"{row}: {reason} ({len(folds)} folds)")
+            if self.bar is not None:
+                self.bar.update(len(folds) - 1)
 
     def _finish(self, text):
         self.done += 1
@@ -220,9 +233,9 @@ class RunProgress:
 
     def _eta(self):
         remaining = self.total - self.done
-        if not remaining or not self.trained_seconds:
+        if not remaining or not self.trained:
             return ""
-        return f" (ETA {_duration(remaining * sum(self.trained_seconds) / len(self.trained_seconds))})"
+        return f" (ETA {_duration(remaining * (time.monotonic() - self.first_started) / self.trained)})"
 
 
 def _duration(seconds):

@@ -69,6 +69,15 @@ def test_rerun_with_same_seed_is_identical_and_resume_reuses_parts(full_quick_ru
     assert _comparable(resumed)["rows"] == _comparable(again)["rows"]
 
 
+def test_rows_fitted_side_by_side_equal_each_row_run_alone(full_quick_run, tmp_path):
+    # The full run fits its utterance-level rows on a second thread beside the networks
+    # (issue 16.2); a run of one row has nothing beside it.
+    _, metrics = full_quick_run
+    for row_id in ("boaw_egemaps_rf", "egemaps_lld_mlp"):
+        alone = _run(tmp_path / row_id, "--rows", row_id)
+        assert alone["rows"] == [row for row in metrics["rows"] if row["id"] == row_id]
+
+
 def test_merging_runs_of_disjoint_folds_gives_the_single_run_values(full_quick_run, tmp_path, capsys):
     import shutil
 

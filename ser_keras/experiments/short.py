@@ -10,6 +10,7 @@ resumes where it stopped and ends with the same metrics as an uninterrupted one 
 model is seeded from the run seed, the row and the fold).
 """
 
+import concurrent.futures
 import dataclasses
 import logging
 import time
@@ -33,6 +34,8 @@ from ser_keras.models.raw_cnn import RAW_CNN_CONFIGS, build_raw_cnn
 from ser_keras.plots import save_table1_figure
 from ser_keras.runs import Budget
 from ser_keras.training.aggregate import utterance_decisions
+from ser_keras.training.device_input import (ContextGather, accelerators_visible, device_contexts, device_corpus,
+                                             with_input_gather, with_window_gather)
 from ser_keras.training.fit import save_h5, train_frame_classifier
 
 logger = logging.getLogger(__name__)
@@ -43,6 +46,8 @@ TABLE2_LITERATURE = ("Att. CNN (logMel, 7.5 s) WA 56.1", "DBN-ivector (MFCC, UL)
 # input, log term weighting, 1 assignment; output standardisation is the classifier's scaler.
 BOAW_OPTIONS = {"compare": {"codebook_size": 500, "subsets": [slice(0, 65), slice(65, 130)]},
                 "egemaps": {"codebook_size": 1000}, "wav2vec2": {"codebook_size": 500}}
+# Row families fitted by scikit-learn on utterance-level inputs: no TensorFlow, no global seed.
+UTTERANCE_LEVEL_FAMILIES = ("functionals", "boaw")
 MLP_SEARCH_NETWORK = "short_mlp"  # the "network" of tuning/search_short_mlp.py's best_hparams.json
 # The paper's Table-1 conclusions, decided by paired UAR tests: (claim, pairs, expectation).
 TABLE1_CLAIMS = (
@@ -168,10 +173,14 @@ class ShortExperiment:
     """Runs the requested Table-1 rows over the folds of prepared :class:`ShortData`,
     writing parts and models as it goes."""
 
-    def __init__(self, data, config, record, *, progress=None, tensorboard=None):
+    def __init__(self, data, config, record, *, progress=None, tensorboard=None, inputs_on_device=None):
         self.data, self.config, self.record = data, config, record
         self.folds = data.folds
         self.progress, self.tensorboard = progress, tensorboard
+        # Raw windows and LLD contexts cut inside the compiled step where a GPU/TPU trains (issue
+        # 16.1: the host pipeline cannot feed one); on a CPU the host pipeline overlaps the cut
+        # with the step. Both give the same inputs in the same order, so the same numbers.
+        self.inputs_on_device = accelerators_visible() if inputs_on_device is None else inputs_on_device
         self._boaw = {}
         # Row family → the code that computes one fold of such a row.
         self.families = {"functionals": self._fold_functionals, "boaw": self._fold_boaw,
@@ -192,7 +201,8 @@ class ShortExperiment:
             if part is None:
                 started = time.time()
                 self._progress("unit_started", row.id, fold.name)
-                keras.utils.set_random_seed(row_seed(self.config.seed, row.id, fold.name))
+                if row.family not in UTTERANCE_LEVEL_FAMILIES:  # scikit-learn rows take explicit seeds
+                    keras.utils.set_random_seed(row_seed(self.config.seed, row.id, fold.name))
                 part = self.families[row.family](row, fold)
                 self.record.save_part(row.id, fold.name, part)
                 uar = unweighted_average_recall(part["targets"], part["predictions"], self.data.num_classes)
@@ -212,21 +222,44 @@ class ShortExperiment:
 
     def run(self, row_ids, table=None):
         """Score the rows named in ``row_ids`` (of ``table``, default the registry):
-        ``(result rows, prediction lines, parts by row id)``."""
-        rows, predictions, all_parts = [], [], {}
+        ``(result rows, prediction lines, parts by row id)``.
+
+        The utterance-level rows (scikit-learn, mostly one core per fit) run on a second
+        thread beside the network rows (TensorFlow), so both cores stay busy (issue 16.2).
+        Every unit is seeded by its own row and fold and the features are extracted before
+        the two split, so the numbers are those of one row after the other.
+        """
         table = ROWS if table is None else {row.id: row for row in table}
-        for row in (table[row_id] for row_id in row_ids if row_id in table):
-            if row.source == "wav2vec2" and not self.data.wav2vec2_path:
+        selected = [table[row_id] for row_id in row_ids if row_id in table]
+        runnable = [row for row in selected if not (row.source == "wav2vec2" and not self.data.wav2vec2_path)]
+        self._extract_features(runnable)
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="utterance-level-rows") as pool:
+            pending = {row.id: pool.submit(self.parts_of, row) for row in runnable
+                       if row.family in UTTERANCE_LEVEL_FAMILIES}
+            parts_by_row = {row.id: self.parts_of(row) for row in runnable if row.id not in pending}
+            parts_by_row.update({row_id: future.result() for row_id, future in pending.items()})
+        rows, predictions, all_parts = [], [], {}
+        for row in selected:
+            if row.id not in parts_by_row:
                 rows.append(skipped_row(row.spec(), "no --wav2vec2 weights"))
                 if self.progress is not None:
                     self.progress.row_skipped(row.id, self.folds, "skipped: no --wav2vec2 weights")
                 continue
-            parts = self.parts_of(row)
-            all_parts[row.id] = parts
+            parts = all_parts[row.id] = parts_by_row[row.id]
             rows.append(score_row(row.spec(), parts, num_classes=self.data.num_classes, seed=self.config.seed,
                                   n_bootstrap=self.config.n_bootstrap))
             predictions += prediction_lines(row.id, parts)
         return rows, predictions, all_parts
+
+    def _extract_features(self, rows):
+        """Extract (or load from the cache) every feature set the unfinished ``rows`` read."""
+        for row in rows:
+            if all(self.record.load_part(row.id, fold.name) is not None for fold in self.folds):
+                continue
+            if row.family in ("functionals", "plugin_functionals"):
+                self.data.functionals()
+            elif row.family in ("boaw", "lld_mlp") or (row.family == "plugin_windows" and row.source != "raw"):
+                self.data.frame_features(row.source)
 
     def check_plugins(self, row_ids):
         """Build every plug-in row's model once on its input shape, before any training."""
@@ -264,13 +297,30 @@ class ShortExperiment:
 
     def _context_streams(self, source):
         def stream(index, step, train):
-            return self.data.context_stream(source, index, step=step, train=train, batch_size=self.config.batch_size)
+            return self.data.context_stream(source, index, step=step, train=train, batch_size=self.config.batch_size,
+                                            window_ids=self.inputs_on_device)
         return stream
+
+    def _context_gather(self, source):
+        """As :meth:`_window_gather`, for the LLD-context streams of ``source``."""
+        if not self.inputs_on_device:
+            return None
+        contexts = self.data.context_tensor(source)
+        return lambda network: with_input_gather(
+            network, ContextGather(device_contexts(contexts, network.distribute_strategy), name="context_gather"))
 
     def _window_streams(self):
         def stream(index, step, train):
-            return self.data.window_stream(index, step=step, train=train, batch_size=self.config.batch_size)
+            return self.data.window_stream(index, step=step, train=train, batch_size=self.config.batch_size,
+                                           window_ids=self.inputs_on_device)
         return stream
+
+    def _window_gather(self):
+        """``network -> trainable model`` for the raw-window streams, or None: on the device
+        path the stream carries window ids and the trained model cuts the windows itself."""
+        if not self.inputs_on_device:
+            return None
+        return lambda network: with_window_gather(network, device_corpus(self.data.store, network.distribute_strategy))
 
     def _fold_lld_mlp(self, row, fold):
         matrices = self.data.frame_features(row.source)
@@ -288,13 +338,14 @@ class ShortExperiment:
             grid = (tuple(layers.get(fold.name, layers.get("*"))),)
         else:
             grid = self.config.mlp_grid
-        return self._select_and_test(row, fold, self._context_streams(row.source), build, grid)
+        return self._select_and_test(row, fold, self._context_streams(row.source), build, grid,
+                                     gather=self._context_gather(row.source))
 
     def _fold_raw_cnn(self, row, fold):
         def build(_):
             return build_raw_cnn(RAW_CNN_CONFIGS[row.source], num_classes=self.data.num_classes, window=WINDOW)
 
-        return self._select_and_test(row, fold, self._window_streams(), build, (None,))
+        return self._select_and_test(row, fold, self._window_streams(), build, (None,), gather=self._window_gather())
 
     def _plugin_input_shape(self, row):
         if row.family == "plugin_functionals":
@@ -306,9 +357,11 @@ class ShortExperiment:
     def _fold_plugin_windows(self, row, fold):
         """A plug-in model on 250 ms inputs: raw windows or LLD contexts, trained and
         aggregated to utterances exactly as the paper's networks."""
-        stream = self._window_streams() if row.source == "raw" else self._context_streams(row.source)
+        raw = row.source == "raw"
+        stream = self._window_streams() if raw else self._context_streams(row.source)
         shape = self._plugin_input_shape(row)
-        return self._select_and_test(row, fold, stream, lambda _: row.build(shape, self.data.num_classes), (None,))
+        return self._select_and_test(row, fold, stream, lambda _: row.build(shape, self.data.num_classes), (None,),
+                                     gather=self._window_gather() if raw else self._context_gather(row.source))
 
     def _fold_plugin_functionals(self, row, fold):
         """A plug-in model on utterance-level ComParE functionals (one input per utterance)."""
@@ -343,28 +396,33 @@ class ShortExperiment:
         return train_frame_classifier(model, train, val, steps_per_epoch=train_steps, max_epochs=config.max_epochs,
                                       verbose=config.verbose, **extra)
 
-    def _select_and_test(self, row, fold, stream, build, grid):
-        """Train one network per grid point, keep the best validation UAR, test it, save it."""
+    def _select_and_test(self, row, fold, stream, build, grid, *, gather=None):
+        """Train one network per grid point, keep the best validation UAR, test it, save it.
+
+        ``gather``: ``network -> model`` that cuts the stream's window ids itself (device
+        input path); it trains and predicts, the network alone is saved."""
         config, data = self.config, self.data
         train, _, train_steps = stream(fold.train, config.train_frame_step, True)
         val, val_owners, _ = stream(fold.validation, config.eval_frame_step, False)
         best = None
         for point in grid:
             model = build(point)
-            summary = self._train(row, model, train, val, train_steps, fold)
-            val_pred = self._utterance_predictions(model, val.map(lambda x, y: x), val_owners, fold.validation)
+            trained = gather(model) if gather else model
+            summary = self._train(row, trained, train, val, train_steps, fold)
+            val_pred = self._utterance_predictions(trained, val.map(lambda x, y: x), val_owners, fold.validation)
             val_uar = unweighted_average_recall(data.targets[fold.validation], val_pred, data.num_classes)
             if best is None or val_uar > best[0]:
-                best = (val_uar, point, model, summary)
-        val_uar, point, model, summary = best
+                best = (val_uar, point, model, trained, summary)
+        val_uar, point, model, trained, summary = best
         test, test_owners, _ = stream(fold.test, config.eval_frame_step, False)
-        predictions = self._utterance_predictions(model, test.map(lambda x, y: x), test_owners, fold.test)
+        predictions = self._utterance_predictions(trained, test.map(lambda x, y: x), test_owners, fold.test)
         path = self.record.out / "models" / f"{row.id}_{fold.name}.h5"
         save_h5(model, path)
         sidecar = self.record.sidecar(
             row=row.id, origin=row.origin, fold=fold.name, labels=list(data.classes),
             input_shape=list(model.input_shape[1:]), hidden_layers=point, config=dataclasses.asdict(config),
-            validation_uar=val_uar, training={k: v for k, v in summary.items() if k != "history"},
+            validation_uar=val_uar, input_path="window ids, cut on the device" if gather else "host pipeline",
+            training={k: v for k, v in summary.items() if k != "history"},
             history=summary["history"])
         write_json(path.with_suffix(".json"), sidecar)
         return self._part(fold, predictions, validation_uar=val_uar, chosen=point, model=str(path.name),
