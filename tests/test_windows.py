@@ -20,6 +20,7 @@ from ser_keras.data.windows import (
     slice_starts,
     splice,
     window_dataset,
+    window_id_dataset,
 )
 
 # < one frame, < 250 ms, exactly one window, ragged, a few windows.
@@ -146,6 +147,21 @@ def test_shuffled_order_is_index_shuffle_of_each_index(count):
     streamed = [int(i) for i in index_order(count, True, 5, True).take(2 * count)]
     assert streamed == expected
     assert sorted(streamed[:count]) == list(range(count))
+
+
+def test_every_stream_runs_without_tf_data_autotuning():
+    # With autotuning, destroying an iterator after a minute of use blocked up to 60 s in TF
+    # 2.21 (its optimisation thread sleeps out its period): a Table-1 run idled at every fold's end.
+    store = _store()
+    owners, frames = frame_index(frame_counts(store.lengths))
+    matrices = [np.ones((count, 2), np.float32) for count in frame_counts(store.lengths)]
+    slice_owners, starts = slice_starts(store.lengths)
+    streams = [window_dataset(store, owners, frames, shuffle=True, repeat=True),
+               window_id_dataset(owners, frames, shuffle=True, repeat=True),
+               context_dataset(matrices, owners, frames, shuffle=True, repeat=True),
+               slice_dataset(store, slice_owners, starts)]
+    for stream in streams:
+        assert stream.options().autotune.enabled is False
 
 
 def test_context_dataset_equals_naive():

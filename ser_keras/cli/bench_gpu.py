@@ -135,9 +135,8 @@ def frame_rates(store, config, *, batch_size, steps, epochs, rounds, on_gpu, see
     ``store``, and ``"monitor"`` (device path, GPU only)."""
     import numpy as np
 
-    from ser_keras.data.windows import frame_counts, frame_index, window_dataset
+    from ser_keras.data.windows import frame_counts, frame_index, window_dataset, window_id_dataset
     from ser_keras.models.raw_cnn import build_raw_cnn
-    from ser_keras.data.windows import window_id_dataset
     from ser_keras.training.device_input import device_corpus, with_window_gather
 
     owners, frames = frame_index(frame_counts(store.lengths))
@@ -167,7 +166,7 @@ def elor_rates(store, *, steps, rounds, on_gpu, seed=0):
     import numpy as np
     import tensorflow as tf
 
-    from ser_keras.data.windows import slice_starts
+    from ser_keras.data.windows import batched_stream, slice_starts
     from ser_keras.models.elor import HEADS, ElorConfig, build_elor
     from ser_keras.training.device_input import device_corpus
     from ser_keras.training.split_heads import SplitHeadTrainer
@@ -184,7 +183,7 @@ def elor_rates(store, *, steps, rounds, on_gpu, seed=0):
     corpus = device_corpus(store, trainer.strategy)
     cut = tf.function(lambda ids: corpus.slices(ids[:, 0], ids[:, 1]))
     slice_ids = tf.data.Dataset.from_tensor_slices(np.stack([owners[:full], starts[:full]], axis=1).astype(np.int64))
-    batches = iter(slice_ids.batch(config.batch_size).repeat().prefetch(tf.data.AUTOTUNE))
+    batches = iter(batched_stream(slice_ids.repeat(), config.batch_size, lambda ids: ids))
 
     def run_round():
         for _ in range(steps):

@@ -236,7 +236,7 @@ def window_dataset(store, owners, frames, targets=None, *, batch_size=256, shuff
         windows = cutter.windows(owner, frame)
         return windows if targets_t is None else (windows, tf.gather(targets_t, owner))
 
-    return order.batch(batch_size).map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return batched_stream(order, batch_size, cut)
 
 
 def window_id_dataset(owners, frames, targets=None, *, batch_size=256, shuffle=False, seed=0, repeat=False):
@@ -256,7 +256,7 @@ def window_id_dataset(owners, frames, targets=None, *, batch_size=256, shuffle=F
         return batch if targets_t is None else (batch, tf.gather(targets_t, batch[:, 0]))
 
     order = index_order(len(owners), shuffle, seed, repeat)
-    return order.batch(batch_size).map(look_up, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return batched_stream(order, batch_size, look_up)
 
 
 class ContextTensor:
@@ -307,7 +307,23 @@ def context_dataset(matrices, owners, frames, targets=None, *, batch_size=256, s
         return contexts if targets_t is None else (contexts, tf.gather(targets_t, owner))
 
     order = index_order(len(owners), shuffle, seed, repeat)
-    return order.batch(batch_size).map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return batched_stream(order, batch_size, cut)
+
+
+def batched_stream(order, batch_size, cut):
+    """``order`` (a dataset of indices) in batches, each cut by ``cut`` in parallel, prefetched:
+    the shape of every stream here.
+
+    tf.data's autotuning is off. In TF 2.21 destroying an iterator that has autotuned for a
+    minute or more blocks until its optimisation thread sleeps out its period (up to 60 s): a
+    Table-1 run idled about a minute at the end of every network fold. Without it the
+    parallel cut and the prefetch take TF's fixed defaults, as fast here (179 k vs 165 k
+    windows/s streamed).
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    batches = order.batch(batch_size).map(cut, num_parallel_calls=tf.data.AUTOTUNE)
+    return batches.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
 def index_order(count, shuffle, seed, repeat):
@@ -349,6 +365,5 @@ def slice_dataset(store, owners, starts, *, batch_size=32):
     """Batches of raw 6 s slices ``(B, 96000)`` in order (ELOR: no further preprocessing)."""
     gatherer = corpus_tensor(store)
     owners_t, starts_t = tf.constant(owners, tf.int32), tf.constant(starts, tf.int64)
-    indices = tf.data.Dataset.range(len(owners)).batch(batch_size)
-    return indices.map(lambda i: gatherer.slices(tf.gather(owners_t, i), tf.gather(starts_t, i)),
-                       num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return batched_stream(tf.data.Dataset.range(len(owners)), batch_size,
+                          lambda i: gatherer.slices(tf.gather(owners_t, i), tf.gather(starts_t, i)))

@@ -20,8 +20,9 @@ import tensorflow as tf
 
 from ser_keras.data.labels import categorical_view, dimensional_view
 from ser_keras.data.protocols import default_protocol, make_folds
-from ser_keras.data.windows import (SLICE, ContextTensor, context_dataset, corpus_tensor, frame_counts, frame_index,
-                                    load_store, slice_dataset, slice_starts, window_dataset, window_id_dataset)
+from ser_keras.data.windows import (SLICE, ContextTensor, batched_stream, context_dataset, corpus_tensor, frame_counts,
+                                    frame_index, load_store, slice_dataset, slice_starts, window_dataset,
+                                    window_id_dataset)
 from ser_keras.experiments.reporting import row_seed
 from ser_keras.features.cache import FeatureCache
 from ser_keras.features.mfcc import mfcc
@@ -235,4 +236,4 @@ class ElorData:
         def cut(batch):
             return inputs(batch), {head: tf.gather(labels[head], batch) for head in HEADS}
 
-        return order.batch(batch_size).map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        return batched_stream(order, batch_size, cut)
