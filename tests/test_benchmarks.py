@@ -132,3 +132,36 @@ def test_layer_profile_times_every_weighted_layer_with_the_first_layer_input_gra
         ("conv1", 2 * CONV1), ("conv2", 3 * CONV2), ("dense", 3 * DENSE)]
     for _, flops, rate in profile:
         assert rate == {"wall": flops * 4 * 2, "cpu": flops * 4 * 2 * (os.cpu_count() or 1)}
+
+
+def test_precision_benchmark_times_each_model_under_both_policies(monkeypatch):
+    # Fake workloads report the policy they were built under: the figure must be mixed / float32
+    # of the same model, and the global policy must be float32 again afterwards.
+    from ser_keras.cli import bench_precision
+    from ser_keras.training import precision
+
+    rates = {"float32": 100.0, "mixed_float16": 150.0, "mixed_bfloat16": 120.0}
+    seen = []
+
+    def fake(name):
+        def measure(*args, **kwargs):
+            policy = keras.mixed_precision.global_policy().name
+            seen.append((name, policy))
+            rate = {"wall": rates[policy], "cpu": 2 * rates[policy]}
+            return {"pipeline": rate} if name == "raw" else (None, rate)
+        return measure
+
+    monkeypatch.setattr(benchmarks, "load_window_store", lambda corpus: None)
+    monkeypatch.setattr(benchmarks, "raw_cnn_rates", fake("raw"))
+    monkeypatch.setattr(benchmarks, "lld_mlp_rate", fake("mlp"))
+    monkeypatch.setattr(benchmarks, "elor_rate", fake("elor"))
+    monkeypatch.setattr(precision, "native_bfloat16", lambda: False)
+    records, details = bench_precision.measure("synthetic:tiny", quick=True)
+    values = {record["name"]: record["value"] for record in records}
+    assert values["raw_subseg_mixed_speedup (cpu)"] == pytest.approx(1.5)
+    assert values["lld_mlp_3x1024_mixed_speedup (wall)"] == pytest.approx(1.5)
+    assert values["elor_mixed_speedup (cpu)"] == pytest.approx(1.2)  # no loss scaling: bfloat16
+    assert {policy for _, policy in seen} == {"float32", "mixed_float16", "mixed_bfloat16"}
+    assert ("elor", "mixed_float16") not in seen
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert details["policies"]["elor"] == "mixed_bfloat16"

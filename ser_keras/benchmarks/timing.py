@@ -135,14 +135,21 @@ def elor_training_rate(trainer, dataset, *, batch_size, steps, rounds):
 
 
 def script_wall_time(script, arguments, *, log_path, timeout_s, environment=None):
-    """Seconds ``python script arguments`` takes (output to ``log_path``, environment
-    variables ``environment`` if given); None if the script does not exist. A failing
-    script raises RuntimeError with its last output."""
+    """``(wall seconds, CPU seconds)`` of ``python script arguments`` (user + system time of
+    the script and every process it waited for; output to ``log_path``, environment variables
+    ``environment`` if given); None if the script does not exist. A failing script raises
+    RuntimeError with its last output."""
+    import resource
     import subprocess
 
     if not os.path.exists(script):
         return None
-    started = time.perf_counter()
+
+    def children_cpu():
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    started, cpu_before = time.perf_counter(), children_cpu()
     with open(log_path, "w") as log:
         done = subprocess.run([sys.executable, script, *arguments], stdout=log, stderr=subprocess.STDOUT,
                               timeout=timeout_s, check=False, env=environment)
@@ -150,7 +157,7 @@ def script_wall_time(script, arguments, *, log_path, timeout_s, environment=None
         with open(log_path) as log:
             tail = log.read()[-2000:]
         raise RuntimeError(f"{script} exited with {done.returncode}; the end of its output:\n{tail}")
-    return time.perf_counter() - started
+    return time.perf_counter() - started, children_cpu() - cpu_before
 
 
 def layer_training_rates(model, *, batch_size, rounds=3, steps=3):

@@ -19,7 +19,7 @@ SUBCOMMANDS = {
     "tuning": ("search_elor", "search_lom", "search_ftr", "search_short_mlp", "project_budget"),
     "tools": ("describe_corpus", "make_synthetic_iemocap", "emodb_manifest", "merge_runs", "run_benchmarks",
               "bench_pipeline", "bench_torch", "bench_memory", "bench_features", "bench_end_to_end",
-              "bench_gpu_projection", "bench_gpu", "bench_profile", "bench_windows"),
+              "bench_gpu_projection", "bench_gpu", "bench_profile", "bench_windows", "bench_precision"),
 }
 MODULES = tuple(module for modules in SUBCOMMANDS.values() for module in modules)
 
