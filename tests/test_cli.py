@@ -57,3 +57,26 @@ def test_table1_help_runs_as_a_command():
                           text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: ser-keras table1") and "--corpus" in done.stdout
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_mixed_precision_is_recorded_in_the_budget_and_warns_where_it_is_emulated(native, monkeypatch, caplog):
+    import argparse
+
+    import keras
+
+    from ser_keras.cli import common
+    from ser_keras.runs import Budget
+
+    monkeypatch.setattr(common, "half_precision_native", lambda: native)
+    budget = Budget("embedded", {"max_epochs": 6}, "embedded-corpus budget")
+    assert common.precision_budget(argparse.Namespace(mixed_precision=False), budget) is budget
+    try:
+        with caplog.at_level("WARNING", logger="ser_keras"):
+            mixed = common.precision_budget(argparse.Namespace(mixed_precision=True), budget)
+        policy = keras.mixed_precision.global_policy().name
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert mixed.settings == {"max_epochs": 6, "precision": policy} and policy in mixed.words
+    warned = [record.message for record in caplog.records if "emulated" in record.message]
+    assert len(warned) == (0 if native else 1)

@@ -11,7 +11,7 @@ from ser_keras import console
 from ser_keras.data.corpus import DEFAULT_CORPUS, load_corpus
 from ser_keras.data.protocols import PROTOCOLS
 from ser_keras.runs import RunRecord, run_fingerprint
-from ser_keras.training.precision import configure_precision, mixed_policy
+from ser_keras.training.precision import configure_precision, half_precision_native, mixed_policy
 
 
 def common_parser(description, *, default_out):
@@ -123,5 +123,10 @@ def precision_budget(args, budget, *, loss_scaling=True):
     if not args.mixed_precision:
         return budget
     policy = configure_precision(mixed_policy(loss_scaling=loss_scaling))
+    if not half_precision_native():
+        logging.getLogger("ser_keras").warning(
+            "--mixed-precision: this machine has no GPU and its CPU computes no half-precision type natively (no "
+            "AVX512_BF16/AMX/AVX512_FP16), so %s is emulated and trains slower than float32 "
+            "(tools/bench_precision.py measures it).", policy)
     return dataclasses.replace(budget, settings={**budget.settings, "precision": policy},
                                words=f"{budget.words}, {policy} mixed precision")

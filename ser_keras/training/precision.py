@@ -38,6 +38,17 @@ def native_bfloat16():
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def half_precision_native():
+    """Whether this machine computes a half-precision type natively: any GPU (float16), or a
+    CPU with AVX512_BF16, AMX or AVX512_FP16. Elsewhere TensorFlow emulates it, slower than
+    float32 (an AVX2 CPU: Raw SubSeg 0.27x, ELoR 0.08x; ``tools/bench_precision.py``)."""
+    if tf.config.list_physical_devices("GPU"):
+        return True
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = cpuinfo.read_text() if cpuinfo.exists() else ""
+    return any(flag in flags for flag in ("avx512_bf16", "amx_bf16", "avx512_fp16", "amx_fp16"))
+
+
 def mixed_policy(*, loss_scaling=True):
     """The mixed policy for this hardware: bfloat16 where native, else float16 — which needs
     loss scaling, so a training loop without it (``loss_scaling=False``) gets bfloat16."""
