@@ -76,6 +76,27 @@ def test_mixed_precision_model_trains_and_the_schedule_reaches_the_loss_scaled_o
     assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.05)
 
 
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_raw_lld_magnitudes_are_standardised_in_float32_under_mixed_precision(policy):
+    # ComParE energies reach ~1e5: in float16 they overflow (inf - inf = NaN), in bfloat16 a
+    # deviation of 3 from a mean of 1e5 vanishes. The standardisation must run in float32.
+    from ser_keras.models.elor import FtrConfig, build_ftr
+
+    mean, variance = np.full(4, 1e5), np.full(4, 4.0)
+    frames = np.full((2, 25, 4), 1e5 + 3.0, np.float32)
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        mlp = build_lld_mlp(4, feature_mean=mean, feature_variance=variance, hidden_layers=(8,))
+        ftr = build_ftr(FtrConfig(num_functionals=4), functional_mean=mean, functional_variance=variance)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    standardised = keras.Model(mlp.input, mlp.get_layer("standardize").output)(frames)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(standardised), 1.5, rtol=1e-6)
+    assert np.isfinite(keras.ops.convert_to_numpy(mlp(frames))).all()
+    standardised = keras.Model(ftr.input, ftr.get_layer("is10_standardize").output)(frames[:, 0])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(standardised), 1.5, rtol=1e-6)
+
+
 def test_bad_checkpoint_suffix_is_refused():
     model = build_lld_mlp(2, feature_mean=np.zeros(2), feature_variance=np.ones(2), hidden_layers=(4,))
     with pytest.raises(ValueError, match="must end in '.h5'"):

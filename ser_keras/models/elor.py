@@ -280,7 +280,10 @@ def _functional_standardizer(functional_mean, functional_variance, num_functiona
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(variance))) or np.any(variance < 0):
         raise ValueError("functional_mean/variance must be finite and the variance non-negative.")
     variance = np.where(variance > 0, variance, 1.0).astype(np.float32)
-    return keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name="is10_standardize")
+    # float32 also under mixed precision (as the LLD MLP's standardisation): raw IS10 functionals
+    # overflow float16 and lose their deviations from the mean in bfloat16.
+    return keras.layers.Normalization(axis=-1, mean=mean, variance=variance, dtype="float32",
+                                      name="is10_standardize")
 
 
 def _waveform_trunk(config):

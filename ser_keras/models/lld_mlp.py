@@ -81,8 +81,10 @@ def build_lld_mlp(
         raise ValueError("`feature_variance` must be positive for every descriptor.")
 
     frames = keras.Input(shape=(context, num_features), name="lld_frames")
+    # float32 also under mixed precision: raw LLDs (energies up to ~1e5) overflow float16 and
+    # lose their deviations from the mean in bfloat16; the standardised values do neither.
     x = keras.layers.Normalization(
-        axis=-1, mean=mean.tolist(), variance=variance.tolist(), name="standardize"
+        axis=-1, mean=mean.tolist(), variance=variance.tolist(), dtype="float32", name="standardize"
     )(frames)
     x = keras.layers.Flatten(name="flatten")(x)
     for index, units in enumerate(hidden_layers, start=1):
