@@ -96,43 +96,45 @@ def device_contexts(host, strategy=None):
     return _on_devices(host, DeviceContexts, strategy, host.__dict__)
 
 
-class WindowGather(keras.layers.Layer):
-    """Window ids ``(B, 2)`` int32, ``[utterance, frame]`` → z-normalised 250 ms windows
-    ``(B, 4000)`` cut from ``corpus`` (a corpus tensor). A training-time stage: never saved.
-    """
+class _IdGather(keras.layers.Layer):
+    """Window ids ``(B, 2)`` int32, ``[utterance, frame]`` → network inputs cut from a tensor on
+    the device. A training-time stage: never saved. Subclasses name what they deliver, how
+    they cut it and its shape."""
 
     #: What the layer outputs, for the refusal of :func:`with_input_gather`.
-    delivers = "250 ms windows"
+    delivers = ""
 
-    def __init__(self, corpus, **kwargs):
-        # float32 windows also under a mixed-precision policy, as the host pipeline delivers them.
+    def __init__(self, source, **kwargs):
+        # float32 inputs also under a mixed-precision policy, as the host pipelines deliver them.
         super().__init__(dtype="float32", **kwargs)
-        self.corpus = corpus
+        self.source = source
 
     def call(self, window_ids):
-        return self.corpus.windows(window_ids[:, 0], window_ids[:, 1])
+        return self.cut(window_ids[:, 0], window_ids[:, 1])
+
+
+class WindowGather(_IdGather):
+    """Window ids → z-normalised 250 ms windows ``(B, 4000)`` cut from ``corpus`` (a corpus tensor)."""
+
+    delivers = "250 ms windows"
+
+    def cut(self, owners, frames):
+        return self.source.windows(owners, frames)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], WINDOW)
 
 
-class ContextGather(keras.layers.Layer):
-    """Window ids ``(B, 2)`` int32, ``[utterance, frame]`` → ± 12-frame LLD contexts
-    ``(B, 25, D)`` gathered from ``contexts`` (a context tensor). A training-time stage: never saved.
-    """
+class ContextGather(_IdGather):
+    """Window ids → ± 12-frame LLD contexts ``(B, 25, D)`` gathered from ``contexts`` (a context tensor)."""
 
     delivers = "± 12-frame LLD contexts"
 
-    def __init__(self, contexts, **kwargs):
-        # float32 contexts also under a mixed-precision policy, as context_dataset delivers them.
-        super().__init__(dtype="float32", **kwargs)
-        self.context_tensor = contexts
-
-    def call(self, window_ids):
-        return self.context_tensor.contexts(window_ids[:, 0], window_ids[:, 1])
+    def cut(self, owners, frames):
+        return self.source.contexts(owners, frames)
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], *self.context_tensor.context_shape)
+        return (input_shape[0], *self.source.context_shape)
 
 
 def with_input_gather(model, gather):
