@@ -131,9 +131,9 @@ def silence_by_default(argv=None):
             _variables_set.append(name)
     # TensorFlow's Python logger ("N out of the last M calls ... triggered tf.function retracing").
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    from absl import logging as absl_logging  # no TensorFlow; absl is its dependency
-
-    absl_logging.get_absl_logger().addFilter(_h5_notice_filter)
+    absl = _absl_logger()
+    if absl is not None:
+        absl.addFilter(_h5_notice_filter)
 
 
 def restore_output():
@@ -145,9 +145,19 @@ def restore_output():
     while _variables_set:
         os.environ.pop(_variables_set.pop(), None)
     logging.getLogger("tensorflow").setLevel(logging.NOTSET)
-    from absl import logging as absl_logging
+    absl = _absl_logger()
+    if absl is not None:
+        absl.removeFilter(_h5_notice_filter)
 
-    absl_logging.get_absl_logger().removeFilter(_h5_notice_filter)
+
+def _absl_logger():
+    """absl's logger (TensorFlow's dependency, importable without loading TensorFlow), or None
+    in an environment without TensorFlow (the PyTorch peer of the benchmarks)."""
+    try:
+        from absl import logging as absl_logging
+    except ImportError:
+        return None
+    return absl_logging.get_absl_logger()
 
 
 class RunProgress:
