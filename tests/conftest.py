@@ -9,6 +9,11 @@ import numpy as np
 import pytest
 import soundfile
 
+# Before any test module imports Keras or TensorFlow: ser_keras sets TensorFlow's environment
+# (oneDNN on, logs quiet) when it is imported first, as in the scripts. A test file that imported
+# keras first ran alone on other kernels than the fresh processes it compares with.
+import ser_keras  # noqa: E402,F401
+
 EVALUATION_HEADER = "% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]\n\n"
 
 
