@@ -165,3 +165,15 @@ def test_precision_benchmark_times_each_model_under_both_policies(monkeypatch):
     assert ("elor", "mixed_float16") not in seen
     assert keras.mixed_precision.global_policy().name == "float32"
     assert details["policies"]["elor"] == "mixed_bfloat16"
+
+
+def test_end_to_end_reports_cores_busy_beside_the_wall_time(monkeypatch):
+    from ser_keras.cli import bench_end_to_end
+
+    monkeypatch.setattr(benchmarks, "script_wall_time", lambda *args, **kwargs: (600.0, 1080.0))
+    records, details = bench_end_to_end.measure(quick=False, timeout_s=10)
+    by_name = {record["name"]: record for record in records}
+    assert by_name["table1_wall_time"]["value"] == 10.0 and by_name["table1_wall_time"]["holds"] is False
+    assert by_name["table1_cores_busy"]["value"] == 1.8 and by_name["table1_cores_busy"]["holds"] is True
+    assert by_name["wieser_table5_quick_wall_time"]["holds"] is True
+    assert details["logs"]["table1"]["cpu_seconds"] == 1080.0
