@@ -25,6 +25,7 @@ from ser_keras.benchmarks.peers import torch_peer_rate, torch_raw_cnn_rate
 from ser_keras.benchmarks.records import (
     GB,
     RECORD_KEYS,
+    benchmark_parser,
     check_records,
     finish,
     format_table,
@@ -57,8 +58,8 @@ from ser_keras.benchmarks.workloads import (
 )
 
 __all__ = [
-    "CLOCKS", "GB", "MATMUL_SIZE", "RECORD_KEYS", "best", "best_rate", "check_records", "clock", "elapsed",
-    "elor_rate", "elor_training_rate", "feature_extraction_figures", "finish", "flops_by_layer", "format_table",
+    "CLOCKS", "GB", "MATMUL_SIZE", "RECORD_KEYS", "benchmark_parser", "best", "best_rate", "check_records", "clock",
+    "elapsed", "elor_rate", "elor_training_rate", "feature_extraction_figures", "finish", "flops_by_layer", "format_table",
     "forward_flops", "frame_training_rate", "in_memory_dataset", "layer_forward_flops", "layer_training_rates", "lld_mlp_rate",
     "load_window_store", "markdown_table", "matmul_flops_per_s", "peak_rss_bytes", "raw_cnn_rates", "rates",
     "record", "script_wall_time", "split_head_training_flops", "stream_epoch_figures", "stream_windows",

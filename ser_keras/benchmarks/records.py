@@ -70,6 +70,18 @@ def markdown_table(records):
     return "\n".join(lines) + "\n"
 
 
+def benchmark_parser(doc, *, corpus, quick_help):
+    """The command line every benchmark tool shares: ``--corpus`` (default ``corpus``),
+    ``--quick`` and ``--json OUT`` (what :func:`finish` writes); tools add their own flags."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", default=corpus, help=f"corpus spec (default {corpus})")
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--json", metavar="OUT", help="write {records, details} to this JSON file")
+    return parser
+
+
 def finish(records, details, json_path=None):
     """Check ``records``, print their table and write ``{"records", "details"}`` to ``json_path``."""
     from ser_keras.io import write_json

@@ -9,7 +9,6 @@ The real-time factor is extraction seconds per second of audio (lower is faster)
     python tools/bench_features.py --quick --json features.json
 """
 
-import argparse
 import logging
 import os
 import tempfile
@@ -46,11 +45,9 @@ def measure(corpus, audio_seconds):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", default="synthetic:small", help="corpus spec (default synthetic:small)")
+    parser = benchmarks.benchmark_parser(__doc__, corpus="synthetic:small",
+                                         quick_help="less audio")
     parser.add_argument("--audio-seconds", type=float, help="audio to extract (default 1500, --quick 400)")
-    parser.add_argument("--quick", action="store_true", help="less audio")
-    parser.add_argument("--json", metavar="OUT", help="write {records, details} to this JSON file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     seconds = args.audio_seconds or (400.0 if args.quick else 1500.0)

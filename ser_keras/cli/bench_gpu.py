@@ -20,7 +20,6 @@ says so; target there: device / host Raw SubSeg >= 0.95 (the new path is no slow
     python tools/bench_gpu.py --quick --corpus synthetic:small       # anywhere, a few minutes
 """
 
-import argparse
 import contextlib
 import json
 import os
@@ -263,16 +262,14 @@ def measure(corpus, *, quick, batch_size=256, precision="float32", pipeline=None
 def main(argv=None):
     from ser_keras.training.precision import PRECISIONS
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", default="synthetic:full", help="corpus spec (default synthetic:full)")
-    parser.add_argument("--quick", action="store_true", help="few, short timed rounds (the CPU-sized run)")
+    parser = benchmarks.benchmark_parser(__doc__, corpus="synthetic:full",
+                                         quick_help="few, short timed rounds (the CPU-sized run)")
     parser.add_argument("--batch-size", type=int, default=256, help="frame networks' batch (SHORT: 256)")
     parser.add_argument("--precision", choices=PRECISIONS, default="float32",
                         help="Keras dtype policy (default float32: the projection assumes TF32)")
     parser.add_argument("--steps", type=int, help="timed steps per epoch of the frame networks (overrides the budget)")
     parser.add_argument("--rounds", type=int, help="rounds per path of the frame networks (overrides the budget)")
     parser.add_argument("--pipeline-json", help="JSON written by bench_pipeline.py (model efficiencies)")
-    parser.add_argument("--json", metavar="OUT", help="write {records, details} to this JSON file")
     args = parser.parse_args(argv)
     pipeline = None
     if args.pipeline_json:

@@ -9,7 +9,6 @@ process' own.
     python tools/bench_memory.py --quick --json memory.json
 """
 
-import argparse
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -34,11 +33,9 @@ def measure(corpus, *, max_batches, batch_size=256):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", default="synthetic:full", help="corpus spec (default synthetic:full)")
-    parser.add_argument("--quick", action="store_true", help="stream only the first --quick-batches batches")
+    parser = benchmarks.benchmark_parser(__doc__, corpus="synthetic:full",
+                                         quick_help="stream only the first --quick-batches batches")
     parser.add_argument("--quick-batches", type=int, default=400, help="batches streamed with --quick (default 400)")
-    parser.add_argument("--json", metavar="OUT", help="write {records, details} to this JSON file")
     args = parser.parse_args(argv)
     records, details = measure(args.corpus, max_batches=args.quick_batches if args.quick else None)
     if not details["full_epoch"]:

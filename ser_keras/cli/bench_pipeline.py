@@ -16,7 +16,6 @@ Every figure is given on the wall clock and on the process' CPU clock (see
     python tools/bench_pipeline.py --quick --json pipeline.json
 """
 
-import argparse
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -92,10 +91,8 @@ def subseg_profile_records(layers, training_flops, pipeline_rate, ceiling, detai
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", default="synthetic:full", help="corpus spec (default synthetic:full)")
-    parser.add_argument("--quick", action="store_true", help="fewer and shorter timed rounds")
-    parser.add_argument("--json", metavar="OUT", help="write {records, details} to this JSON file")
+    parser = benchmarks.benchmark_parser(__doc__, corpus="synthetic:full",
+                                         quick_help="fewer and shorter timed rounds")
     args = parser.parse_args(argv)
     records, details = measure(args.corpus, quick=args.quick)
     benchmarks.finish(records, details, args.json)

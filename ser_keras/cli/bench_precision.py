@@ -11,7 +11,6 @@ and the figure is the mixed / float32 speed-up on both clocks.
     python tools/bench_precision.py --quick --json precision.json
 """
 
-import argparse
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -74,10 +73,8 @@ def measure(corpus, *, quick):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", default="synthetic:small", help="corpus spec (default synthetic:small)")
-    parser.add_argument("--quick", action="store_true", help="fewer timed steps and rounds")
-    parser.add_argument("--json", metavar="OUT", help="write {records, details} to this JSON file")
+    parser = benchmarks.benchmark_parser(__doc__, corpus="synthetic:small",
+                                         quick_help="fewer timed steps and rounds")
     args = parser.parse_args(argv)
     records, details = measure(args.corpus, quick=args.quick)
     benchmarks.finish(records, details, args.json)

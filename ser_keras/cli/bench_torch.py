@@ -10,7 +10,6 @@ else this interpreter if it can import torch; with none of them the benchmark is
     python tools/bench_torch.py --quick --torch-python /path/to/venv/bin/python --json torch.json
 """
 
-import argparse
 import dataclasses
 import importlib.util
 import os
@@ -59,11 +58,9 @@ def measure(corpus, python, *, quick, batch_size=256):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", default="synthetic:full", help="corpus spec (default synthetic:full)")
+    parser = benchmarks.benchmark_parser(__doc__, corpus="synthetic:full",
+                                         quick_help="fewer and shorter timed rounds")
     parser.add_argument("--torch-python", help="interpreter with torch + numpy for the peer")
-    parser.add_argument("--quick", action="store_true", help="fewer and shorter timed rounds")
-    parser.add_argument("--json", metavar="OUT", help="write {records, details} to this JSON file")
     args = parser.parse_args(argv)
     python = torch_python(args.torch_python)
     if python is None:
