@@ -177,3 +177,24 @@ def test_end_to_end_reports_cores_busy_beside_the_wall_time(monkeypatch):
     assert by_name["table1_cores_busy"]["value"] == 1.8 and by_name["table1_cores_busy"]["holds"] is True
     assert by_name["wieser_table5_quick_wall_time"]["holds"] is True
     assert details["logs"]["table1"]["cpu_seconds"] == 1080.0
+
+
+def test_gpu_benchmark_runs_on_the_cpu_through_both_input_paths(monkeypatch, tiny_root, capsys):
+    # The prepared GPU check must at least run where there is no GPU: every model through the
+    # device-input path and the host pipeline, and it says that the figures are CPU figures.
+    from ser_keras.cli import bench_gpu
+    from ser_keras.experiments.networks import NETWORKS
+    from ser_keras.models import elor
+
+    small = elor.ElorConfig.from_dict({**NETWORKS["elor"].quick_hparams, "batch_size": 8})
+    monkeypatch.setattr(elor, "ElorConfig", lambda: small)
+    monkeypatch.setattr(bench_gpu, "gpu_name", lambda: None)
+    records, details = bench_gpu.measure("synthetic:tiny", quick=True, batch_size=8, steps=2, rounds=1)
+    assert "No GPU visible: CPU figures" in capsys.readouterr().out
+    values = {record["name"]: record["value"] for record in records}
+    for model in ("raw_subseg", "raw_seg", "elor"):
+        for clock in benchmarks.CLOCKS:
+            assert values[f"{model}_device_input_rate ({clock})"] > 0
+            assert values[f"device_vs_host_{model} ({clock})"] == pytest.approx(
+                values[f"{model}_device_input_rate ({clock})"] / values[f"{model}_host_pipeline_rate ({clock})"], rel=2e-3)
+    assert details["gpu"] is None and details["projection"] is None

@@ -308,5 +308,110 @@ def test_table1_network_rows_on_window_ids_equal_the_host_pipeline(tmp_path):
         (host_part, host_weights), (device_part, device_weights) = results[False, row], results[True, row]
         for key in ("predictions", "validation_uar", "epochs", "chosen"):
             assert device_part[key] == host_part[key], (row, key)
+        # atol: a conv bias ahead of BatchNorm has a zero gradient in exact arithmetic, so its
+        # ~1e-5 values are that noise alone
         for host_weight, device_weight in zip(host_weights, device_weights, strict=True):
-            np.testing.assert_allclose(device_weight, host_weight, rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(device_weight, host_weight, rtol=1e-4, atol=2e-5)
+
+
+# ELOR's 6 s slices (issue 16.1): slice indices in the stream, the inputs cut in the split-head steps.
+
+@pytest.fixture(scope="module")
+def elor_data(tiny_root):
+    from ser_keras.data.corpus import load_corpus
+    from ser_keras.experiments.data import ElorData
+
+    return ElorData(load_corpus("synthetic:tiny"), verbose=0)
+
+
+def test_the_slice_stream_carries_indices_only_and_the_stage_cuts_the_host_batches(elor_data):
+    index = np.arange(len(elor_data.owners))[::-1]
+    for input_kind in ("raw", "mfcc", "is10", "raw+is10"):
+        ids = elor_data.dataset(input_kind, index, batch_size=4, shuffle=True, seed=3, slice_ids=True)
+        host = elor_data.dataset(input_kind, index, batch_size=4, shuffle=True, seed=3)
+        assert ids.element_spec[0] == tf.TensorSpec((None,), tf.int64)
+        stage = tf.function(elor_data.slice_inputs(input_kind, strategy=tf.distribute.get_strategy()))
+        streamed = []
+        for (slice_ids, id_labels), (inputs, labels) in zip(ids, host, strict=True):
+            streamed.extend(slice_ids.numpy())
+            cut = keras.tree.flatten(stage(slice_ids))
+            for device_part, host_part in zip(cut, keras.tree.flatten(inputs), strict=True):
+                np.testing.assert_array_equal(device_part.numpy(), host_part.numpy())
+            for head in labels:
+                np.testing.assert_array_equal(id_labels[head].numpy(), labels[head].numpy())
+        assert sorted(streamed) == sorted(index) and streamed != list(index)  # every slice once, shuffled
+
+
+def _elor_trainer(elor_data, train, on_device):
+    from ser_keras.experiments.networks import NETWORKS
+    from ser_keras.training.split_heads import SplitHeadTrainer
+
+    spec = NETWORKS["elor_ftr"]
+    config = spec.config_class.from_dict(spec.quick_hparams)
+    keras.utils.set_random_seed(5)
+    stage = elor_data.slice_inputs(spec.input_kind, strategy=tf.distribute.get_strategy()) if on_device else None
+    trainer = SplitHeadTrainer(lambda: spec.build(config, elor_data, train), learning_rate=0.05, seed=5,
+                               input_stage=stage)
+    return trainer, spec.input_kind
+
+
+def test_split_head_training_on_slice_indices_gives_the_weights_of_the_host_pipeline(elor_data, tmp_path):
+    train, validation, test = elor_data.fold_slices(elor_data.folds[0])
+    results = {}
+    for on_device in (False, True):
+        trainer, input_kind = _elor_trainer(elor_data, train, on_device)
+
+        def stream(index, **shuffle):
+            return elor_data.dataset(input_kind, index, batch_size=4, slice_ids=on_device, **shuffle)
+
+        history = trainer.fit(stream(train, shuffle=True, seed=5), stream(validation), epochs=2, patience=2, verbose=0)
+        path = tmp_path / f"elor_ftr_{on_device}.h5"
+        save_h5(trainer.model, path)
+        results[on_device] = (history, trainer.predict(stream(test)), load_h5(path).get_weights())
+    (host_history, host_predictions, host_weights), (history, predictions, weights) = results[False], results[True]
+    assert history == host_history
+    for head in host_predictions:
+        np.testing.assert_array_equal(predictions[head], host_predictions[head])
+    for weight, host_weight in zip(weights, host_weights, strict=True):
+        np.testing.assert_array_equal(weight, host_weight)
+
+
+def test_the_saved_elor_network_takes_slices_not_indices(elor_data, tmp_path):
+    train, _, _ = elor_data.fold_slices(elor_data.folds[0])
+    trainer, _ = _elor_trainer(elor_data, train, on_device=True)
+    save_h5(trainer.model, tmp_path / "elor_ftr.h5")
+    reloaded = keras.models.load_model(tmp_path / "elor_ftr.h5", compile=False)
+    assert [tuple(shape[1:]) for shape in reloaded.input_shape] == [(96000,), (1582,)]
+
+
+@pytest.mark.integration
+def test_table5_folds_on_slice_indices_equal_the_host_pipeline(elor_data, tmp_path):
+    # The experiment-level wiring: a Table-5 fold of ELoR+FTR (raw slices and IS10 functionals)
+    # and of LoM (MFCC) trained and tested on slice indices give the parts and saved networks of
+    # the host path.
+    from ser_keras.experiments.elor import ElorExperiment, ElorExperimentConfig, budget
+    from ser_keras.runs import RunRecord
+
+    config = ElorExperimentConfig(budget="quick", verbose=0, **budget("synthetic", quick=True).settings)
+    fold = elor_data.folds[0]
+    results = {}
+    for on_device in (False, True):
+        record = RunRecord(tmp_path / str(on_device), script="wieser_table5", fingerprint={"budget": "quick"}, config={})
+        experiment = ElorExperiment(elor_data, config, record, inputs_on_device=on_device)
+        for network in ("elor_ftr", "lom"):
+            part = experiment.run_fold(network, fold)
+            model = load_h5(record.out / "models" / part["model"])
+            assert model.input_shape == ([(None, 96000), (None, 1582)] if network == "elor_ftr" else (None, 599, 26))
+            results[on_device, network] = (part, model.get_weights())
+    for network in ("elor_ftr", "lom"):
+        (host_part, host_weights), (device_part, device_weights) = results[False, network], results[True, network]
+        # Equal up to float32 noise: two host-path runs of a fold in one process already differ
+        # by up to 4e-5 in a weight here with op determinism off (1e-7 with it on, as the scripts
+        # run). The largest such differences sit in conv biases ahead of BatchNorm, whose
+        # gradient is zero in exact arithmetic: their ~1e-4 values are that noise alone.
+        for head in ("arousal", "valence"):
+            np.testing.assert_allclose(device_part[head].pop("probabilities"), host_part[head].pop("probabilities"),
+                                       rtol=1e-4, atol=1e-5)
+        assert device_part == host_part  # ids, predictions, epochs, slices
+        for host_weight, device_weight in zip(host_weights, device_weights, strict=True):
+            np.testing.assert_allclose(device_weight, host_weight, rtol=1e-4, atol=1e-4)

@@ -5,8 +5,8 @@ fresh networks, the two paths alternating round by round, the best epoch countin
 (ELOR §3, 6 s slices, split-head steps; one path after the other, best round) are trained
 through two input paths:
   device  the stream carries ids only; the int16 corpus sits on the device and windows (slices)
-          are cut there (``ser_keras.training.device_input``: in the compiled train step for
-          the frame networks, in a device function ahead of each split-head step for ELoR);
+          are cut there, inside the compiled train steps (``ser_keras.training.device_input``
+          for the frame networks, the split-head trainer's input stage for ELoR);
   host    the tf.data pipelines of today (``window_dataset``, ``slice_dataset``).
 An epoch is timed from its start to the first validation batch, after reading a weight back
 (which waits for the device's queued steps); no per-step sync, as in real training.
@@ -177,18 +177,18 @@ def elor_rates(store, *, steps, rounds, on_gpu, seed=0):
         raise ValueError(f"The corpus gives {len(owners)} slices, fewer than one batch of {config.batch_size}.")
     rng = np.random.default_rng(seed)
     labels = {head: tf.constant(rng.integers(0, config.num_classes, config.batch_size), tf.int32) for head in HEADS}
+    corpus = device_corpus(store, tf.distribute.get_strategy())
     trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=config.learning_rate,
-                               momentum=config.momentum, seed=seed)
-    corpus = device_corpus(store, trainer.strategy)
-    cut = tf.function(lambda ids: corpus.slices(ids[:, 0], ids[:, 1]))
+                               momentum=config.momentum, seed=seed,
+                               input_stage=lambda ids: corpus.slices(ids[:, 0], ids[:, 1]))
     slice_ids = tf.data.Dataset.from_tensor_slices(np.stack([owners[:full], starts[:full]], axis=1).astype(np.int64))
     batches = iter(batched_stream(slice_ids.repeat(), config.batch_size, lambda ids: ids))
 
     def run_round():
         for _ in range(steps):
-            trainer.train_step(cut(next(batches)), labels)
+            trainer.train_step(next(batches), labels)
 
-    trainer.train_step(cut(next(batches)), labels)  # traces both head updates
+    trainer.train_step(next(batches), labels)  # traces both head updates
     monitor = DeviceMonitor() if on_gpu else None
     with monitor or contextlib.nullcontext():
         device = benchmarks.best_rate(run_round, config.batch_size * steps, rounds=rounds)

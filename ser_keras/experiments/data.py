@@ -28,6 +28,7 @@ from ser_keras.features.cache import FeatureCache
 from ser_keras.features.mfcc import mfcc
 from ser_keras.features.opensmile_sets import FeatureSet, extract_signals, extract_utterances
 from ser_keras.models.elor import HEADS
+from ser_keras.training.device_input import device_copy, device_corpus
 
 LLD_SETS = {"compare": FeatureSet.ComParE_2016_LLD, "egemaps": FeatureSet.eGeMAPSv01b_LLD}
 IS10_CHUNK = 512  # slices per extraction call: bounds the signals held in memory at once
@@ -193,40 +194,54 @@ class ElorData:
         functionals = self.is10_features()[train].astype(np.float64)
         return functionals.mean(axis=0), functionals.var(axis=0)
 
-    def _inputs(self, input_kind):
-        """A function batch-of-slice-indices → network input, with its data held as tensors."""
+    def _held(self, name, array):
+        """``array`` as a host variable, made once (held for every stream and fold)."""
+        if f"{name}_tensor" not in self._features:
+            with tf.device("/CPU:0"):
+                self._features[f"{name}_tensor"] = tf.Variable(array, trainable=False, name=name)
+        return self._features[f"{name}_tensor"]
+
+    def slice_inputs(self, input_kind, *, strategy=None):
+        """A function batch of slice indices → the input of a network of ``input_kind`` (raw 6 s
+        slices, MFCC matrices, IS10 functionals, or the pair for ``raw+is10``).
+
+        Without ``strategy`` it cuts from host tensors, as the map of :meth:`dataset` does; with
+        one it cuts from their copies on that strategy's devices (``training.device_input``;
+        on a machine without GPU or TPU the host tensors themselves), for a trainer that runs
+        it inside its compiled steps on a stream of slice indices (``dataset(slice_ids=True)``).
+        """
+        place = functools.partial(device_copy, strategy=strategy, cache=self._features) if strategy else (lambda v: v)
+        owners, starts = (place(self._held(name, table)) for name, table in
+                          (("slice_owners", self.owners.astype(np.int64)), ("slice_starts", self.starts)))
         # The store's one corpus variable (shared with slice_dataset), made eagerly: a
         # variable cannot be created while tf.data traces the map function.
-        corpus = corpus_tensor(self.store) if "raw" in input_kind else None
-        owners, starts = tf.constant(self.owners, tf.int64), tf.constant(self.starts, tf.int64)
+        corpus = None
+        if "raw" in input_kind:
+            corpus = device_corpus(self.store, strategy) if strategy else corpus_tensor(self.store)
 
         def waveforms(index):
             return corpus.slices(tf.gather(owners, index), tf.gather(starts, index))
 
-        def held(name, array):
-            if f"{name}_tensor" not in self._features:
-                with tf.device("/CPU:0"):
-                    self._features[f"{name}_tensor"] = tf.Variable(array, trainable=False, name=name)
-            return self._features[f"{name}_tensor"]
-
         if input_kind == "raw":
             return waveforms
         if input_kind == "mfcc":
-            matrices = held("mfcc", self.mfcc_features())
+            matrices = place(self._held("mfcc", self.mfcc_features()))
             return lambda index: tf.gather(matrices, index)
-        functionals = held("is10", self.is10_features())
+        functionals = place(self._held("is10", self.is10_features()))
         if input_kind == "is10":
             return lambda index: tf.gather(functionals, index)
         return lambda index: (waveforms(index), tf.gather(functionals, index))
 
-    def dataset(self, input_kind, index, *, batch_size, shuffle=False, seed=0):
+    def dataset(self, input_kind, index, *, batch_size, shuffle=False, seed=0, slice_ids=False):
         """``(inputs, {"valence", "arousal"})`` batches of the slices ``index``; ``input_kind``
         is a network's (``raw``, ``mfcc``, ``is10`` or ``raw+is10``).
 
         Shuffling permutes slice indices only (reshuffled every epoch), so raw slices are
-        still cut per batch.
+        still cut per batch. ``slice_ids``: the stream carries the slice indices ``(B,)``
+        instead of inputs, in the same order, for a trainer that cuts them on the device with
+        :meth:`slice_inputs`.
         """
-        inputs = self._inputs(input_kind)
+        inputs = tf.identity if slice_ids else self.slice_inputs(input_kind)
         labels = {head: tf.constant(self.targets[head], tf.int32) for head in HEADS}
         order = tf.data.Dataset.from_tensor_slices(np.asarray(index, np.int64))
         if shuffle:

@@ -23,6 +23,7 @@ import dataclasses
 import logging
 
 import keras
+import tensorflow as tf
 
 from ser_keras.data.labels import DIMENSION_CLASSES
 from ser_keras.data.protocols import PROTOCOLS
@@ -32,6 +33,7 @@ from ser_keras.io import read_json, write_json
 from ser_keras.metrics import unweighted_average_recall, weighted_average_recall
 from ser_keras.models.elor import HEADS
 from ser_keras.runs import Budget
+from ser_keras.training.device_input import accelerators_visible
 from ser_keras.training.fit import save_h5
 from ser_keras.training.split_heads import SplitHeadTrainer
 
@@ -141,11 +143,17 @@ def merge_hparams(base, overrides):
 
 
 class ElorExperiment:
-    """The per-(network, fold) training of ELOR Table 5 on prepared :class:`ElorData`."""
+    """The per-(network, fold) training of ELOR Table 5 on prepared :class:`ElorData`.
 
-    def __init__(self, data, config, record):
+    ``inputs_on_device`` (default: where TensorFlow sees a GPU or TPU): the stream carries slice
+    indices and the trainer cuts the inputs inside its compiled steps from copies on the device
+    (``ElorData.slice_inputs``); otherwise the host pipeline cuts them. Same batches either way.
+    """
+
+    def __init__(self, data, config, record, *, inputs_on_device=None):
         self.data, self.config, self.record = data, config, record
         self.folds = data.folds
+        self.inputs_on_device = accelerators_visible() if inputs_on_device is None else inputs_on_device
 
     def run_fold(self, network, fold, *, tensorboard=None):
         """Train one network on one fold, save its .h5 + sidecar, return the fold part."""
@@ -154,13 +162,16 @@ class ElorExperiment:
         batch_size = config.batch_size or net_config.batch_size
         train, validation, test = data.fold_slices(fold, config.max_train_slices)
         keras.utils.set_random_seed(seed)
+        strategy = tf.distribute.get_strategy()
+        stage = data.slice_inputs(spec.input_kind, strategy=strategy) if self.inputs_on_device else None
         trainer = SplitHeadTrainer(lambda: spec.build(net_config, data, train), learning_rate=net_config.learning_rate,
-                                   momentum=net_config.momentum, seed=seed)
+                                   momentum=net_config.momentum, seed=seed, strategy=strategy, input_stage=stage)
         checkpoint = self.record.out / "checkpoints" / f"{network}_{fold.name}.npz"
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
 
         def dataset(index, **shuffle):
-            return data.dataset(spec.input_kind, index, batch_size=batch_size, **shuffle)
+            return data.dataset(spec.input_kind, index, batch_size=batch_size, slice_ids=self.inputs_on_device,
+                                **shuffle)
 
         history = trainer.fit(dataset(train, shuffle=True, seed=seed), dataset(validation) if len(validation) else None,
                               epochs=config.epochs, patience=config.patience, checkpoint_path=checkpoint,
@@ -187,6 +198,7 @@ class ElorExperiment:
             label_meaning=f"class k = {data.view.source} rating k+1",
             inputs=[list(shape[1:]) for shape in _input_shapes(trainer.model)],
             hparams=net_config.to_dict(), config=dataclasses.asdict(config),
+            input_path="slice indices, cut on the device" if self.inputs_on_device else "host pipeline",
             metrics={"test": scores, "best_epoch": trainer.best_epoch,
                      "best_validation_loss": min(history["val_loss"]) if "val_loss" in history else None},
             slices=part["slices"], history=history))

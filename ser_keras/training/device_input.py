@@ -36,16 +36,29 @@ def accelerators_visible():
     return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
 
 
-def _on_devices(host, copy, strategy, cache):
+def _on_devices(host, copy, strategy, cache, key="_device_tensors"):
     """``host`` where there is no accelerator, else ``copy(host, strategy)``, kept in ``cache``
-    (an object's ``__dict__``) so each strategy gets one copy."""
+    (a dict, e.g. an object's ``__dict__``) under ``key`` so each strategy gets one copy."""
     if not accelerators_visible():
         return host
     strategy = strategy or tf.distribute.get_strategy()
-    copies = cache.setdefault("_device_tensors", {})
+    copies = cache.setdefault(key, {})
     if strategy not in copies:
         copies[strategy] = copy(host, strategy)
     return copies[strategy]
+
+
+def device_copy(host, strategy=None, *, cache):
+    """A host ``tf.Variable`` (a lookup table: slice owners, MFCC matrices, ...) as the steps of
+    ``strategy`` read it: itself without a GPU or TPU, otherwise one copy on the strategy's
+    devices, made once per variable and strategy and kept in ``cache`` (a dict)."""
+    name = host.name.split(":")[0]
+
+    def copy(variable, strategy):
+        with strategy.scope():
+            return tf.Variable(variable, trainable=False, name=f"device_{name}")
+
+    return _on_devices(host, copy, strategy, cache, key=f"_device_{name}")
 
 
 class DeviceCorpus(CorpusTensor):

@@ -22,7 +22,9 @@ Choices the paper leaves open, stated here:
   ``experimental_distribute_dataset``. Prediction runs the model in cross-replica context.
 
 Data: ``tf.data`` elements ``(x, {"valence": int labels, "arousal": int labels})`` with
-labels 0..num_classes-1; ``x`` a tensor, or a tuple ``(waveform, is10)`` for ELoR+FTR.
+labels 0..num_classes-1; ``x`` a tensor, or a tuple ``(waveform, is10)`` for ELoR+FTR. With an
+``input_stage`` (ELOR's GPU-ready input path, issue 16.1), ``x`` is what that stage takes, e.g.
+slice indices, and the stage cuts the network input inside each compiled step.
 """
 
 import functools
@@ -49,9 +51,16 @@ class SplitHeadTrainer:
     ``<head>_*`` (as ``ser_keras.models.elor`` names them); every other trainable layer
     is shared trunk. ``seed`` drives the per-batch head order only; seed weights and
     dropout with ``keras.utils.set_random_seed`` before building.
+
+    ``input_stage``: a function ``x -> model input`` run inside every compiled step (both
+    half-steps, evaluation, prediction) before the model, e.g.
+    :meth:`~ser_keras.experiments.data.ElorData.slice_inputs` cutting 6 s slices from slice
+    indices on the training device. It is not part of ``model``, so a saved ``.h5`` still takes
+    the network's own inputs.
     """
 
-    def __init__(self, build_model, *, learning_rate, momentum=0.9, seed=0, heads=HEADS, strategy=None):
+    def __init__(self, build_model, *, learning_rate, momentum=0.9, seed=0, heads=HEADS, strategy=None,
+                 input_stage=None):
         if len(heads) != 2 or len(set(heads)) != 2:
             raise ValueError(f"heads must name two distinct outputs; got {heads!r}.")
         self.heads = tuple(heads)
@@ -66,13 +75,14 @@ class SplitHeadTrainer:
             for head in self.heads:
                 self.optimizers[head].build(self.update_variables[head])
         self.order_rng = np.random.default_rng(seed)
+        self.input_stage = input_stage or (lambda x: x)
         self.best_epoch = None
         self._updates = {
             head: tf.function(functools.partial(self._distributed_update, head), reduce_retracing=True)
             for head in self.heads
         }
         self._evaluate_batch = tf.function(self._distributed_evaluate, reduce_retracing=True)
-        self._forward = tf.function(functools.partial(self.model, training=False), reduce_retracing=True)
+        self._forward = tf.function(lambda x: self.model(self.input_stage(x), training=False), reduce_retracing=True)
 
     def _partition_variables(self):
         """Trunk + head variables per head; checks that each head exists and is trainable."""
@@ -90,7 +100,7 @@ class SplitHeadTrainer:
     def _replica_update(self, head, x, labels):
         variables = self.update_variables[head]
         with tf.GradientTape() as tape:
-            outputs = self.model(x, training=True)
+            outputs = self.model(self.input_stage(x), training=True)
             per_example = keras.losses.sparse_categorical_crossentropy(labels[head], outputs[head])
             # Deviation: batch-mean cross-entropy (Keras convention), the paper sums over samples.
             data_loss = tf.nn.compute_average_loss(per_example)
@@ -106,7 +116,7 @@ class SplitHeadTrainer:
         return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
     def _replica_evaluate(self, x, labels):
-        outputs = self.model(x, training=False)
+        outputs = self.model(self.input_stage(x), training=False)
         sums = {}
         for head in self.heads:
             target = tf.cast(labels[head], tf.int64)

@@ -65,17 +65,20 @@ class SplitHeadHyperModel(keras_tuner.HyperModel):
     ``functools.partial(build_ftr, functional_mean=..., functional_variance=...)``).
     ``datasets(batch_size)`` returns ``(train, validation)`` tf.data pipelines of
     ``(x, {"valence": labels, "arousal": labels})`` batches. ``base_config`` supplies the
-    untuned fields.
+    untuned fields. ``input_stage(strategy)``, if given, returns the trainer's input stage
+    (``SplitHeadTrainer``) for the trial's strategy: ``x`` is then what it takes (slice
+    indices, cut on the device).
     """
 
     def __init__(self, space, build_network, datasets, *, base_config=None, epochs=30, patience=5, seed=0,
-                 verbose=0):
+                 verbose=0, input_stage=None):
         super().__init__(name=space.network)
         if epochs < 1 or patience < 1:
             raise ValueError(f"epochs and patience must be >= 1; got {epochs!r} and {patience!r}.")
         self.space, self.build_network, self.datasets = space, build_network, datasets
         self.base_config = base_config or space.config_class()
         self.epochs, self.patience, self.seed, self.verbose = epochs, patience, seed, verbose
+        self.input_stage = input_stage
         self.objective = SPLIT_HEAD_OBJECTIVE
 
     def config(self, hp):
@@ -94,8 +97,10 @@ class SplitHeadHyperModel(keras_tuner.HyperModel):
         """Train ``model`` split-head on this trial's values; return its validation metrics."""
         config = self.config(hp)
         train, validation = self.datasets(config.batch_size)
+        strategy = strategy or tf.distribute.get_strategy()
+        stage = self.input_stage(strategy) if self.input_stage else None
         trainer = SplitHeadTrainer(lambda: model, learning_rate=config.learning_rate, momentum=config.momentum,
-                                   seed=self.seed, strategy=strategy)
+                                   seed=self.seed, strategy=strategy, input_stage=stage)
         checkpoint = None if checkpoint_dir is None else os.path.join(checkpoint_dir, TRIAL_CHECKPOINT)
         history = trainer.fit(train, validation, epochs=epochs or self.epochs, patience=self.patience,
                               checkpoint_path=checkpoint, verbose=self.verbose, tensorboard_dir=tensorboard_dir)

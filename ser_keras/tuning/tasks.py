@@ -15,6 +15,7 @@ from ser_keras.data.windows import context_dataset, frame_index
 from ser_keras.experiments.data import LLD_SETS
 from ser_keras.experiments.networks import NETWORKS, searchable
 from ser_keras.models.lld_mlp import lld_standardization
+from ser_keras.training.device_input import accelerators_visible
 from ser_keras.tuning.search import LldMlpHyperModel, MlpData, SplitHeadHyperModel
 
 # --quick: every 10th training window and every 5th validation window (SHORT's quick budget).
@@ -50,9 +51,12 @@ def short_mlp_hypermodel(data, fold, *, source="compare", seed=0, quick=False, b
     return LldMlpHyperModel(mlp_data, max_epochs=budget["max_epochs"], verbose=verbose), settings
 
 
-def elor_hypermodel(data, network, fold, *, seed=0, quick=False, epochs=30, patience=5, verbose=0):
+def elor_hypermodel(data, network, fold, *, seed=0, quick=False, epochs=30, patience=5, verbose=0,
+                    inputs_on_device=None):
     """Split-head hypermodel of ``network`` (one with a search space: 'elor', 'lom', 'ftr')
     on ``fold``'s slices of :class:`~ser_keras.experiments.data.ElorData` ``data``.
+    ``inputs_on_device`` (default: where TensorFlow sees a GPU or TPU): trials stream slice
+    indices and cut their inputs inside the compiled steps (``ElorData.slice_inputs``).
 
     Returns ``(hypermodel, settings, fixed)``: with ``quick``, ``fixed`` pins the layer
     sizes to Table 5's small ``--quick`` network (dropout, L2 and the optimiser are still
@@ -69,12 +73,18 @@ def elor_hypermodel(data, network, fold, *, seed=0, quick=False, epochs=30, pati
     def build_network(config):
         return spec.build(config, data, train)
 
+    on_device = accelerators_visible() if inputs_on_device is None else inputs_on_device
+
     def datasets(batch_size):
-        return (data.dataset(spec.input_kind, train, batch_size=batch_size, shuffle=True, seed=seed),
-                data.dataset(spec.input_kind, validation, batch_size=batch_size))
+        return (data.dataset(spec.input_kind, train, batch_size=batch_size, shuffle=True, seed=seed,
+                             slice_ids=on_device),
+                data.dataset(spec.input_kind, validation, batch_size=batch_size, slice_ids=on_device))
+
+    def input_stage(strategy):
+        return data.slice_inputs(spec.input_kind, strategy=strategy)
 
     hypermodel = SplitHeadHyperModel(spec.space, build_network, datasets, epochs=epochs, patience=patience, seed=seed,
-                                     verbose=int(verbose >= 2))
+                                     verbose=int(verbose >= 2), input_stage=input_stage if on_device else None)
     fixed = spec.space.values(spec.quick_hparams) if quick else {}
     settings = {"corpus": data.corpus.spec, "corpus_sha256": data.corpus.sha256, "fold": fold.name,
                 "protocol": data.protocol, "rating_source": data.view.source,
