@@ -9,6 +9,10 @@ model's distribution strategy, the tf.data stream carries only window ids ``(utt
 the very code of :meth:`~ser_keras.data.windows.CorpusTensor.windows` (25 frame rows,
 z-normalised) or :meth:`~ser_keras.data.windows.ContextTensor.contexts` (± 12 LLD frames).
 
+ELOR's 6 s slices take the same path through the split-head trainer's ``input_stage``
+(``ElorData.slice_inputs`` cuts them from :func:`device_corpus` and gathers MFCC / IS10 rows from
+:func:`device_copy` tables).
+
 The gather is a training-time stage, not part of the paper's network: :func:`with_input_gather`
 wraps the network as ``window ids -> WindowGather | ContextGather -> network``. The wrapper
 trains with the unchanged SHORT recipe (``train_frame_classifier``) and shares every weight
