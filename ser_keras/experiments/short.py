@@ -13,6 +13,7 @@ model is seeded from the run seed, the row and the fold).
 import concurrent.futures
 import dataclasses
 import logging
+import threading
 import time
 
 import keras
@@ -169,6 +170,10 @@ def load_mlp_hparams(paths, rows, *, folds=None, corpus=None, quick=False, allow
     return chosen, files
 
 
+class _OtherThreadFailed(Exception):
+    """Raised before a unit of :meth:`ShortExperiment.run` when its other thread has failed."""
+
+
 class ShortExperiment:
     """Runs the requested Table-1 rows over the folds of prepared :class:`ShortData`,
     writing parts and models as it goes."""
@@ -193,12 +198,15 @@ class ShortExperiment:
         return self.data.classes
 
     # -- rows -------------------------------------------------------------------------
-    def parts_of(self, row):
-        """Fold parts of ``row``: loaded from the run record, or computed and saved."""
+    def parts_of(self, row, *, before_unit=None):
+        """Fold parts of ``row``: loaded from the run record, or computed and saved.
+        ``before_unit()`` is called before each unit is trained (it may raise to stop)."""
         parts = {}
         for fold in self.folds:
             part = self.record.load_part(row.id, fold.name)
             if part is None:
+                if before_unit is not None:
+                    before_unit()
                 started = time.time()
                 self._progress("unit_started", row.id, fold.name)
                 if row.family not in UTTERANCE_LEVEL_FAMILIES:  # scikit-learn rows take explicit seeds
@@ -227,17 +235,36 @@ class ShortExperiment:
         The utterance-level rows (scikit-learn, mostly one core per fit) run on a second
         thread beside the network rows (TensorFlow), so both cores stay busy (issue 16.2).
         Every unit is seeded by its own row and fold and the features are extracted before
-        the two split, so the numbers are those of one row after the other.
+        the two split, so the numbers are those of one row after the other. When a unit of
+        either thread fails, the other stops before its next unit (finished units stay saved
+        for ``--resume``) and the error is raised.
         """
         table = ROWS if table is None else {row.id: row for row in table}
         selected = [table[row_id] for row_id in row_ids if row_id in table]
         runnable = [row for row in selected if not (row.source == "wav2vec2" and not self.data.wav2vec2_path)]
         self._extract_features(runnable)
+        failed = threading.Event()
+
+        def stop_if_failed():
+            if failed.is_set():
+                raise _OtherThreadFailed
+
+        def parts_of(row):
+            try:
+                return self.parts_of(row, before_unit=stop_if_failed)
+            except BaseException:
+                failed.set()
+                raise
+
         with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="utterance-level-rows") as pool:
-            pending = {row.id: pool.submit(self.parts_of, row) for row in runnable
-                       if row.family in UTTERANCE_LEVEL_FAMILIES}
-            parts_by_row = {row.id: self.parts_of(row) for row in runnable if row.id not in pending}
-            parts_by_row.update({row_id: future.result() for row_id, future in pending.items()})
+            pending = {row.id: pool.submit(parts_of, row) for row in runnable if row.family in UTTERANCE_LEVEL_FAMILIES}
+            try:
+                parts_by_row = {row.id: parts_of(row) for row in runnable if row.id not in pending}
+                parts_by_row.update({row_id: future.result() for row_id, future in pending.items()})
+            except _OtherThreadFailed:
+                concurrent.futures.wait(pending.values())
+                raise next(future.exception() for future in pending.values()
+                           if not isinstance(future.exception(), (_OtherThreadFailed, type(None)))) from None
         rows, predictions, all_parts = [], [], {}
         for row in selected:
             if row.id not in parts_by_row:

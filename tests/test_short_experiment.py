@@ -1,0 +1,64 @@
+"""ShortExperiment.run's two threads (issue 16.2): a failing unit on either stops the other
+before its next unit, keeps the finished units and raises the error (no training here)."""
+
+import threading
+
+import pytest
+
+from ser_keras.data.corpus import load_corpus
+from ser_keras.experiments.data import ShortData
+from ser_keras.experiments.short import ShortConfig, ShortExperiment, budget
+from ser_keras.runs import RunRecord
+
+ROWS = ("compare_func_svm", "raw_seg_cnn")
+
+
+@pytest.fixture(scope="module")
+def tiny_short_data(tiny_root):
+    return ShortData(load_corpus("synthetic:tiny"), verbose=0)
+
+
+def _experiment(data, out, *, fail, on_thread):
+    """An experiment whose functionals and raw-CNN units are stand-ins: the unit ``fail`` =
+    (family, fold) raises, and the units of the other family wait until it has (so the failure
+    lands while the other thread is inside a unit). ``on_thread`` collects (family, fold, thread
+    name) of every unit started."""
+    config = ShortConfig(budget="quick", rows=ROWS, verbose=0, **budget("synthetic", quick=True).settings)
+    record = RunRecord(out, script="table1", fingerprint={"budget": "quick"}, config={})
+    experiment = ShortExperiment(data, config, record)
+    experiment._extract_features = lambda rows: None
+    failed = threading.Event()
+
+    def stand_in(family):
+        def unit(row, fold):
+            on_thread.append((family, fold.name, threading.current_thread().name))
+            if (family, fold.name) == fail:
+                failed.set()
+                raise ValueError(f"broken {family} unit {fold.name}")
+            if family != fail[0]:
+                assert failed.wait(timeout=30)
+            return experiment._part(fold, data.targets[fold.test])
+        return unit
+
+    experiment.families.update(functionals=stand_in("functionals"), raw_cnn=stand_in("raw_cnn"))
+    return experiment, record
+
+
+def test_a_failing_utterance_level_unit_stops_the_networks_at_their_next_unit(tiny_short_data, tmp_path):
+    units = []
+    experiment, record = _experiment(tiny_short_data, tmp_path, fail=("functionals", "Ses02"), on_thread=units)
+    with pytest.raises(ValueError, match="broken functionals unit Ses02"):
+        experiment.run(ROWS)
+    assert [fold for family, fold, _ in units if family == "raw_cnn"] == ["Ses01"]  # not Ses02..Ses05
+    assert [fold for family, fold, _ in units if family == "functionals"] == ["Ses01", "Ses02"]
+    assert record.load_part("compare_func_svm", "Ses01") is not None and record.load_part("raw_seg_cnn", "Ses01")
+    assert {thread.startswith("utterance-level-rows") for family, _, thread in units if family == "functionals"} == {True}
+
+
+def test_a_failing_network_unit_stops_the_utterance_level_rows_and_raises_its_own_error(tiny_short_data, tmp_path):
+    units = []
+    experiment, _ = _experiment(tiny_short_data, tmp_path, fail=("raw_cnn", "Ses01"), on_thread=units)
+    with pytest.raises(ValueError, match="broken raw_cnn unit Ses01"):
+        experiment.run(ROWS)
+    # the utterance-level thread may not have started its first unit when the network failed
+    assert [fold for family, fold, _ in units if family == "functionals"] in ([], ["Ses01"])
