@@ -334,3 +334,12 @@ def test_subseg_best_class_claim_fails_when_the_best_classes_swap():
 
 def test_compare_equal_modelling_fails_when_relevance_spreads_more():
     assert confusion_holds(compare_rel=[0.80, 0.30, 0.60, 0.50])[3] is False
+
+
+def test_confusion_claims_needing_an_untested_class_are_not_applicable():
+    # No test utterance of "sad" (its recall is unknown, not 0): every statement that needs
+    # it is n/a; the neutral/angry comparison is still checked.
+    untested = {system: [*recalls[:3], None] for system, recalls in PAPER_LIKE_RECALLS.items()}
+    claims = confusion_claims(untested, list(FOUR_CLASSES))
+    assert [claim.verdict for claim in claims] == ["n/a", "holds", "n/a", "n/a"]
+    assert claims[0].detail == "no test utterance of sad"

@@ -35,14 +35,16 @@ def main(argv=None):
     recalls, figures = {}, []
     for key, (panel, row_id, title) in systems.items():
         matrix = analysis.confusion(row_id)
-        recalls[key] = matrix.diagonal().tolist()
+        # A class without test utterances has an all-zero row: its recall is unknown, not 0.
+        recalls[key] = [float(recall) if row.sum() > 0 else None for recall, row in zip(matrix.diagonal(), matrix)]
         path = analysis.record.out / f"fig3_{panel}_{key}.png"
         save_confusion_matrix(path, matrix, analysis.classes, title=f"[{panel}] {title}")
         figures.append(path.name)
         for label, recall in zip(analysis.classes, recalls[key]):
-            rows.append(value_row(f"fig3_{key}_{label}_recall", title, "recall (%)", 100 * recall,
-                                  classifier=f"class {label}"))
-        print(f"[{panel}] {title}: " + ", ".join(f"{c} {100 * r:.1f}" for c, r in zip(analysis.classes, recalls[key])))
+            rows.append(value_row(f"fig3_{key}_{label}_recall", title, "recall (%)",
+                                  None if recall is None else 100 * recall, classifier=f"class {label}"))
+        print(f"[{panel}] {title}: " + ", ".join(f"{c} {'n/a' if r is None else f'{100 * r:.1f}'}"
+                                                 for c, r in zip(analysis.classes, recalls[key])))
     four_class = set(FOUR_CLASSES) <= set(analysis.classes)
     claims = confusion_claims(recalls, list(analysis.classes)) if four_class else []
     metrics = finish_short(analysis, rows, predictions=predictions, claims=claims,
