@@ -342,16 +342,17 @@ def test_the_slice_stream_carries_indices_only_and_the_stage_cuts_the_host_batch
         assert sorted(streamed) == sorted(index) and streamed != list(index)  # every slice once, shuffled
 
 
-def _elor_trainer(elor_data, train, on_device):
+def _elor_trainer(elor_data, train, on_device, strategy=None):
     from ser_keras.experiments.networks import NETWORKS
     from ser_keras.training.split_heads import SplitHeadTrainer
 
     spec = NETWORKS["elor_ftr"]
     config = spec.config_class.from_dict(spec.quick_hparams)
+    strategy = strategy or tf.distribute.get_strategy()
     keras.utils.set_random_seed(5)
-    stage = elor_data.slice_inputs(spec.input_kind, strategy=tf.distribute.get_strategy()) if on_device else None
+    stage = elor_data.slice_inputs(spec.input_kind, strategy=strategy) if on_device else None
     trainer = SplitHeadTrainer(lambda: spec.build(config, elor_data, train), learning_rate=0.05, seed=5,
-                               input_stage=stage)
+                               input_stage=stage, strategy=strategy)
     return trainer, spec.input_kind
 
 
@@ -374,6 +375,35 @@ def test_split_head_training_on_slice_indices_gives_the_weights_of_the_host_pipe
         np.testing.assert_array_equal(predictions[head], host_predictions[head])
     for weight, host_weight in zip(weights, host_weights, strict=True):
         np.testing.assert_array_equal(weight, host_weight)
+
+
+def test_the_gpu_branch_copies_the_slice_tables_once_and_trains_as_the_host_path(elor_data, monkeypatch):
+    # The branch a GPU machine takes, run on the CPU: every table the cut reads is copied into a
+    # mirrored strategy once, and split-head training on slice indices under that strategy
+    # matches the host pipeline under the default strategy.
+    from ser_keras.training import device_input
+
+    train, validation, _ = elor_data.fold_slices(elor_data.folds[0])
+    histories, weights = [], []
+    for on_device in (False, True):
+        if on_device:
+            monkeypatch.setattr(device_input, "accelerators_visible", lambda: True)
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0"]) if on_device else None
+        trainer, input_kind = _elor_trainer(elor_data, train, on_device, strategy)
+
+        def stream(index, **shuffle):
+            return elor_data.dataset(input_kind, index, batch_size=4, slice_ids=on_device, **shuffle)
+
+        histories.append(trainer.fit(stream(train, shuffle=True, seed=5), stream(validation), epochs=1, verbose=0))
+        weights.append(trainer.model.get_weights())
+    elor_data.slice_inputs("raw+is10", strategy=strategy)  # a second cut for the same strategy copies nothing
+    copies = {key: list(by_strategy) for key, by_strategy in elor_data._features.items() if key.startswith("_device_")}
+    assert copies == {key: [strategy] for key in ("_device_slice_owners", "_device_slice_starts", "_device_is10")}
+    assert list(elor_data.store.__dict__["_device_tensors"]) == [strategy]  # the corpus, as for the windows
+    for key in histories[0]:
+        np.testing.assert_allclose(histories[1][key], histories[0][key], rtol=1e-5, err_msg=key)
+    for ours, theirs in zip(weights[1], weights[0], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
 
 
 def test_the_saved_elor_network_takes_slices_not_indices(elor_data, tmp_path):
