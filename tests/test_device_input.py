@@ -445,3 +445,33 @@ def test_table5_folds_on_slice_indices_equal_the_host_pipeline(elor_data, tmp_pa
         assert device_part == host_part  # ids, predictions, epochs, slices
         for host_weight, device_weight in zip(host_weights, device_weights, strict=True):
             np.testing.assert_allclose(device_weight, host_weight, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("search", ["short_mlp", "elor"])
+def test_search_trials_on_ids_score_as_on_the_host_pipeline(search, elor_data, tiny_root):
+    # tuning/search_short_mlp.py and search_elor.py on a GPU stream ids and gather in the step:
+    # a trial with the same values scores what the host-pipeline trial scores.
+    import keras_tuner
+
+    from ser_keras.data.corpus import load_corpus
+    from ser_keras.experiments.data import ShortData
+    from ser_keras.tuning.tasks import elor_hypermodel, short_mlp_hypermodel
+
+    metrics = {}
+    for on_device in (False, True):
+        if search == "short_mlp":
+            data = ShortData(load_corpus("synthetic:tiny"), folds=("Ses01",), verbose=0)
+            hypermodel, _ = short_mlp_hypermodel(data, data.folds[0], source="egemaps", quick=True, max_epochs=2,
+                                                 inputs_on_device=on_device)
+        else:
+            hypermodel, _, _ = elor_hypermodel(elor_data, "lom", elor_data.folds[0], quick=True, epochs=2, patience=2,
+                                               inputs_on_device=on_device)
+        stage = hypermodel.data.gather if search == "short_mlp" else hypermodel.input_stage
+        assert (stage is not None) == on_device
+        hp = keras_tuner.HyperParameters()
+        keras.utils.set_random_seed(3)
+        model = hypermodel.build(hp)
+        metrics[on_device] = hypermodel.fit(hp, model)
+    assert metrics[True].keys() == metrics[False].keys()
+    for key, value in metrics[False].items():
+        assert metrics[True][key] == pytest.approx(value, rel=1e-4), key

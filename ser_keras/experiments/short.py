@@ -35,8 +35,8 @@ from ser_keras.models.raw_cnn import RAW_CNN_CONFIGS, build_raw_cnn
 from ser_keras.plots import save_table1_figure
 from ser_keras.runs import Budget
 from ser_keras.training.aggregate import utterance_decisions
-from ser_keras.training.device_input import (ContextGather, accelerators_visible, device_contexts, device_corpus,
-                                             with_input_gather, with_window_gather)
+from ser_keras.training.device_input import (accelerators_visible, device_corpus, with_context_gather,
+                                             with_window_gather)
 from ser_keras.training.fit import save_h5, train_frame_classifier
 
 logger = logging.getLogger(__name__)
@@ -333,8 +333,7 @@ class ShortExperiment:
         if not self.inputs_on_device:
             return None
         contexts = self.data.context_tensor(source)
-        return lambda network: with_input_gather(
-            network, ContextGather(device_contexts(contexts, network.distribute_strategy), name="context_gather"))
+        return lambda network: with_context_gather(network, contexts)
 
     def _window_streams(self):
         def stream(index, step, train):

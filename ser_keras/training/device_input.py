@@ -173,6 +173,14 @@ def with_window_gather(model, corpus):
     return with_input_gather(model, WindowGather(corpus, name="window_gather"))
 
 
+def with_context_gather(model, contexts):
+    """:func:`with_input_gather` of ``model`` (whose input is an LLD context) and a
+    ``ContextGather`` of ``contexts`` (a host :class:`~ser_keras.data.windows.ContextTensor`),
+    gathering from its copy on the devices of ``model``'s strategy."""
+    return with_input_gather(model, ContextGather(device_contexts(contexts, model.distribute_strategy),
+                                                  name="context_gather"))
+
+
 def train_frame_classifier_on_device(model, store, train_windows, validation_windows, targets, *, batch_size=256,
                                      seed=0, checkpoint_path=None, **recipe):
     """SHORT's recipe (:func:`~ser_keras.training.fit.train_frame_classifier`, unchanged) with

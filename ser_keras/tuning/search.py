@@ -137,10 +137,11 @@ class LldMlpHyperModel(keras_tuner.HyperModel):
     def fit(self, hp, model, *, strategy=None, epochs=None, checkpoint_dir=None, tensorboard_dir=None):
         """Train and score ``model``; ``model.fit`` follows the strategy the model was built in."""
         data = self.data
-        summary = train_frame_classifier(model, data.train, data.validation, steps_per_epoch=data.train_steps,
+        trained = data.gather(model) if data.gather else model
+        summary = train_frame_classifier(trained, data.train, data.validation, steps_per_epoch=data.train_steps,
                                          max_epochs=epochs or self.max_epochs, verbose=self.verbose,
                                          tensorboard_dir=tensorboard_dir)
-        probabilities = model.predict(data.validation.map(lambda x, y: x), verbose=0)
+        probabilities = trained.predict(data.validation.map(lambda x, y: x), verbose=0)
         decisions = utterance_decisions(probabilities, data.validation_owners, len(data.validation_targets))
         uar = unweighted_average_recall(data.validation_targets, decisions, data.num_classes)
         metrics = {"val_uar": float(uar), "val_loss": summary["best_val_loss"], "best_epoch": summary["best_epoch"],
@@ -151,11 +152,13 @@ class LldMlpHyperModel(keras_tuner.HyperModel):
 class MlpData:
     """Window pipelines of one LLD-MLP search: ``train`` repeats (``train_steps`` per epoch);
     ``validation`` yields ``(windows, labels)`` in order, ``validation_owners`` the 0-based
-    validation utterance of each window, ``validation_targets`` one class per utterance."""
+    validation utterance of each window, ``validation_targets`` one class per utterance.
+    ``gather``: None, or for streams of window ids a function network → the model to train
+    (``ids -> ContextGather -> network``, ``training.device_input.with_context_gather``)."""
 
     def __init__(self, *, train, train_steps, validation, validation_owners, validation_targets, num_features,
-                 feature_mean, feature_variance, num_classes):
-        self.train, self.train_steps, self.validation = train, train_steps, validation
+                 feature_mean, feature_variance, num_classes, gather=None):
+        self.train, self.train_steps, self.validation, self.gather = train, train_steps, validation, gather
         self.validation_owners = np.asarray(validation_owners)
         self.validation_targets = np.asarray(validation_targets)
         self.num_features, self.num_classes = num_features, num_classes

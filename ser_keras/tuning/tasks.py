@@ -9,13 +9,15 @@ validation split, scored like Table 1 (utterance-level UAR). The data is Table 1
 Table 5's own (:mod:`ser_keras.experiments.data`).
 """
 
+import functools
+
 import numpy as np
 
-from ser_keras.data.windows import context_dataset, frame_index
+from ser_keras.data.windows import context_dataset, frame_index, window_id_dataset
 from ser_keras.experiments.data import LLD_SETS
 from ser_keras.experiments.networks import NETWORKS, searchable
 from ser_keras.models.lld_mlp import lld_standardization
-from ser_keras.training.device_input import accelerators_visible
+from ser_keras.training.device_input import accelerators_visible, with_context_gather
 from ser_keras.tuning.search import LldMlpHyperModel, MlpData, SplitHeadHyperModel
 
 # --quick: every 10th training window and every 5th validation window (SHORT's quick budget).
@@ -23,9 +25,11 @@ QUICK_MLP = {"train_frame_step": 10, "eval_frame_step": 5}
 
 
 def short_mlp_hypermodel(data, fold, *, source="compare", seed=0, quick=False, batch_size=256, max_epochs=None,
-                         verbose=0):
+                         verbose=0, inputs_on_device=None):
     """LLD-MLP hypermodel on ``source`` ('compare' or 'egemaps') LLD contexts of ``fold`` of
-    :class:`~ser_keras.experiments.data.ShortData` ``data``.
+    :class:`~ser_keras.experiments.data.ShortData` ``data``. ``inputs_on_device`` (default:
+    where TensorFlow sees a GPU or TPU): trials stream window ids and gather their contexts
+    inside the compiled steps (as Table 1 does).
 
     Returns ``(hypermodel, settings)``; ``settings`` describes the data for ``search.json``.
     """
@@ -36,14 +40,17 @@ def short_mlp_hypermodel(data, fold, *, source="compare", seed=0, quick=False, b
     counts = [len(matrix) for matrix in matrices]
     mean, variance = lld_standardization(np.concatenate([matrices[i] for i in fold.train]))
     train_owners, train_frames = frame_index(counts, fold.train, frame_step=budget["train_frame_step"])
-    train = context_dataset(matrices, train_owners, train_frames, data.targets, batch_size=batch_size,
-                            shuffle=True, seed=seed, repeat=True)
+    on_device = accelerators_visible() if inputs_on_device is None else inputs_on_device
+    cut = window_id_dataset if on_device else functools.partial(context_dataset, matrices)
+    train = cut(train_owners, train_frames, data.targets, batch_size=batch_size, shuffle=True, seed=seed, repeat=True)
     val_owners, val_frames = frame_index(counts, fold.validation, frame_step=budget["eval_frame_step"])
-    validation = context_dataset(matrices, val_owners, val_frames, data.targets, batch_size=batch_size)
+    validation = cut(val_owners, val_frames, data.targets, batch_size=batch_size)
+    contexts = data.context_tensor(source) if on_device else None
     mlp_data = MlpData(train=train, train_steps=-(-len(train_owners) // batch_size), validation=validation,
                        validation_owners=np.searchsorted(fold.validation, val_owners),
                        validation_targets=data.targets[fold.validation], num_features=matrices[0].shape[1],
-                       feature_mean=mean, feature_variance=variance, num_classes=data.num_classes)
+                       feature_mean=mean, feature_variance=variance, num_classes=data.num_classes,
+                       gather=(lambda network: with_context_gather(network, contexts)) if on_device else None)
     settings = {"corpus": data.corpus.spec, "corpus_sha256": data.corpus.sha256, "fold": fold.name, "source": source,
                 "protocol": data.protocol, "classes": list(data.classes),
                 "train_utterances": len(fold.train), "validation_utterances": len(fold.validation),
