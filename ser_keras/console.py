@@ -165,10 +165,16 @@ class RunProgress:
 
     On a terminal: one tqdm bar with the ETA, finished units written above it. Elsewhere (a
     log file, a pipe): no bar, no carriage returns or colour codes; one timestamped line per
-    finished unit with the count and an ETA from the mean time of the units trained so far.
-    Resumed units count as done; the ETA divides the wall time since the first unit started by
-    the units trained so far, which stays right when units run side by side (Table 1 fits its
-    utterance-level rows beside the networks). Thread-safe. ``verbose=0`` prints nothing.
+    finished unit with the count and the ETA. Resumed units count as done. Thread-safe.
+    ``verbose=0`` prints nothing.
+
+    The ETA: by default the wall time since the first unit started divided by the units
+    trained so far, times the units left (right when units cost alike, also side by side).
+    Units rarely cost alike (a Table-1 SVM fold takes seconds, a Raw SubSeg fold minutes), so
+    a run that knows better calls :meth:`expect` with the relative work of one unit of each
+    row that paces it (e.g. training FLOPs): a row's remaining units then take its own mean
+    time, or, before any of them has finished, its work at the seconds per unit of work
+    measured so far; rows left out run beside those (no ETA of their own).
 
         with RunProgress(total=len(rows) * len(folds), title="table1") as progress:
             progress.unit_done("raw_subseg_cnn", "Ses03", "UAR 47.1 %, 6 epochs", seconds=71)
@@ -186,14 +192,26 @@ class RunProgress:
         self.trained = 0  # units trained in this process, for the plain ETA
         self.first_started = None
         self.bar = None
+        self.current = ""  # the unit last started, named on the bar
+        self.work = None  # {row: (units, relative work of one unit)}, from expect()
+        self.row_seconds = {}  # row -> seconds of each unit trained here
+        self.row_done = {}  # row -> units done (trained, resumed or skipped)
         self._lock = threading.Lock()
 
     def __enter__(self):
         if self.verbose and _is_terminal(self.stream):
             import tqdm
 
-            self.bar = tqdm.tqdm(total=self.total, desc=self.title, unit="unit", file=self.stream, dynamic_ncols=True)
+            # tqdm's own "<remaining" assumes units that cost alike; the postfix carries ours.
+            self.bar = tqdm.tqdm(total=self.total, desc=self.title, unit="unit", file=self.stream, dynamic_ncols=True,
+                                 bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
         return self
+
+    def expect(self, work):
+        """Pace the ETA by ``work``: ``{row: (units, relative work of one unit)}`` of the rows
+        that set the run's wall time (see the class docstring)."""
+        with self._lock:
+            self.work = {row: (int(units), float(amount)) for row, (units, amount) in work.items()}
 
     def __exit__(self, *exc_info):
         if self.bar is not None:
@@ -205,47 +223,64 @@ class RunProgress:
         with self._lock:
             if self.first_started is None:
                 self.first_started = time.monotonic()
+            self.current = f"{row} {fold}"
             if self.bar is not None:
-                self.bar.set_postfix_str(f"{row} {fold}")
+                self.bar.set_postfix_str(self.current + self._eta(", ETA {}"))
 
     def unit_done(self, row, fold, summary, seconds):
         """One finished unit: ``summary`` is what to say about it ("UAR 47.1 %, 6 epochs")."""
         with self._lock:
             self.trained += 1
+            self.row_seconds.setdefault(row, []).append(seconds)
             began = time.monotonic() - seconds
             self.first_started = began if self.first_started is None else min(self.first_started, began)
-            self._finish(f"{row} {fold}: {summary}, {seconds:.0f} s")
+            self._finish(row, 1, f"{row} {fold}: {summary}, {seconds:.0f} s")
 
     def unit_skipped(self, row, fold, reason="resumed"):
         """A unit not trained here (its result was found in the run folder); counts as done."""
         with self._lock:
-            self._finish(f"{row} {fold}: {reason}")
+            self._finish(row, 1, f"{row} {fold}: {reason}")
 
     def row_skipped(self, row, folds, reason):
         """A row that cannot run at all (e.g. missing weights): one line, its units done."""
         with self._lock:
-            self.done += len(folds) - 1
-            self._finish(f"{row}: {reason} ({len(folds)} folds)")
-            if self.bar is not None:
-                self.bar.update(len(folds) - 1)
+            self._finish(row, len(folds), f"{row}: {reason} ({len(folds)} folds)")
 
-    def _finish(self, text):
-        self.done += 1
+    def _finish(self, row, units, text):
+        self.done += units
+        self.row_done[row] = self.row_done.get(row, 0) + units
         if not self.verbose:
             return
         stamp = time.strftime("%H:%M:%S")
         if self.bar is not None:
             self.bar.write(f"{stamp} {text}", file=self.stream)
-            self.bar.update(1)
+            self.bar.update(units)
+            self.bar.set_postfix_str(self.current + self._eta(", ETA {}"))
             return
-        self.stream.write(f"{stamp} [{self.done}/{self.total}] {text}{self._eta()}\n")
+        self.stream.write(f"{stamp} [{self.done}/{self.total}] {text}{self._eta(' (ETA {})')}\n")
         self.stream.flush()
 
-    def _eta(self):
-        remaining = self.total - self.done
-        if not remaining or not self.trained:
-            return ""
-        return f" (ETA {_duration(remaining * (time.monotonic() - self.first_started) / self.trained)})"
+    def _eta(self, template):
+        """``template`` filled with the time left, or "" while there is nothing to tell."""
+        seconds = self._seconds_left()
+        return "" if seconds is None else template.format(_duration(seconds))
+
+    def _seconds_left(self):
+        if self.done >= self.total or not self.trained:
+            return None
+        if self.work is None:
+            return (self.total - self.done) * (time.monotonic() - self.first_started) / self.trained
+        timed = [(self.work[row][1], seconds) for row, times in self.row_seconds.items() if row in self.work
+                 for seconds in times]
+        if not timed:
+            return None  # nothing that paces the run has finished yet
+        seconds_per_work = sum(seconds for _, seconds in timed) / max(sum(work for work, _ in timed), 1e-12)
+        left = 0.0
+        for row, (units, work) in self.work.items():
+            times = self.row_seconds.get(row)
+            each = sum(times) / len(times) if times else work * seconds_per_work
+            left += max(units - self.row_done.get(row, 0), 0) * each
+        return left
 
 
 def _duration(seconds):
