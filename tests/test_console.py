@@ -84,6 +84,19 @@ def test_run_progress_off_a_terminal_prints_one_plain_line_per_unit():
     assert lines[2].endswith("[3/3] raw_subseg_cnn Ses03: UAR 50.0 %, 5 epochs, 60 s")
 
 
+def test_run_progress_paces_the_eta_by_each_rows_work_then_by_its_own_times():
+    stream = io.StringIO()
+    with console.RunProgress(total=7, stream=stream) as progress:
+        progress.expect({"raw_subseg_cnn": (3, 4.0), "raw_seg_cnn": (3, 1.0)})  # SubSeg: 4× the work
+        progress.unit_done("compare_func_svm", "Ses01", "UAR 40.0 %", seconds=2)  # runs beside: no pace
+        progress.unit_done("raw_seg_cnn", "Ses01", "UAR 45.0 %", seconds=5)  # 5 s per unit of work
+        progress.unit_done("raw_subseg_cnn", "Ses01", "UAR 47.0 %", seconds=20)  # its own mean from now on
+    lines = stream.getvalue().splitlines()
+    assert "ETA" not in lines[0]
+    assert lines[1].endswith("(ETA 70 s)")  # 3 SubSeg × 4 × 5 s + 2 Seg × 5 s
+    assert lines[2].endswith("(ETA 50 s)")  # 2 SubSeg × 20 s + 2 Seg × 5 s
+
+
 def test_run_progress_on_a_terminal_draws_a_bar_and_writes_units_above_it():
     stream = _Terminal()
     with console.RunProgress(total=2, title="table1", stream=stream) as progress:

@@ -1,5 +1,6 @@
 """ShortExperiment.run's two threads (issue 16.2): a failing unit on either stops the other
-before its next unit, keeps the finished units and raises the error (no training here)."""
+before its next unit, keeps the finished units and raises the error (no training here); the
+work the run tells its progress view, which paces the ETA."""
 
 import threading
 
@@ -7,6 +8,7 @@ import pytest
 
 from ser_keras.data.corpus import load_corpus
 from ser_keras.experiments.data import ShortData
+from ser_keras.experiments.rows import ROWS as ROWS_BY_ID
 from ser_keras.experiments.short import ShortConfig, ShortExperiment, budget
 from ser_keras.runs import RunRecord
 
@@ -62,3 +64,19 @@ def test_a_failing_network_unit_stops_the_utterance_level_rows_and_raises_its_ow
         experiment.run(ROWS)
     # the utterance-level thread may not have started its first unit when the network failed
     assert [fold for family, fold, _ in units if family == "functionals"] in ([], ["Ses01"])
+
+
+def test_the_eta_is_paced_by_the_network_rows_training_flops(tiny_short_data, tmp_path):
+    rows = ("compare_func_svm", "raw_subseg_cnn", "raw_seg_cnn", "egemaps_lld_mlp")
+    config = ShortConfig(budget="quick", rows=rows, verbose=0, **budget("synthetic", quick=True).settings)
+    record = RunRecord(tmp_path, script="table1", fingerprint={"budget": "quick"}, config={})
+    experiment = ShortExperiment(tiny_short_data, config, record)
+    work = experiment._expected_work([ROWS_BY_ID[row] for row in rows])
+    assert set(work) == {"raw_subseg_cnn", "raw_seg_cnn", "egemaps_lld_mlp"}  # the SVM runs beside them
+    assert {units for units, _ in work.values()} == {len(tiny_short_data.folds)}
+    # Per window, Raw SubSeg trains ~4x the FLOPs of Raw Seg (benchmarks.flops), whose one network
+    # is still ~40x the whole eGeMAPS MLP grid.
+    assert work["raw_subseg_cnn"][1] > 2 * work["raw_seg_cnn"][1] > 20 * work["egemaps_lld_mlp"][1]
+    for part_fold in tiny_short_data.folds:
+        record.save_part("raw_seg_cnn", part_fold.name, experiment._part(part_fold, tiny_short_data.targets[part_fold.test]))
+    assert "raw_seg_cnn" not in experiment._expected_work([ROWS_BY_ID["raw_seg_cnn"]])  # resumed: nothing left

@@ -20,8 +20,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ser_keras.benchmarks.flops import forward_flops, training_flops
 from ser_keras.classical import fit_with_validation
-from ser_keras.data.windows import WINDOW
+from ser_keras.data.windows import WINDOW, frame_counts
 from ser_keras.experiments.data import LLD_SETS
 from ser_keras.experiments.hparams import open_hparam_source
 from ser_keras.experiments.reporting import (compare_rows, figure_subtitle, paired_claim, prediction_lines, row_seed,
@@ -243,6 +244,8 @@ class ShortExperiment:
         selected = [table[row_id] for row_id in row_ids if row_id in table]
         runnable = [row for row in selected if not (row.source == "wav2vec2" and not self.data.wav2vec2_path)]
         self._extract_features(runnable)
+        if self.progress is not None:
+            self.progress.expect(self._expected_work(runnable))
         failed = threading.Event()
 
         def stop_if_failed():
@@ -281,12 +284,15 @@ class ShortExperiment:
     def _extract_features(self, rows):
         """Extract (or load from the cache) every feature set the unfinished ``rows`` read."""
         for row in rows:
-            if all(self.record.load_part(row.id, fold.name) is not None for fold in self.folds):
+            if self._finished(row):
                 continue
             if row.family in ("functionals", "plugin_functionals"):
                 self.data.functionals()
             elif row.family in ("boaw", "lld_mlp") or (row.family == "plugin_windows" and row.source != "raw"):
                 self.data.frame_features(row.source)
+
+    def _finished(self, row):
+        return all(self.record.load_part(row.id, fold.name) is not None for fold in self.folds)
 
     def check_plugins(self, row_ids):
         """Build every plug-in row's model once on its input shape, before any training."""
@@ -348,30 +354,66 @@ class ShortExperiment:
             return None
         return lambda network: with_window_gather(network, device_corpus(self.data.store, network.distribute_strategy))
 
-    def _fold_lld_mlp(self, row, fold):
-        matrices = self.data.frame_features(row.source)
-        mean, variance = lld_standardization(np.concatenate([matrices[i] for i in fold.train]))
-
+    def _mlp_builder(self, mean, variance):
+        """``hidden layers -> LLD MLP`` standardising its inputs by ``mean``/``variance``."""
         def build(hidden):
-            return build_lld_mlp(matrices[0].shape[1], feature_mean=mean, feature_variance=variance,
-                                 hidden_layers=tuple(hidden), num_classes=self.data.num_classes)
+            return build_lld_mlp(len(mean), feature_mean=mean, feature_variance=variance, hidden_layers=tuple(hidden),
+                                 num_classes=self.data.num_classes)
+        return build
 
+    def _mlp_grid(self, row, fold):
+        """The hidden-layer settings an MLP row tries on ``fold``."""
         searched = self.config.mlp_hparams.get(row.source)
         # Deviation (with --mlp-hparams only): SHORT picks depth/width on each fold's
         # validation split; a searched file fixes them (per fold with a per-fold search).
         if searched:
             layers = searched["hidden_layers"]
-            grid = (tuple(layers.get(fold.name, layers.get("*"))),)
-        else:
-            grid = self.config.mlp_grid
-        return self._select_and_test(row, fold, self._context_streams(row.source), build, grid,
+            return (tuple(layers.get(fold.name, layers.get("*"))),)
+        return self.config.mlp_grid
+
+    def _raw_cnn_builder(self, row):
+        return lambda _: build_raw_cnn(RAW_CNN_CONFIGS[row.source], num_classes=self.data.num_classes, window=WINDOW)
+
+    def _fold_lld_mlp(self, row, fold):
+        matrices = self.data.frame_features(row.source)
+        build = self._mlp_builder(*lld_standardization(np.concatenate([matrices[i] for i in fold.train])))
+        return self._select_and_test(row, fold, self._context_streams(row.source), build, self._mlp_grid(row, fold),
                                      gather=self._context_gather(row.source))
 
     def _fold_raw_cnn(self, row, fold):
-        def build(_):
-            return build_raw_cnn(RAW_CNN_CONFIGS[row.source], num_classes=self.data.num_classes, window=WINDOW)
+        return self._select_and_test(row, fold, self._window_streams(), self._raw_cnn_builder(row), (None,),
+                                     gather=self._window_gather())
 
-        return self._select_and_test(row, fold, self._window_streams(), build, (None,), gather=self._window_gather())
+    def _expected_work(self, rows):
+        """``{row id: (folds, relative work of one fold)}`` of the 250 ms network rows, which
+        set a Table-1 run's wall time (for the ETA of :class:`~ser_keras.console.RunProgress`):
+        summed over the row's grid, the training FLOPs of one epoch over a fold's training
+        windows plus the forward FLOPs over its validation windows. Epoch counts are unknown
+        before training; once a row has finished a fold, its own time takes over."""
+        counts = frame_counts(self.data.store.lengths)
+        fold = self.folds[0]
+        train_windows = counts[fold.train].sum() / self.config.train_frame_step
+        validation_windows = counts[fold.validation].sum() / self.config.eval_frame_step
+        work = {}
+        for row in rows:
+            if self._finished(row):
+                continue
+            if row.family == "raw_cnn":
+                models = [self._raw_cnn_builder(row)(None)]
+            elif row.family == "lld_mlp":
+                width = self.data.frame_features(row.source)[0].shape[1]
+                build = self._mlp_builder(np.zeros(width), np.ones(width))
+                models = [build(hidden) for hidden in self._mlp_grid(row, fold)]
+            elif row.family == "plugin_windows":
+                models = [row.build(self._plugin_input_shape(row), self.data.num_classes)]
+            else:
+                continue  # utterance-level rows run beside the networks
+            try:
+                amount = sum(training_flops(m) * train_windows + forward_flops(m) * validation_windows for m in models)
+            except ValueError:  # a plug-in without Conv/Dense kernels to count: paced by its own times
+                continue
+            work[row.id] = (len(self.folds), amount)
+        return work
 
     def _plugin_input_shape(self, row):
         if row.family == "plugin_functionals":
