@@ -10,10 +10,11 @@ from ser_keras.data.corpus import Utterance, load_corpus
 from ser_keras.data.labels import dimensional_view
 from ser_keras.data.windows import SLICE
 from ser_keras.experiments.data import ElorData
-from ser_keras.experiments.elor import ElorExperimentConfig, budget, load_hparams, merge_hparams
+from ser_keras.experiments.elor import ElorExperiment, ElorExperimentConfig, budget, load_hparams, merge_hparams
 from ser_keras.experiments.elor_table5 import TABLE5_IDS, majority_parts, table5_claims
-from ser_keras.experiments.networks import NETWORKS, network_id
+from ser_keras.experiments.networks import NETWORKS, PAPER_NETWORKS, network_id
 from ser_keras.models.elor import ElorConfig, ElorFtrConfig
+from ser_keras.runs import RunRecord
 
 
 def _utterance(name, ratings=(), valence=None, arousal=None):
@@ -146,3 +147,16 @@ def test_majority_baseline_predicts_the_training_pool_majority(tiny_data):
     counts = np.bincount(tiny_data.targets["arousal"][pool], minlength=5)
     part = parts["arousal"][fold.name]
     assert counts[part["majority"]] == counts.max() and set(part["predictions"]) == {part["majority"]}
+
+
+def test_the_table5_eta_is_paced_by_each_networks_split_head_flops(tiny_data, tmp_path):
+    config = ElorExperimentConfig(**budget("synthetic", quick=False).settings)
+    record = RunRecord(tmp_path, script="wieser_table5", fingerprint={"budget": "embedded"}, config={})
+    experiment = ElorExperiment(tiny_data, config, record)
+    work = experiment.expected_work(PAPER_NETWORKS)
+    assert {units for units, _ in work.values()} == {len(tiny_data.folds)}
+    # At the paper's sizes the raw trunk dwarfs the MFCC and functionals networks (benchmarks.flops).
+    assert work["elor_ftr"][1] > work["elor"][1] > 100 * work["lom"][1] > 100 * work["ftr"][1]
+    for fold in tiny_data.folds:
+        record.save_part("lom", fold.name, {"ids": []})
+    assert "lom" not in experiment.expected_work(("lom",))  # resumed: nothing left to pace

@@ -25,6 +25,7 @@ import logging
 import keras
 import tensorflow as tf
 
+from ser_keras.benchmarks.flops import forward_flops, split_head_training_flops
 from ser_keras.data.labels import DIMENSION_CLASSES
 from ser_keras.data.protocols import PROTOCOLS
 from ser_keras.experiments.networks import NETWORKS, PAPER_NETWORKS, network_id
@@ -154,6 +155,26 @@ class ElorExperiment:
         self.data, self.config, self.record = data, config, record
         self.folds = data.folds
         self.inputs_on_device = accelerators_visible() if inputs_on_device is None else inputs_on_device
+
+    def expected_work(self, networks):
+        """``{network: (folds, relative work of one fold)}`` of the unfinished ``networks``, for
+        the ETA of :class:`~ser_keras.console.RunProgress`: the split-head training FLOPs of one
+        epoch over the first fold's training slices plus the forward FLOPs over its validation
+        slices (at the paper's sizes ELoR's raw trunk costs ~500x LoM's). Once a network has finished a
+        fold, its own fold time takes over."""
+        fold = self.folds[0]
+        train, validation, _ = self.data.fold_slices(fold, self.config.max_train_slices)
+        work = {}
+        for network in networks:
+            if all(self.record.load_part(network, each.name) is not None for each in self.folds):
+                continue
+            model = NETWORKS[network].build(self.config.network_config(network, fold.name), self.data, train)
+            try:
+                amount = split_head_training_flops(model) * len(train) + forward_flops(model) * len(validation)
+            except ValueError:  # a plug-in without Conv/Dense kernels to count: paced by its own times
+                continue
+            work[network] = (len(self.folds), amount)
+        return work
 
     def run_fold(self, network, fold, *, tensorboard=None):
         """Train one network on one fold, save its .h5 + sidecar, return the fold part."""

@@ -101,6 +101,8 @@ def run_table5(data, config, record, *, progress=None, tensorboard=None, hyperpa
     for network in (n for n in config.networks if NETWORKS[n].origin == "plugin"):
         check_plugin_network(NETWORKS[network], config.network_config(network), data,
                              data.fold_slices(data.folds[0])[0])
+    if progress is not None:
+        progress.expect(experiment.expected_work(config.networks))
     rows, predictions, values, head_parts = [], [], {}, {}
     for network in config.networks:
         spec, parts = NETWORKS[network], {}
