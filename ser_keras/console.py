@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 
 DEBUG_VARIABLE = "SER_KERAS_DEBUG"
 
@@ -43,6 +44,28 @@ class _DropMessages(logging.Filter):
 
 
 _h5_notice_filter = _DropMessages(LEGACY_H5_NOTICE)
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+class _QuietLibraryDeprecations:
+    """``warnings.showwarning`` that drops deprecations raised outside this package.
+
+    Python hides them by default, but scikit-learn's worker threads reset the process-wide
+    warning filters while a forest fits (``sklearn.utils.parallel``: ``resetwarnings()``
+    inside ``catch_warnings``); while the utterance-level rows fit beside the networks,
+    Keras' deprecations from the training thread reached the console. Filters can be reset
+    under us, the display hook is what stays."""
+
+    def __init__(self, show):
+        self.show = show
+
+    def __call__(self, message, category, filename, lineno, file=None, line=None):
+        if (issubclass(category, (DeprecationWarning, PendingDeprecationWarning))
+                and not os.path.abspath(filename).startswith(_PACKAGE_DIR)):
+            return
+        self.show(message, category, filename, lineno, file, line)
+
 _variables_set = []  # what silence_by_default put into the environment, for restore_output
 
 
@@ -113,7 +136,7 @@ def debug_requested(argv=None):
 
 
 def silence_by_default(argv=None):
-    """Quiet TensorFlow, tf.data and Keras unless :func:`debug_requested`.
+    """Quiet TensorFlow, tf.data, Keras and library deprecations unless :func:`debug_requested`.
 
     Must run before TensorFlow loads: its C++ log level is fixed then. That is why
     ``--verbose 2`` is read from the command line here rather than from a script's parser.
@@ -134,6 +157,8 @@ def silence_by_default(argv=None):
     absl = _absl_logger()
     if absl is not None:
         absl.addFilter(_h5_notice_filter)
+    if not isinstance(warnings.showwarning, _QuietLibraryDeprecations):
+        warnings.showwarning = _QuietLibraryDeprecations(warnings.showwarning)
 
 
 def restore_output():
@@ -148,6 +173,8 @@ def restore_output():
     absl = _absl_logger()
     if absl is not None:
         absl.removeFilter(_h5_notice_filter)
+    if isinstance(warnings.showwarning, _QuietLibraryDeprecations):
+        warnings.showwarning = warnings.showwarning.show
 
 
 def _absl_logger():

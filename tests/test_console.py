@@ -21,15 +21,19 @@ from ser_keras.training.fit import train_frame_classifier
 from ser_keras.training.split_heads import SplitHeadTrainer
 
 # Imports TensorFlow after ser_keras, runs a tf.data map (TF 2.21 logs "NodeDef mentions
-# attribute ..." for it), and saves an .h5 (Keras' legacy-format notice).
+# attribute ..." for it), saves an .h5 (Keras' legacy-format notice), and meets a library
+# deprecation while the warning filters are empty, as scikit-learn's forest threads leave them.
 NOISY_PROGRAM = """
-import os, sys, tempfile
+import os, sys, tempfile, warnings
 import ser_keras
 import keras, numpy as np, tensorflow as tf
 dataset = tf.data.Dataset.from_tensor_slices(np.zeros((4, 3), "float32")).map(lambda x: x + 1).batch(2)
 model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
 model.predict(dataset, verbose=0)
 model.save(os.path.join(tempfile.mkdtemp(), "model.h5"))
+with warnings.catch_warnings():
+    warnings.resetwarnings()
+    warnings.warn_explicit("old library call", DeprecationWarning, keras.__file__, 1)
 print(os.environ.get("TF_CPP_MIN_LOG_LEVEL"), os.environ.get("SER_KERAS_DEBUG"))
 """
 
@@ -52,8 +56,17 @@ def test_importing_ser_keras_silences_tensorflow_and_keras():
 @pytest.mark.parametrize("argv, debug", [((), "1"), (("--verbose", "2"), None), (("--verbose=2",), None)])
 def test_debug_or_verbose_two_lets_everything_through(argv, debug):
     done = _run_noisy(*argv, debug=debug)
-    assert "HDF5 file via" in done.stderr
+    assert "HDF5 file via" in done.stderr and "DeprecationWarning: old library call" in done.stderr
     assert done.stdout.split() == ["None", "1"]  # the decision reaches spawned workers
+
+
+def test_deprecations_of_this_package_still_show_when_quiet():
+    shown = []
+    quiet = console._QuietLibraryDeprecations(lambda *args: shown.append(args[0]))
+    quiet("ours", DeprecationWarning, console.__file__, 1)
+    quiet("a library's", DeprecationWarning, keras.__file__, 1)
+    quiet("a library's advice", UserWarning, keras.__file__, 1)
+    assert shown == ["ours", "a library's advice"]
 
 
 @pytest.mark.parametrize("argv, expected", [(["--verbose", "2"], True), (["--verbose=2"], True),
