@@ -44,6 +44,18 @@ class ResultRow:
 
 
 @dataclasses.dataclass(frozen=True)
+class Scoring:
+    """How a run's ``predictions.csv`` is scored: the pooled ``metrics`` ("UAR", "WAR") over
+    ``num_classes`` classes — what lets another tool (``compare_runs``) rescore it."""
+
+    metrics: tuple
+    num_classes: int
+
+    def to_dict(self):
+        return {"metrics": list(self.metrics), "num_classes": self.num_classes}
+
+
+@dataclasses.dataclass(frozen=True)
 class Claim:
     """A paper statement checked on this run: ``verdict`` is one of :data:`VERDICTS`
     ("n/a" when the run lacks what the claim needs); ``detail`` says on which numbers."""

@@ -30,6 +30,9 @@ import ser_keras
 from ser_keras.io import read_json, write_json, write_text
 from ser_keras.stats import comparisons_csv_rows
 
+# One line per test item and row; the speaker lets a paired test resample speakers from the
+# file alone (tools/compare_runs.py).
+PREDICTIONS_HEADER = ("id", "row", "fold", "target", "prediction", "speaker")
 PACKAGES = ("ser-keras", "tensorflow", "keras", "keras-tuner", "opensmile", "numpy", "scipy",
             "scikit-learn", "h5py", "soundfile")
 
@@ -195,10 +198,12 @@ class RunRecord:
                 "utterances": len(corpus.utterances)} if corpus is not None else None
 
     def finish(self, rows, *, protocol, predictions=(), claims=(), extra=None, label_view=None,
-               table_title="", notes=(), sections=(), hyperparameters=None, comparisons=()):
+               table_title="", notes=(), sections=(), hyperparameters=None, comparisons=(), scoring=None):
         """Write metrics.json, results.csv, predictions.csv and table.md; return the metrics.
 
-        ``rows``: :class:`ResultRow` records; ``claims``: :class:`Claim` records; ``sections``:
+        ``rows``: :class:`ResultRow` records; ``predictions``: lines of :data:`PREDICTIONS_HEADER`;
+        ``scoring``: the :class:`~ser_keras.results.Scoring` of those predictions;
+        ``claims``: :class:`Claim` records; ``sections``:
         extra Markdown blocks for ``table.md`` (e.g. paired comparisons); ``hyperparameters``:
         where tuned values came from (``{"summary": words, ...}``), None for the defaults;
         ``comparisons``: :class:`~ser_keras.stats.Comparison` records for ``comparisons.csv``."""
@@ -211,13 +216,15 @@ class RunRecord:
                    "wall_s": round(time.time() - self.started, 1), "rows": rows,
                    "claims": [claim.to_dict() for claim in claims],
                    "comparisons": [dataclasses.asdict(comparison) for comparison in comparisons]}
+        if scoring is not None:
+            metrics["scoring"] = scoring.to_dict()
         if extra:
             metrics.update(extra)
         write_json(self.out / "metrics.json", metrics)
         write_text(self.out / "results.csv", _csv(["id", "system", "classifier", "metric", "value",
                                                     "ci95_low", "ci95_high", "paper", "status", "origin"],
                                                    [_flat(row) for row in rows]))
-        write_text(self.out / "predictions.csv", _csv(["id", "row", "fold", "target", "prediction"], predictions))
+        write_text(self.out / "predictions.csv", _csv(PREDICTIONS_HEADER, predictions))
         if comparisons:
             header, *lines = comparisons_csv_rows(comparisons)
             write_text(self.out / "comparisons.csv", _csv(header, lines))

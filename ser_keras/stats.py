@@ -221,7 +221,8 @@ def comparisons_csv_rows(comparisons, alpha=0.05):
     return rows
 
 
-def _p_text(p):
+def p_text(p):
+    """A p-value as the tables print it."""
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
@@ -247,7 +248,7 @@ def comparisons_markdown(comparisons, reference, *, unit="pp", alpha=0.05):
              "|---|---|---|---|---|---|---|"]
     for c in comparisons:
         lines.append(f"| {c.system} | {c.difference:+.2f} | [{c.ci95[0]:+.2f}, {c.ci95[1]:+.2f}] | "
-                     f"{_p_text(c.p_bootstrap)} | {_p_text(c.p_holm)} | {_p_text(c.p_mcnemar)} | "
+                     f"{p_text(c.p_bootstrap)} | {p_text(c.p_holm)} | {p_text(c.p_mcnemar)} | "
                      f"{'yes' if c.significant(alpha) else 'no'} |")
     lines += ["", f"Δ = system − {reference} on their shared utterances; paired bootstrap over "
                   f"{' and '.join(resampled)}; significant = Holm-adjusted bootstrap p < {alpha:g} over the "

@@ -27,7 +27,7 @@ def _record(out, **kwargs):
 def test_finish_writes_every_record_file(tmp_path):
     record = _record(tmp_path / "run")
     metrics = record.finish(ROWS, protocol="leave-one-session-out",
-                            predictions=[["u", "short.table1.boaw.uar", "Ses01", 1, np.int64(2)]],
+                            predictions=[["u", "short.table1.boaw.uar", "Ses01", 1, np.int64(2), "s"]],
                             claims=[Claim("raw beats BoAW", "holds", "on UAR")], label_view="four_class",
                             table_title="Table 1", notes=["quick budget"])
     out = tmp_path / "run"
@@ -42,8 +42,8 @@ def test_finish_writes_every_record_file(tmp_path):
     assert stored["corpus"] == {"spec": "synthetic:tiny", "sha256": "ab" * 32, "label_view": "four_class",
                                 "utterances": 1}
     with open(out / "predictions.csv", newline="") as handle:
-        assert list(csv.reader(handle)) == [["id", "row", "fold", "target", "prediction"],
-                                            ["u", "short.table1.boaw.uar", "Ses01", "1", "2"]]
+        assert list(csv.reader(handle)) == [["id", "row", "fold", "target", "prediction", "speaker"],
+                                            ["u", "short.table1.boaw.uar", "Ses01", "1", "2", "s"]]
     with open(out / "results.csv", newline="") as handle:
         results = list(csv.DictReader(handle))
     assert results[0]["ci95_low"] == "52.0" and results[1]["paper"] == ""

@@ -43,7 +43,7 @@ def test_quick_run_writes_every_row_and_file(full_quick_run):
         assert (out / name).stat().st_size > 0
     with open(out / "predictions.csv") as handle:
         header = next(csv.reader(handle))
-    assert header == ["id", "row", "fold", "target", "prediction"]
+    assert header == ["id", "row", "fold", "target", "prediction", "speaker"]
     table = (out / "table.md").read_text()
     assert "Budget: **quick**" in table and "56.57" in table
     assert metrics["budget"]["name"] == "quick" and (out / "table1.png").stat().st_size > 0

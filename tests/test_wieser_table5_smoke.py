@@ -1,6 +1,6 @@
 """Smoke run of replicate/wieser_table5.py --quick on synthetic:tiny: the metrics.json schema,
 row ids, claims, per-fold .h5 + sidecars, a saved ELoR reloading bit for bit in a process that
-never imports ser_keras, and --resume reusing finished parts."""
+never imports ser_keras, --resume reusing finished parts, and tools/compare_runs.py on a real run."""
 
 import os
 import shutil
@@ -15,6 +15,7 @@ from ser_keras.cli import wieser_table5
 from ser_keras.data.corpus import load_corpus
 from ser_keras.experiments.data import ElorData
 from ser_keras.experiments.elor_table5 import BASELINE_IDS, TABLE5_IDS
+from ser_keras.experiments.run_comparison import compare_runs
 from ser_keras.experiments.networks import NETWORKS
 from ser_keras.io import read_json
 from ser_keras.results import VERDICTS
@@ -56,7 +57,9 @@ def test_metrics_schema_rows_and_claims(quick_run):
     assert "| paper's claim | on this run | on what |" in table
     assert "### Arousal WAR: paired comparisons against elor" in table and (quick_run / "table5.png").exists()
     predictions = (quick_run / "predictions.csv").read_text().splitlines()
-    assert predictions[0] == "id,row,fold,target,prediction" and any(",elor_ftr_valence," in p for p in predictions)
+    assert predictions[0] == "id,row,fold,target,prediction,speaker"
+    assert any(",elor_ftr_valence," in p for p in predictions)
+    assert metrics["scoring"] == {"metrics": ["WAR", "UAR"], "num_classes": 5}
 
 
 def test_models_and_sidecars_per_fold(quick_run):
@@ -115,3 +118,32 @@ def test_all_ten_folds(tiny_root, tmp_path):
     wieser_table5.main(["--corpus", "synthetic:tiny", "--quick", "--verbose", "0", "--out", str(out)])
     metrics = read_json(out / "metrics.json")
     assert len(metrics["folds"]) == 10 and len(list((out / "models").glob("*.h5"))) == 40
+
+
+def test_compare_runs_reproduces_the_runs_own_paired_comparison(quick_run, tmp_path):
+    # A copy of the run whose ELoR arousal predictions are LoM's: across the two runs the ELoR
+    # row then differs exactly as LoM differs from ELoR inside the run (same items, same
+    # speaker clusters, same bootstrap seed and draws).
+    copy = tmp_path / "lom_as_elor"
+    shutil.copytree(quick_run, copy)
+    lines = (copy / "predictions.csv").read_text().splitlines()
+    lom = {line.split(",")[0]: line.split(",")[4] for line in lines[1:] if line.split(",")[1] == "lom_arousal"}
+    swapped = [lines[0]]
+    for line in lines[1:]:
+        fields = line.split(",")
+        if fields[1] == "elor_arousal":
+            fields[4] = lom[fields[0]]
+        swapped.append(",".join(fields))
+    (copy / "predictions.csv").write_text("\n".join(swapped) + "\n")
+    metrics = read_json(quick_run / "metrics.json")
+    across = compare_runs(quick_run, copy, n_resamples=metrics["budget"]["n_bootstrap"], seed=metrics["seed"])
+    assert across.differences == [] and len(across.comparisons) == 2 * 8  # WAR and UAR of 4 networks x 2 heads
+    for metric in ("WAR", "UAR"):
+        # Arousal's reference is ELoR (valence's ELoR+FTR), so this pair is the arousal one.
+        inside = next(c for c in metrics["comparisons"]
+                      if (c["system"], c["reference"], c["metric"]) == ("lom", "elor", metric))
+        found = next(c for c in across.comparisons if c.metric == metric and c.reference.endswith(":elor_arousal"))
+        assert (found.difference, found.p_bootstrap) == pytest.approx((inside["difference"], inside["p_bootstrap"]))
+        assert list(found.ci95) == pytest.approx(inside["ci95"])
+        unchanged = [c for c in across.comparisons if c.metric == metric and c is not found]
+        assert all(c.difference == 0.0 and c.p_bootstrap == 1.0 for c in unchanged)

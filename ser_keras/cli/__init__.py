@@ -17,9 +17,10 @@ SUBCOMMANDS = {
     "replicate": ("table1", "wieser_table5", "short_fig2", "short_table3", "short_table4", "short_fig3",
                   "wieser_fig4", "wieser_fig5"),
     "tuning": ("search_elor", "search_lom", "search_ftr", "search_short_mlp", "project_budget"),
-    "tools": ("describe_corpus", "make_synthetic_iemocap", "emodb_manifest", "merge_runs", "run_benchmarks",
-              "bench_pipeline", "bench_torch", "bench_memory", "bench_features", "bench_end_to_end",
-              "bench_gpu_projection", "bench_gpu", "bench_profile", "bench_windows", "bench_precision"),
+    "tools": ("describe_corpus", "make_synthetic_iemocap", "emodb_manifest", "merge_runs", "compare_runs",
+              "run_benchmarks", "bench_pipeline", "bench_torch", "bench_memory", "bench_features",
+              "bench_end_to_end", "bench_gpu_projection", "bench_gpu", "bench_profile", "bench_windows",
+              "bench_precision"),
 }
 MODULES = tuple(module for modules in SUBCOMMANDS.values() for module in modules)
 

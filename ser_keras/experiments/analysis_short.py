@@ -32,7 +32,7 @@ from ser_keras.interpret import (cumulative_frequency_response, first_conv_kerne
                                  window_relevance)
 from ser_keras.interpret.relevance import class_relevances, spliced_window_positions
 from ser_keras.io import read_json
-from ser_keras.results import ResultRow
+from ser_keras.results import ResultRow, Scoring
 from ser_keras.runs import Budget
 from ser_keras.models.raw_cnn import RAW_CNN_CONFIGS, build_raw_cnn
 from ser_keras.training.fit import load_h5
@@ -321,7 +321,8 @@ def finish_short(analysis, rows, *, title, predictions=(), claims=(), extra=None
     return analysis.record.finish(
         rows, protocol=analysis.data.protocol.replace("-", "_"), predictions=predictions, claims=claims,
         extra={"folds": [f.name for f in analysis.folds], "classes": list(analysis.classes), **(extra or {})},
-        label_view=config.labels, table_title=title, notes=[*notes, *shared])
+        label_view=config.labels, table_title=title, notes=[*notes, *shared],
+        scoring=Scoring(("UAR",), len(analysis.classes)))
 
 
 def value_row(row_id, system, metric, value, *, paper=None, classifier=""):

@@ -62,10 +62,15 @@ class ShortData:
         self.folds = make_folds(self.utterances, self.protocol, targets=self.targets, seed=seed,
                                 validation_fraction=validation_fraction, only=folds)
         self._features = {}
+        self._speakers = {u.id: u.speaker for u in self.utterances}
 
     @property
     def num_classes(self):
         return len(self.classes)
+
+    def speaker_of(self, utterance_id):
+        """The speaker of an utterance (the cluster of the paired tests' bootstrap)."""
+        return self._speakers[utterance_id]
 
     def fold(self, name=None):
         return pick_fold(self.folds, name)
@@ -145,9 +150,14 @@ class ElorData:
         self.folds = make_folds(self.utterances, protocol, seed=seed, validation_fraction=validation_fraction,
                                 only=folds)
         self._features = {}
+        self._speakers = {u.id: u.speaker for u in self.utterances}
 
     def fold(self, name=None):
         return pick_fold(self.folds, name)
+
+    def speaker_of(self, slice_id):
+        """The speaker of a 6 s slice (``utterance@index``) or of an utterance."""
+        return self._speakers[slice_id.rsplit("@", 1)[0] if "@" in slice_id else slice_id]
 
     def fold_slices(self, fold, max_train_slices=None):
         """Slice indices ``(train, validation, test)`` of a fold (utterance folds expanded);

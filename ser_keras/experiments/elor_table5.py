@@ -19,7 +19,7 @@ from ser_keras.experiments.networks import NETWORKS, PAPER_NETWORKS, check_plugi
 from ser_keras.experiments.reporting import compare_rows, figure_subtitle, paired_claim, prediction_lines, score_row
 from ser_keras.models.elor import HEADS
 from ser_keras.plots import save_table5_figure
-from ser_keras.results import Claim, ResultRow
+from ser_keras.results import Claim, ResultRow, Scoring
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +130,8 @@ def run_table5(data, config, record, *, progress=None, tensorboard=None, hyperpa
                 rows.append(score_row(row_spec, head_parts[network][dimension], num_classes=DIMENSION_CLASSES,
                                       metric=metric, seed=config.seed, n_bootstrap=config.n_bootstrap))
                 values[row_id] = rows[-1].value
-            predictions += prediction_lines(f"{network}_{dimension}", head_parts[network][dimension])
+            predictions += prediction_lines(f"{network}_{dimension}", head_parts[network][dimension],
+                                            data.speaker_of)
     majority = majority_parts(data)
     for dimension in TABLE_DIMENSIONS:
         spec = {"id": f"majority_{dimension}_war", "system": "majority class of the training fold",
@@ -140,22 +141,17 @@ def run_table5(data, config, record, *, progress=None, tensorboard=None, hyperpa
     for dimension in TABLE_DIMENSIONS:
         rows.append(ResultRow(f"chance_{dimension}_uar", "chance (5 classes)", f"{dimension} (baseline)", "UAR",
                               CHANCE_UAR, paper=CHANCE_UAR, status="ok: chance level", origin="baseline"))
-    speaker_of_utterance = {u.id: u.speaker for u in data.utterances}
-
-    def speaker(slice_id):
-        return speaker_of_utterance[slice_id.rsplit("@", 1)[0]]
-
     comparisons, sections = [], []
     for dimension in TABLE_DIMENSIONS:
         for metric in ("WAR", "UAR"):
             found, section = compare_rows({n: head_parts[n][dimension] for n in head_parts}, REFERENCE[dimension],
-                                          num_classes=DIMENSION_CLASSES, metric=metric, group_of=speaker,
+                                          num_classes=DIMENSION_CLASSES, metric=metric, group_of=data.speaker_of,
                                           seed=config.seed, n_resamples=config.n_bootstrap)
             comparisons += found
             if section:
                 sections.append(section.replace("### Paired comparisons against",
                                                 f"### {dimension.capitalize()} {metric}: paired comparisons against"))
-    claims = extreme_claims(head_parts, group_of=speaker, seed=config.seed, n_resamples=config.n_bootstrap)
+    claims = extreme_claims(head_parts, group_of=data.speaker_of, seed=config.seed, n_resamples=config.n_bootstrap)
     claims += table5_claims(values, config.networks)
     majority_classes = {d: {fold: p["majority"] + 1 for fold, p in majority[d].items()} for d in TABLE_DIMENSIONS}
     notes = _notes(experiment, majority_classes)
@@ -168,6 +164,7 @@ def run_table5(data, config, record, *, progress=None, tensorboard=None, hyperpa
     metrics = record.finish(rows, protocol=config.protocol.replace("-", "_"), predictions=predictions,
                             claims=claims, extra=extra, label_view=f"dimensional_{data.view.source}", notes=notes,
                             sections=sections, comparisons=comparisons, hyperparameters=hyperparameters,
+                            scoring=Scoring(("WAR", "UAR"), DIMENSION_CLASSES),
                             table_title="ELOR Table 5 — WAR / UAR (%) per dimension, pooled over the test folds")
     save_table5_figure(record.out / "table5.png", metrics["rows"], subtitle=figure_subtitle(metrics))
     return metrics

@@ -88,10 +88,11 @@ def compare_rows(parts_by_row, reference, *, num_classes, metric="UAR", group_of
     return comparisons, comparisons_markdown(comparisons, reference) if comparisons else ""
 
 
-def prediction_lines(row_id, parts):
-    """``predictions.csv`` lines ``id,row,fold,target,prediction`` of one row."""
+def prediction_lines(row_id, parts, speaker_of):
+    """``predictions.csv`` lines ``id,row,fold,target,prediction,speaker`` of one row;
+    ``speaker_of(id)`` names the speaker of a test item."""
     ids, targets, predictions, folds = pool_parts(parts)
-    return [[i, row_id, f, int(t), int(p)] for i, f, t, p in zip(ids, folds, targets, predictions)]
+    return [[i, row_id, f, int(t), int(p), speaker_of(i)] for i, f, t, p in zip(ids, folds, targets, predictions)]
 
 
 def pooled_confusion(parts, num_classes):

@@ -34,6 +34,7 @@ from ser_keras.metrics import unweighted_average_recall
 from ser_keras.models.lld_mlp import LLD_MLP_GRID, build_lld_mlp, lld_standardization
 from ser_keras.models.raw_cnn import RAW_CNN_CONFIGS, build_raw_cnn
 from ser_keras.plots import save_table1_figure
+from ser_keras.results import Scoring
 from ser_keras.runs import Budget
 from ser_keras.training.aggregate import utterance_decisions
 from ser_keras.training.device_input import (accelerators_visible, device_corpus, with_context_gather,
@@ -278,7 +279,7 @@ class ShortExperiment:
             parts = all_parts[row.id] = parts_by_row[row.id]
             rows.append(score_row(row.spec(), parts, num_classes=self.data.num_classes, seed=self.config.seed,
                                   n_bootstrap=self.config.n_bootstrap))
-            predictions += prediction_lines(row.id, parts)
+            predictions += prediction_lines(row.id, parts, self.data.speaker_of)
         return rows, predictions, all_parts
 
     def _extract_features(self, rows):
@@ -505,9 +506,8 @@ class ShortExperiment:
 
 def table1_claims(parts_by_row, data, config):
     """The paper's Table-1 conclusions decided by paired UAR tests (speaker-cluster bootstrap)."""
-    speaker = {u.id: u.speaker for u in data.utterances}
     return [paired_claim(text, pairs, parts_by_row, expectation=expectation, num_classes=data.num_classes,
-                         group_of=speaker.__getitem__, seed=config.seed, n_resamples=config.n_bootstrap)
+                         group_of=data.speaker_of, seed=config.seed, n_resamples=config.n_bootstrap)
             for text, pairs, expectation in TABLE1_CLAIMS]
 
 
@@ -519,9 +519,8 @@ def run_table1(data, config, record, *, progress=None, tensorboard=None):
     experiment = ShortExperiment(data, config, record, progress=progress, tensorboard=tensorboard)
     experiment.check_plugins(config.rows)
     rows, predictions, parts_by_row = experiment.run(config.rows)
-    speaker = {u.id: u.speaker for u in data.utterances}
     comparisons, section = compare_rows(parts_by_row, config.reference, num_classes=data.num_classes,
-                                        group_of=speaker.__getitem__, seed=config.seed,
+                                        group_of=data.speaker_of, seed=config.seed,
                                         n_resamples=config.n_bootstrap)
     notes = [f"Label view {config.labels}: classes {', '.join(data.classes)}; dropped {data.dropped}.",
              f"{len(data.store.skipped)} utterances skipped for unusable audio.",
@@ -544,6 +543,7 @@ def run_table1(data, config, record, *, progress=None, tensorboard=None):
                             claims=table1_claims(parts_by_row, data, config), extra=extra, label_view=config.labels,
                             notes=notes, sections=[section] if section else [], comparisons=comparisons,
                             hyperparameters=hyperparameters,
+                            scoring=Scoring(("UAR",), data.num_classes),
                             table_title="SHORT Table 1 — UAR (%), ours beside the paper's")
     save_table1_figure(record.out / "table1.png", metrics["rows"], num_classes=data.num_classes,
                        subtitle=figure_subtitle(metrics))
