@@ -8,6 +8,7 @@ from sklearn.metrics import balanced_accuracy_score
 from ser_keras.cli import compare_runs as compare_runs_cli
 from ser_keras.data.corpus import Corpus, Utterance
 from ser_keras.experiments.run_comparison import compare_runs, read_run_predictions
+from ser_keras.io import read_json, write_json
 from ser_keras.results import ResultRow, Scoring
 from ser_keras.runs import Budget, RunRecord, run_fingerprint
 
@@ -101,3 +102,12 @@ def test_the_command_prints_the_table_and_writes_its_files(tmp_path, capsys):
     with pytest.raises(SystemExit) as stopped:
         compare_runs_cli.main([str(a), str(tmp_path / "nothing")])
     assert stopped.value.code == 2 and "metrics.json is missing" in capsys.readouterr().err
+
+
+def test_a_run_without_scoring_is_refused_with_the_reason(tmp_path):
+    a = _write_run(tmp_path / "a", {"raw_seg_cnn": _chance(1)})
+    metrics = read_json(a / "metrics.json")
+    del metrics["scoring"]
+    write_json(a / "metrics.json", metrics)
+    with pytest.raises(ValueError, match=r"metrics.json says nothing about how its predictions are scored"):
+        read_run_predictions(a)

@@ -72,8 +72,9 @@ def read_run_predictions(run):
             raise ValueError(f"{run} is not a finished run folder: {path.name} is missing.")
     metrics = read_json(metrics_path)
     if "scoring" not in metrics:
-        raise ValueError(f"{metrics_path} says nothing about how its predictions are scored (no 'scoring'): the run "
-                         "was written by an older ser-keras; rerun it to compare it.")
+        raise ValueError(f"{metrics_path} says nothing about how its predictions are scored (no 'scoring'): a "
+                         "figure's run predicts nothing to compare, and runs of ser-keras before compare_runs did "
+                         "not record it (rerun those).")
     scoring = Scoring(tuple(metrics["scoring"]["metrics"]), int(metrics["scoring"]["num_classes"]))
     lines = {}
     with open(predictions_path, newline="", encoding="utf-8") as handle:
