@@ -2,8 +2,8 @@
 
 Not a paper section: the question after every table — did ``--mixed-precision`` change it
 (issue 16.4), is another seed's difference within the noise, does a searched
-hyperparameter file beat the defaults, does a plug-in row built on another machine beat
-ours? Each row both runs report is paired on the test items both predicted: a
+hyperparameter file beat the defaults, did a new code version move a row? Each row both
+runs report (same row id) is paired on the test items both predicted: a
 speaker-cluster bootstrap of the score difference, exact McNemar beside it, Holm over
 the family (:mod:`ser_keras.stats`, as inside a run). Everything is read from the run
 folders (``metrics.json``, ``predictions.csv``); nothing is retrained.
