@@ -15,6 +15,8 @@ fitted on the training split during selection and on train + validation for the 
 model — test data only ever reaches ``predict``.
 """
 
+import warnings
+
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
@@ -60,6 +62,21 @@ def _label_indices(y, labels, name):
     return np.array([index[value] for value in y], dtype=np.int64)
 
 
+def _fitted(model, inputs, targets):
+    """``model.fit(inputs, targets)`` that leaves the process-wide warning filters as it found
+    them; a fitted forest then predicts and sums its importances in the caller's thread.
+
+    A forest's worker threads each run ``resetwarnings()`` inside ``catch_warnings``
+    (``sklearn.utils.parallel``); two interleaving can leave the filters empty for good, and
+    then every later forest warns once per tree and deprecations that Python hides reach
+    the console."""
+    with warnings.catch_warnings():
+        model.fit(inputs, targets)
+    if isinstance(model[-1], RandomForestClassifier):
+        model[-1].set_params(n_jobs=1)  # predicting with one worker leaves no threads to race
+    return model
+
+
 def _join(first, second):
     if isinstance(first, np.ndarray) and isinstance(second, np.ndarray):
         return np.concatenate([first, second], axis=0)
@@ -72,7 +89,8 @@ def fit_with_validation(kind, X_train, y_train, X_val, y_val, *, random_state, l
 
     Returns ``(pipeline, params, validation_uar)``; ``pipeline.predict`` takes the same kind
     of input as ``X_train`` (feature matrix, or a list of frame matrices with a transformer)
-    and returns class indices into ``labels``.
+    and returns class indices into ``labels``. A returned forest predicts in the caller's
+    thread (``n_jobs`` 1; see :func:`_fitted`).
     """
     grid = tuple(grid) if grid is not None else GRIDS.get(kind)
     if not grid:
@@ -87,7 +105,7 @@ def fit_with_validation(kind, X_train, y_train, X_val, y_val, *, random_state, l
         train_features, val_features = X_train, X_val
 
     def validation_uar(params, n_jobs):
-        model = make_classifier(kind, params, random_state, n_jobs=n_jobs).fit(train_features, train_targets)
+        model = _fitted(make_classifier(kind, params, random_state, n_jobs=n_jobs), train_features, train_targets)
         return unweighted_average_recall(val_targets, model.predict(val_features), len(labels))
 
     if kind == "svm":
@@ -104,9 +122,9 @@ def fit_with_validation(kind, X_train, y_train, X_val, y_val, *, random_state, l
     all_targets = np.concatenate([train_targets, val_targets])
     classifier = make_classifier(kind, best_params, random_state, n_jobs=n_jobs)
     if transformer is None:
-        final = classifier.fit(all_inputs, all_targets)
+        final = _fitted(classifier, all_inputs, all_targets)
     else:
         final_transformer = clone(transformer)
-        classifier.fit(final_transformer.fit_transform(all_inputs), all_targets)
+        _fitted(classifier, final_transformer.fit_transform(all_inputs), all_targets)
         final = Pipeline([("features", final_transformer), *classifier.steps])
     return final, best_params, float(best_uar)

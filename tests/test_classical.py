@@ -1,7 +1,10 @@
 """SVM / RF selection on the validation split, and train-only fitting of BoAW codebooks."""
 
+import warnings
+
 import numpy as np
 import pytest
+from sklearn.ensemble import RandomForestClassifier
 
 from ser_keras.classical import SVM_GRID, fit_with_validation, make_random_forest, make_svm
 from ser_keras.features.boaw import BagOfAudioWords
@@ -34,6 +37,30 @@ def test_random_forest_selection_with_a_small_grid():
                                              labels=LABELS, grid=grid)
     assert params in grid and 0.0 <= uar <= 1.0
     assert model[-1].n_estimators == 10 and model[-1].random_state == 0
+
+
+def test_forest_workers_that_empty_the_warning_filters_leave_them_as_they_were(monkeypatch):
+    # Two interleaved scikit-learn forest workers can leave the process with no warning
+    # filter at all (resetwarnings inside catch_warnings); these forests always do.
+    fit, filters_seen = RandomForestClassifier.fit, []
+
+    def fit_then_empty_the_filters(self, *args, **kwargs):
+        filters_seen.append(list(warnings.filters))
+        fitted = fit(self, *args, **kwargs)
+        warnings.resetwarnings()
+        return fitted
+
+    monkeypatch.setattr(RandomForestClassifier, "fit", fit_then_empty_the_filters)
+    (x_train, y_train), (x_val, y_val) = _blobs(60, 3), _blobs(20, 4)
+    grid = [{"n_estimators": 10, "max_depth": depth, "min_samples_leaf": 1} for depth in (1, None)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        before = list(warnings.filters)
+        model, _, _ = fit_with_validation("rf", x_train, y_train, x_val, y_val, random_state=0, labels=LABELS,
+                                          grid=grid, n_jobs=2)
+        assert filters_seen == [before] * 3  # two grid points, the refit: each starts from the filters of before
+        assert warnings.filters == before
+    assert model[-1].n_jobs == 1  # predicts and sums importances in the caller's thread
 
 
 class SpyBagOfAudioWords(BagOfAudioWords):
