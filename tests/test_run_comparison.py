@@ -97,6 +97,7 @@ def test_the_command_prints_the_table_and_writes_its_files(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "- `settings.precision`: 'float32' in A, 'mixed_bfloat16' in B" in printed
     assert "| raw_seg_cnn | UAR |" in printed and "| yes | 240 |" in printed
+    assert "; A: budget quick, seed 0, ser-keras " in printed and "; B: budget quick, seed 0," in printed
     assert (tmp_path / "cmp" / "comparison.md").read_text() in printed
     assert (tmp_path / "cmp" / "comparisons.csv").read_text().startswith("system,reference,metric,")
     with pytest.raises(SystemExit) as stopped:

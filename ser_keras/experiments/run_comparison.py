@@ -136,6 +136,12 @@ def compare_runs(run_a, run_b, *, rows=None, n_resamples=1000, seed=0):
                          only_in_b=[row for row in b.rows if row not in a.rows])
 
 
+def _identity(metrics):
+    code = metrics["fingerprint"]["code"]
+    return (f"budget {metrics['budget']['name']}, seed {metrics['seed']}, ser-keras {code['ser_keras']} "
+            f"@ {str(code['git_sha'])[:12]}")
+
+
 def _value(value):
     return repr(value) if isinstance(value, str) else str(value)
 
@@ -147,7 +153,7 @@ def run_comparison_markdown(result, *, alpha=0.05):
     lines = ["## Run comparison: B − A", "",
              f"A = `{result.a.path}`, B = `{result.b.path}`: corpus `{corpus['spec']}` (sha256 "
              f"{corpus['sha256'][:12]}…), label view {corpus.get('label_view')}, protocol "
-             f"{result.a.metrics['protocol']}.", ""]
+             f"{result.a.metrics['protocol']}; A: {_identity(result.a.metrics)}; B: {_identity(result.b.metrics)}.", ""]
     if result.differences:
         lines += ["What differs (fingerprints):", ""]
         lines += [f"- `{key}`: {_value(first)} in A, {_value(second)} in B"
