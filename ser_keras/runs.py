@@ -221,13 +221,13 @@ class RunRecord:
         if extra:
             metrics.update(extra)
         write_json(self.out / "metrics.json", metrics)
-        write_text(self.out / "results.csv", _csv(["id", "system", "classifier", "metric", "value",
+        write_text(self.out / "results.csv", csv_text(["id", "system", "classifier", "metric", "value",
                                                     "ci95_low", "ci95_high", "paper", "status", "origin"],
                                                    [_flat(row) for row in rows]))
-        write_text(self.out / "predictions.csv", _csv(PREDICTIONS_HEADER, predictions))
+        write_text(self.out / "predictions.csv", csv_text(PREDICTIONS_HEADER, predictions))
         if comparisons:
             header, *lines = comparisons_csv_rows(comparisons)
-            write_text(self.out / "comparisons.csv", _csv(header, lines))
+            write_text(self.out / "comparisons.csv", csv_text(header, lines))
         write_text(self.out / "table.md", markdown_table(metrics, title=table_title, notes=notes, sections=sections))
         return metrics
 
@@ -238,7 +238,8 @@ def _flat(row):
             low, high, row.get("paper"), row.get("status"), row.get("origin")]
 
 
-def _csv(header, rows):
+def csv_text(header, rows):
+    """``header`` and ``rows`` as CSV text (for an atomic ``write_text``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)

@@ -14,12 +14,11 @@ writes ``comparison.md`` and ``comparisons.csv`` there.
 """
 
 import argparse
-import csv
-import io
 from pathlib import Path
 
 from ser_keras.experiments.run_comparison import compare_runs, run_comparison_markdown
 from ser_keras.io import write_text
+from ser_keras.runs import csv_text
 from ser_keras.stats import comparisons_csv_rows
 
 
@@ -43,8 +42,7 @@ def main(argv=None):
     print(section, end="")
     if args.out is not None:
         write_text(args.out / "comparison.md", section)
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows(comparisons_csv_rows(result.comparisons))
-        write_text(args.out / "comparisons.csv", buffer.getvalue())
+        header, *lines = comparisons_csv_rows(result.comparisons)
+        write_text(args.out / "comparisons.csv", csv_text(header, lines))
         print(f"written: {args.out / 'comparison.md'}, {args.out / 'comparisons.csv'}")
     return 0
