@@ -1,0 +1,107 @@
+"""The kernel gradient of a stride-1 Conv1D as two matmuls over frame pairs (issue 16.3).
+
+Not a paper section: an execution detail of training the ELOR networks' convolution trunks
+("ELoR network", Fig. 2), which run stride-1 Conv1D layers over long inputs (ELoR's conv2:
+40 x 40 channels, kernel 40, 47,951 positions per 6 s slice). TensorFlow's filter-gradient
+kernels, oneDNN's and Eigen's alike, reduce over that many positions at a tenth of the speed
+of the forward convolution; a profiler trace gives that one op more than half of an ELoR
+training step on a CPU.
+
+The same gradient, ``dW[j, c, f] = sum over n, t of x[n, t + j, c] * dy[n, t, f]``, is cut
+here into frames of ``B >= k - 1`` positions: frame ``i`` of ``dy`` meets frames ``i`` and
+``i + 1`` of ``x`` only, so two matmuls of (frames x B*channels) matrices give every product
+of a frame pair, and tap ``j`` is the sum of the diagonal ``r + j`` / ``r`` of that block.
+This does about twice the multiply-adds of the direct reduction (the block holds every
+offset up to ``2B - 1``, the kernel needs ``k``) but runs at matmul speed. Same maths, other
+summation order: gradients agree with TensorFlow's to float rounding.
+
+:func:`use_frame_pair_kernel_gradients` routes a built model's eligible Conv1D layers
+through it. It replaces the layers' ``call`` on the instances only, so the layer classes,
+configs and weights, and with them a saved ``.h5``, stay plain Keras.
+"""
+
+import types
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def frame_length(kernel_size):
+    """Frame length ``B`` for a kernel of ``kernel_size`` taps: the shortest that keeps every
+    tap within a frame pair (``B >= k - 1``)."""
+    return max(kernel_size - 1, 1)
+
+
+def conv1d_kernel_gradient(inputs, upstream, kernel_size, frame=None):
+    """Gradient ``(k, in_channels, out_channels)`` of a stride-1 'valid' Conv1D's kernel.
+
+    ``inputs``: ``(batch, length, in_channels)``; ``upstream``: the gradient of its output,
+    ``(batch, length - k + 1, out_channels)``; ``frame``: frame length ``B`` (at least
+    ``k - 1``; default :func:`frame_length`).
+    """
+    frame = frame or frame_length(kernel_size)
+    if frame < kernel_size - 1:
+        raise ValueError(f"frame must be at least kernel_size - 1 = {kernel_size - 1}. Got {frame}.")
+    in_channels, out_channels = inputs.shape[-1], upstream.shape[-1]
+    positions = tf.shape(upstream)[1]
+    # One frame more than the outputs need: its upstream part is zero, so a pair that crosses
+    # into the next example's first input frame adds nothing.
+    frames = (positions + frame - 1) // frame + 1
+    x = tf.pad(inputs, [[0, 0], [0, frames * frame - tf.shape(inputs)[1]], [0, 0]])
+    dy = tf.pad(upstream, [[0, 0], [0, frames * frame - positions], [0, 0]])
+    x = tf.reshape(x, [-1, frame * in_channels])
+    dy = tf.reshape(dy, [-1, frame * out_channels])
+    same_frame = tf.matmul(x, dy, transpose_a=True)
+    next_frame = tf.matmul(x[1:], dy[:-1], transpose_a=True)
+    # pairs[s, c, r, f]: sum of x[B*i + s, c] * dy[B*i + r, f] over frames i, for offsets s < 2B.
+    pairs = tf.reshape(tf.concat([same_frame, next_frame], axis=0), [2 * frame, in_channels, frame, out_channels])
+    taps = np.arange(kernel_size)[:, None] + np.arange(frame)[None, :]
+    diagonal = np.stack([taps, np.broadcast_to(np.arange(frame), taps.shape)], axis=-1)
+    return tf.reduce_sum(tf.gather_nd(tf.transpose(pairs, [0, 2, 1, 3]), diagonal), axis=1)
+
+
+@tf.custom_gradient
+def _valid_conv1d(inputs, kernel):
+    """Stride-1 'valid' Conv1D whose kernel gradient is :func:`conv1d_kernel_gradient`."""
+    outputs = tf.nn.conv1d(inputs, kernel, stride=1, padding="VALID")
+
+    def gradient(upstream):
+        input_gradient = tf.nn.conv1d_transpose(upstream, kernel, output_shape=tf.shape(inputs), strides=1,
+                                                padding="VALID")
+        return input_gradient, conv1d_kernel_gradient(inputs, upstream, kernel.shape[0])
+
+    return outputs, gradient
+
+
+def eligible(layer):
+    """Whether ``layer`` is a Conv1D this module can compute: stride 1, no dilation, one
+    group, channels last, 'valid' or 'same' padding."""
+    return (isinstance(layer, keras.layers.Conv1D) and tuple(layer.strides) == (1,)
+            and tuple(layer.dilation_rate) == (1,) and layer.groups == 1
+            and layer.data_format == "channels_last" and layer.padding in ("valid", "same"))
+
+
+def _frame_pair_call(layer, inputs):
+    """``Conv1D.call`` of an :func:`eligible` layer, with the frame-pair kernel gradient."""
+    if layer.padding == "same":  # TensorFlow's 'SAME' for stride 1: the odd sample goes right.
+        total = layer.kernel_size[0] - 1
+        inputs = tf.pad(inputs, [[0, 0], [total // 2, total - total // 2], [0, 0]])
+    outputs = _valid_conv1d(inputs, tf.convert_to_tensor(layer.kernel))
+    if layer.use_bias:
+        outputs = outputs + layer.bias
+    return outputs if layer.activation is None else layer.activation(outputs)
+
+
+def use_frame_pair_kernel_gradients(model):
+    """Route every :func:`eligible` Conv1D of ``model`` through the frame-pair kernel gradient.
+
+    Changes the layer instances' ``call`` only (forward outputs and the input gradient are
+    TensorFlow's own ops); returns the names of the layers changed.
+    """
+    changed = []
+    for layer in model.layers:
+        if eligible(layer):
+            layer.call = types.MethodType(_frame_pair_call, layer)
+            changed.append(layer.name)
+    return changed

@@ -1,0 +1,106 @@
+"""The frame-pair Conv1D kernel gradient (ser_keras.training.conv_gradients) against a direct
+NumPy sum and against TensorFlow's own gradients."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ser_keras.models.elor import ElorConfig, build_elor
+from ser_keras.training.conv_gradients import conv1d_kernel_gradient, eligible, use_frame_pair_kernel_gradients
+from ser_keras.training.split_heads import SplitHeadTrainer
+
+
+def _direct_kernel_gradient(x, upstream, kernel_size):
+    """dW[j] = sum over n, t of x[n, t + j] (outer) dy[n, t], summed tap by tap in float64."""
+    positions = upstream.shape[1]
+    return np.stack([np.einsum("ntc,ntf->cf", x[:, tap:tap + positions], upstream) for tap in range(kernel_size)])
+
+
+@pytest.mark.parametrize("batch, length, in_channels, out_channels, kernel_size, frame", [
+    (2, 50, 3, 4, 5, None),
+    (3, 7, 2, 2, 7, None),     # kernel as long as the input: one output position
+    (1, 9, 1, 3, 1, None),     # 1-tap kernel
+    (2, 100, 4, 5, 2, None),
+    (2, 64, 3, 3, 6, 11),      # a longer frame than needed
+    (4, 203, 1, 6, 20, None),  # ELoR conv1's shape, shorter
+])
+def test_kernel_gradient_equals_the_direct_sum(batch, length, in_channels, out_channels, kernel_size, frame):
+    rng = np.random.default_rng(kernel_size)
+    x = rng.standard_normal((batch, length, in_channels))
+    upstream = rng.standard_normal((batch, length - kernel_size + 1, out_channels))
+    gradient = conv1d_kernel_gradient(tf.constant(x), tf.constant(upstream), kernel_size, frame).numpy()
+    np.testing.assert_allclose(gradient, _direct_kernel_gradient(x, upstream, kernel_size), rtol=0, atol=1e-12)
+
+
+def test_a_frame_shorter_than_the_kernel_needs_is_refused():
+    with pytest.raises(ValueError, match="at least kernel_size - 1 = 4"):
+        conv1d_kernel_gradient(tf.zeros((1, 10, 1)), tf.zeros((1, 6, 1)), 5, frame=3)
+
+
+def _gradients(model, x, weights):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        outputs = model(x)
+        loss = tf.reduce_sum(outputs * weights)
+    return outputs.numpy(), [gradient.numpy() for gradient in tape.gradient(loss, [x, *model.trainable_variables])]
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_routed_model_matches_tensorflow_gradients(padding):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((60, 3))
+    x = keras.layers.Conv1D(4, 7, padding=padding, activation="relu", name="conv")(inputs)
+    x = keras.layers.Conv1D(5, 4, strides=2, name="strided")(x)
+    model = keras.Model(inputs, keras.layers.Flatten()(x))
+    x = tf.random.normal((5, 60, 3), seed=1)
+    weights = tf.random.normal((5, model.output.shape[-1]), seed=2)
+    outputs, gradients = _gradients(model, x, weights)
+
+    assert use_frame_pair_kernel_gradients(model) == ["conv"]
+    routed_outputs, routed_gradients = _gradients(model, x, weights)
+    np.testing.assert_array_equal(routed_outputs, outputs)
+    for routed, reference in zip(routed_gradients, gradients):
+        np.testing.assert_allclose(routed, reference, rtol=1e-5, atol=1e-5)
+
+
+def test_eligibility():
+    assert eligible(keras.layers.Conv1D(2, 3, padding="same"))
+    assert not eligible(keras.layers.Conv1D(2, 3, strides=2))
+    assert not eligible(keras.layers.Conv1D(2, 3, dilation_rate=2))
+    assert not eligible(keras.layers.Conv1D(2, 3, padding="causal"))
+    assert not eligible(keras.layers.Conv2D(2, 3))
+
+
+def test_routed_model_saves_as_plain_keras(tmp_path):
+    config = ElorConfig(input_length=200, conv_filters=(3, 3), conv_kernel_sizes=(5, 3), pool_sizes=(2, 2),
+                        head_units=(4,))
+    model = build_elor(config)
+    plain_config = model.get_config()
+    assert use_frame_pair_kernel_gradients(model) == ["conv1", "conv2"]
+    assert model.get_config() == plain_config
+    model.save(tmp_path / "elor.h5")
+    reloaded = keras.models.load_model(tmp_path / "elor.h5")
+    assert "call" not in vars(reloaded.get_layer("conv1"))
+    x = np.random.default_rng(0).standard_normal((2, 200)).astype("float32")
+    for head, posteriors in model.predict(x, verbose=0).items():
+        np.testing.assert_array_equal(reloaded.predict(x, verbose=0)[head], posteriors)
+
+
+def test_split_head_training_with_frame_pair_gradients_follows_tensorflows():
+    config = ElorConfig(input_length=400, conv_filters=(4, 4, 4), conv_kernel_sizes=(20, 10, 5),
+                        pool_sizes=(2, 2, 2), head_units=(8,), dropout_rate=0.0, learning_rate=0.05)
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.standard_normal((8, 400)).astype("float32"))
+    labels = {head: tf.constant(rng.integers(0, 5, 8)) for head in ("valence", "arousal")}
+    weights = {}
+    for routed in (False, True):
+        keras.utils.set_random_seed(1)
+        trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=config.learning_rate, seed=0,
+                                   frame_pair_gradients=routed)
+        assert ("call" in vars(trainer.model.get_layer("conv1"))) is routed
+        for _ in range(3):
+            trainer.train_step(x, labels)
+        weights[routed] = trainer.model.get_weights()
+    for routed, reference in zip(weights[True], weights[False]):
+        np.testing.assert_allclose(routed, reference, rtol=1e-4, atol=1e-5)
