@@ -198,3 +198,35 @@ def test_gpu_benchmark_runs_on_the_cpu_through_both_input_paths(monkeypatch, tin
             assert values[f"device_vs_host_{model} ({clock})"] == pytest.approx(
                 values[f"{model}_device_input_rate ({clock})"] / values[f"{model}_host_pipeline_rate ({clock})"], rel=2e-3)
     assert details["gpu"] is None and details["projection"] is None
+
+
+def test_op_kinds_of_elor_parts():
+    from ser_keras.benchmarks.profile import op_kind
+
+    assert op_kind("_MklNativeConv2DBackpropFilter", "conv2") == "weighted layers"
+    assert op_kind("Mul", "conv1_batchnorm") == "batch normalization"
+    assert op_kind("Mul", "sgd_valence") == "optimizer"
+    assert op_kind("Mul", "conv1") == "other"
+
+
+@pytest.mark.parametrize("frame_pairs", [False, True])
+def test_split_head_trace_shows_which_op_computes_the_conv_kernel_gradient(tmp_path, frame_pairs):
+    import numpy as np
+    import tensorflow as tf
+
+    from ser_keras.benchmarks.profile import network_part, op_self_times, trace_split_head_training
+    from ser_keras.models.elor import ElorConfig, build_elor
+    from ser_keras.training.split_heads import SplitHeadTrainer
+
+    config = ElorConfig(input_length=200, conv_filters=(3, 3), conv_kernel_sizes=(5, 3), pool_sizes=(2, 2),
+                        head_units=(4,))
+    trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=0.01, frame_pair_gradients=frame_pairs)
+    x = tf.random.normal((4, 200))
+    labels = {head: tf.constant([0, 1, 2, 3]) for head in ("valence", "arousal")}
+    path, seconds = trace_split_head_training(trainer, x, labels, steps=1, logdir=tmp_path)
+    assert seconds > 0
+    layers = {layer.name for layer in trainer.model.layers}
+    conv1_ops = {op_type for name, op_type, _ in op_self_times(path) if network_part(name, layers) == "conv1"}
+    filter_gradient = any("Conv2DBackpropFilter" in op_type for op_type in conv1_ops)
+    assert filter_gradient is not frame_pairs
+    assert any("MatMul" in op_type for op_type in conv1_ops) is frame_pairs

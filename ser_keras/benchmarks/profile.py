@@ -1,6 +1,6 @@
-"""Where a Raw SubSeg training step spends its time (issue 16.3, the elementwise tax): a TF
-profiler trace of a few steps of SHORT's recipe (§2.3), TF ops ranked by self time, and the
-variants timed against the published network that keep its maths.
+"""Where a training step spends its time (issue 16.3, the elementwise tax): TF profiler traces
+of a few steps of SHORT's Raw SubSeg recipe (§2.3) and of ELOR's split-head ELoR step, TF ops
+ranked by self time, and the variants timed against the published network that keep its maths.
 
 Not a paper section. The trace covers the training steps of one epoch after a tracing epoch,
 validation excluded. On a CPU each TF op runs on an inter-op thread and spreads its work over
@@ -36,11 +36,15 @@ _ONEDNN_PREFIX = re.compile(r"^_(MklNative|Mkl)?")
 
 
 def op_kind(op_type, part=None):
-    """What an op does: a key of :data:`OP_KINDS`, ``"optimizer"`` for any op of the SGD
-    update (``part`` ``"sgd"``), else ``"other"``."""
-    if part is not None and part.lower() == "sgd":
+    """What an op does: a key of :data:`OP_KINDS`; ``"optimizer"`` for any op of an SGD
+    update (``part`` ``"sgd"``, ``"sgd_valence"``), ``"batch normalization"`` for the
+    elementwise ops of a BatchNormalization layer (ELoR's ``conv1_batchnorm``); else ``"other"``."""
+    if part is not None and part.lower().startswith("sgd"):
         return "optimizer"
-    return _KIND_OF.get(_ONEDNN_PREFIX.sub("", op_type), "other")
+    kind = _KIND_OF.get(_ONEDNN_PREFIX.sub("", op_type), "other")
+    if kind == "other" and part is not None and part.endswith("batchnorm"):
+        return "batch normalization"
+    return kind
 
 
 def trace_frame_training(model, train, validation, *, steps, logdir):
@@ -76,10 +80,34 @@ def trace_frame_training(model, train, validation, *, steps, logdir):
     tracer = TraceSecondEpoch()
     train_frame_classifier(model, train, validation, steps_per_epoch=steps, validation_steps=1, max_epochs=2,
                            verbose=0, callbacks=[tracer])
+    return _latest_trace(logdir), tracer.seconds
+
+
+def trace_split_head_training(trainer, x, labels, *, steps, logdir):
+    """Run ``steps`` ELOR split-head training steps of ``trainer`` on one batch ``(x, labels)``
+    after an untraced step (which traces both head updates), tracing them into ``logdir``.
+
+    Returns ``(path of the .xplane.pb trace, wall seconds of the traced steps)``.
+    """
+    import time
+
+    import tensorflow as tf
+
+    trainer.train_step(x, labels)
+    tf.profiler.experimental.start(str(logdir))
+    started = time.perf_counter()
+    for _ in range(steps):
+        trainer.train_step(x, labels)
+    seconds = time.perf_counter() - started
+    tf.profiler.experimental.stop()
+    return _latest_trace(logdir), seconds
+
+
+def _latest_trace(logdir):
     traces = sorted(glob.glob(os.path.join(str(logdir), "**", "*.xplane.pb"), recursive=True), key=os.path.getmtime)
     if not traces:
         raise RuntimeError(f"The profiler wrote no .xplane.pb under {logdir}.")
-    return traces[-1], tracer.seconds
+    return traces[-1]
 
 
 def op_self_times(xplane_path):

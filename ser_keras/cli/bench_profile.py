@@ -1,4 +1,4 @@
-"""Benchmark 9: where a Raw SubSeg training step spends its time, and what variants that keep the published maths gain (issue 16.3).
+"""Benchmark 9: where a Raw SubSeg and an ELoR training step spend their time, and what variants that keep the published maths gain (issue 16.3).
 
 1. Trace: the TF profiler over a few training steps of SHORT's recipe (one pre-built batch of
    256 windows, after a tracing epoch, validation excluded) of the published Raw SubSeg and of
@@ -13,6 +13,9 @@
    AVX-512 VNNI or AMX), TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1, TF_ONEDNN_THREADPOOL_USE_CALLER_THREAD=1.
    Not tried: TF_ONEDNN_ASSUME_FROZEN_WEIGHTS (inference only: it caches weights that training
    changes) and TF_SET_ONEDNN_FPMATH_MODE (bf16 arithmetic: other maths).
+5. ELoR: a trace of split-head steps (batch 32 of 6 s) with the stride-1 Conv1D kernel
+   gradients from TensorFlow's filter-gradient op and as frame-pair matmuls
+   (ser_keras.training.conv_gradients, the default on a CPU), and the step speed-up.
 Rates on both clocks, best of rounds; on a shared machine compare only ratios of one run.
 
     python tools/bench_profile.py --quick --json profile.json
@@ -30,9 +33,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from ser_keras import benchmarks  # noqa: E402  (after the log level is set)
 
 FULL = {"trace_steps": 5, "steps": 5, "epochs": 2, "rounds": 2, "setting_rounds": 2, "eval_windows": 4096,
-        "eval_rounds": 3}
+        "eval_rounds": 3, "elor_steps": 2}
 QUICK = {"trace_steps": 3, "steps": 3, "epochs": 1, "rounds": 1, "setting_rounds": 1, "eval_windows": 2048,
-         "eval_rounds": 2}
+         "eval_rounds": 2, "elor_steps": 1}
 BATCH_SIZE = 256
 EVALUATION_BATCHES = (256, 1024, 4096)
 ONEDNN_ON = {"TF_ENABLE_ONEDNN_OPTS": "1"}
@@ -44,6 +47,8 @@ ONEDNN_SETTINGS = {
 }
 ONEDNN_VARIABLES = sorted({variable for setting in ONEDNN_SETTINGS.values() for variable in setting})
 TOP = 12
+# ELoR's step traced with each route of the stride-1 Conv1D kernel gradients.
+ELOR_ROUTES = {"elor_tensorflow_kernel_gradients": False, "elor_frame_pair_kernel_gradients": True}
 
 
 def _builders():
@@ -69,12 +74,40 @@ def twin_difference():
 def trace(build, steps, logdir):
     """Op self times of ``steps`` traced training steps: ``(ranked tables, step ms, ops seen)``."""
     from ser_keras.benchmarks import in_memory_dataset
-    from ser_keras.benchmarks.profile import network_part, op_kind, op_self_times, rank, trace_frame_training
+    from ser_keras.benchmarks.profile import trace_frame_training
 
     model = build()
-    layer_names = {layer.name for layer in model.layers}
     dataset = in_memory_dataset((4000,), batch_size=BATCH_SIZE)
     path, seconds = trace_frame_training(model, dataset, dataset, steps=steps, logdir=logdir)
+    return _op_tables(path, model, steps, seconds)
+
+
+def trace_elor(frame_pair_gradients, steps, logdir):
+    """Like :func:`trace`, for ELoR split-head steps (one batch of 32 random 6 s slices), with
+    the Conv1D kernel gradients from TensorFlow's op or as frame-pair matmuls."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from ser_keras.benchmarks.profile import trace_split_head_training
+    from ser_keras.models.elor import HEADS, ElorConfig, build_elor
+    from ser_keras.training.split_heads import SplitHeadTrainer
+
+    config = ElorConfig()
+    keras.utils.set_random_seed(0)
+    trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=config.learning_rate,
+                               momentum=config.momentum, frame_pair_gradients=frame_pair_gradients)
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.standard_normal((config.batch_size, config.input_length), dtype=np.float32))
+    labels = {head: tf.constant(rng.integers(0, config.num_classes, config.batch_size)) for head in HEADS}
+    path, seconds = trace_split_head_training(trainer, x, labels, steps=steps, logdir=logdir)
+    return _op_tables(path, trainer.model, steps, seconds)
+
+
+def _op_tables(path, model, steps, seconds):
+    from ser_keras.benchmarks.profile import network_part, op_kind, op_self_times, rank
+
+    layer_names = {layer.name for layer in model.layers}
     times = op_self_times(path)
     tables = {
         "op type": rank(times, lambda name, op_type: op_type, steps=steps, top=TOP),
@@ -127,6 +160,10 @@ def measure(quick, logdir):
         onednn = any(op_type.startswith("_Mkl") for op_type in op_types)
         print_tables(f"{name} (oneDNN kernels {'on' if onednn else 'off'})", tables, step_ms)
         traces[name] = {"tables": tables, "step_ms": step_ms, "onednn": onednn}
+    for name, frame_pairs in ELOR_ROUTES.items():
+        tables, step_ms, _ = trace_elor(frame_pairs, budget["elor_steps"], os.path.join(logdir, name))
+        print_tables(f"{name} (ELoR split-head step, batch 32)", tables, step_ms)
+        traces[name] = {"tables": tables, "step_ms": step_ms}
     variants = training_rates(builders, batch_size=BATCH_SIZE, steps=budget["steps"],
                                                  epochs=budget["epochs"], rounds=budget["rounds"])
     evaluation = evaluation_rates(build_raw_subseg(), EVALUATION_BATCHES, windows=budget["eval_windows"],
@@ -139,6 +176,9 @@ def measure(quick, logdir):
         for kind, _, share, _ in figures["tables"]["kind"]:
             records.append(benchmarks.record(f"{name}_op_time_{kind.replace(' / ', '_').replace(' ', '_')}", share,
                                              "of op time"))
+    records.append(benchmarks.record("elor_frame_pair_vs_tensorflow_kernel_gradients_step",
+                                     traces["elor_tensorflow_kernel_gradients"]["step_ms"]
+                                     / traces["elor_frame_pair_kernel_gradients"]["step_ms"], "speed-up"))
     for clock in benchmarks.CLOCKS:
         records.append(benchmarks.record(f"conv2d_twin_vs_published ({clock})",
                                          variants["conv2d_twin"][clock] / variants["published"][clock], "ratio"))

@@ -65,11 +65,15 @@ def conv1d_kernel_gradient(inputs, upstream, kernel_size, frame=None):
 def _valid_conv1d(inputs, kernel):
     """Stride-1 'valid' Conv1D whose kernel gradient is :func:`conv1d_kernel_gradient`."""
     outputs = tf.nn.conv1d(inputs, kernel, stride=1, padding="VALID")
+    # Named like TensorFlow's own gradient ops (gradient_tape/<layer scope>/...), so profiles
+    # and graphs show them under their layer.
+    scope = f"gradient_tape/{tf.get_current_name_scope()}/"
 
     def gradient(upstream):
-        input_gradient = tf.nn.conv1d_transpose(upstream, kernel, output_shape=tf.shape(inputs), strides=1,
-                                                padding="VALID")
-        return input_gradient, conv1d_kernel_gradient(inputs, upstream, kernel.shape[0])
+        with tf.name_scope(scope):
+            input_gradient = tf.nn.conv1d_transpose(upstream, kernel, output_shape=tf.shape(inputs), strides=1,
+                                                    padding="VALID")
+            return input_gradient, conv1d_kernel_gradient(inputs, upstream, kernel.shape[0])
 
     return outputs, gradient
 
