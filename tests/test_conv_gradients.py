@@ -7,7 +7,12 @@ import pytest
 import tensorflow as tf
 
 from ser_keras.models.elor import ElorConfig, build_elor
-from ser_keras.training.conv_gradients import conv1d_kernel_gradient, eligible, use_frame_pair_kernel_gradients
+from ser_keras.training.conv_gradients import (
+    conv1d_kernel_gradient,
+    eligible,
+    frame_length,
+    use_frame_pair_kernel_gradients,
+)
 from ser_keras.training.split_heads import SplitHeadTrainer
 
 
@@ -22,7 +27,8 @@ def _direct_kernel_gradient(x, upstream, kernel_size):
     (3, 7, 2, 2, 7, None),     # kernel as long as the input: one output position
     (1, 9, 1, 3, 1, None),     # 1-tap kernel
     (2, 100, 4, 5, 2, None),
-    (2, 64, 3, 3, 6, 11),      # a longer frame than needed
+    (2, 64, 3, 3, 6, 11),      # a frame longer than the kernel: two frames meet
+    (2, 64, 3, 3, 9, 2),       # a frame of 2: five frames meet
     (4, 203, 1, 6, 20, None),  # ELoR conv1's shape, shorter
 ])
 def test_kernel_gradient_equals_the_direct_sum(batch, length, in_channels, out_channels, kernel_size, frame):
@@ -33,9 +39,11 @@ def test_kernel_gradient_equals_the_direct_sum(batch, length, in_channels, out_c
     np.testing.assert_allclose(gradient, _direct_kernel_gradient(x, upstream, kernel_size), rtol=0, atol=1e-12)
 
 
-def test_a_frame_shorter_than_the_kernel_needs_is_refused():
-    with pytest.raises(ValueError, match="at least kernel_size - 1 = 4"):
-        conv1d_kernel_gradient(tf.zeros((1, 10, 1)), tf.zeros((1, 6, 1)), 5, frame=3)
+def test_default_frame_is_a_quarter_of_the_kernel_in_whole_cache_lines():
+    assert frame_length(40, 40) == 10
+    assert frame_length(20, 1) == 16
+    assert frame_length(5, 26) == 8
+    assert frame_length(1, 16) == 1
 
 
 def _gradients(model, x, weights):
@@ -57,7 +65,7 @@ def test_routed_model_matches_tensorflow_gradients(padding):
     weights = tf.random.normal((5, model.output.shape[-1]), seed=2)
     outputs, gradients = _gradients(model, x, weights)
 
-    assert use_frame_pair_kernel_gradients(model) == ["conv"]
+    assert use_frame_pair_kernel_gradients(model, where=lambda layer: True) == ["conv"]
     routed_outputs, routed_gradients = _gradients(model, x, weights)
     np.testing.assert_array_equal(routed_outputs, outputs)
     for routed, reference in zip(routed_gradients, gradients):
@@ -72,12 +80,16 @@ def test_eligibility():
     assert not eligible(keras.layers.Conv2D(2, 3))
 
 
+def test_elor_routes_its_long_multichannel_convolutions_only():
+    assert use_frame_pair_kernel_gradients(build_elor(ElorConfig())) == ["conv2", "conv3"]
+
+
 def test_routed_model_saves_as_plain_keras(tmp_path):
     config = ElorConfig(input_length=200, conv_filters=(3, 3), conv_kernel_sizes=(5, 3), pool_sizes=(2, 2),
                         head_units=(4,))
     model = build_elor(config)
     plain_config = model.get_config()
-    assert use_frame_pair_kernel_gradients(model) == ["conv1", "conv2"]
+    assert use_frame_pair_kernel_gradients(model, where=lambda layer: True) == ["conv1", "conv2"]
     assert model.get_config() == plain_config
     model.save(tmp_path / "elor.h5")
     reloaded = keras.models.load_model(tmp_path / "elor.h5")
@@ -88,7 +100,7 @@ def test_routed_model_saves_as_plain_keras(tmp_path):
 
 
 def test_split_head_training_with_frame_pair_gradients_follows_tensorflows():
-    config = ElorConfig(input_length=400, conv_filters=(4, 4, 4), conv_kernel_sizes=(20, 10, 5),
+    config = ElorConfig(input_length=400, conv_filters=(4, 4, 4), conv_kernel_sizes=(20, 16, 5),
                         pool_sizes=(2, 2, 2), head_units=(8,), dropout_rate=0.0, learning_rate=0.05)
     rng = np.random.default_rng(0)
     x = tf.constant(rng.standard_normal((8, 400)).astype("float32"))
@@ -98,7 +110,7 @@ def test_split_head_training_with_frame_pair_gradients_follows_tensorflows():
         keras.utils.set_random_seed(1)
         trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=config.learning_rate, seed=0,
                                    frame_pair_gradients=routed)
-        assert ("call" in vars(trainer.model.get_layer("conv1"))) is routed
+        assert ("call" in vars(trainer.model.get_layer("conv2"))) is routed
         for _ in range(3):
             trainer.train_step(x, labels)
         weights[routed] = trainer.model.get_weights()
