@@ -211,7 +211,6 @@ def test_op_kinds_of_elor_parts():
 
 @pytest.mark.parametrize("frame_pairs", [False, True])
 def test_split_head_trace_shows_which_op_computes_the_conv_kernel_gradient(tmp_path, frame_pairs):
-    import numpy as np
     import tensorflow as tf
 
     from ser_keras.benchmarks.profile import network_part, op_self_times, trace_split_head_training
