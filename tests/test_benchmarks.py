@@ -205,6 +205,8 @@ def test_op_kinds_of_elor_parts():
 
     assert op_kind("_MklNativeConv2DBackpropFilter", "conv2") == "weighted layers"
     assert op_kind("Mul", "conv1_batchnorm") == "batch normalization"
+    assert op_kind("Sum", "conv1_batchnorm") == "batch normalization"
+    assert op_kind("Sum", "compile_loss") == "softmax / loss"
     assert op_kind("Mul", "sgd_valence") == "optimizer"
     assert op_kind("Mul", "conv1") == "other"
 

@@ -36,15 +36,15 @@ _ONEDNN_PREFIX = re.compile(r"^_(MklNative|Mkl)?")
 
 
 def op_kind(op_type, part=None):
-    """What an op does: a key of :data:`OP_KINDS`; ``"optimizer"`` for any op of an SGD
-    update (``part`` ``"sgd"``, ``"sgd_valence"``), ``"batch normalization"`` for the
-    elementwise ops of a BatchNormalization layer (ELoR's ``conv1_batchnorm``); else ``"other"``."""
+    """What an op does: ``"optimizer"`` for any op of an SGD update (``part`` ``"sgd"``,
+    ``"sgd_valence"``), ``"batch normalization"`` for any op of a BatchNormalization layer
+    (ELoR's ``conv1_batchnorm``: moments, normalisation and their gradients), else a key of
+    :data:`OP_KINDS` or ``"other"``."""
     if part is not None and part.lower().startswith("sgd"):
         return "optimizer"
-    kind = _KIND_OF.get(_ONEDNN_PREFIX.sub("", op_type), "other")
-    if kind == "other" and part is not None and part.endswith("batchnorm"):
+    if part is not None and part.endswith("batchnorm"):
         return "batch normalization"
-    return kind
+    return _KIND_OF.get(_ONEDNN_PREFIX.sub("", op_type), "other")
 
 
 def trace_frame_training(model, train, validation, *, steps, logdir):
