@@ -197,6 +197,7 @@ def test_gpu_benchmark_runs_on_the_cpu_through_both_input_paths(monkeypatch, tin
             assert values[f"{model}_device_input_rate ({clock})"] > 0
             assert values[f"device_vs_host_{model} ({clock})"] == pytest.approx(
                 values[f"{model}_device_input_rate ({clock})"] / values[f"{model}_host_pipeline_rate ({clock})"], rel=2e-3)
+    assert values["elor_frame_pair_vs_tensorflow_kernel_gradients (wall)"] > 0
     assert details["gpu"] is None and details["projection"] is None
 
 
