@@ -38,7 +38,11 @@ PACKAGES = ("ser-keras", "tensorflow", "keras", "keras-tuner", "opensmile", "num
 
 
 def environment():
-    """Package versions, git commit and host facts for ``env.json``."""
+    """Package versions, git commit and host facts for ``env.json``: among them the GPUs
+    TensorFlow sees (which also decide ELOR's conv kernel-gradient route, see
+    :mod:`ser_keras.training.conv_gradients`)."""
+    import tensorflow as tf
+
     versions = {}
     for package in PACKAGES:
         try:
@@ -47,7 +51,10 @@ def environment():
             versions[package] = None
     root = Path(__file__).resolve().parent.parent
     return {"python": platform.python_version(), "platform": platform.platform(),
-            "cpu_count": os.cpu_count(), "packages": versions, **_git(root)}
+            "cpu_count": os.cpu_count(),
+            "gpus": [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+                     for gpu in tf.config.list_physical_devices("GPU")],
+            "packages": versions, **_git(root)}
 
 
 def _git(root):

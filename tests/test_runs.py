@@ -4,6 +4,7 @@ import csv
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from ser_keras.data.corpus import Corpus, Utterance
 from ser_keras.io import atomic_path, read_json, write_json
@@ -37,6 +38,8 @@ def test_finish_writes_every_record_file(tmp_path):
     assert read_json(out / "fingerprint.json") == stored_fingerprint(out)
     env = read_json(out / "env.json")
     assert env["packages"]["numpy"] == np.__version__ and "git_sha" in env and env["cpu_count"] >= 1
+    assert len(env["gpus"]) == len(tf.config.list_physical_devices("GPU"))
+    assert all(isinstance(name, str) for name in env["gpus"])
     stored = read_json(out / "metrics.json")
     assert stored == metrics and stored["seed"] == 3 and stored["quick"] is True
     assert stored["corpus"] == {"spec": "synthetic:tiny", "sha256": "ab" * 32, "label_view": "four_class",
