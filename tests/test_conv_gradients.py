@@ -116,3 +116,13 @@ def test_split_head_training_with_frame_pair_gradients_follows_tensorflows():
         weights[routed] = trainer.model.get_weights()
     for routed, reference in zip(weights[True], weights[False]):
         np.testing.assert_allclose(routed, reference, rtol=1e-4, atol=1e-5)
+
+
+def test_bfloat16_kernel_gradient_keeps_its_dtype_and_follows_the_float64_sum():
+    rng = np.random.default_rng(0)
+    x, upstream = rng.standard_normal((2, 300, 8)), rng.standard_normal((2, 281, 8))
+    gradient = conv1d_kernel_gradient(tf.constant(x, tf.bfloat16), tf.constant(upstream, tf.bfloat16), 20)
+    assert gradient.dtype == tf.bfloat16
+    reference = _direct_kernel_gradient(x, upstream, 20)
+    # bfloat16 inputs and products: a few % of the gradient's scale.
+    assert np.abs(gradient.numpy().astype(np.float64) - reference).max() < 0.05 * np.abs(reference).max()

@@ -61,10 +61,14 @@ def conv1d_kernel_gradient(inputs, upstream, kernel_size, frame=None):
     rows = tf.shape(x)[0]
     blocks = [tf.matmul(x[offset:], dy[:rows - offset], transpose_a=True) for offset in range(span)]
     # pairs[s, c, r, f]: sum of x[B*i + s, c] * dy[B*i + r, f] over frames i, for offsets s < span * B.
-    pairs = tf.reshape(tf.concat(blocks, axis=0), [span * frame, in_channels, frame, out_channels])
+    # Under a mixed-precision policy the diagonal sums run in float32.
+    accumulator = tf.float32 if inputs.dtype in (tf.bfloat16, tf.float16) else inputs.dtype
+    pairs = tf.reshape(tf.cast(tf.concat(blocks, axis=0), accumulator),
+                       [span * frame, in_channels, frame, out_channels])
     taps = np.arange(kernel_size)[:, None] + np.arange(frame)[None, :]
     diagonal = np.stack([taps, np.broadcast_to(np.arange(frame), taps.shape)], axis=-1)
-    return tf.reduce_sum(tf.gather_nd(tf.transpose(pairs, [0, 2, 1, 3]), diagonal), axis=1)
+    gradient = tf.reduce_sum(tf.gather_nd(tf.transpose(pairs, [0, 2, 1, 3]), diagonal), axis=1)
+    return tf.cast(gradient, inputs.dtype)
 
 
 @tf.custom_gradient
