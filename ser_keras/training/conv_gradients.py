@@ -1,4 +1,4 @@
-"""The kernel gradient of a stride-1 Conv1D as two matmuls over frame pairs (issue 16.3).
+"""The kernel gradient of a stride-1 Conv1D as matmuls over frame pairs (issue 16.3).
 
 Not a paper section: an execution detail of training the ELOR networks' convolution trunks
 ("ELoR network", Fig. 2), which run stride-1 Conv1D layers over long inputs (ELoR's conv2:
