@@ -99,23 +99,38 @@ def test_routed_model_saves_as_plain_keras(tmp_path):
         np.testing.assert_array_equal(reloaded.predict(x, verbose=0)[head], posteriors)
 
 
-def test_split_head_training_with_frame_pair_gradients_follows_tensorflows():
-    config = ElorConfig(input_length=400, conv_filters=(4, 4, 4), conv_kernel_sizes=(20, 16, 5),
-                        pool_sizes=(2, 2, 2), head_units=(8,), dropout_rate=0.0, learning_rate=0.05)
+ROUTED_CONFIG = ElorConfig(input_length=400, conv_filters=(4, 4, 4), conv_kernel_sizes=(20, 16, 5),
+                           pool_sizes=(2, 2, 2), head_units=(8,), dropout_rate=0.0, learning_rate=0.05)
+
+
+def _weights_after_three_steps(**trainer_options):
     rng = np.random.default_rng(0)
     x = tf.constant(rng.standard_normal((8, 400)).astype("float32"))
     labels = {head: tf.constant(rng.integers(0, 5, 8)) for head in ("valence", "arousal")}
-    weights = {}
-    for routed in (False, True):
-        keras.utils.set_random_seed(1)
-        trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=config.learning_rate, seed=0,
-                                   frame_pair_gradients=routed)
-        assert ("call" in vars(trainer.model.get_layer("conv2"))) is routed
-        for _ in range(3):
-            trainer.train_step(x, labels)
-        weights[routed] = trainer.model.get_weights()
-    for routed, reference in zip(weights[True], weights[False]):
-        np.testing.assert_allclose(routed, reference, rtol=1e-4, atol=1e-5)
+    keras.utils.set_random_seed(1)
+    trainer = SplitHeadTrainer(lambda: build_elor(ROUTED_CONFIG), learning_rate=ROUTED_CONFIG.learning_rate, seed=0,
+                               **trainer_options)
+    for _ in range(3):
+        trainer.train_step(x, labels)
+    routed = "call" in vars(trainer.model.get_layer("conv2"))  # conv2: 4 channels, kernel 16
+    return routed, trainer.model.get_weights()
+
+
+def test_split_head_training_with_frame_pair_gradients_follows_tensorflows():
+    routed, weights = _weights_after_three_steps(frame_pair_gradients=True)
+    unrouted, reference = _weights_after_three_steps(frame_pair_gradients=False)
+    assert routed and not unrouted
+    for ours, theirs in zip(weights, reference):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_frame_pair_gradients_under_a_mirrored_strategy():
+    _, weights = _weights_after_three_steps(frame_pair_gradients=True)
+    routed, mirrored = _weights_after_three_steps(frame_pair_gradients=True,
+                                                  strategy=tf.distribute.MirroredStrategy(["/cpu:0"]))
+    assert routed
+    for ours, theirs in zip(mirrored, weights):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
 
 
 def test_bfloat16_kernel_gradient_keeps_its_dtype_and_follows_the_float64_sum():
