@@ -40,7 +40,7 @@ PACKAGES = ("ser-keras", "tensorflow", "keras", "keras-tuner", "opensmile", "num
 def environment():
     """Package versions, git commit and host facts for ``env.json``: among them the GPUs
     TensorFlow sees (which also decide ELOR's conv kernel-gradient route, see
-    :mod:`ser_keras.training.conv_gradients`)."""
+    :mod:`ser_keras.training.conv_routes`)."""
     import tensorflow as tf
 
     versions = {}

@@ -222,7 +222,7 @@ def test_split_head_trace_shows_which_op_computes_the_conv_kernel_gradient(tmp_p
 
     config = ElorConfig(input_length=200, conv_filters=(3, 3), conv_kernel_sizes=(5, 16), pool_sizes=(2, 2),
                         head_units=(4,))  # conv2 takes 3 channels through a kernel of 16: routed
-    trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=0.01, frame_pair_gradients=frame_pairs)
+    trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=0.01, conv_routes=frame_pairs)
     x = tf.random.normal((4, 200))
     labels = {head: tf.constant([0, 1, 2, 3]) for head in ("valence", "arousal")}
     path, seconds = trace_split_head_training(trainer, x, labels, steps=1, logdir=tmp_path)

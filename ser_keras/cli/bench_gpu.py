@@ -182,9 +182,9 @@ def elor_rates(store, *, steps, rounds, on_gpu, seed=0):
     slice_ids = tf.data.Dataset.from_tensor_slices(np.stack([owners[:full], starts[:full]], axis=1).astype(np.int64))
     batches = iter(batched_stream(slice_ids.repeat(), config.batch_size, lambda ids: ids))
 
-    def device_rate(frame_pair_gradients, monitor=None):
+    def device_rate(conv_routes, monitor=None):
         trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=config.learning_rate,
-                                   momentum=config.momentum, seed=seed, frame_pair_gradients=frame_pair_gradients,
+                                   momentum=config.momentum, seed=seed, conv_routes=conv_routes,
                                    input_stage=lambda ids: corpus.slices(ids[:, 0], ids[:, 1]))
 
         def run_round():

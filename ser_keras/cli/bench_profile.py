@@ -15,7 +15,7 @@
    changes) and TF_SET_ONEDNN_FPMATH_MODE (bf16 arithmetic: other maths).
 5. ELoR: a trace of split-head steps (batch 32 of 6 s) with the stride-1 Conv1D kernel
    gradients from TensorFlow's filter-gradient op and as frame-pair matmuls
-   (ser_keras.training.conv_gradients, the default on a CPU), and the step speed-up.
+   (ser_keras.training.conv_routes, the default on a CPU), and the step speed-up.
 Rates on both clocks, best of rounds; on a shared machine compare only ratios of one run.
 
     python tools/bench_profile.py --quick --json profile.json
@@ -82,7 +82,7 @@ def trace(build, steps, logdir):
     return _op_tables(path, model, steps, seconds)
 
 
-def trace_elor(frame_pair_gradients, steps, logdir):
+def trace_elor(conv_routes, steps, logdir):
     """Like :func:`trace`, for ELoR split-head steps (one batch of 32 random 6 s slices), with
     the Conv1D kernel gradients from TensorFlow's op or as frame-pair matmuls."""
     import keras
@@ -96,7 +96,7 @@ def trace_elor(frame_pair_gradients, steps, logdir):
     config = ElorConfig()
     keras.utils.set_random_seed(0)
     trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=config.learning_rate,
-                               momentum=config.momentum, frame_pair_gradients=frame_pair_gradients)
+                               momentum=config.momentum, conv_routes=conv_routes)
     rng = np.random.default_rng(0)
     x = tf.constant(rng.standard_normal((config.batch_size, config.input_length), dtype=np.float32))
     labels = {head: tf.constant(rng.integers(0, config.num_classes, config.batch_size)) for head in HEADS}

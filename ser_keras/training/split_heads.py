@@ -36,7 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from ser_keras.io import atomic_path
-from ser_keras.training.conv_gradients import use_frame_pair_kernel_gradients
+from ser_keras.training.conv_routes import routed_convolutions
 from ser_keras.models.elor import HEADS
 
 
@@ -59,23 +59,20 @@ class SplitHeadTrainer:
     indices on the training device. It is not part of ``model``, so a saved ``.h5`` still takes
     the network's own inputs.
 
-    ``frame_pair_gradients``: compute the stride-1 Conv1D kernels' gradients as frame-pair
-    matmuls (:mod:`ser_keras.training.conv_gradients`; same maths, several times faster than
-    TensorFlow's filter-gradient kernels on a CPU). Default: on where no GPU is visible.
+    ``conv_routes``: compute the Conv1D layers that TensorFlow computes slowly on a CPU
+    through same-maths matmul routes in the training updates (:mod:`ser_keras.training.conv_routes`;
+    ELoR's long convolutions take their kernel gradients from frame-pair matmuls). Default: on
+    where no GPU is visible.
     """
 
     def __init__(self, build_model, *, learning_rate, momentum=0.9, seed=0, heads=HEADS, strategy=None,
-                 input_stage=None, frame_pair_gradients=None):
+                 input_stage=None, conv_routes=None):
         if len(heads) != 2 or len(set(heads)) != 2:
             raise ValueError(f"heads must name two distinct outputs; got {heads!r}.")
         self.heads = tuple(heads)
         self.strategy = strategy or tf.distribute.get_strategy()
         with self.strategy.scope():
             self.model = build_model()
-            if frame_pair_gradients is None:
-                frame_pair_gradients = not tf.config.list_logical_devices("GPU")
-            if frame_pair_gradients:
-                use_frame_pair_kernel_gradients(self.model)
             self.update_variables = self._partition_variables()
             self.optimizers = {
                 head: keras.optimizers.SGD(learning_rate, momentum=momentum, nesterov=True, name=f"sgd_{head}")
@@ -83,6 +80,7 @@ class SplitHeadTrainer:
             }
             for head in self.heads:
                 self.optimizers[head].build(self.update_variables[head])
+        self.conv_routes = not tf.config.list_logical_devices("GPU") if conv_routes is None else conv_routes
         self.order_rng = np.random.default_rng(seed)
         self.input_stage = input_stage or (lambda x: x)
         self.best_epoch = None
@@ -108,7 +106,9 @@ class SplitHeadTrainer:
 
     def _replica_update(self, head, x, labels):
         variables = self.update_variables[head]
-        with tf.GradientTape() as tape:
+        # Routed while this update is traced only: evaluation, prediction and a saved model
+        # run TensorFlow's own convolutions.
+        with tf.GradientTape() as tape, routed_convolutions(self.model, self.conv_routes):
             outputs = self.model(self.input_stage(x), training=True)
             per_example = keras.losses.sparse_categorical_crossentropy(labels[head], outputs[head])
             # Deviation: batch-mean cross-entropy (Keras convention), the paper sums over samples.

@@ -1,5 +1,5 @@
-"""The frame-pair Conv1D kernel gradient (ser_keras.training.conv_gradients) against a direct
-NumPy sum and against TensorFlow's own gradients."""
+"""Same-maths Conv1D routes (ser_keras.training.conv_routes): the frame-pair kernel gradient
+against a direct NumPy sum, and both routes against TensorFlow's own outputs and gradients."""
 
 import keras
 import numpy as np
@@ -7,11 +7,13 @@ import pytest
 import tensorflow as tf
 
 from ser_keras.models.elor import ElorConfig, build_elor
-from ser_keras.training.conv_gradients import (
+from ser_keras.models.raw_cnn import RAW_SEG, RAW_SUBSEG, build_raw_cnn
+from ser_keras.training.conv_routes import (
     conv1d_kernel_gradient,
-    eligible,
     frame_length,
-    use_frame_pair_kernel_gradients,
+    frame_pairs_compute,
+    patch_matmul_computes,
+    route_convolutions,
 )
 from ser_keras.training.split_heads import SplitHeadTrainer
 
@@ -54,34 +56,49 @@ def _gradients(model, x, weights):
     return outputs.numpy(), [gradient.numpy() for gradient in tape.gradient(loss, [x, *model.trainable_variables])]
 
 
-@pytest.mark.parametrize("padding", ["valid", "same"])
-def test_routed_model_matches_tensorflow_gradients(padding):
+@pytest.mark.parametrize("route, padding, routed_layers", [
+    ("frame_pairs", "valid", {"conv": "frame_pairs"}),
+    ("frame_pairs", "same", {"conv": "frame_pairs"}),
+    ("patch_matmul", "valid", {"conv": "patch_matmul", "strided": "patch_matmul"}),
+    ("patch_matmul", "same", {"strided": "patch_matmul"}),
+])
+def test_routed_model_matches_tensorflow_outputs_and_gradients(route, padding, routed_layers):
     keras.utils.set_random_seed(0)
     inputs = keras.Input((60, 3))
     x = keras.layers.Conv1D(4, 7, padding=padding, activation="relu", name="conv")(inputs)
-    x = keras.layers.Conv1D(5, 4, strides=2, name="strided")(x)
+    x = keras.layers.Conv1D(5, 4, strides=3, name="strided")(x)
     model = keras.Model(inputs, keras.layers.Flatten()(x))
     x = tf.random.normal((5, 60, 3), seed=1)
     weights = tf.random.normal((5, model.output.shape[-1]), seed=2)
     outputs, gradients = _gradients(model, x, weights)
 
-    assert use_frame_pair_kernel_gradients(model, where=lambda layer: True) == ["conv"]
+    assert route_convolutions(model, force=route) == routed_layers
     routed_outputs, routed_gradients = _gradients(model, x, weights)
-    np.testing.assert_array_equal(routed_outputs, outputs)
+    np.testing.assert_allclose(routed_outputs, outputs, rtol=1e-6, atol=1e-6)
     for routed, reference in zip(routed_gradients, gradients):
         np.testing.assert_allclose(routed, reference, rtol=1e-5, atol=1e-5)
 
 
-def test_eligibility():
-    assert eligible(keras.layers.Conv1D(2, 3, padding="same"))
-    assert not eligible(keras.layers.Conv1D(2, 3, strides=2))
-    assert not eligible(keras.layers.Conv1D(2, 3, dilation_rate=2))
-    assert not eligible(keras.layers.Conv1D(2, 3, padding="causal"))
-    assert not eligible(keras.layers.Conv2D(2, 3))
+def test_what_each_route_computes():
+    def built(layer, length=50):
+        keras.Model(inputs := keras.Input((length, 2)), layer(inputs))
+        return layer
+
+    assert frame_pairs_compute(built(keras.layers.Conv1D(2, 3, padding="same")))
+    assert not frame_pairs_compute(built(keras.layers.Conv1D(2, 3, strides=2)))
+    assert patch_matmul_computes(built(keras.layers.Conv1D(2, 3, strides=2)))
+    assert not patch_matmul_computes(built(keras.layers.Conv1D(2, 3, padding="same")))
+    for route_computes in (frame_pairs_compute, patch_matmul_computes):
+        assert not route_computes(built(keras.layers.Conv1D(2, 3, dilation_rate=2)))
+        assert not route_computes(built(keras.layers.Conv1D(2, 3, padding="causal")))
+    with pytest.raises(ValueError, match="`force` must be one of"):
+        route_convolutions(keras.Sequential(), force="fast")
 
 
-def test_elor_routes_its_long_multichannel_convolutions_only():
-    assert use_frame_pair_kernel_gradients(build_elor(ElorConfig())) == ["conv2", "conv3"]
+def test_measured_rules_route_elors_long_convolutions_and_shorts_last_two():
+    assert route_convolutions(build_elor(ElorConfig())) == {"conv2": "frame_pairs", "conv3": "frame_pairs"}
+    for config in (RAW_SUBSEG, RAW_SEG):
+        assert route_convolutions(build_raw_cnn(config)) == {"conv3": "patch_matmul", "conv4": "patch_matmul"}
 
 
 def test_routed_model_saves_as_plain_keras(tmp_path):
@@ -89,7 +106,7 @@ def test_routed_model_saves_as_plain_keras(tmp_path):
                         head_units=(4,))
     model = build_elor(config)
     plain_config = model.get_config()
-    assert use_frame_pair_kernel_gradients(model, where=lambda layer: True) == ["conv1", "conv2"]
+    assert route_convolutions(model, force="frame_pairs") == {"conv1": "frame_pairs", "conv2": "frame_pairs"}
     assert model.get_config() == plain_config
     model.save(tmp_path / "elor.h5")
     reloaded = keras.models.load_model(tmp_path / "elor.h5")
@@ -112,24 +129,26 @@ def _weights_after_three_steps(**trainer_options):
                                **trainer_options)
     for _ in range(3):
         trainer.train_step(x, labels)
-    routed = "call" in vars(trainer.model.get_layer("conv2"))  # conv2: 4 channels, kernel 16
-    return routed, trainer.model.get_weights()
+    assert "call" not in vars(trainer.model.get_layer("conv2"))  # routed while the updates trace only
+    return trainer.model.get_weights()
+
+
+def _same_to_rounding_but_not_bitwise(weights, reference, rtol):
+    # Bit-identical weights would mean the route (conv2: 4 channels, kernel 16) never ran.
+    assert any(not np.array_equal(ours, theirs) for ours, theirs in zip(weights, reference))
+    for ours, theirs in zip(weights, reference):
+        np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=rtol / 10)
 
 
 def test_split_head_training_with_frame_pair_gradients_follows_tensorflows():
-    routed, weights = _weights_after_three_steps(frame_pair_gradients=True)
-    unrouted, reference = _weights_after_three_steps(frame_pair_gradients=False)
-    assert routed and not unrouted
-    for ours, theirs in zip(weights, reference):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+    weights = _weights_after_three_steps(conv_routes=True)
+    _same_to_rounding_but_not_bitwise(weights, _weights_after_three_steps(conv_routes=False), rtol=1e-4)
 
 
 def test_frame_pair_gradients_under_a_mirrored_strategy():
-    _, weights = _weights_after_three_steps(frame_pair_gradients=True)
-    routed, mirrored = _weights_after_three_steps(frame_pair_gradients=True,
-                                                  strategy=tf.distribute.MirroredStrategy(["/cpu:0"]))
-    assert routed
-    for ours, theirs in zip(mirrored, weights):
+    mirrored = _weights_after_three_steps(conv_routes=True, strategy=tf.distribute.MirroredStrategy(["/cpu:0"]))
+    _same_to_rounding_but_not_bitwise(mirrored, _weights_after_three_steps(conv_routes=False), rtol=1e-4)
+    for ours, theirs in zip(mirrored, _weights_after_three_steps(conv_routes=True)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
 
 
@@ -141,3 +160,21 @@ def test_bfloat16_kernel_gradient_keeps_its_dtype_and_follows_the_float64_sum():
     reference = _direct_kernel_gradient(x, upstream, 20)
     # bfloat16 inputs and products: a few % of the gradient's scale.
     assert np.abs(gradient.numpy().astype(np.float64) - reference).max() < 0.05 * np.abs(reference).max()
+
+
+def test_short_recipe_with_patch_matmuls_follows_tensorflows():
+    from ser_keras.training.fit import train_frame_classifier
+
+    rng = np.random.default_rng(0)
+    windows = rng.standard_normal((16, 4000)).astype("float32")
+    dataset = tf.data.Dataset.from_tensor_slices((windows, rng.integers(0, 4, 16))).batch(8)
+    weights = {}
+    for routes in (False, True):
+        keras.utils.set_random_seed(2)
+        model = build_raw_cnn(RAW_SEG)
+        initial = model.get_weights()
+        train_frame_classifier(model, dataset, dataset, max_epochs=2, verbose=0, conv_routes=routes)
+        assert "call" not in vars(model.get_layer("conv4"))  # routed while it trains only
+        weights[routes] = model.get_weights()
+        assert not np.array_equal(weights[routes][-4], initial[-4])  # training moved the hidden layer
+    _same_to_rounding_but_not_bitwise(weights[True], weights[False], rtol=1e-4)

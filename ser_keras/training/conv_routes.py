@@ -1,0 +1,197 @@
+"""Same-maths routes for Conv1D layers that TensorFlow computes slowly on a CPU (issue 16.3).
+
+Not a paper section: execution details of training SHORT's raw CNNs (§2.3) and the ELOR
+networks' convolution trunks ("ELoR network", Fig. 2). A route replaces a built layer's
+``call`` on the instance only, so the layer classes, configs and weights, and with them a
+saved ``.h5``, stay plain Keras. Two routes, each applied where it was measured to pay off:
+
+``patch_matmul``: a Conv1D with few output positions (SHORT's conv3 and conv4: 1-5 positions,
+256-512 channels) as one matmul of its gathered input patches with the reshaped kernel. On
+such shapes oneDNN's convolutions reach 0.16-0.46 of the matmul ceiling; the same products
+as a matmul train Raw Seg 1.9x and Raw SubSeg 1.2x faster.
+
+``frame_pairs``: the kernel gradient of a stride-1 Conv1D over long inputs (ELoR's conv2:
+40 x 40 channels, kernel 40, 47,951 positions per 6 s slice). TensorFlow's filter-gradient
+kernels, oneDNN's and Eigen's alike, reduce over that many positions at a tenth of the speed
+of the forward convolution; a profiler trace gives that one op more than half of an ELoR
+step. The same gradient, ``dW[j, c, f] = sum over n, t of x[n, t + j, c] * dy[n, t, f]``, is
+cut into frames of ``B`` positions: frame ``i`` of ``dy`` meets frames ``i .. i + span - 1``
+of ``x`` only (``span = 1 + ceil((k - 1) / B)``), so ``span`` matmuls of (frames x
+B*channels) matrices give every product of such a frame pair, and tap ``j`` is the sum of
+the diagonal ``r + j`` / ``r`` of the blocks: ``span * B / k`` times the multiply-adds of the
+direct reduction (1.25 with ``B`` about ``k / 4``), at matmul speed.
+
+Same maths, other summation order: outputs and gradients agree with TensorFlow's to float
+rounding (tests). :func:`route_convolutions` applies both; the trainers route only while they
+train (:func:`routed_convolutions`), so predictions and saved models run TensorFlow's own
+convolutions and a reloaded ``.h5`` predicts bit for bit what the trained model predicted.
+"""
+
+import contextlib
+import types
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def frame_length(kernel_size, in_channels):
+    """Default frame length ``B``: a quarter of the kernel, rounded up until a row of
+    ``B * in_channels`` float32 values is a whole number of 64-byte lines (a frame offset then
+    slices the flat input without a copy). ELoR's conv2 (k 40, 40 channels) gets ``B`` 10: five
+    frames meet, 1.25 times the direct multiply-adds; on an Intel Xeon (AVX-512) the kernel
+    gradient took 0.96 s against 1.10 s with ``B`` 20 and 1.32 s with ``B`` 40."""
+    frame = max(-(-(kernel_size - 1) // 4), 1)
+    while frame * in_channels % 16:
+        frame += 1
+    return frame
+
+
+def conv1d_kernel_gradient(inputs, upstream, kernel_size, frame=None):
+    """Gradient ``(k, in_channels, out_channels)`` of a stride-1 'valid' Conv1D's kernel.
+
+    ``inputs``: ``(batch, length, in_channels)``; ``upstream``: the gradient of its output,
+    ``(batch, length - k + 1, out_channels)``; ``frame``: frame length ``B`` (default
+    :func:`frame_length`).
+    """
+    in_channels, out_channels = inputs.shape[-1], upstream.shape[-1]
+    frame = frame or frame_length(kernel_size, in_channels)
+    # Upstream frame i meets input frames i .. i + span - 1.
+    span = 1 + -(-(kernel_size - 1) // frame)
+    positions = tf.shape(upstream)[1]
+    # span - 1 frames more than the outputs need: their upstream part is zero, so a pair that
+    # reaches into the next example's input frames adds nothing.
+    frames = (positions + frame - 1) // frame + span - 1
+    x = tf.pad(inputs, [[0, 0], [0, frames * frame - tf.shape(inputs)[1]], [0, 0]])
+    dy = tf.pad(upstream, [[0, 0], [0, frames * frame - positions], [0, 0]])
+    x = tf.reshape(x, [-1, frame * in_channels])
+    dy = tf.reshape(dy, [-1, frame * out_channels])
+    rows = tf.shape(x)[0]
+    blocks = [tf.matmul(x[offset:], dy[:rows - offset], transpose_a=True) for offset in range(span)]
+    # pairs[s, c, r, f]: sum of x[B*i + s, c] * dy[B*i + r, f] over frames i, for offsets s < span * B.
+    # Under a mixed-precision policy the diagonal sums run in float32.
+    accumulator = tf.float32 if inputs.dtype in (tf.bfloat16, tf.float16) else inputs.dtype
+    pairs = tf.reshape(tf.cast(tf.concat(blocks, axis=0), accumulator),
+                       [span * frame, in_channels, frame, out_channels])
+    taps = np.arange(kernel_size)[:, None] + np.arange(frame)[None, :]
+    diagonal = np.stack([taps, np.broadcast_to(np.arange(frame), taps.shape)], axis=-1)
+    gradient = tf.reduce_sum(tf.gather_nd(tf.transpose(pairs, [0, 2, 1, 3]), diagonal), axis=1)
+    return tf.cast(gradient, inputs.dtype)
+
+
+@tf.custom_gradient
+def _valid_conv1d(inputs, kernel):
+    """Stride-1 'valid' Conv1D whose kernel gradient is :func:`conv1d_kernel_gradient`."""
+    outputs = tf.nn.conv1d(inputs, kernel, stride=1, padding="VALID")
+    # Named like TensorFlow's own gradient ops (gradient_tape/<layer scope>/...), so profiles
+    # and graphs show them under their layer.
+    scope = f"gradient_tape/{tf.get_current_name_scope()}/"
+
+    def gradient(upstream):
+        with tf.name_scope(scope):
+            input_gradient = tf.nn.conv1d_transpose(upstream, kernel, output_shape=tf.shape(inputs), strides=1,
+                                                    padding="VALID")
+            return input_gradient, conv1d_kernel_gradient(inputs, upstream, kernel.shape[0])
+
+    return outputs, gradient
+
+
+def _plain_conv1d(layer):
+    return (isinstance(layer, keras.layers.Conv1D) and tuple(layer.dilation_rate) == (1,) and layer.groups == 1
+            and layer.data_format == "channels_last")
+
+
+def _frame_pair_call(layer, inputs):
+    """``Conv1D.call`` with the frame-pair kernel gradient (stride 1, 'valid' or 'same')."""
+    if layer.padding == "same":  # TensorFlow's 'SAME' for stride 1: the odd sample goes right.
+        total = layer.kernel_size[0] - 1
+        inputs = tf.pad(inputs, [[0, 0], [total // 2, total - total // 2], [0, 0]])
+    outputs = _valid_conv1d(inputs, tf.convert_to_tensor(layer.kernel))
+    return _bias_and_activation(layer, outputs)
+
+
+def _patch_matmul_call(layer, inputs):
+    """``Conv1D.call`` ('valid', any stride) as one matmul of the gathered input patches."""
+    kernel_size, stride = layer.kernel_size[0], layer.strides[0]
+    channels = inputs.shape[-1]
+    positions = (inputs.shape[1] - kernel_size) // stride + 1
+    taps = (np.arange(positions)[:, None] * stride + np.arange(kernel_size)).reshape(-1)
+    patches = tf.reshape(tf.gather(inputs, taps, axis=1), [-1, kernel_size * channels])
+    kernel = tf.reshape(tf.convert_to_tensor(layer.kernel), [kernel_size * channels, layer.filters])
+    outputs = tf.reshape(tf.matmul(patches, kernel), [-1, positions, layer.filters])
+    return _bias_and_activation(layer, outputs)
+
+
+def _bias_and_activation(layer, outputs):
+    if layer.use_bias:
+        outputs = tf.nn.bias_add(outputs, layer.bias)
+    return outputs if layer.activation is None else layer.activation(outputs)
+
+
+def _patch_matmul_pays_off(layer):
+    """At most 5 output positions. Measured on an Intel Xeon (AVX-512), training rate of
+    the whole network, batch 256: Raw Seg with conv3 (3 positions) and conv4 (1) as matmuls
+    3,424 -> 6,683 windows/s, also conv2 (8) 6,204; Raw SubSeg with conv3 (5) and conv4 (3)
+    1,421 -> 1,688, also conv2 (38) 1,534."""
+    return layer.output.shape[1] <= 5
+
+
+def _frame_pairs_pay_off(layer):
+    """Measured on an Intel Xeon (AVX-512), batch 32, 40 -> 40 channels: TensorFlow's op is
+    the faster one for short kernels on short inputs (kernel 12 on 4,795 positions: 28 vs
+    46 ms) and on a single input channel (ELoR's conv1 on the waveform: 92 vs 136 ms); the
+    frame pairs win from kernel 16 up (kernel 20 on 600 positions: 10 vs 17 ms; ELoR's conv2,
+    kernel 40 on 47,990: 0.96 vs 5.5 s) and on long inputs (kernel 5 on 47,990: 214 vs 418 ms)."""
+    length, in_channels = layer.input.shape[1], layer.input.shape[-1]
+    return in_channels > 1 and (layer.kernel_size[0] >= 16 or (length or 0) >= 16384)
+
+
+def patch_matmul_computes(layer):
+    """Whether the patch-matmul route can compute ``layer``: a Conv1D with 'valid' padding,
+    any stride, no dilation, one group, channels last, an input of known length."""
+    return _plain_conv1d(layer) and layer.padding == "valid" and layer.input.shape[1] is not None
+
+
+def frame_pairs_compute(layer):
+    """Whether the frame-pair route can compute ``layer``: a stride-1 Conv1D with 'valid' or
+    'same' padding, no dilation, one group, channels last."""
+    return _plain_conv1d(layer) and tuple(layer.strides) == (1,) and layer.padding in ("valid", "same")
+
+
+# name: (whether it can compute a layer, whether it pays off there, the layer's call).
+# The first route that fits a layer takes it.
+ROUTES = {
+    "patch_matmul": (patch_matmul_computes, _patch_matmul_pays_off, _patch_matmul_call),
+    "frame_pairs": (frame_pairs_compute, _frame_pairs_pay_off, _frame_pair_call),
+}
+
+
+def route_convolutions(model, force=None):
+    """Route each Conv1D of ``model`` through the first route of :data:`ROUTES` that can
+    compute it and pays off there; with ``force`` (a route name), through that route wherever
+    it can compute the layer, paid off or not (tests, benchmarks).
+
+    Returns ``{layer name: route name}`` of the layers changed.
+    """
+    if force is not None and force not in ROUTES:
+        raise ValueError(f"`force` must be one of {sorted(ROUTES)} or None. Got {force!r}.")
+    routed = {}
+    for layer in model.layers:
+        for name, (computes, pays_off, call) in ROUTES.items():
+            if (force in (None, name)) and computes(layer) and (force == name or pays_off(layer)):
+                layer.call = types.MethodType(call, layer)
+                routed[layer.name] = name
+                break
+    return routed
+
+
+@contextlib.contextmanager
+def routed_convolutions(model, enabled=True):
+    """:func:`route_convolutions` for the ``with`` block (if ``enabled``); the layers get their
+    own ``call`` back when it ends. Graphs traced inside the block keep the routes."""
+    routed = route_convolutions(model) if enabled else {}
+    try:
+        yield routed
+    finally:
+        for name in routed:
+            del model.get_layer(name).call
