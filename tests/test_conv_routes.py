@@ -72,7 +72,7 @@ def test_routed_model_matches_tensorflow_outputs_and_gradients(route, padding, r
     weights = tf.random.normal((5, model.output.shape[-1]), seed=2)
     outputs, gradients = _gradients(model, x, weights)
 
-    assert route_convolutions(model, force=route) == routed_layers
+    assert {layer.name: name for layer, name in route_convolutions(model, force=route).items()} == routed_layers
     routed_outputs, routed_gradients = _gradients(model, x, weights)
     np.testing.assert_allclose(routed_outputs, outputs, rtol=1e-6, atol=1e-6)
     for routed, reference in zip(routed_gradients, gradients):
@@ -95,10 +95,26 @@ def test_what_each_route_computes():
         route_convolutions(keras.Sequential(), force="fast")
 
 
+def _routed_names(model, **options):
+    return {layer.name: name for layer, name in route_convolutions(model, **options).items()}
+
+
 def test_measured_rules_route_elors_long_convolutions_and_shorts_last_two():
-    assert route_convolutions(build_elor(ElorConfig())) == {"conv2": "frame_pairs", "conv3": "frame_pairs"}
+    assert _routed_names(build_elor(ElorConfig())) == {"conv2": "frame_pairs", "conv3": "frame_pairs"}
     for config in (RAW_SUBSEG, RAW_SEG):
-        assert route_convolutions(build_raw_cnn(config)) == {"conv3": "patch_matmul", "conv4": "patch_matmul"}
+        assert _routed_names(build_raw_cnn(config)) == {"conv3": "patch_matmul", "conv4": "patch_matmul"}
+
+
+def test_a_network_inside_a_wrapper_model_is_routed_and_given_back():
+    from ser_keras.training.conv_routes import routed_convolutions
+
+    network = build_raw_cnn(RAW_SEG)
+    ids = keras.Input((4000,))
+    wrapper = keras.Model(ids, network(keras.layers.Identity()(ids)))  # like the device-input window gather
+    with routed_convolutions(wrapper) as routed:
+        assert {layer.name for layer in routed} == {"conv3", "conv4"}
+        assert "call" in vars(network.get_layer("conv4"))
+    assert "call" not in vars(network.get_layer("conv4"))
 
 
 def test_routed_model_saves_as_plain_keras(tmp_path):
@@ -106,7 +122,7 @@ def test_routed_model_saves_as_plain_keras(tmp_path):
                         head_units=(4,))
     model = build_elor(config)
     plain_config = model.get_config()
-    assert route_convolutions(model, force="frame_pairs") == {"conv1": "frame_pairs", "conv2": "frame_pairs"}
+    assert _routed_names(model, force="frame_pairs") == {"conv1": "frame_pairs", "conv2": "frame_pairs"}
     assert model.get_config() == plain_config
     model.save(tmp_path / "elor.h5")
     reloaded = keras.models.load_model(tmp_path / "elor.h5")

@@ -167,22 +167,28 @@ ROUTES = {
 
 
 def route_convolutions(model, force=None):
-    """Route each Conv1D of ``model`` through the first route of :data:`ROUTES` that can
-    compute it and pays off there; with ``force`` (a route name), through that route wherever
-    it can compute the layer, paid off or not (tests, benchmarks).
+    """Route each Conv1D of ``model`` (nested models included, e.g. a network behind the
+    device-input window gather) through the first route of :data:`ROUTES` that can compute it
+    and pays off there; with ``force`` (a route name), through that route wherever it can
+    compute the layer, paid off or not (tests, benchmarks).
 
-    Returns ``{layer name: route name}`` of the layers changed.
+    Returns ``{layer: route name}`` of the layers changed.
     """
     if force is not None and force not in ROUTES:
         raise ValueError(f"`force` must be one of {sorted(ROUTES)} or None. Got {force!r}.")
     routed = {}
-    for layer in model.layers:
+    for layer in _layers(model):
         for name, (computes, pays_off, call) in ROUTES.items():
             if (force in (None, name)) and computes(layer) and (force == name or pays_off(layer)):
                 layer.call = types.MethodType(call, layer)
-                routed[layer.name] = name
+                routed[layer] = name
                 break
     return routed
+
+
+def _layers(model):
+    for layer in model.layers:
+        yield from _layers(layer) if isinstance(layer, keras.Model) else (layer,)
 
 
 @contextlib.contextmanager
@@ -193,5 +199,5 @@ def routed_convolutions(model, enabled=True):
     try:
         yield routed
     finally:
-        for name in routed:
-            del model.get_layer(name).call
+        for layer in routed:
+            del layer.call
