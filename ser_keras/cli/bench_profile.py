@@ -17,6 +17,8 @@
    gradients from TensorFlow's filter-gradient op and as frame-pair matmuls
    (ser_keras.training.conv_routes, the default on a CPU), and the step speed-up.
 Rates on both clocks, best of rounds; on a shared machine compare only ratios of one run.
+The published network trains as the trainers train it: on a CPU with its conv3 and conv4 as
+patch matmuls (ser_keras.training.conv_routes); the Conv2D twin has no Conv1D to route.
 
     python tools/bench_profile.py --quick --json profile.json
 """
