@@ -106,9 +106,7 @@ class SplitHeadTrainer:
 
     def _replica_update(self, head, x, labels):
         variables = self.update_variables[head]
-        # Routed while this update is traced only: evaluation, prediction and a saved model
-        # run TensorFlow's own convolutions.
-        with tf.GradientTape() as tape, routed_convolutions(self.model, self.conv_routes):
+        with tf.GradientTape() as tape:
             outputs = self.model(self.input_stage(x), training=True)
             per_example = keras.losses.sparse_categorical_crossentropy(labels[head], outputs[head])
             # Deviation: batch-mean cross-entropy (Keras convention), the paper sums over samples.
@@ -121,7 +119,10 @@ class SplitHeadTrainer:
         return data_loss
 
     def _distributed_update(self, head, x, labels):
-        per_replica = self.strategy.run(functools.partial(self._replica_update, head), args=(x, labels))
+        # Routed while this update is traced (by all replicas) only: evaluation, prediction and
+        # a saved model run TensorFlow's own convolutions.
+        with routed_convolutions(self.model, self.conv_routes):
+            per_replica = self.strategy.run(functools.partial(self._replica_update, head), args=(x, labels))
         return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
     def _replica_evaluate(self, x, labels):
