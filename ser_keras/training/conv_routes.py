@@ -192,9 +192,12 @@ def _layers(model):
 
 
 @contextlib.contextmanager
-def routed_convolutions(model, enabled=True):
-    """:func:`route_convolutions` for the ``with`` block (if ``enabled``); the layers get their
-    own ``call`` back when it ends. Graphs traced inside the block keep the routes."""
+def routed_convolutions(model, enabled=None):
+    """:func:`route_convolutions` for the ``with`` block (if ``enabled``; ``None``: where no GPU
+    is visible, the hardware the routes were measured on); the layers get their own ``call``
+    back when it ends. Graphs traced inside the block keep the routes."""
+    if enabled is None:
+        enabled = not tf.config.list_logical_devices("GPU")
     routed = route_convolutions(model) if enabled else {}
     try:
         yield routed

@@ -100,8 +100,6 @@ def train_frame_classifier(
         raise ValueError("`val_ds` is required: the learning-rate schedule runs on the validation loss.")
     if jit_compile is None:
         jit_compile = bool(tf.config.list_physical_devices("GPU"))
-    if conv_routes is None:
-        conv_routes = not tf.config.list_logical_devices("GPU")
 
     with model.distribute_strategy.scope():
         model.compile(

@@ -80,7 +80,7 @@ class SplitHeadTrainer:
             }
             for head in self.heads:
                 self.optimizers[head].build(self.update_variables[head])
-        self.conv_routes = not tf.config.list_logical_devices("GPU") if conv_routes is None else conv_routes
+        self.conv_routes = conv_routes
         self.order_rng = np.random.default_rng(seed)
         self.input_stage = input_stage or (lambda x: x)
         self.best_epoch = None
