@@ -39,8 +39,8 @@ PACKAGES = ("ser-keras", "tensorflow", "keras", "keras-tuner", "opensmile", "num
 
 def environment():
     """Package versions, git commit and host facts for ``env.json``: among them the GPUs
-    TensorFlow sees (which also decide ELOR's conv kernel-gradient route, see
-    :mod:`ser_keras.training.conv_routes`)."""
+    TensorFlow sees (which also decide whether the trainers route layers, see
+    :mod:`ser_keras.training.routes`)."""
     import tensorflow as tf
 
     versions = {}

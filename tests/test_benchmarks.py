@@ -197,7 +197,7 @@ def test_gpu_benchmark_runs_on_the_cpu_through_both_input_paths(monkeypatch, tin
             assert values[f"{model}_device_input_rate ({clock})"] > 0
             assert values[f"device_vs_host_{model} ({clock})"] == pytest.approx(
                 values[f"{model}_device_input_rate ({clock})"] / values[f"{model}_host_pipeline_rate ({clock})"], rel=2e-3)
-    assert values["elor_frame_pair_vs_tensorflow_kernel_gradients (wall)"] > 0
+    assert values["elor_routed_vs_tensorflow (wall)"] > 0
     assert details["gpu"] is None and details["projection"] is None
 
 
@@ -212,8 +212,8 @@ def test_op_kinds_of_elor_parts():
     assert op_kind("Mul", "conv1") == "other"
 
 
-@pytest.mark.parametrize("frame_pairs", [False, True])
-def test_split_head_trace_shows_which_op_computes_the_conv_kernel_gradient(tmp_path, frame_pairs):
+@pytest.mark.parametrize("routed", [False, True])
+def test_split_head_trace_shows_which_ops_compute_the_routed_layers(tmp_path, routed):
     import tensorflow as tf
 
     from ser_keras.benchmarks.profile import network_part, op_self_times, trace_split_head_training
@@ -222,13 +222,15 @@ def test_split_head_trace_shows_which_op_computes_the_conv_kernel_gradient(tmp_p
 
     config = ElorConfig(input_length=200, conv_filters=(3, 3), conv_kernel_sizes=(5, 16), pool_sizes=(2, 2),
                         head_units=(4,))  # conv2 takes 3 channels through a kernel of 16: routed
-    trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=0.01, conv_routes=frame_pairs)
+    trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=0.01, routes=routed)
     x = tf.random.normal((4, 200))
     labels = {head: tf.constant([0, 1, 2, 3]) for head in ("valence", "arousal")}
     path, seconds = trace_split_head_training(trainer, x, labels, steps=1, logdir=tmp_path)
     assert seconds > 0
     layers = {layer.name for layer in trainer.model.layers}
-    conv2_ops = {op_type for name, op_type, _ in op_self_times(path) if network_part(name, layers) == "conv2"}
-    filter_gradient = any("Conv2DBackpropFilter" in op_type for op_type in conv2_ops)
-    assert filter_gradient is not frame_pairs
-    assert any("MatMul" in op_type for op_type in conv2_ops) is frame_pairs
+    ops = op_self_times(path)
+    conv2_ops = {op_type for name, op_type, _ in ops if network_part(name, layers) == "conv2"}
+    assert any("Conv2DBackpropFilter" in op_type for op_type in conv2_ops) is not routed
+    assert any("MatMul" in op_type for op_type in conv2_ops) is routed
+    batch_norm_ops = {op_type for name, op_type, _ in ops if network_part(name, layers) == "conv1_batchnorm"}
+    assert any("FusedBatchNorm" in op_type for op_type in batch_norm_ops) is routed

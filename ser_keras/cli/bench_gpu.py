@@ -3,8 +3,8 @@
 Raw SubSeg and Raw Seg (SHORT §2.3, 250 ms windows, the SGD recipe of ``train_frame_classifier``;
 fresh networks, the two paths alternating round by round, the best epoch counting) and ELoR
 (ELOR §3, 6 s slices, split-head steps; one path after the other, best round) are trained
-through two input paths (ELoR's device path also with the other route of its conv kernel
-gradients, frame-pair matmuls vs TensorFlow's op, to check the trainer's default there):
+through two input paths (ELoR's device path also through the other choice of
+``ser_keras.training.routes``, routed vs TensorFlow's own ops, to check the trainer's default there):
   device  the stream carries ids only; the int16 corpus sits on the device and windows (slices)
           are cut there, inside the compiled train steps (``ser_keras.training.device_input``
           for the frame networks, the split-head trainer's input stage for ELoR);
@@ -182,9 +182,9 @@ def elor_rates(store, *, steps, rounds, on_gpu, seed=0):
     slice_ids = tf.data.Dataset.from_tensor_slices(np.stack([owners[:full], starts[:full]], axis=1).astype(np.int64))
     batches = iter(batched_stream(slice_ids.repeat(), config.batch_size, lambda ids: ids))
 
-    def device_rate(conv_routes, monitor=None):
+    def device_rate(routes, monitor=None):
         trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=config.learning_rate,
-                                   momentum=config.momentum, seed=seed, conv_routes=conv_routes,
+                                   momentum=config.momentum, seed=seed, routes=routes,
                                    input_stage=lambda ids: corpus.slices(ids[:, 0], ids[:, 1]))
 
         def run_round():
@@ -196,13 +196,13 @@ def elor_rates(store, *, steps, rounds, on_gpu, seed=0):
             return benchmarks.best_rate(run_round, config.batch_size * steps, rounds=rounds)
 
     monitor = DeviceMonitor() if on_gpu else None
-    device = device_rate(None, monitor)  # the trainer's default route: frame pairs on a CPU only
-    # Both routes of the conv kernel gradients, to check the default on this device.
-    kernel_gradients = {"frame_pairs": device_rate(True) if on_gpu else device,
-                        "tensorflow": device_rate(False) if not on_gpu else device}
+    device = device_rate(None, monitor)  # the trainer's default: routed on a CPU only
+    # Routed and TensorFlow's own ops, to check the default on this device.
+    routes = {"routed": device_rate(True) if on_gpu else device,
+              "tensorflow": device_rate(False) if not on_gpu else device}
     _, host = benchmarks.elor_rate(store, config, steps=steps, rounds=rounds, seed=seed)
     return {"device": device, "host": host, "monitor": monitor and monitor.summary(),
-            "kernel_gradients": kernel_gradients}
+            "routes": routes}
 
 
 def projected_rates(name, efficiency):
@@ -255,10 +255,9 @@ def measure(corpus, *, quick, batch_size=256, precision="float32", pipeline=None
                                   "ratio", at_least=0.95 if model == "raw_subseg" else None),
             ]
         if model == "elor":
-            routes = figures["kernel_gradients"]
-            records.append(benchmarks.record(
-                "elor_frame_pair_vs_tensorflow_kernel_gradients (wall)",
-                routes["frame_pairs"]["wall"] / routes["tensorflow"]["wall"], "ratio"))
+            routes = figures["routes"]
+            records.append(benchmarks.record("elor_routed_vs_tensorflow (wall)",
+                                             routes["routed"]["wall"] / routes["tensorflow"]["wall"], "ratio"))
         if projection is not None:
             records.append(benchmarks.record(f"{model}_device_vs_projection_{projection['card'].split()[0].lower()}",
                                              figures["device"]["wall"] / projection["rates"][model], "ratio"))

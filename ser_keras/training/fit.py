@@ -18,7 +18,7 @@ import keras
 import tensorflow as tf
 
 from ser_keras.io import atomic_path
-from ser_keras.training.conv_routes import routed_convolutions
+from ser_keras.training.routes import routed_layers
 from ser_keras.training.schedules import HalveLearningRateOnPlateau, HalvingSchedule
 
 # The halving schedule always ends training (every epoch that keeps the rate must lower
@@ -66,7 +66,7 @@ def train_frame_classifier(
     checkpoint_path=None,
     tensorboard_dir=None,
     callbacks=(),
-    conv_routes=None,
+    routes=None,
 ):
     """Compile ``model`` with the SHORT recipe and train it until the schedule stops.
 
@@ -80,9 +80,9 @@ def train_frame_classifier(
     tensorboard_dir: where ``keras.callbacks.TensorBoard`` logs each epoch (issue 17.4):
     ``train/`` epoch_loss, epoch_accuracy, epoch_learning_rate (the rate used in that epoch);
     ``validation/`` epoch_loss, epoch_accuracy.
-    conv_routes: compute the Conv1D layers that TensorFlow computes slowly on a CPU through
-    same-maths matmul routes (:mod:`ser_keras.training.conv_routes`; the raw CNNs' conv3 and
-    conv4 as patch matmuls) while it trains; ``None`` turns them on only when no GPU is visible.
+    routes: compute the layers that TensorFlow trains slowly on a CPU through same-maths
+    routes (:mod:`ser_keras.training.routes`; the raw CNNs' conv3 and conv4 as patch matmuls)
+    while it trains; ``None`` turns them on only when no GPU is visible.
 
     Returns a JSON-ready dict: ``epochs_run``, ``best_epoch`` (1-based; 0 and ``best_val_loss``
     None when no epoch had a finite validation loss), ``best_val_loss``,
@@ -112,7 +112,7 @@ def train_frame_classifier(
     progress = [_EpochProgbar(halving, max_epochs)] if verbose >= 2 else []
     # Ahead of the halving callback, so the learning rate it logs is the epoch's, not the next one's.
     board = [keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir), write_graph=False)] if tensorboard_dir else []
-    with routed_convolutions(model, conv_routes):
+    with routed_layers(model, routes):
         history = model.fit(
             train_ds,
             validation_data=val_ds,

@@ -36,7 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from ser_keras.io import atomic_path
-from ser_keras.training.conv_routes import routed_convolutions
+from ser_keras.training.routes import routed_layers
 from ser_keras.models.elor import HEADS
 
 
@@ -59,14 +59,14 @@ class SplitHeadTrainer:
     indices on the training device. It is not part of ``model``, so a saved ``.h5`` still takes
     the network's own inputs.
 
-    ``conv_routes``: compute the Conv1D layers that TensorFlow computes slowly on a CPU
-    through same-maths matmul routes in the training updates (:mod:`ser_keras.training.conv_routes`;
-    ELoR's long convolutions take their kernel gradients from frame-pair matmuls). Default: on
-    where no GPU is visible.
+    ``routes``: compute the layers that TensorFlow trains slowly on a CPU through same-maths
+    routes in the training updates (:mod:`ser_keras.training.routes`: ELoR's long convolutions
+    take their kernel gradients from frame-pair matmuls, batch norms run as the fused op).
+    Default: on where no GPU is visible.
     """
 
     def __init__(self, build_model, *, learning_rate, momentum=0.9, seed=0, heads=HEADS, strategy=None,
-                 input_stage=None, conv_routes=None):
+                 input_stage=None, routes=None):
         if len(heads) != 2 or len(set(heads)) != 2:
             raise ValueError(f"heads must name two distinct outputs; got {heads!r}.")
         self.heads = tuple(heads)
@@ -80,7 +80,7 @@ class SplitHeadTrainer:
             }
             for head in self.heads:
                 self.optimizers[head].build(self.update_variables[head])
-        self.conv_routes = conv_routes
+        self.routes = routes
         self.order_rng = np.random.default_rng(seed)
         self.input_stage = input_stage or (lambda x: x)
         self.best_epoch = None
@@ -120,8 +120,8 @@ class SplitHeadTrainer:
 
     def _distributed_update(self, head, x, labels):
         # Routed while this update is traced (by all replicas) only: evaluation, prediction and
-        # a saved model run TensorFlow's own convolutions.
-        with routed_convolutions(self.model, self.conv_routes):
+        # a saved model run TensorFlow's own ops.
+        with routed_layers(self.model, self.routes):
             per_replica = self.strategy.run(functools.partial(self._replica_update, head), args=(x, labels))
         return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 

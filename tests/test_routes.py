@@ -1,4 +1,4 @@
-"""Same-maths Conv1D routes (ser_keras.training.conv_routes): the frame-pair kernel gradient
+"""Same-maths Conv1D routes (ser_keras.training.routes): the frame-pair kernel gradient
 against a direct NumPy sum, and both routes against TensorFlow's own outputs and gradients."""
 
 import keras
@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ser_keras.models.elor import ElorConfig, build_elor
+from ser_keras.models.elor import ElorConfig, LomConfig, build_elor, build_lom
 from ser_keras.models.raw_cnn import RAW_SEG, RAW_SUBSEG, build_raw_cnn
-from ser_keras.training.conv_routes import (
+from ser_keras.training.routes import (
     conv1d_kernel_gradient,
     frame_length,
     frame_pairs_compute,
+    fused_batch_norm_computes,
     patch_matmul_computes,
-    route_convolutions,
+    route_layers,
 )
 from ser_keras.training.split_heads import SplitHeadTrainer
 
@@ -91,27 +92,72 @@ def test_what_each_route_computes():
     for route_computes in (frame_pairs_compute, patch_matmul_computes):
         assert not route_computes(built(keras.layers.Conv1D(2, 3, dilation_rate=2)))
         assert not route_computes(built(keras.layers.Conv1D(2, 3, padding="causal")))
+    assert fused_batch_norm_computes(built(keras.layers.BatchNormalization()))
+    assert not fused_batch_norm_computes(built(keras.layers.BatchNormalization(axis=1)))
+    assert not fused_batch_norm_computes(built(keras.layers.BatchNormalization(synchronized=True)))
+    assert not fused_batch_norm_computes(built(keras.layers.BatchNormalization(renorm=True)))
     with pytest.raises(ValueError, match="`force` must be one of"):
-        route_convolutions(keras.Sequential(), force="fast")
+        route_layers(keras.Sequential(), force="fast")
+
+
+@pytest.mark.parametrize("shape, scale, center", [((4, 300, 6), True, True), ((64, 5), True, True),
+                                                 ((3, 40, 5), False, False)])
+def test_fused_batch_norm_matches_keras_and_float64_moments(shape, scale, center):
+    rng = np.random.default_rng(len(shape))
+    x = tf.constant(rng.standard_normal(shape) * 3 + 2, tf.float32)
+    upstream = tf.constant(rng.standard_normal(shape), tf.float32)
+    gamma = rng.uniform(0.5, 2.0, shape[-1])
+    results = {}
+    for route in (None, "fused_batch_norm"):
+        keras.utils.set_random_seed(0)
+        layer = keras.layers.BatchNormalization(scale=scale, center=center, momentum=0.9, name="bn")
+        model = keras.Sequential([keras.Input(shape[1:]), layer])
+        if scale:
+            layer.gamma.assign(gamma)
+        if route:
+            assert _routed_names(model, force=route) == {"bn": route}
+
+        @tf.function
+        def step():
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                outputs = model(x, training=True)
+                loss = tf.reduce_sum(outputs * upstream)
+            return outputs, tape.gradient(loss, [x, *model.trainable_variables])
+
+        outputs, gradients = step()
+        op_types = {op.type for op in step.get_concrete_function().graph.get_operations()}
+        assert ("FusedBatchNormV3" in op_types) is (route is not None)
+        statistics = [layer.moving_mean.numpy(), layer.moving_variance.numpy()]
+        results[route] = [outputs.numpy(), *(gradient.numpy() for gradient in gradients), *statistics,
+                          model(x, training=False).numpy()]
+    for routed, keras_own in zip(results["fused_batch_norm"], results[None]):
+        np.testing.assert_allclose(routed, keras_own, rtol=1e-5, atol=1e-5 * np.abs(keras_own).max())
+    # The moving statistics against float64 moments over every position: the population variance.
+    values = x.numpy().astype(np.float64).reshape(-1, shape[-1])
+    np.testing.assert_allclose(results["fused_batch_norm"][-3], 0.9 * 0.0 + 0.1 * values.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(results["fused_batch_norm"][-2], 0.9 * 1.0 + 0.1 * values.var(0), rtol=1e-6)
 
 
 def _routed_names(model, **options):
-    return {layer.name: name for layer, name in route_convolutions(model, **options).items()}
+    return {layer.name: name for layer, name in route_layers(model, **options).items()}
 
 
-def test_measured_rules_route_elors_long_convolutions_and_shorts_last_two():
-    assert _routed_names(build_elor(ElorConfig())) == {"conv2": "frame_pairs", "conv3": "frame_pairs"}
+def test_measured_rules_route_elors_long_convolutions_and_batch_norms_and_shorts_last_two():
+    batch_norms = {f"conv{block}_batchnorm": "fused_batch_norm" for block in (1, 2, 3)}
+    assert _routed_names(build_elor(ElorConfig())) == {"conv2": "frame_pairs", "conv3": "frame_pairs", **batch_norms}
+    assert _routed_names(build_lom(LomConfig())) == batch_norms
     for config in (RAW_SUBSEG, RAW_SEG):
         assert _routed_names(build_raw_cnn(config)) == {"conv3": "patch_matmul", "conv4": "patch_matmul"}
 
 
 def test_a_network_inside_a_wrapper_model_is_routed_and_given_back():
-    from ser_keras.training.conv_routes import routed_convolutions
+    from ser_keras.training.routes import routed_layers
 
     network = build_raw_cnn(RAW_SEG)
     ids = keras.Input((4000,))
     wrapper = keras.Model(ids, network(keras.layers.Identity()(ids)))  # like the device-input window gather
-    with routed_convolutions(wrapper) as routed:
+    with routed_layers(wrapper) as routed:
         assert {layer.name for layer in routed} == {"conv3", "conv4"}
         assert "call" in vars(network.get_layer("conv4"))
     assert "call" not in vars(network.get_layer("conv4"))
@@ -150,21 +196,21 @@ def _weights_after_three_steps(**trainer_options):
 
 
 def _same_to_rounding_but_not_bitwise(weights, reference, rtol):
-    # Bit-identical weights would mean the route (conv2: 4 channels, kernel 16) never ran.
+    # Bit-identical weights would mean the routes (conv2: 4 channels, kernel 16; the batch norms) never ran.
     assert any(not np.array_equal(ours, theirs) for ours, theirs in zip(weights, reference))
     for ours, theirs in zip(weights, reference):
         np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=rtol / 10)
 
 
-def test_split_head_training_with_frame_pair_gradients_follows_tensorflows():
-    weights = _weights_after_three_steps(conv_routes=True)
-    _same_to_rounding_but_not_bitwise(weights, _weights_after_three_steps(conv_routes=False), rtol=1e-4)
+def test_split_head_training_through_the_routes_follows_tensorflows():
+    weights = _weights_after_three_steps(routes=True)
+    _same_to_rounding_but_not_bitwise(weights, _weights_after_three_steps(routes=False), rtol=1e-4)
 
 
-def test_frame_pair_gradients_under_a_mirrored_strategy():
-    mirrored = _weights_after_three_steps(conv_routes=True, strategy=tf.distribute.MirroredStrategy(["/cpu:0"]))
-    _same_to_rounding_but_not_bitwise(mirrored, _weights_after_three_steps(conv_routes=False), rtol=1e-4)
-    for ours, theirs in zip(mirrored, _weights_after_three_steps(conv_routes=True)):
+def test_routes_under_a_mirrored_strategy():
+    mirrored = _weights_after_three_steps(routes=True, strategy=tf.distribute.MirroredStrategy(["/cpu:0"]))
+    _same_to_rounding_but_not_bitwise(mirrored, _weights_after_three_steps(routes=False), rtol=1e-4)
+    for ours, theirs in zip(mirrored, _weights_after_three_steps(routes=True)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
 
 
@@ -189,7 +235,7 @@ def test_short_recipe_with_patch_matmuls_follows_tensorflows():
         keras.utils.set_random_seed(2)
         model = build_raw_cnn(RAW_SEG)
         initial = model.get_weights()
-        train_frame_classifier(model, dataset, dataset, max_epochs=2, verbose=0, conv_routes=routes)
+        train_frame_classifier(model, dataset, dataset, max_epochs=2, verbose=0, routes=routes)
         assert "call" not in vars(model.get_layer("conv4"))  # routed while it trains only
         weights[routes] = model.get_weights()
         assert not np.array_equal(weights[routes][-4], initial[-4])  # training moved the hidden layer
