@@ -9,6 +9,7 @@ import tensorflow as tf
 from ser_keras.models.elor import ElorConfig, LomConfig, build_elor, build_lom
 from ser_keras.models.raw_cnn import RAW_SEG, RAW_SUBSEG, build_raw_cnn
 from ser_keras.training.routes import (
+    conv1d_input_gradient,
     conv1d_kernel_gradient,
     frame_length,
     frame_pairs_compute,
@@ -40,6 +41,19 @@ def test_kernel_gradient_equals_the_direct_sum(batch, length, in_channels, out_c
     upstream = rng.standard_normal((batch, length - kernel_size + 1, out_channels))
     gradient = conv1d_kernel_gradient(tf.constant(x), tf.constant(upstream), kernel_size, frame).numpy()
     np.testing.assert_allclose(gradient, _direct_kernel_gradient(x, upstream, kernel_size), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("length, kernel_size", [(50, 5), (7, 7), (9, 1), (120, 40)])
+def test_input_gradient_equals_the_direct_sum(length, kernel_size):
+    rng = np.random.default_rng(length)
+    kernel = rng.standard_normal((kernel_size, 3, 4))
+    upstream = rng.standard_normal((2, length - kernel_size + 1, 4))
+    # dx[n, t + j] += dy[n, t] @ kernel[j].T, tap by tap in float64.
+    direct = np.zeros((2, length, 3))
+    for tap in range(kernel_size):
+        direct[:, tap:tap + upstream.shape[1]] += upstream @ kernel[tap].T
+    gradient = conv1d_input_gradient(tf.constant(upstream), tf.constant(kernel)).numpy()
+    np.testing.assert_allclose(gradient, direct, rtol=0, atol=1e-12)
 
 
 def test_default_frame_is_a_quarter_of_the_kernel_in_whole_cache_lines():
