@@ -153,6 +153,27 @@ def test_fused_batch_norm_matches_keras_and_float64_moments(shape, scale, center
     np.testing.assert_allclose(results["fused_batch_norm"][-2], 0.9 * 1.0 + 0.1 * values.var(0), rtol=1e-6)
 
 
+def test_fused_batch_norm_under_mixed_bfloat16_keeps_float32_statistics():
+    x = tf.constant(np.random.default_rng(0).standard_normal((4, 50, 3)) * 2 + 1, tf.float32)
+    results = {}
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        for route in (None, "fused_batch_norm"):
+            layer = keras.layers.BatchNormalization(name="bn")
+            model = keras.Sequential([keras.Input((50, 3)), layer])
+            if route:
+                _routed_names(model, force=route)
+            outputs = tf.function(lambda: model(x, training=True))()
+            assert outputs.dtype == tf.bfloat16 and layer.moving_variance.dtype == "float32"
+            results[route] = [outputs.numpy().astype(np.float32), layer.moving_mean.numpy(), layer.moving_variance.numpy()]
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    # Both compute in float32 from the same bfloat16 inputs; outputs differ by bfloat16 rounding only.
+    np.testing.assert_allclose(results["fused_batch_norm"][0], results[None][0], atol=0.02)
+    for routed, keras_own in zip(results["fused_batch_norm"][1:], results[None][1:]):
+        np.testing.assert_allclose(routed, keras_own, rtol=1e-5)
+
+
 def _routed_names(model, **options):
     return {layer.name: name for layer, name in route_layers(model, **options).items()}
 
