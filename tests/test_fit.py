@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from ser_keras.models.lld_mlp import build_lld_mlp
 from ser_keras.models.raw_cnn import build_raw_subseg
-from ser_keras.training.fit import train_frame_classifier
+from ser_keras.training.fit import pick_steps_per_execution, train_frame_classifier
 from ser_keras.training.schedules import HalvingSchedule
 
 
@@ -59,6 +59,40 @@ def test_schedule_ends_training_at_the_floor_and_keeps_best_weights():
     assert result["history"]["learning_rate"] == pytest.approx([0.1, 0.1, 0.05])
     best_loss = model.evaluate(train, verbose=0)[0]
     assert best_loss == pytest.approx(result["best_val_loss"], rel=1e-5)
+
+
+def test_steps_per_execution_divides_every_given_step_count():
+    assert pick_steps_per_execution(None, None) == 32
+    assert pick_steps_per_execution(48) == 24
+    assert pick_steps_per_execution(40) == 20
+    assert pick_steps_per_execution(20, 8) == 4
+    assert pick_steps_per_execution(37) == 1
+    assert pick_steps_per_execution(30, None, most=4) == 3
+
+
+def _random_lld_run(steps_per_execution, *, steps_per_epoch):
+    """Three epochs of a small LLD MLP on a shuffled, repeated stream of 7 batches (so
+    epochs cross the stream's ends) with a 5-batch validation set: summary and weights."""
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(7 * 16, 25, 4)).astype("float32")
+    labels = rng.integers(0, 4, len(features)).astype("int32")
+    train = tf.data.Dataset.from_tensor_slices((features, labels)).shuffle(len(features), seed=1).batch(16).repeat()
+    validation = tf.data.Dataset.from_tensor_slices((features[:80], labels[:80])).batch(16)
+    model = build_lld_mlp(4, feature_mean=np.zeros(4), feature_variance=np.ones(4), hidden_layers=(8,))
+    summary = train_frame_classifier(model, train, validation, steps_per_epoch=steps_per_epoch, max_epochs=3,
+                                     verbose=0, steps_per_execution=steps_per_execution)
+    return summary, [keras.ops.convert_to_numpy(weight) for weight in model.weights]
+
+
+@pytest.mark.parametrize("steps_per_epoch", [12, 10])
+def test_several_steps_per_call_train_exactly_as_one_step_per_call(steps_per_epoch):
+    one, one_weights = _random_lld_run(1, steps_per_epoch=steps_per_epoch)
+    several, several_weights = _random_lld_run(None, steps_per_epoch=steps_per_epoch)
+    assert several["steps_per_execution"] == steps_per_epoch > one["steps_per_execution"] == 1
+    assert several["history"] == one["history"]
+    for weight, reference in zip(several_weights, one_weights):
+        np.testing.assert_array_equal(weight, reference)
 
 
 def test_mixed_precision_model_trains_and_the_schedule_reaches_the_loss_scaled_optimizer():

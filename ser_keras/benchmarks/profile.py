@@ -78,7 +78,7 @@ def trace_frame_training(model, train, validation, *, steps, logdir):
                 tf.profiler.experimental.stop()
 
     tracer = TraceSecondEpoch()
-    train_frame_classifier(model, train, validation, steps_per_epoch=steps, validation_steps=1, max_epochs=2,
+    train_frame_classifier(model, train, validation.take(1), steps_per_epoch=steps, max_epochs=2,
                            verbose=0, callbacks=[tracer])
     return _latest_trace(logdir), tracer.seconds
 

@@ -100,7 +100,7 @@ def frame_training_rate(model, train_ds, val_ds, *, batch_size, steps, epochs):
     from ser_keras.training.fit import train_frame_classifier
 
     timer = _epoch_timer(steps)
-    train_frame_classifier(model, train_ds, val_ds, steps_per_epoch=steps, validation_steps=1,
+    train_frame_classifier(model, train_ds, val_ds.take(1), steps_per_epoch=steps,
                            max_epochs=epochs + 1, verbose=0, callbacks=[timer])
     if len(timer.seconds) != epochs + 1:
         raise RuntimeError(f"Expected {epochs + 1} timed epochs, got {len(timer.seconds)}: the schedule stopped early.")

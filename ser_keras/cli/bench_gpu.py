@@ -123,7 +123,7 @@ def _frame_rate(model, train, validation, *, batch_size, steps, epochs):
     from ser_keras.training.fit import train_frame_classifier
 
     timer = _drained_epoch_timer()
-    train_frame_classifier(model, train, validation, steps_per_epoch=steps, validation_steps=1,
+    train_frame_classifier(model, train, validation.take(1), steps_per_epoch=steps,
                            max_epochs=epochs + 1, verbose=0, callbacks=[timer])
     if len(timer.seconds) != epochs + 1:
         raise RuntimeError(f"Expected {epochs + 1} timed epochs, got {len(timer.seconds)}: the schedule stopped early.")

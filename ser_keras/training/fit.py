@@ -26,6 +26,24 @@ from ser_keras.training.schedules import HalveLearningRateOnPlateau, HalvingSche
 # and is never shown (see _EpochProgbar).
 _UNLIMITED_EPOCHS = 100_000
 
+# Why several steps per call: the GPU path needs them. Each call costs a Python round trip
+# (≈ 1 ms), while a GPU trains a Raw Seg batch in far less, so one step per call would
+# leave it idle. On this 2-core CPU it measured neutral (within run-to-run noise). Same
+# batches, same updates, same order: the weights are bitwise those of one step per call.
+_MOST_STEPS_PER_EXECUTION = 32
+
+
+def pick_steps_per_execution(*step_counts, most=_MOST_STEPS_PER_EXECUTION):
+    """The largest ``n <= most`` that divides every step count given (``None``: a finite
+    dataset, which ends a call early by itself).
+
+    Keras runs ``n`` steps per call even where an epoch's ``steps_per_epoch`` (or
+    ``validation_steps``) is not a multiple of ``n``, so the epoch would overrun its
+    steps; a divisor keeps the epochs exactly as they are with one step per call.
+    """
+    counts = [count for count in step_counts if count is not None]
+    return max(n for n in range(1, most + 1) if all(count % n == 0 for count in counts))
+
 
 class _EpochProgbar(keras.callbacks.ProgbarLogger):
     """Keras' step progress bar, each epoch headed by a line with the learning rate and the
@@ -67,6 +85,7 @@ def train_frame_classifier(
     tensorboard_dir=None,
     callbacks=(),
     routes=None,
+    steps_per_execution=None,
 ):
     """Compile ``model`` with the SHORT recipe and train it until the schedule stops.
 
@@ -83,11 +102,15 @@ def train_frame_classifier(
     routes: compute the layers that TensorFlow trains slowly on a CPU through same-maths
     routes (:mod:`ser_keras.training.routes`; the raw CNNs' conv3 and conv4 as patch matmuls)
     while it trains; ``None`` turns them on only when no GPU is visible.
+    steps_per_execution: training (and evaluation) steps per call of the compiled step;
+    ``None`` picks the largest divisor of ``steps_per_epoch`` and ``validation_steps`` up to
+    32 (:func:`pick_steps_per_execution`). Any value gives the same weights.
 
     Returns a JSON-ready dict: ``epochs_run``, ``best_epoch`` (1-based; 0 and ``best_val_loss``
     None when no epoch had a finite validation loss), ``best_val_loss``,
     ``final_learning_rate`` (the rate after the last epoch's update), ``halvings``,
-    ``stopped_by`` (``'learning_rate_floor'`` or ``'max_epochs'``) and ``history`` (per-epoch
+    ``stopped_by`` (``'learning_rate_floor'`` or ``'max_epochs'``), ``steps_per_execution``
+    and ``history`` (per-epoch
     lists: loss, accuracy, val_loss, val_accuracy, learning_rate).
     """
     if not isinstance(model, keras.Model):
@@ -100,6 +123,8 @@ def train_frame_classifier(
         raise ValueError("`val_ds` is required: the learning-rate schedule runs on the validation loss.")
     if jit_compile is None:
         jit_compile = bool(tf.config.list_physical_devices("GPU"))
+    if steps_per_execution is None:
+        steps_per_execution = pick_steps_per_execution(steps_per_epoch, validation_steps)
 
     with model.distribute_strategy.scope():
         model.compile(
@@ -107,6 +132,7 @@ def train_frame_classifier(
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
             jit_compile=jit_compile,
+            steps_per_execution=steps_per_execution,
         )
     halving = HalveLearningRateOnPlateau(schedule)
     progress = [_EpochProgbar(halving, max_epochs)] if verbose >= 2 else []
@@ -133,6 +159,7 @@ def train_frame_classifier(
         "final_learning_rate": state.learning_rate,
         "halvings": state.halvings,
         "stopped_by": "learning_rate_floor" if state.stop else "max_epochs",
+        "steps_per_execution": steps_per_execution,
         "history": {key: [float(value) for value in values] for key, values in history.history.items()},
     }
 
