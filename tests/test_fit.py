@@ -95,6 +95,14 @@ def test_several_steps_per_call_train_exactly_as_one_step_per_call(steps_per_epo
         np.testing.assert_array_equal(weight, reference)
 
 
+def test_a_call_size_that_does_not_divide_the_epoch_overruns_it():
+    """Why ``pick_steps_per_execution`` takes a divisor: Keras runs whole calls, so 8 steps
+    per call on 12-step epochs train 16 steps per epoch and the history changes."""
+    one, _ = _random_lld_run(1, steps_per_epoch=12)
+    overrun, _ = _random_lld_run(8, steps_per_epoch=12)
+    assert overrun["history"]["loss"] != one["history"]["loss"]
+
+
 def test_mixed_precision_model_trains_and_the_schedule_reaches_the_loss_scaled_optimizer():
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
