@@ -136,10 +136,12 @@ def elor_training_rate(trainer, dataset, *, batch_size, steps, rounds):
 
 def script_wall_time(script, arguments, *, log_path, timeout_s, environment=None):
     """``(wall seconds, CPU seconds)`` of ``python script arguments`` (user + system time of
-    the script and every process it waited for; output to ``log_path``, environment variables
+    the script and every process it started, fork-server workers included: it runs under
+    :mod:`~ser_keras.benchmarks.reaper`; output to ``log_path``, environment variables
     ``environment`` if given); None if the script does not exist. A failing script raises
     RuntimeError with its last output."""
     import resource
+    import signal
     import subprocess
 
     if not os.path.exists(script):
@@ -151,12 +153,20 @@ def script_wall_time(script, arguments, *, log_path, timeout_s, environment=None
 
     started, cpu_before = time.perf_counter(), children_cpu()
     with open(log_path, "w") as log:
-        done = subprocess.run([sys.executable, script, *arguments], stdout=log, stderr=subprocess.STDOUT,
-                              timeout=timeout_s, check=False, env=environment)
-    if done.returncode != 0:
+        # Its own session, so a timeout (or Ctrl-C) stops the script and its workers, not only the reaper.
+        process = subprocess.Popen([sys.executable, "-m", "ser_keras.benchmarks.reaper", sys.executable, script,
+                                    *arguments], stdout=log, stderr=subprocess.STDOUT, env=environment,
+                                   start_new_session=True)
+        try:
+            returncode = process.wait(timeout=timeout_s)
+        except BaseException:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
+    if returncode != 0:
         with open(log_path) as log:
             tail = log.read()[-2000:]
-        raise RuntimeError(f"{script} exited with {done.returncode}; the end of its output:\n{tail}")
+        raise RuntimeError(f"{script} exited with {returncode}; the end of its output:\n{tail}")
     return time.perf_counter() - started, children_cpu() - cpu_before
 
 
