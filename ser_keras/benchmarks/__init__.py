@@ -11,6 +11,7 @@ and the PyTorch peer runs in a venv without TensorFlow.
 * :mod:`~ser_keras.benchmarks.workloads` — windows streaming and the models through the pipelines.
 * :mod:`~ser_keras.benchmarks.peers` — the PyTorch peer.
 * :mod:`~ser_keras.benchmarks.extraction` — openSMILE extraction and the feature cache.
+* :mod:`~ser_keras.benchmarks.reaper` — runs a script so that all its processes' CPU time is counted.
 """
 
 from ser_keras.benchmarks.extraction import feature_extraction_figures
