@@ -22,19 +22,24 @@ def tiny_short_data(tiny_root):
 
 def _experiment(data, out, *, fail, on_thread):
     """An experiment whose functionals and raw-CNN units are stand-ins: the unit ``fail`` =
-    (family, fold) raises, and the units of the other family wait until it has (so the failure
-    lands while the other thread is inside a unit). ``on_thread`` collects (family, fold, thread
+    (family, fold) raises once the other family has started a unit, and the units of the
+    other family wait until it has (so the failure lands while the other thread is inside a
+    unit, however the two threads are scheduled). ``on_thread`` collects (family, fold, thread
     name) of every unit started."""
     config = ShortConfig(budget="quick", rows=ROWS, verbose=0, **budget("synthetic", quick=True).settings)
     record = RunRecord(out, script="table1", fingerprint={"budget": "quick"}, config={})
     experiment = ShortExperiment(data, config, record)
     experiment._extract_features = lambda rows: None
     failed = threading.Event()
+    started = {"functionals": threading.Event(), "raw_cnn": threading.Event()}
 
     def stand_in(family):
         def unit(row, fold):
             on_thread.append((family, fold.name, threading.current_thread().name))
+            started[family].set()
             if (family, fold.name) == fail:
+                other = next(name for name in started if name != family)
+                assert started[other].wait(timeout=30)  # else the other thread could stop before its first unit
                 failed.set()
                 raise ValueError(f"broken {family} unit {fold.name}")
             if family != fail[0]:
