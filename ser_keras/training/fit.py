@@ -104,7 +104,8 @@ def train_frame_classifier(
     while it trains; ``None`` turns them on only when no GPU is visible.
     steps_per_execution: training (and evaluation) steps per call of the compiled step;
     ``None`` picks the largest divisor of ``steps_per_epoch`` and ``validation_steps`` up to
-    32 (:func:`pick_steps_per_execution`). Any value gives the same weights.
+    32 (:func:`pick_steps_per_execution`). Any divisor of the epoch's steps gives the weights
+    of one step per call; another value overruns each epoch.
 
     Returns a JSON-ready dict: ``epochs_run``, ``best_epoch`` (1-based; 0 and ``best_val_loss``
     None when no epoch had a finite validation loss), ``best_val_loss``,
