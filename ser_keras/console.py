@@ -201,7 +201,11 @@ class RunProgress:
     a run that knows better calls :meth:`expect` with the relative work of one unit of each
     row that paces it (e.g. training FLOPs): a row's remaining units then take its own mean
     time, or, before any of them has finished, its work at the seconds per unit of work
-    measured so far; rows left out run beside those (no ETA of their own).
+    measured so far; rows left out run beside those (no ETA of their own). A unit in training
+    may report the share of it done (:meth:`unit_progress`, e.g. after each epoch of a capped
+    schedule): until its row has a finished unit, its time so far over that share stands in
+    for one, so the ETA comes before the first long unit ends. Time already spent on units in
+    training is not counted again.
 
         with RunProgress(total=len(rows) * len(folds), title="table1") as progress:
             progress.unit_done("raw_subseg_cnn", "Ses03", "UAR 47.1 %, 6 epochs", seconds=71)
@@ -223,6 +227,7 @@ class RunProgress:
         self.work = None  # {row: (units, relative work of one unit)}, from expect()
         self.row_seconds = {}  # row -> seconds of each unit trained here
         self.row_done = {}  # row -> units done (trained, resumed or skipped)
+        self.running = {}  # (row, fold) -> [monotonic start, share done or None] of units in training
         self._lock = threading.Lock()
 
     def __enter__(self):
@@ -248,15 +253,26 @@ class RunProgress:
     def unit_started(self, row, fold):
         """Name the unit in training on the bar (no line of its own)."""
         with self._lock:
+            now = time.monotonic()
             if self.first_started is None:
-                self.first_started = time.monotonic()
+                self.first_started = now
+            self.running[row, fold] = [now, None]
             self.current = f"{row} {fold}"
             if self.bar is not None:
                 self.bar.set_postfix_str(self.current + self._eta(", ETA {}"))
 
+    def unit_progress(self, row, fold, share):
+        """The unit in training has done ``share`` (0-1] of its work (no line of its own)."""
+        with self._lock:
+            if (row, fold) in self.running and share > 0:
+                self.running[row, fold][1] = min(float(share), 1.0)
+                if self.bar is not None:
+                    self.bar.set_postfix_str(self.current + self._eta(", ETA {}"))
+
     def unit_done(self, row, fold, summary, seconds):
         """One finished unit: ``summary`` is what to say about it ("UAR 47.1 %, 6 epochs")."""
         with self._lock:
+            self.running.pop((row, fold), None)
             self.trained += 1
             self.row_seconds.setdefault(row, []).append(seconds)
             began = time.monotonic() - seconds
@@ -266,6 +282,7 @@ class RunProgress:
     def unit_skipped(self, row, fold, reason="resumed"):
         """A unit not trained here (its result was found in the run folder); counts as done."""
         with self._lock:
+            self.running.pop((row, fold), None)
             self._finish(row, 1, f"{row} {fold}: {reason}")
 
     def row_skipped(self, row, folds, reason):
@@ -293,21 +310,30 @@ class RunProgress:
         return "" if seconds is None else template.format(_duration(seconds))
 
     def _seconds_left(self):
-        if self.done >= self.total or not self.trained:
+        if self.done >= self.total:
             return None
         if self.work is None:
+            if not self.trained:
+                return None
             return (self.total - self.done) * (time.monotonic() - self.first_started) / self.trained
+        now = time.monotonic()
+        # row -> one unit's seconds projected from the share done, for rows with no finished unit
+        projected = {row: (now - started) / share for (row, _), (started, share) in self.running.items()
+                     if share and row in self.work and row not in self.row_seconds}
         timed = [(self.work[row][1], seconds) for row, times in self.row_seconds.items() if row in self.work
                  for seconds in times]
+        timed += [(self.work[row][1], seconds) for row, seconds in projected.items()]
         if not timed:
-            return None  # nothing that paces the run has finished yet
+            return None  # nothing that paces the run has finished (or told its share) yet
         seconds_per_work = sum(seconds for _, seconds in timed) / max(sum(work for work, _ in timed), 1e-12)
         left = 0.0
         for row, (units, work) in self.work.items():
             times = self.row_seconds.get(row)
-            each = sum(times) / len(times) if times else work * seconds_per_work
+            each = sum(times) / len(times) if times else projected.get(row, work * seconds_per_work)
             left += max(units - self.row_done.get(row, 0), 0) * each
-        return left
+            left -= sum(min(now - started, each) for (running_row, _), (started, _) in self.running.items()
+                        if running_row == row)
+        return max(left, 0.0)
 
 
 def _duration(seconds):

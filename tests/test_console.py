@@ -110,6 +110,25 @@ def test_run_progress_paces_the_eta_by_each_rows_work_then_by_its_own_times():
     assert lines[2].endswith("(ETA 50 s)")  # 2 SubSeg × 20 s + 2 Seg × 5 s
 
 
+def test_run_progress_projects_a_unit_in_training_from_the_share_it_has_done(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(console.time, "monotonic", lambda: clock[0])
+    progress = console.RunProgress(total=4, stream=io.StringIO())
+    progress.expect({"raw_subseg_cnn": (2, 4.0), "raw_seg_cnn": (2, 1.0)})
+    progress.unit_started("raw_subseg_cnn", "Ses01")
+    clock[0] += 10
+    assert progress._seconds_left() is None  # no share told yet: nothing to pace by
+    progress.unit_progress("raw_subseg_cnn", "Ses01", 0.25)  # 10 s for a quarter: 40 s a unit, 10 s per work
+    assert progress._seconds_left() == pytest.approx(2 * 40 + 2 * 10 - 10)
+    clock[0] += 30
+    progress.unit_done("raw_subseg_cnn", "Ses01", "UAR 47.0 %", seconds=40)
+    progress.unit_started("raw_subseg_cnn", "Ses02")
+    clock[0] += 15  # time spent on the unit in training is not counted twice
+    assert progress._seconds_left() == pytest.approx(40 - 15 + 2 * 10)
+    clock[0] += 60  # overran its mean: counts as nearly done, not as negative time
+    assert progress._seconds_left() == pytest.approx(2 * 10)
+
+
 def test_run_progress_on_a_terminal_draws_a_bar_and_writes_units_above_it():
     stream = _Terminal()
     with console.RunProgress(total=2, title="table1", stream=stream) as progress:

@@ -85,3 +85,25 @@ def test_the_eta_is_paced_by_the_network_rows_training_flops(tiny_short_data, tm
     for part_fold in tiny_short_data.folds:
         record.save_part("raw_seg_cnn", part_fold.name, experiment._part(part_fold, tiny_short_data.targets[part_fold.test]))
     assert "raw_seg_cnn" not in experiment._expected_work([ROWS_BY_ID["raw_seg_cnn"]])  # resumed: nothing left
+
+
+def test_network_rows_train_resumed_then_heaviest_first_beside_the_utterance_level_rows(tiny_short_data, tmp_path):
+    rows = ("compare_func_svm", "egemaps_lld_mlp", "raw_subseg_cnn", "raw_seg_cnn")  # the table's order
+    config = ShortConfig(budget="quick", rows=rows, verbose=0, **budget("synthetic", quick=True).settings)
+    record = RunRecord(tmp_path, script="table1", fingerprint={"budget": "quick"}, config={})
+    experiment = ShortExperiment(tiny_short_data, config, record)
+    experiment._extract_features = lambda rows: None
+    trained = []
+
+    def stand_in(row, fold):
+        trained.append((row.id, fold.name, threading.current_thread().name))
+        return experiment._part(fold, tiny_short_data.targets[fold.test])
+
+    experiment.families.update(functionals=stand_in, raw_cnn=stand_in, lld_mlp=stand_in)
+    for fold in tiny_short_data.folds:  # raw_seg_cnn: all folds in the run folder already
+        record.save_part("raw_seg_cnn", fold.name, experiment._part(fold, tiny_short_data.targets[fold.test]))
+    experiment.run(rows)
+    networks = [row for row, _, thread in trained if not thread.startswith("utterance-level-rows")]
+    folds = len(tiny_short_data.folds)
+    assert networks == ["raw_subseg_cnn"] * folds + ["egemaps_lld_mlp"] * folds  # by work; raw_seg_cnn resumed
+    assert [row for row, _, thread in trained if thread.startswith("utterance-level-rows")] == ["compare_func_svm"] * folds

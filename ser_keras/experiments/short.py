@@ -237,16 +237,25 @@ class ShortExperiment:
         The utterance-level rows (scikit-learn, mostly one core per fit) run on a second
         thread beside the network rows (TensorFlow), so both cores stay busy (issue 16.2).
         Every unit is seeded by its own row and fold and the features are extracted before
-        the two split, so the numbers are those of one row after the other. When a unit of
-        either thread fails, the other stops before its next unit (finished units stay saved
-        for ``--resume``) and the error is raised.
+        the two split, so the numbers are those of one row after the other. The network rows
+        train heaviest first (resumed rows before them, plug-ins whose work cannot be counted
+        after them): the ETA is then paced by the rows that set the wall time from the first
+        epoch on, not by small MLPs that share their cores with the other thread. When a unit
+        of either thread fails, the other stops before its next unit (finished units stay
+        saved for ``--resume``) and the error is raised.
         """
         table = ROWS if table is None else {row.id: row for row in table}
         selected = [table[row_id] for row_id in row_ids if row_id in table]
         runnable = [row for row in selected if not (row.source == "wav2vec2" and not self.data.wav2vec2_path)]
         self._extract_features(runnable)
+        work = self._expected_work(runnable)
         if self.progress is not None:
-            self.progress.expect(self._expected_work(runnable))
+            self.progress.expect(work)
+
+        def training_order(row):  # resumed, then by work (heaviest first), then uncounted plug-ins
+            return (0, 0.0) if self._finished(row) else (1, -work[row.id][1]) if row.id in work else (2, 0.0)
+
+        networks = sorted((row for row in runnable if row.family not in UTTERANCE_LEVEL_FAMILIES), key=training_order)
         failed = threading.Event()
 
         def stop_if_failed():
@@ -263,7 +272,7 @@ class ShortExperiment:
         with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="utterance-level-rows") as pool:
             pending = {row.id: pool.submit(parts_of, row) for row in runnable if row.family in UTTERANCE_LEVEL_FAMILIES}
             try:
-                parts_by_row = {row.id: parts_of(row) for row in runnable if row.id not in pending}
+                parts_by_row = {row.id: parts_of(row) for row in networks}
                 parts_by_row.update({row_id: future.result() for row_id, future in pending.items()})
             except _OtherThreadFailed:
                 concurrent.futures.wait(pending.values())
@@ -390,7 +399,8 @@ class ShortExperiment:
         set a Table-1 run's wall time (for the ETA of :class:`~ser_keras.console.RunProgress`):
         summed over the row's grid, the training FLOPs of one epoch over a fold's training
         windows plus the forward FLOPs over its validation windows. Epoch counts are unknown
-        before training; once a row has finished a fold, its own time takes over."""
+        before training; once a row has finished a fold (or, under an epoch cap, an epoch of
+        its first fold), its own time takes over. ``run`` also trains the rows in this order."""
         counts = frame_counts(self.data.store.lengths)
         fold = self.folds[0]
         train_windows = counts[fold.train].sum() / self.config.train_frame_step
@@ -448,22 +458,28 @@ class ShortExperiment:
         shape = (functionals.shape[1],)
         return self._select_and_test(row, fold, stream, lambda _: row.build(shape, self.data.num_classes), (None,))
 
-    def _train(self, row, model, train, val, train_steps, fold):
-        """Train with the row's recipe; returns the training summary."""
+    def _train(self, row, model, train, val, train_steps, fold, grid_share=(0, 1)):
+        """Train with the row's recipe; returns the training summary. ``grid_share``: (index,
+        count) of this grid point in the unit, for the share of the unit done after each epoch."""
         config = self.config
         tensorboard = f"{self.tensorboard}/{row.id}/{fold.name}" if self.tensorboard else None
         extra = {"tensorboard_dir": tensorboard} if tensorboard else {}
+        share = []
+        if self.progress is not None and config.max_epochs:  # uncapped schedules have no share to tell
+            index, count = grid_share
+            share = [keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: self.progress.unit_progress(
+                row.id, fold.name, (index + (epoch + 1) / config.max_epochs) / count))]
         if callable(row.recipe):
             row.recipe(model)  # the plug-in compiles its own optimizer and loss
             history = model.fit(train, validation_data=val, epochs=config.max_epochs or 30,
                                 steps_per_epoch=train_steps, verbose=int(config.verbose >= 2),
-                                callbacks=[keras.callbacks.EarlyStopping(restore_best_weights=True, patience=3)])
+                                callbacks=[keras.callbacks.EarlyStopping(restore_best_weights=True, patience=3), *share])
             losses = history.history.get("val_loss", [])
             return {"epochs_run": len(losses), "best_epoch": int(np.argmin(losses)) + 1 if losses else 0,
                     "recipe": "plug-in compiled model, early stopping on val_loss (patience 3)",
                     "history": {k: [float(v) for v in values] for k, values in history.history.items()}}
         return train_frame_classifier(model, train, val, steps_per_epoch=train_steps, max_epochs=config.max_epochs,
-                                      verbose=config.verbose, **extra)
+                                      verbose=config.verbose, callbacks=share, **extra)
 
     def _select_and_test(self, row, fold, stream, build, grid, *, gather=None):
         """Train one network per grid point, keep the best validation UAR, test it, save it.
@@ -474,10 +490,10 @@ class ShortExperiment:
         train, _, train_steps = stream(fold.train, config.train_frame_step, True)
         val, val_owners, _ = stream(fold.validation, config.eval_frame_step, False)
         best = None
-        for point in grid:
+        for index, point in enumerate(grid):
             model = build(point)
             trained = gather(model) if gather else model
-            summary = self._train(row, trained, train, val, train_steps, fold)
+            summary = self._train(row, trained, train, val, train_steps, fold, grid_share=(index, len(grid)))
             val_pred = self._utterance_predictions(trained, val.map(lambda x, y: x), val_owners, fold.validation)
             val_uar = unweighted_average_recall(data.targets[fold.validation], val_pred, data.num_classes)
             if best is None or val_uar > best[0]:
