@@ -227,7 +227,7 @@ class RunProgress:
         self.work = None  # {row: (units, relative work of one unit)}, from expect()
         self.row_seconds = {}  # row -> seconds of each unit trained here
         self.row_done = {}  # row -> units done (trained, resumed or skipped)
-        self.running = {}  # (row, fold) -> [monotonic start, share done or None] of units in training
+        self.running = {}  # (row, fold) -> [start, share done or None, when told] of units in training
         self._lock = threading.Lock()
 
     def __enter__(self):
@@ -256,7 +256,7 @@ class RunProgress:
             now = time.monotonic()
             if self.first_started is None:
                 self.first_started = now
-            self.running[row, fold] = [now, None]
+            self.running[row, fold] = [now, None, now]
             self.current = f"{row} {fold}"
             if self.bar is not None:
                 self.bar.set_postfix_str(self.current + self._eta(", ETA {}"))
@@ -265,7 +265,7 @@ class RunProgress:
         """The unit in training has done ``share`` (0-1] of its work (no line of its own)."""
         with self._lock:
             if (row, fold) in self.running and share > 0:
-                self.running[row, fold][1] = min(float(share), 1.0)
+                self.running[row, fold][1:] = [min(float(share), 1.0), time.monotonic()]
                 if self.bar is not None:
                     self.bar.set_postfix_str(self.current + self._eta(", ETA {}"))
 
@@ -317,8 +317,9 @@ class RunProgress:
                 return None
             return (self.total - self.done) * (time.monotonic() - self.first_started) / self.trained
         now = time.monotonic()
-        # row -> one unit's seconds projected from the share done, for rows with no finished unit
-        projected = {row: (now - started) / share for (row, _), (started, share) in self.running.items()
+        # row -> one unit's seconds projected from the share done when last told (not from now,
+        # which would grow between two reports), for rows with no finished unit
+        projected = {row: (told - started) / share for (row, _), (started, share, told) in self.running.items()
                      if share and row in self.work and row not in self.row_seconds}
         timed = [(self.work[row][1], seconds) for row, times in self.row_seconds.items() if row in self.work
                  for seconds in times]
@@ -331,7 +332,7 @@ class RunProgress:
             times = self.row_seconds.get(row)
             each = sum(times) / len(times) if times else projected.get(row, work * seconds_per_work)
             left += max(units - self.row_done.get(row, 0), 0) * each
-            left -= sum(min(now - started, each) for (running_row, _), (started, _) in self.running.items()
+            left -= sum(min(now - started, each) for (running_row, _), (started, *_) in self.running.items()
                         if running_row == row)
         return max(left, 0.0)
 

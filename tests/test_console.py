@@ -120,7 +120,9 @@ def test_run_progress_projects_a_unit_in_training_from_the_share_it_has_done(mon
     assert progress._seconds_left() is None  # no share told yet: nothing to pace by
     progress.unit_progress("raw_subseg_cnn", "Ses01", 0.25)  # 10 s for a quarter: 40 s a unit, 10 s per work
     assert progress._seconds_left() == pytest.approx(2 * 40 + 2 * 10 - 10)
-    clock[0] += 30
+    clock[0] += 5  # no new share told: the projection holds, the time left shrinks
+    assert progress._seconds_left() == pytest.approx(2 * 40 + 2 * 10 - 15)
+    clock[0] += 25
     progress.unit_done("raw_subseg_cnn", "Ses01", "UAR 47.0 %", seconds=40)
     progress.unit_started("raw_subseg_cnn", "Ses02")
     clock[0] += 15  # time spent on the unit in training is not counted twice
