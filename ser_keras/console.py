@@ -201,7 +201,10 @@ class RunProgress:
     a run that knows better calls :meth:`expect` with the relative work of one unit of each
     row that paces it (e.g. training FLOPs): a row's remaining units then take its own mean
     time, or, before any of them has finished, its work at the seconds per unit of work
-    measured so far; rows left out run beside those (no ETA of their own). A unit in training
+    measured so far. Rows named ``beside`` run on another thread meanwhile: their units left
+    take the mean time of their units so far, and the ETA is the longer of the two threads
+    (so a run of such rows alone, or one whose other thread outlasts the paced rows, still
+    tells one). A unit in training
     may report the share of it done (:meth:`unit_progress`, e.g. after each epoch of a capped
     schedule): until its row has a finished unit, its time so far over that share stands in
     for one, so the ETA comes before the first long unit ends. Time already spent on units in
@@ -225,6 +228,7 @@ class RunProgress:
         self.bar = None
         self.current = ""  # the unit last started, named on the bar
         self.work = None  # {row: (units, relative work of one unit)}, from expect()
+        self.beside = {}  # {row: units} run on another thread beside the paced rows, from expect()
         self.row_seconds = {}  # row -> seconds of each unit trained here
         self.row_done = {}  # row -> units done (trained, resumed or skipped)
         self.running = {}  # (row, fold) -> [start, share done or None, when told] of units in training
@@ -239,11 +243,13 @@ class RunProgress:
                                  bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
         return self
 
-    def expect(self, work):
+    def expect(self, work, beside=None):
         """Pace the ETA by ``work``: ``{row: (units, relative work of one unit)}`` of the rows
-        that set the run's wall time (see the class docstring)."""
+        that set the run's wall time; ``beside``: ``{row: units}`` of rows that run on another
+        thread meanwhile (see the class docstring)."""
         with self._lock:
             self.work = {row: (int(units), float(amount)) for row, (units, amount) in work.items()}
+            self.beside = {row: int(units) for row, units in (beside or {}).items()}
 
     def __exit__(self, *exc_info):
         if self.bar is not None:
@@ -316,7 +322,15 @@ class RunProgress:
             if not self.trained:
                 return None
             return (self.total - self.done) * (time.monotonic() - self.first_started) / self.trained
+        paced, beside = self._paced_seconds_left(), self._beside_seconds_left()
+        return None if paced is None else max(paced, beside or 0.0)
+
+    def _paced_seconds_left(self):
+        """Seconds left on the paced rows, or None while nothing has told their pace."""
         now = time.monotonic()
+        units_left = {row: max(units - self.row_done.get(row, 0), 0) for row, (units, _) in self.work.items()}
+        if not any(units_left.values()):
+            return 0.0
         # row -> one unit's seconds projected from the share done when last told (not from now,
         # which would grow between two reports), for rows with no finished unit
         projected = {row: (told - started) / share for (row, _), (started, share, told) in self.running.items()
@@ -331,10 +345,18 @@ class RunProgress:
         for row, (units, work) in self.work.items():
             times = self.row_seconds.get(row)
             each = sum(times) / len(times) if times else projected.get(row, work * seconds_per_work)
-            left += max(units - self.row_done.get(row, 0), 0) * each
+            left += units_left[row] * each
             left -= sum(min(now - started, each) for (running_row, _), (started, *_) in self.running.items()
                         if running_row == row)
         return max(left, 0.0)
+
+    def _beside_seconds_left(self):
+        """Seconds left on the rows beside the paced ones (one after another), or None."""
+        times = [seconds for row in self.beside for seconds in self.row_seconds.get(row, ())]
+        units_left = sum(max(units - self.row_done.get(row, 0), 0) for row, units in self.beside.items())
+        if not units_left:
+            return 0.0
+        return units_left * sum(times) / len(times) if times else None
 
 
 def _duration(seconds):

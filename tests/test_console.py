@@ -131,6 +131,24 @@ def test_run_progress_projects_a_unit_in_training_from_the_share_it_has_done(mon
     assert progress._seconds_left() == pytest.approx(2 * 10)
 
 
+def test_run_progress_tells_the_longer_of_the_paced_rows_and_the_rows_beside_them():
+    stream = io.StringIO()
+    with console.RunProgress(total=8, stream=stream) as progress:
+        progress.expect({"raw_seg_cnn": (2, 1.0)}, beside={"compare_func_svm": 3, "compare_func_rf": 3})
+        progress.unit_done("compare_func_svm", "Ses01", "UAR 40.0 %", seconds=4)  # the networks' pace unknown
+        progress.unit_done("raw_seg_cnn", "Ses01", "UAR 45.0 %", seconds=30)  # 30 s vs 5 × 4 s beside
+        progress.unit_done("raw_seg_cnn", "Ses02", "UAR 45.0 %", seconds=30)  # networks done: 5 × 4 s beside
+        for fold in ("Ses02", "Ses03"):
+            progress.unit_done("compare_func_svm", fold, "UAR 40.0 %", seconds=4)
+    lines = stream.getvalue().splitlines()
+    assert "ETA" not in lines[0]
+    assert lines[1].endswith("(ETA 30 s)") and lines[2].endswith("(ETA 20 s)") and lines[4].endswith("(ETA 12 s)")
+    only_beside = console.RunProgress(total=2, stream=io.StringIO())
+    only_beside.expect({}, beside={"compare_func_svm": 2})  # e.g. --rows of utterance-level rows alone
+    only_beside.unit_done("compare_func_svm", "Ses01", "UAR 40.0 %", seconds=7)
+    assert only_beside._seconds_left() == pytest.approx(7)
+
+
 def test_run_progress_on_a_terminal_draws_a_bar_and_writes_units_above_it():
     stream = _Terminal()
     with console.RunProgress(total=2, title="table1", stream=stream) as progress:

@@ -250,7 +250,8 @@ class ShortExperiment:
         self._extract_features(runnable)
         work = self._expected_work(runnable)
         if self.progress is not None:
-            self.progress.expect(work)
+            self.progress.expect(work, beside={row.id: len(self.folds) for row in runnable
+                                               if row.family in UTTERANCE_LEVEL_FAMILIES})
 
         def training_order(row):  # resumed, then by work (heaviest first), then uncounted plug-ins
             return (0, 0.0) if self._finished(row) else (1, -work[row.id][1]) if row.id in work else (2, 0.0)
