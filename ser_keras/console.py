@@ -204,11 +204,10 @@ class RunProgress:
     measured so far. Rows named ``beside`` run on another thread meanwhile: their units left
     take the mean time of their units so far, and the ETA is the longer of the two threads
     (so a run of such rows alone, or one whose other thread outlasts the paced rows, still
-    tells one). A unit in training
-    may report the share of it done (:meth:`unit_progress`, e.g. after each epoch of a capped
-    schedule): until its row has a finished unit, its time so far over that share stands in
-    for one, so the ETA comes before the first long unit ends. Time already spent on units in
-    training is not counted again.
+    tells one). A unit in training may report the share of it done (:meth:`unit_progress`,
+    e.g. after each epoch of a capped schedule): until its row has a finished unit, its time
+    so far over that share stands in for one, so the ETA comes before the first long unit
+    ends. Time already spent on units in training is not counted again.
 
         with RunProgress(total=len(rows) * len(folds), title="table1") as progress:
             progress.unit_done("raw_subseg_cnn", "Ses03", "UAR 47.1 %, 6 epochs", seconds=71)

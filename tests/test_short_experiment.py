@@ -106,4 +106,5 @@ def test_network_rows_train_resumed_then_heaviest_first_beside_the_utterance_lev
     networks = [row for row, _, thread in trained if not thread.startswith("utterance-level-rows")]
     folds = len(tiny_short_data.folds)
     assert networks == ["raw_subseg_cnn"] * folds + ["egemaps_lld_mlp"] * folds  # by work; raw_seg_cnn resumed
-    assert [row for row, _, thread in trained if thread.startswith("utterance-level-rows")] == ["compare_func_svm"] * folds
+    beside = [row for row, _, thread in trained if thread.startswith("utterance-level-rows")]
+    assert beside == ["compare_func_svm"] * folds

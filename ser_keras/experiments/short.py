@@ -465,22 +465,23 @@ class ShortExperiment:
         config = self.config
         tensorboard = f"{self.tensorboard}/{row.id}/{fold.name}" if self.tensorboard else None
         extra = {"tensorboard_dir": tensorboard} if tensorboard else {}
-        share = []
+        tell_share = []
         if self.progress is not None and config.max_epochs:  # uncapped schedules have no share to tell
             index, count = grid_share
-            share = [keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: self.progress.unit_progress(
+            tell_share = [keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: self.progress.unit_progress(
                 row.id, fold.name, (index + (epoch + 1) / config.max_epochs) / count))]
         if callable(row.recipe):
             row.recipe(model)  # the plug-in compiles its own optimizer and loss
             history = model.fit(train, validation_data=val, epochs=config.max_epochs or 30,
                                 steps_per_epoch=train_steps, verbose=int(config.verbose >= 2),
-                                callbacks=[keras.callbacks.EarlyStopping(restore_best_weights=True, patience=3), *share])
+                                callbacks=[keras.callbacks.EarlyStopping(restore_best_weights=True, patience=3),
+                                           *tell_share])
             losses = history.history.get("val_loss", [])
             return {"epochs_run": len(losses), "best_epoch": int(np.argmin(losses)) + 1 if losses else 0,
                     "recipe": "plug-in compiled model, early stopping on val_loss (patience 3)",
                     "history": {k: [float(v) for v in values] for k, values in history.history.items()}}
         return train_frame_classifier(model, train, val, steps_per_epoch=train_steps, max_epochs=config.max_epochs,
-                                      verbose=config.verbose, callbacks=share, **extra)
+                                      verbose=config.verbose, callbacks=tell_share, **extra)
 
     def _select_and_test(self, row, fold, stream, build, grid, *, gather=None):
         """Train one network per grid point, keep the best validation UAR, test it, save it.
