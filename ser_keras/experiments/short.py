@@ -249,9 +249,9 @@ class ShortExperiment:
         runnable = [row for row in selected if not (row.source == "wav2vec2" and not self.data.wav2vec2_path)]
         self._extract_features(runnable)
         work = self._expected_work(runnable)
+        utterance_level = [row for row in runnable if row.family in UTTERANCE_LEVEL_FAMILIES]
         if self.progress is not None:
-            self.progress.expect(work, beside={row.id: len(self.folds) for row in runnable
-                                               if row.family in UTTERANCE_LEVEL_FAMILIES})
+            self.progress.expect(work, beside={row.id: len(self.folds) for row in utterance_level})
 
         def training_order(row):  # resumed, then by work (heaviest first), then uncounted plug-ins
             return (0, 0.0) if self._finished(row) else (1, -work[row.id][1]) if row.id in work else (2, 0.0)
@@ -271,7 +271,7 @@ class ShortExperiment:
                 raise
 
         with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="utterance-level-rows") as pool:
-            pending = {row.id: pool.submit(parts_of, row) for row in runnable if row.family in UTTERANCE_LEVEL_FAMILIES}
+            pending = {row.id: pool.submit(parts_of, row) for row in utterance_level}
             try:
                 parts_by_row = {row.id: parts_of(row) for row in networks}
                 parts_by_row.update({row_id: future.result() for row_id, future in pending.items()})
