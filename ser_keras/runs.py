@@ -38,10 +38,12 @@ PACKAGES = ("ser-keras", "tensorflow", "keras", "keras-tuner", "opensmile", "num
 
 
 def environment():
-    """Package versions, git commit and host facts for ``env.json``: among them the GPUs
-    TensorFlow sees (which also decide whether the trainers route layers, see
+    """Package versions, git commit and host facts for ``env.json``: among them the CPU and
+    the GPUs TensorFlow sees (which decide which layers the trainers route, see
     :mod:`ser_keras.training.routes`)."""
     import tensorflow as tf
+
+    from ser_keras.training.routes import cpu_facts
 
     versions = {}
     for package in PACKAGES:
@@ -51,7 +53,7 @@ def environment():
             versions[package] = None
     root = Path(__file__).resolve().parent.parent
     return {"python": platform.python_version(), "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
+            "cpu_count": os.cpu_count(), "cpu": cpu_facts(),
             "gpus": [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
                      for gpu in tf.config.list_physical_devices("GPU")],
             "packages": versions, **_git(root)}

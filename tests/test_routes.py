@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from ser_keras.models.elor import ElorConfig, LomConfig, build_elor, build_lom
 from ser_keras.models.raw_cnn import RAW_SEG, RAW_SUBSEG, build_raw_cnn
+from ser_keras.training import routes
 from ser_keras.training.routes import (
     conv1d_input_gradient,
     conv1d_kernel_gradient,
@@ -178,17 +179,49 @@ def _routed_names(model, **options):
     return {layer.name: name for layer, name in route_layers(model, **options).items()}
 
 
-def test_measured_rules_route_elors_long_convolutions_and_batch_norms_and_shorts_last_two():
+@pytest.mark.parametrize("avx512, short_routed", [
+    (True, ("conv3", "conv4")),
+    (None, ("conv3", "conv4")),  # a CPU whose vector instructions we cannot tell: the AVX-512 rule
+    (False, ("conv2", "conv3", "conv4")),
+])
+def test_measured_rules_route_elors_long_convolutions_and_batch_norms_and_shorts_last_ones(
+        monkeypatch, avx512, short_routed):
+    monkeypatch.setattr(routes, "cpu_facts", lambda: {"model": "a CPU", "avx512": avx512})
     batch_norms = {f"conv{block}_batchnorm": "fused_batch_norm" for block in (1, 2, 3)}
     assert _routed_names(build_elor(ElorConfig())) == {"conv2": "frame_pairs", "conv3": "frame_pairs", **batch_norms}
     assert _routed_names(build_lom(LomConfig())) == batch_norms
     for config in (RAW_SUBSEG, RAW_SEG):
-        assert _routed_names(build_raw_cnn(config)) == {"conv3": "patch_matmul", "conv4": "patch_matmul"}
+        assert _routed_names(build_raw_cnn(config)) == dict.fromkeys(short_routed, "patch_matmul")
 
 
-def test_a_network_inside_a_wrapper_model_is_routed_and_given_back():
+def test_without_avx512_only_wide_convolutions_of_short_kernels_take_the_patch_matmul(monkeypatch):
+    monkeypatch.setattr(routes, "cpu_facts", lambda: {"model": "an AVX2 CPU", "avx512": False})
+    inputs = keras.Input((400, 128))
+    wide = keras.layers.Conv1D(8, 10, strides=5, name="wide")(inputs)  # 79 positions
+    long_kernel = keras.layers.Conv1D(8, 16, strides=5, name="long_kernel")(inputs)
+    narrow = keras.layers.Conv1D(8, 10, strides=5, name="narrow")(keras.layers.Dense(64)(inputs))
+    model = keras.Model(inputs, [wide, long_kernel, narrow])
+    assert _routed_names(model) == {"wide": "patch_matmul"}
+
+
+def test_cpu_facts_read_x86_flags_and_say_none_where_there_are_none(tmp_path):
+    x86 = tmp_path / "x86"
+    x86.write_text("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 fma\n\n"
+                   "processor\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 fma\n")
+    arm = tmp_path / "arm"
+    arm.write_text("processor\t: 0\nFeatures\t: fp asimd\n")
+    avx512 = tmp_path / "avx512"
+    avx512.write_text("model name\t: Intel Xeon\nflags\t\t: avx2 avx512f avx512bw\n")
+    assert routes.cpu_facts(str(x86)) == {"model": "AMD EPYC", "avx512": False}
+    assert routes.cpu_facts(str(avx512)) == {"model": "Intel Xeon", "avx512": True}
+    assert routes.cpu_facts(str(arm)) == {"model": None, "avx512": None}
+    assert routes.cpu_facts(str(tmp_path / "missing")) == {"model": None, "avx512": None}
+
+
+def test_a_network_inside_a_wrapper_model_is_routed_and_given_back(monkeypatch):
     from ser_keras.training.routes import routed_layers
 
+    monkeypatch.setattr(routes, "cpu_facts", lambda: {"model": "a CPU", "avx512": True})
     network = build_raw_cnn(RAW_SEG)
     ids = keras.Input((4000,))
     wrapper = keras.Model(ids, network(keras.layers.Identity()(ids)))  # like the device-input window gather
@@ -270,8 +303,10 @@ def test_short_recipe_with_patch_matmuls_follows_tensorflows():
         keras.utils.set_random_seed(2)
         model = build_raw_cnn(RAW_SEG)
         initial = model.get_weights()
-        train_frame_classifier(model, dataset, dataset, max_epochs=2, verbose=0, routes=routes)
+        summary = train_frame_classifier(model, dataset, dataset, max_epochs=2, verbose=0, routes=routes)
         assert "call" not in vars(model.get_layer("conv4"))  # routed while it trains only
+        # The summary (and with it a model's sidecar) names the routed layers.
+        assert {"conv3", "conv4"} <= set(summary["routes"]) if routes else summary["routes"] == {}
         weights[routes] = model.get_weights()
         assert not np.array_equal(weights[routes][-4], initial[-4])  # training moved the hidden layer
     _same_to_rounding_but_not_bitwise(weights[True], weights[False], rtol=1e-4)

@@ -39,6 +39,7 @@ def test_finish_writes_every_record_file(tmp_path):
     env = read_json(out / "env.json")
     assert env["packages"]["numpy"] == np.__version__ and "git_sha" in env and env["cpu_count"] >= 1
     assert len(env["gpus"]) == len(tf.config.list_physical_devices("GPU"))
+    assert set(env["cpu"]) == {"model", "avx512"}  # the routes the trainers take depend on it
     assert all(isinstance(name, str) for name in env["gpus"])
     stored = read_json(out / "metrics.json")
     assert stored == metrics and stored["seed"] == 3 and stored["quick"] is True

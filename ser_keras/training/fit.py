@@ -100,8 +100,8 @@ def train_frame_classifier(
     ``train/`` epoch_loss, epoch_accuracy, epoch_learning_rate (the rate used in that epoch);
     ``validation/`` epoch_loss, epoch_accuracy.
     routes: compute the layers that TensorFlow trains slowly on a CPU through same-maths
-    routes (:mod:`ser_keras.training.routes`; the raw CNNs' conv3 and conv4 as patch matmuls)
-    while it trains; ``None`` turns them on only when no GPU is visible.
+    routes (:mod:`ser_keras.training.routes`; the raw CNNs' conv3 and conv4 as patch matmuls,
+    on an AVX2-only CPU conv2 too) while it trains; ``None`` turns them on only when no GPU is visible.
     steps_per_execution: training (and evaluation) steps per call of the compiled step;
     ``None`` picks the largest divisor of ``steps_per_epoch`` and ``validation_steps`` up to
     32 (:func:`pick_steps_per_execution`). Any divisor of the epoch's steps gives the weights
@@ -110,8 +110,8 @@ def train_frame_classifier(
     Returns a JSON-ready dict: ``epochs_run``, ``best_epoch`` (1-based; 0 and ``best_val_loss``
     None when no epoch had a finite validation loss), ``best_val_loss``,
     ``final_learning_rate`` (the rate after the last epoch's update), ``halvings``,
-    ``stopped_by`` (``'learning_rate_floor'`` or ``'max_epochs'``), ``steps_per_execution``
-    and ``history`` (per-epoch
+    ``stopped_by`` (``'learning_rate_floor'`` or ``'max_epochs'``), ``steps_per_execution``,
+    ``routes`` (``{layer name: route}`` of the layers trained through a route) and ``history`` (per-epoch
     lists: loss, accuracy, val_loss, val_accuracy, learning_rate).
     """
     if not isinstance(model, keras.Model):
@@ -139,7 +139,7 @@ def train_frame_classifier(
     progress = [_EpochProgbar(halving, max_epochs)] if verbose >= 2 else []
     # Ahead of the halving callback, so the learning rate it logs is the epoch's, not the next one's.
     board = [keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir), write_graph=False)] if tensorboard_dir else []
-    with routed_layers(model, routes):
+    with routed_layers(model, routes) as routed:
         history = model.fit(
             train_ds,
             validation_data=val_ds,
@@ -161,6 +161,7 @@ def train_frame_classifier(
         "halvings": state.halvings,
         "stopped_by": "learning_rate_floor" if state.stop else "max_epochs",
         "steps_per_execution": steps_per_execution,
+        "routes": {layer.name: route for layer, route in routed.items()},
         "history": {key: [float(value) for value in values] for key, values in history.history.items()},
     }
 

@@ -8,7 +8,9 @@ saved ``.h5``, stay plain Keras. Three routes, each applied where it was measure
 ``patch_matmul``: a Conv1D with few output positions (SHORT's conv3 and conv4: 1-5 positions,
 256-512 channels) as one matmul of its gathered input patches with the reshaped kernel. On
 such shapes oneDNN's convolutions reach 0.16-0.46 of the matmul ceiling; the same products
-as a matmul train Raw Seg 1.9x and Raw SubSeg 1.2x faster.
+as a matmul train Raw Seg 1.9x and Raw SubSeg 1.2x faster. On an x86 CPU without AVX-512,
+where oneDNN falls back to its AVX2 convolutions, also SHORT's conv2 (128 input channels, a
+kernel of two or three strides): Raw SubSeg trains 1.3x faster.
 
 ``frame_pairs``: the kernel gradient of a stride-1 Conv1D over long inputs (ELoR's conv2:
 40 x 40 channels, kernel 40, 47,951 positions per 6 s slice). TensorFlow's filter-gradient
@@ -32,10 +34,13 @@ Keras updates them, from the population variance (the op returns the unbiased on
 Same maths, other summation order: outputs and gradients agree with TensorFlow's to float
 rounding (tests). :func:`route_layers` applies the routes; the trainers route only while they
 train (:func:`routed_layers`), so predictions and saved models run TensorFlow's own ops and a
-reloaded ``.h5`` predicts bit for bit what the trained model predicted.
+reloaded ``.h5`` predicts bit for bit what the trained model predicted. Which layers a route
+takes depends on the hardware (a GPU: none; the CPU's vector instructions), so a trained
+model's rounding does too: the trainers report the routed layers, and ``env.json`` the CPU.
 """
 
 import contextlib
+import functools
 import types
 
 import keras
@@ -149,11 +154,42 @@ def _bias_and_activation(layer, outputs):
 
 
 def _patch_matmul_pays_off(layer):
-    """At most 5 output positions. Measured on an Intel Xeon (AVX-512), training rate of
-    the whole network, batch 256: Raw Seg with conv3 (3 positions) and conv4 (1) as matmuls
-    3,424 -> 6,683 windows/s, also conv2 (8) 6,204; Raw SubSeg with conv3 (5) and conv4 (3)
-    1,421 -> 1,688, also conv2 (38) 1,534."""
-    return layer.output.shape[1] <= 5
+    """At most 5 output positions; on an x86 CPU without AVX-512 also at least 128 input
+    channels under a kernel of at most three strides (so the patches hold each input value
+    at most three times).
+
+    Measured on an Intel Xeon (AVX-512), training rate of the whole network, batch 256: Raw
+    Seg with conv3 (3 positions) and conv4 (1) as matmuls 3,424 -> 6,683 windows/s, also
+    conv2 (8) 6,204; Raw SubSeg with conv3 (5) and conv4 (3) 1,421 -> 1,688, also conv2 (38)
+    1,534. On an AMD EPYC with AVX2 only, where oneDNN's convolutions over many channels are
+    slow: Raw SubSeg 896 -> 1,171 windows/s (CPU clock) with conv2 (128 -> 256 channels,
+    kernel 10, stride 5) routed too, Raw Seg 4,672 -> 4,993 with its conv2 (kernel 5, stride
+    2). One layer alone, forward and gradients, batch 256, TensorFlow's op / the matmul: 1.71
+    for Raw SubSeg's conv2, 1.69-1.93 on 78-158 positions, 1.19 on 128 -> 128 channels; but
+    0.95 on 32 input channels, 0.84 on 64 -> 64 and 0.63 on the waveform (conv1)."""
+    if layer.output.shape[1] <= 5:
+        return True
+    kernel_size, stride, in_channels = layer.kernel_size[0], layer.strides[0], layer.input.shape[-1]
+    return cpu_facts()["avx512"] is False and in_channels >= 128 and kernel_size <= 3 * stride
+
+
+@functools.cache
+def cpu_facts(cpuinfo_path="/proc/cpuinfo"):
+    """``{"model": name, "avx512": bool}`` of this CPU from ``/proc/cpuinfo``; a value is
+    None where that file does not tell (not Linux, or a CPU without x86 flags)."""
+    model, flags = None, None
+    try:
+        with open(cpuinfo_path) as cpuinfo:
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "model name" and model is None:
+                    model = value.strip()
+                elif key == "flags" and flags is None:
+                    flags = value.split()
+    except OSError:
+        pass
+    return {"model": model, "avx512": None if flags is None else "avx512f" in flags}
 
 
 def _frame_pairs_pay_off(layer):
