@@ -299,14 +299,14 @@ def test_short_recipe_with_patch_matmuls_follows_tensorflows():
     windows = rng.standard_normal((16, 4000)).astype("float32")
     dataset = tf.data.Dataset.from_tensor_slices((windows, rng.integers(0, 4, 16))).batch(8)
     weights = {}
-    for routes in (False, True):
+    for routed in (False, True):
         keras.utils.set_random_seed(2)
         model = build_raw_cnn(RAW_SEG)
         initial = model.get_weights()
-        summary = train_frame_classifier(model, dataset, dataset, max_epochs=2, verbose=0, routes=routes)
+        summary = train_frame_classifier(model, dataset, dataset, max_epochs=2, verbose=0, routes=routed)
         assert "call" not in vars(model.get_layer("conv4"))  # routed while it trains only
         # The summary (and with it a model's sidecar) names the routed layers.
-        assert {"conv3", "conv4"} <= set(summary["routes"]) if routes else summary["routes"] == {}
-        weights[routes] = model.get_weights()
-        assert not np.array_equal(weights[routes][-4], initial[-4])  # training moved the hidden layer
+        assert {"conv3", "conv4"} <= set(summary["routes"]) if routed else summary["routes"] == {}
+        weights[routed] = model.get_weights()
+        assert not np.array_equal(weights[routed][-4], initial[-4])  # training moved the hidden layer
     _same_to_rounding_but_not_bitwise(weights[True], weights[False], rtol=1e-4)
