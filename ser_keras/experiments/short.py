@@ -108,7 +108,7 @@ def budget(corpus_kind, *, quick):
     """The :class:`~ser_keras.runs.Budget` of a Table-1 run on ``corpus_kind``.
 
     Real corpora get the paper's protocol unless ``--quick``. The embedded synthetic corpus
-    gets a budget that keeps the full table at 7.5-22 min on 2 CPU cores (two VMs measured).
+    gets a budget that keeps the full table at 7.5-12.5 min on 2 CPU cores (three kinds of VM measured).
     """
     if quick:
         return Budget("quick", {"train_frame_step": 10, "eval_frame_step": 5, "max_epochs": 2,
