@@ -59,6 +59,16 @@ def environment():
             "packages": versions, **_git(root)}
 
 
+def describe_machine(environment):
+    """One line for a table's header: the CPU (whether it has AVX-512, which decides the
+    training routes and so a trained model's rounding), the cores and the GPUs, from
+    :func:`environment`'s record."""
+    cpu = environment.get("cpu") or {}
+    avx512 = {True: "AVX-512", False: "no AVX-512", None: "vector extensions unknown"}[cpu.get("avx512")]
+    gpus = ", ".join(environment.get("gpus") or ()) or "no GPU"
+    return f"{cpu.get('model') or 'unknown CPU'} ({avx512}), {environment.get('cpu_count')} CPU cores, {gpus}"
+
+
 def _git(root):
     def run(*args):
         result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
@@ -158,7 +168,8 @@ class RunRecord:
                 stale.unlink()
         write_json(self.out / "fingerprint.json", self.fingerprint)
         write_json(self.out / "config.json", self.config)
-        write_json(self.out / "env.json", environment())
+        self.environment = environment()
+        write_json(self.out / "env.json", self.environment)
 
     def _check_identity(self, resume):
         """Refuse a folder holding results of another identity, or results without --resume."""
@@ -225,6 +236,9 @@ class RunRecord:
                    "wall_s": round(time.time() - self.started, 1), "rows": rows,
                    "claims": [claim.to_dict() for claim in claims],
                    "comparisons": [dataclasses.asdict(comparison) for comparison in comparisons]}
+        # Where this process ran; resumed or merged parts may have trained elsewhere (their sidecars
+        # name the layers they routed).
+        metrics["finished_on"] = {key: self.environment[key] for key in ("cpu", "cpu_count", "gpus")}
         if scoring is not None:
             metrics["scoring"] = scoring.to_dict()
         if extra:
@@ -279,6 +293,11 @@ def markdown_table(metrics, *, title="", notes=(), sections=()):
     provenance = metrics.get("hyperparameters")
     if provenance:
         lines.append(f"Hyperparameters: {provenance['summary']}")
+    code = (metrics.get("fingerprint") or {}).get("code") or {}
+    code_line = f"Code: ser-keras {code.get('ser_keras')}, git {(code.get('git_sha') or 'unknown')[:12]}"
+    if metrics.get("finished_on"):
+        code_line += f"; finished on {describe_machine(metrics['finished_on'])}"
+    lines.append(code_line + ".")
     lines += ["", "| id | system | classifier | metric | ours | 95% CI | paper | status |",
               "|---|---|---|---|---|---|---|---|"]
     for row in metrics["rows"]:

@@ -263,3 +263,23 @@ def test_split_head_trace_shows_which_ops_compute_the_routed_layers(tmp_path, ro
     assert any("MatMul" in op_type for op_type in conv2_ops) is routed
     batch_norm_ops = {op_type for name, op_type, _ in ops if network_part(name, layers) == "conv1_batchnorm"}
     assert any("FusedBatchNorm" in op_type for op_type in batch_norm_ops) is routed
+
+
+def test_run_benchmarks_names_the_machine_and_the_code_beside_its_figures(tmp_path, monkeypatch):
+    from ser_keras.cli import run_benchmarks
+    from ser_keras.runs import describe_machine
+
+    def fake_tool(name, arguments, out, timeout_s):
+        return [benchmarks.record(f"{name}_ratio", 0.5, "ratio", at_least=0.9)], {"ran": name}
+
+    monkeypatch.setattr(run_benchmarks, "run_tool", fake_tool)
+    run_benchmarks.main(["--quick", "--out", str(tmp_path), "--only", "pipeline,memory"])
+    details = json.loads((tmp_path / "details.json").read_text())
+    assert details["pipeline"] == {"ran": "pipeline"} and details["memory"] == {"ran": "memory"}
+    environment = details["environment"]
+    assert set(environment["cpu"]) == {"model", "avx512"} and "git_sha" in environment
+    heading, blank, *table = (tmp_path / "benchmarks.md").read_text().splitlines()
+    assert heading.startswith(f"Machine: {describe_machine(environment)}; code: git ") and heading.endswith("--quick run.")
+    assert blank == "" and table[2] == "| pipeline_ratio | 0.5 | ratio | >= 0.9 | **misses** |"
+    assert [item["name"] for item in json.loads((tmp_path / "benchmarks.json").read_text())] == [
+        "pipeline_ratio", "memory_ratio"]

@@ -9,7 +9,7 @@ import tensorflow as tf
 from ser_keras.data.corpus import Corpus, Utterance
 from ser_keras.io import atomic_path, read_json, write_json
 from ser_keras.results import Claim, ResultRow
-from ser_keras.runs import Budget, RunRecord, environment, markdown_table, run_fingerprint
+from ser_keras.runs import Budget, RunRecord, describe_machine, environment, markdown_table, run_fingerprint
 
 ROWS = [ResultRow("short.table1.raw_subseg.uar", "Raw SubSeg", "CNN", "UAR", 55.25, ci95=(52.0, 58.5), paper=60.1,
                   status="below"),
@@ -56,6 +56,11 @@ def test_finish_writes_every_record_file(tmp_path):
     assert "n/a (not in source text)" in table and "| raw beats BoAW | holds | on UAR |" in table
     assert "- quick budget" in table and "Budget: **quick** — quick smoke-test budget: at most 2 epochs." in table
     assert stored["budget"] == {"name": "quick", "max_epochs": 2, "description": BUDGET.words}
+    # The code version and the machine travel with the numbers into the table too.
+    assert stored["finished_on"] == {"cpu": env["cpu"], "cpu_count": env["cpu_count"], "gpus": env["gpus"]}
+    code = stored["fingerprint"]["code"]
+    assert f"Code: ser-keras {code['ser_keras']}, git {(code['git_sha'] or 'unknown')[:12]}; finished on " in table
+    assert describe_machine(env) in table
 
 
 def test_existing_results_need_resume_and_parts_are_reused(tmp_path):
@@ -77,6 +82,14 @@ def stored_fingerprint(out):
 def test_environment_lists_packages():
     env = environment()
     assert set(env["packages"]) >= {"tensorflow", "keras", "numpy"} and env["python"].count(".") == 2
+
+
+def test_describe_machine_names_the_cpu_its_vector_extensions_cores_and_gpus():
+    env = {"cpu": {"model": "AMD EPYC", "avx512": False}, "cpu_count": 2, "gpus": []}
+    assert describe_machine(env) == "AMD EPYC (no AVX-512), 2 CPU cores, no GPU"
+    env = {"cpu": {"model": None, "avx512": None}, "cpu_count": 16, "gpus": ["NVIDIA H200", "NVIDIA H200"]}
+    assert describe_machine(env) == "unknown CPU (vector extensions unknown), 16 CPU cores, NVIDIA H200, NVIDIA H200"
+    assert "(AVX-512)" in describe_machine({"cpu": {"model": "Xeon", "avx512": True}, "cpu_count": 2, "gpus": []})
 
 
 def test_markdown_table_without_rows():

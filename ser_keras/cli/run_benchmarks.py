@@ -5,8 +5,9 @@
 
 Writes ``DIR/benchmarks.json`` (a list of ``{"name", "value", "unit", "target", "holds"}``;
 ``holds`` is null where there is no target or the benchmark was skipped),
-``DIR/benchmarks.md`` (the same table in Markdown), ``DIR/details.json`` (every tool's
-details, including the GPU projection's method) and one log per tool. Each benchmark runs
+``DIR/benchmarks.md`` (the same table in Markdown, under a line naming the machine and the
+code), ``DIR/details.json`` (every tool's details, including the GPU projection's method, and
+the ``environment``: CPU, cores, GPUs, package versions, git commit) and one log per tool. Each benchmark runs
 as a subprocess so peak RSS and thread pools are its own. ``--quick`` shortens every timed
 loop, streams a capped number of batches for the memory figure and skips the end-to-end
 script timings (run them without ``--quick``).
@@ -85,7 +86,14 @@ def main(argv=None):
     print(f"all benchmarks: {time.perf_counter() - started:.0f} s\n")
     benchmarks.finish(records, details)
     from ser_keras.io import write_json, write_text
+    from ser_keras.runs import describe_machine, environment
 
+    # Read after the benchmarks: it imports TensorFlow, which this process otherwise never does.
+    details["environment"] = environment()
+    dirty = " with uncommitted changes" if details["environment"]["git_dirty"] else ""
+    heading = (f"Machine: {describe_machine(details['environment'])}; code: git "
+               f"{(details['environment']['git_sha'] or 'unknown')[:12]}{dirty}; {'--quick' if args.quick else 'full'} run.")
+    print(heading)
     write_json(os.path.join(args.out, "benchmarks.json"), records)
     write_json(os.path.join(args.out, "details.json"), details)
-    write_text(os.path.join(args.out, "benchmarks.md"), benchmarks.markdown_table(records))
+    write_text(os.path.join(args.out, "benchmarks.md"), f"{heading}\n\n{benchmarks.markdown_table(records)}")
