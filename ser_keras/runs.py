@@ -1,9 +1,10 @@
 """Run records with provenance and identity, written by every replicate, tuning and tool script.
 
 A run folder holds ``fingerprint.json`` (the run's identity, below), ``config.json``
-(resolved config incl. seed), ``env.json`` (package versions, git SHA, dirty flag, cores),
+(resolved config incl. seed), ``env.json`` (package versions, git SHA, dirty flag, CPU, cores, GPUs),
 per-(row, fold) parts under ``parts/`` so an interrupted run resumes, and on completion
-``metrics.json`` (schema: ``ser_keras/schemas/metrics.schema.json``), ``results.csv``,
+``metrics.json`` (schema: ``ser_keras/schemas/metrics.schema.json``; it names the machine the
+run finished on), ``results.csv``,
 ``predictions.csv`` and ``table.md``. Every file is written atomically.
 
 The fingerprint is what a number depends on: script, corpus spec + content hash, label
