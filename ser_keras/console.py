@@ -204,7 +204,8 @@ class RunProgress:
     measured so far. Rows named ``beside`` run on another thread meanwhile: their units left
     take the mean time of their units so far, and the ETA is the longer of the two threads
     (so a run of such rows alone, or one whose other thread outlasts the paced rows, still
-    tells one). A unit in training may report the share of it done (:meth:`unit_progress`,
+    tells one); when that thread goes on to take paced units (``shared``), the two share
+    what is left of both. A unit in training may report the share of it done (:meth:`unit_progress`,
     e.g. after each epoch of a capped schedule): until its row has a finished unit, its time
     so far over that share stands in for one, so the ETA comes before the first long unit
     ends. Time already spent on units in training is not counted again.
@@ -228,6 +229,7 @@ class RunProgress:
         self.current = ""  # the unit last started, named on the bar
         self.work = None  # {row: (units, relative work of one unit)}, from expect()
         self.beside = {}  # {row: units} run on another thread beside the paced rows, from expect()
+        self.shared = False  # whether that thread takes paced units after its own, from expect()
         self.row_seconds = {}  # row -> seconds of each unit trained here
         self.row_done = {}  # row -> units done (trained, resumed or skipped)
         self.running = {}  # (row, fold) -> [start, share done or None, when told] of units in training
@@ -242,13 +244,15 @@ class RunProgress:
                                  bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
         return self
 
-    def expect(self, work, beside=None):
+    def expect(self, work, beside=None, *, shared=False):
         """Pace the ETA by ``work``: ``{row: (units, relative work of one unit)}`` of the rows
         that set the run's wall time; ``beside``: ``{row: units}`` of rows that run on another
-        thread meanwhile (see the class docstring)."""
+        thread meanwhile; ``shared``: that thread then takes paced units too (see the class
+        docstring)."""
         with self._lock:
             self.work = {row: (int(units), float(amount)) for row, (units, amount) in work.items()}
             self.beside = {row: int(units) for row, units in (beside or {}).items()}
+            self.shared = shared
 
     def __exit__(self, *exc_info):
         if self.bar is not None:
@@ -322,7 +326,10 @@ class RunProgress:
                 return None
             return (self.total - self.done) * (time.monotonic() - self.first_started) / self.trained
         paced, beside = self._paced_seconds_left(), self._beside_seconds_left()
-        return None if paced is None else max(paced, beside or 0.0)
+        if paced is None:
+            return None
+        beside = beside or 0.0
+        return max((paced + beside) / 2, beside) if self.shared else max(paced, beside)
 
     def _paced_seconds_left(self):
         """Seconds left on the paced rows, or None while nothing has told their pace."""

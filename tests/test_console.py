@@ -131,7 +131,7 @@ def test_run_progress_projects_a_unit_in_training_from_the_share_it_has_done(mon
     assert progress._seconds_left() == pytest.approx(2 * 10)
 
 
-def test_run_progress_tells_the_longer_of_the_paced_rows_and_the_rows_beside_them():
+def test_run_progress_tells_the_longer_of_the_paced_rows_and_the_rows_beside_them_or_shares_them():
     stream = io.StringIO()
     with console.RunProgress(total=8, stream=stream) as progress:
         progress.expect({"raw_seg_cnn": (2, 1.0)}, beside={"compare_func_svm": 3, "compare_func_rf": 3})
@@ -143,6 +143,14 @@ def test_run_progress_tells_the_longer_of_the_paced_rows_and_the_rows_beside_the
     lines = stream.getvalue().splitlines()
     assert "ETA" not in lines[0]
     assert lines[1].endswith("(ETA 30 s)") and lines[2].endswith("(ETA 20 s)") and lines[4].endswith("(ETA 12 s)")
+    shared = console.RunProgress(total=8, stream=io.StringIO())
+    shared.expect({"raw_seg_cnn": (3, 1.0)}, beside={"compare_func_svm": 5}, shared=True)
+    shared.unit_done("compare_func_svm", "Ses01", "UAR 40.0 %", seconds=4)
+    shared.unit_done("raw_seg_cnn", "Ses01", "UAR 45.0 %", seconds=30)
+    assert shared._seconds_left() == pytest.approx((2 * 30 + 4 * 4) / 2)  # both threads on what is left
+    shared.unit_done("raw_seg_cnn", "Ses02", "UAR 45.0 %", seconds=30)
+    shared.unit_done("raw_seg_cnn", "Ses03", "UAR 45.0 %", seconds=30)
+    assert shared._seconds_left() == pytest.approx(4 * 4)  # the other thread's own rows: one after another
     only_beside = console.RunProgress(total=2, stream=io.StringIO())
     only_beside.expect({}, beside={"compare_func_svm": 2})  # e.g. --rows of utterance-level rows alone
     only_beside.unit_done("compare_func_svm", "Ses01", "UAR 40.0 %", seconds=7)

@@ -1,15 +1,18 @@
-"""ShortExperiment.run's two threads (issue 16.2): a failing unit on either stops the other
-before its next unit, keeps the finished units and raises the error (no training here); the
-work the run tells its progress view, which paces the ETA."""
+"""ShortExperiment.run's two threads (issue 16.2): who takes which unit; a failing unit on
+either stops the other before its next unit, keeps the finished units and raises the error
+(stand-in units); two networks trained at once on the two threads give the numbers of one
+after the other (real training); the work the run tells its progress view, which paces the ETA."""
 
 import threading
 
+import numpy as np
 import pytest
 
 from ser_keras.data.corpus import load_corpus
 from ser_keras.experiments.data import ShortData
 from ser_keras.experiments.rows import ROWS as ROWS_BY_ID
-from ser_keras.experiments.short import ShortConfig, ShortExperiment, budget
+from ser_keras.experiments.short import ShortConfig, ShortExperiment, _UnitQueue, budget
+from ser_keras.models.lld_mlp import LLD_MLP_GRID
 from ser_keras.runs import RunRecord
 
 ROWS = ("compare_func_svm", "raw_seg_cnn")
@@ -59,7 +62,7 @@ def test_a_failing_utterance_level_unit_stops_the_networks_at_their_next_unit(ti
     assert [fold for family, fold, _ in units if family == "raw_cnn"] == ["Ses01"]  # not Ses02..Ses05
     assert [fold for family, fold, _ in units if family == "functionals"] == ["Ses01", "Ses02"]
     assert record.load_part("compare_func_svm", "Ses01") is not None and record.load_part("raw_seg_cnn", "Ses01")
-    assert {thread.startswith("utterance-level-rows") for family, _, thread in units if family == "functionals"} == {True}
+    assert {thread.startswith("second-thread") for family, _, thread in units if family == "functionals"} == {True}
 
 
 def test_a_failing_network_unit_stops_the_utterance_level_rows_and_raises_its_own_error(tiny_short_data, tmp_path):
@@ -87,7 +90,23 @@ def test_the_eta_is_paced_by_the_network_rows_training_flops(tiny_short_data, tm
     assert "raw_seg_cnn" not in experiment._expected_work([ROWS_BY_ID["raw_seg_cnn"]])  # resumed: nothing left
 
 
-def test_network_rows_train_resumed_then_heaviest_first_beside_the_utterance_level_rows(tiny_short_data, tmp_path):
+def test_the_main_thread_takes_the_heaviest_network_units_and_the_second_the_rest_from_the_other_end():
+    heavy, light, svm = (ROWS_BY_ID[row] for row in ("raw_subseg_cnn", "egemaps_lld_mlp", "compare_func_svm"))
+    units = _UnitQueue([heavy, light], [svm], ["Ses01", "Ses02", "Ses03"])
+
+    def claim(end):
+        unit = getattr(units, f"claim_from_{end}_end")()
+        return unit and (unit[0].id, unit[1])
+
+    assert claim("heavy") == ("raw_subseg_cnn", "Ses01")
+    assert [claim("light") for _ in range(4)] == [("compare_func_svm", "Ses01"), ("compare_func_svm", "Ses02"),
+                                                  ("compare_func_svm", "Ses03"), ("egemaps_lld_mlp", "Ses01")]
+    assert [claim("heavy") for _ in range(3)] == [("raw_subseg_cnn", "Ses02"), ("raw_subseg_cnn", "Ses03"),
+                                                  ("egemaps_lld_mlp", "Ses02")]
+    assert [claim("light"), claim("heavy"), claim("light")] == [("egemaps_lld_mlp", "Ses03"), None, None]
+
+
+def test_network_rows_train_resumed_then_heaviest_first_and_every_unit_once(tiny_short_data, tmp_path):
     rows = ("compare_func_svm", "egemaps_lld_mlp", "raw_subseg_cnn", "raw_seg_cnn")  # the table's order
     config = ShortConfig(budget="quick", rows=rows, verbose=0, **budget("synthetic", quick=True).settings)
     record = RunRecord(tmp_path, script="table1", fingerprint={"budget": "quick"}, config={})
@@ -102,9 +121,45 @@ def test_network_rows_train_resumed_then_heaviest_first_beside_the_utterance_lev
     experiment.families.update(functionals=stand_in, raw_cnn=stand_in, lld_mlp=stand_in)
     for fold in tiny_short_data.folds:  # raw_seg_cnn: all folds in the run folder already
         record.save_part("raw_seg_cnn", fold.name, experiment._part(fold, tiny_short_data.targets[fold.test]))
-    experiment.run(rows)
-    networks = [row for row, _, thread in trained if not thread.startswith("utterance-level-rows")]
-    folds = len(tiny_short_data.folds)
-    assert networks == ["raw_subseg_cnn"] * folds + ["egemaps_lld_mlp"] * folds  # by work; raw_seg_cnn resumed
-    beside = [row for row, _, thread in trained if thread.startswith("utterance-level-rows")]
-    assert beside == ["compare_func_svm"] * folds
+    _, _, parts = experiment.run(rows)
+    folds = [fold.name for fold in tiny_short_data.folds]
+    assert sorted((row, fold) for row, fold, _ in trained) == sorted(
+        (row, fold) for row in ("compare_func_svm", "egemaps_lld_mlp", "raw_subseg_cnn") for fold in folds)
+    main = [row for row, _, thread in trained if not thread.startswith("second-thread")]
+    assert main == sorted(main, key=["raw_subseg_cnn", "egemaps_lld_mlp"].index)  # by work; raw_seg_cnn resumed
+    second = [row for row, _, thread in trained if thread.startswith("second-thread")]
+    assert second[:len(folds)] == ["compare_func_svm"] * len(folds)  # its own rows first, then the light end
+    assert second == sorted(second, key=["compare_func_svm", "egemaps_lld_mlp", "raw_subseg_cnn"].index)
+    assert set(parts) == {"compare_func_svm", "egemaps_lld_mlp", "raw_subseg_cnn", "raw_seg_cnn"}
+    assert all(list(parts[row]) == folds for row in parts)
+
+
+@pytest.mark.integration
+def test_two_networks_training_at_once_give_the_numbers_of_one_after_the_other(tiny_short_data, tmp_path):
+    # An MLP of a two-point grid builds its second network while the CNN on the other thread has
+    # built and trains its own: its initial weights must still be those of a one-thread run.
+    rows = ("egemaps_lld_mlp", "raw_seg_cnn")
+    settings = {**budget("synthetic", quick=True).settings, "mlp_grid": LLD_MLP_GRID[:2]}
+    config = ShortConfig(budget="quick", rows=rows, verbose=0, **settings)
+
+    def experiment(out):
+        run = ShortExperiment(tiny_short_data, config, RunRecord(out, script="table1", fingerprint={"budget": "quick"}, config={}))
+        run.folds = run.folds[:2]
+        return run
+
+    side_by_side, threads = experiment(tmp_path / "two_threads"), {}
+    for family in ("lld_mlp", "raw_cnn"):
+        def unit(row, fold, compute=side_by_side.families[family]):
+            threads.setdefault(row.id, set()).add(threading.current_thread().name.startswith("second-thread"))
+            return compute(row, fold)
+        side_by_side.families[family] = unit
+    _, _, together = side_by_side.run(rows)
+    # each thread's first claim: the heavy row on the main thread, the light one beside it
+    assert False in threads["raw_seg_cnn"] and True in threads["egemaps_lld_mlp"]
+    one_by_one = experiment(tmp_path / "one_thread")
+    for row in rows:
+        for fold in one_by_one.folds:
+            alone = one_by_one.part_of(ROWS_BY_ID[row], fold)
+            assert alone["predictions"] == together[row][fold.name]["predictions"]
+            np.testing.assert_equal(alone["validation_uar"], together[row][fold.name]["validation_uar"])
+            assert alone["chosen"] == together[row][fold.name]["chosen"]

@@ -11,6 +11,7 @@ model is seeded from the run seed, the row and the fold).
 """
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import logging
 import threading
@@ -36,6 +37,7 @@ from ser_keras.models.raw_cnn import RAW_CNN_CONFIGS, build_raw_cnn
 from ser_keras.plots import save_table1_figure
 from ser_keras.results import Scoring
 from ser_keras.runs import Budget
+from ser_keras.seeding import UnitSeeds
 from ser_keras.training.aggregate import utterance_decisions
 from ser_keras.training.device_input import (accelerators_visible, device_corpus, with_context_gather,
                                              with_window_gather)
@@ -176,6 +178,35 @@ class _OtherThreadFailed(Exception):
     """Raised before a unit of :meth:`ShortExperiment.run` when its other thread has failed."""
 
 
+class _UnitQueue:
+    """The (row, fold) units of one :meth:`ShortExperiment.run`, claimed by its two threads
+    from opposite ends (thread-safe): the main thread takes network units, heaviest row first;
+    the second thread the utterance-level rows, then network units from the lightest row on.
+    A row's folds are handed out in fold order."""
+
+    def __init__(self, networks, utterance_level, folds):
+        self._networks = [(row, list(folds)) for row in networks]
+        self._utterance_level = [(row, list(folds)) for row in utterance_level]
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _next(rows):
+        for row, folds in rows:
+            if folds:
+                return row, folds.pop(0)
+        return None
+
+    def claim_from_heavy_end(self):
+        """The next unit for the main thread, or None when the network units are all claimed."""
+        with self._lock:
+            return self._next(self._networks)
+
+    def claim_from_light_end(self):
+        """The next unit for the second thread, or None when every unit is claimed."""
+        with self._lock:
+            return self._next(self._utterance_level) or self._next(reversed(self._networks))
+
+
 class ShortExperiment:
     """Runs the requested Table-1 rows over the folds of prepared :class:`ShortData`,
     writing parts and models as it goes."""
@@ -189,6 +220,7 @@ class ShortExperiment:
         # with the step. Both give the same inputs in the same order, so the same numbers.
         self.inputs_on_device = accelerators_visible() if inputs_on_device is None else inputs_on_device
         self._boaw = {}
+        self._unit = threading.local()  # .seeds: the UnitSeeds of the unit this thread trains
         # Row family → the code that computes one fold of such a row.
         self.families = {"functionals": self._fold_functionals, "boaw": self._fold_boaw,
                          "lld_mlp": self._fold_lld_mlp, "raw_cnn": self._fold_raw_cnn,
@@ -200,28 +232,32 @@ class ShortExperiment:
         return self.data.classes
 
     # -- rows -------------------------------------------------------------------------
-    def parts_of(self, row, *, before_unit=None):
-        """Fold parts of ``row``: loaded from the run record, or computed and saved.
-        ``before_unit()`` is called before each unit is trained (it may raise to stop)."""
-        parts = {}
-        for fold in self.folds:
-            part = self.record.load_part(row.id, fold.name)
-            if part is None:
-                if before_unit is not None:
-                    before_unit()
-                started = time.time()
-                self._progress("unit_started", row.id, fold.name)
-                if row.family not in UTTERANCE_LEVEL_FAMILIES:  # scikit-learn rows take explicit seeds
-                    keras.utils.set_random_seed(row_seed(self.config.seed, row.id, fold.name))
-                part = self.families[row.family](row, fold)
-                self.record.save_part(row.id, fold.name, part)
-                uar = unweighted_average_recall(part["targets"], part["predictions"], self.data.num_classes)
-                summary = f"UAR {100 * uar:.1f} %" + (f", {part['epochs']} epochs" if part.get("epochs") else "")
-                self._progress("unit_done", row.id, fold.name, summary, time.time() - started)
-            else:
-                self._progress("unit_skipped", row.id, fold.name, "resumed")
-            parts[fold.name] = part
-        return parts
+    def part_of(self, row, fold, *, before_unit=None):
+        """The part of one (row, fold) unit: loaded from the run record, or computed and saved.
+
+        A network unit draws its random numbers (initial weights, dropout seeds, shuffles)
+        from :class:`~ser_keras.seeding.UnitSeeds` of its row and fold, wherever and beside
+        whatever it runs; scikit-learn rows take explicit seeds."""
+        part = self.record.load_part(row.id, fold.name)
+        if part is not None:
+            self._progress("unit_skipped", row.id, fold.name, "resumed")
+            return part
+        if before_unit is not None:
+            before_unit()
+        started = time.time()
+        self._progress("unit_started", row.id, fold.name)
+        seeds = None
+        if row.family not in UTTERANCE_LEVEL_FAMILIES:
+            seeds = self._unit.seeds = UnitSeeds(row_seed(self.config.seed, row.id, fold.name))
+        # A plug-in's code may draw from the global generators at any time, not only while it
+        # builds: its whole unit holds them (the other thread's builds wait).
+        with seeds if row.origin == "plugin" else contextlib.nullcontext():
+            part = self.families[row.family](row, fold)
+        self.record.save_part(row.id, fold.name, part)
+        uar = unweighted_average_recall(part["targets"], part["predictions"], self.data.num_classes)
+        summary = f"UAR {100 * uar:.1f} %" + (f", {part['epochs']} epochs" if part.get("epochs") else "")
+        self._progress("unit_done", row.id, fold.name, summary, time.time() - started)
+        return part
 
     def _progress(self, event, row_id, fold, *details):
         """Tell the run's progress view (or, without one, the log) about a (row, fold) unit."""
@@ -234,15 +270,17 @@ class ShortExperiment:
         """Score the rows named in ``row_ids`` (of ``table``, default the registry):
         ``(result rows, prediction lines, parts by row id)``.
 
-        The utterance-level rows (scikit-learn, mostly one core per fit) run on a second
-        thread beside the network rows (TensorFlow), so both cores stay busy (issue 16.2).
-        Every unit is seeded by its own row and fold and the features are extracted before
-        the two split, so the numbers are those of one row after the other. The network rows
-        train heaviest first (resumed rows before them, plug-ins whose work cannot be counted
-        after them): the ETA is then paced by the rows that set the wall time from the first
-        epoch on, not by small MLPs that share their cores with the other thread. When a unit
-        of either thread fails, the other stops before its next unit (finished units stay
-        saved for ``--resume``) and the error is raised.
+        Two threads share the (row, fold) units so both cores stay busy (issue 16.2). The main
+        thread trains the network rows' units, heaviest row first (resumed rows before them,
+        plug-ins whose work cannot be counted after them): the ETA is then paced by the rows
+        that set the wall time from the first epoch on. The second thread fits the
+        utterance-level rows (scikit-learn, mostly one core per fit), then takes network units
+        from the other end, lightest row first, until the two meet. Features are extracted
+        before the threads start and every unit is seeded by its own row and fold
+        (:class:`~ser_keras.seeding.UnitSeeds`), so the numbers are those of one unit after
+        the other, whichever thread trained it. When a unit on either thread fails, the other
+        stops before its next unit (finished units stay saved for ``--resume``) and the error
+        is raised.
         """
         table = ROWS if table is None else {row.id: row for row in table}
         selected = [table[row_id] for row_id in row_ids if row_id in table]
@@ -251,34 +289,45 @@ class ShortExperiment:
         work = self._expected_work(runnable)
         utterance_level = [row for row in runnable if row.family in UTTERANCE_LEVEL_FAMILIES]
         if self.progress is not None:
-            self.progress.expect(work, beside={row.id: len(self.folds) for row in utterance_level})
+            self.progress.expect(work, beside={row.id: len(self.folds) for row in utterance_level}, shared=True)
 
         def training_order(row):  # resumed, then by work (heaviest first), then uncounted plug-ins
             return (0, 0.0) if self._finished(row) else (1, -work[row.id][1]) if row.id in work else (2, 0.0)
 
         networks = sorted((row for row in runnable if row.family not in UTTERANCE_LEVEL_FAMILIES), key=training_order)
+        units = _UnitQueue(networks, utterance_level, self.folds)
         failed = threading.Event()
+        dtype_policy = keras.config.dtype_policy()  # Keras keeps it per thread; --mixed-precision set it here
 
         def stop_if_failed():
             if failed.is_set():
                 raise _OtherThreadFailed
 
-        def parts_of(row):
+        def work_through(claim):
+            parts = {}
             try:
-                return self.parts_of(row, before_unit=stop_if_failed)
+                while (unit := claim()) is not None:
+                    row, fold = unit
+                    parts[row.id, fold.name] = self.part_of(row, fold, before_unit=stop_if_failed)
             except BaseException:
                 failed.set()
                 raise
+            return parts
 
-        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="utterance-level-rows") as pool:
-            pending = {row.id: pool.submit(parts_of, row) for row in utterance_level}
+        def second_thread():
+            keras.config.set_dtype_policy(dtype_policy)
+            return work_through(units.claim_from_light_end)
+
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="second-thread") as pool:
+            beside = pool.submit(second_thread)
             try:
-                parts_by_row = {row.id: parts_of(row) for row in networks}
-                parts_by_row.update({row_id: future.result() for row_id, future in pending.items()})
+                parts = work_through(units.claim_from_heavy_end)
+                parts.update(beside.result())
             except _OtherThreadFailed:
-                concurrent.futures.wait(pending.values())
-                raise next(future.exception() for future in pending.values()
-                           if not isinstance(future.exception(), (_OtherThreadFailed, type(None)))) from None
+                concurrent.futures.wait([beside])
+                raise beside.exception() from None
+        parts_by_row = {row.id: {fold.name: parts[row.id, fold.name] for fold in self.folds}
+                        for row in runnable}
         rows, predictions, all_parts = [], [], {}
         for row in selected:
             if row.id not in parts_by_row:
@@ -349,8 +398,7 @@ class ShortExperiment:
         """As :meth:`_window_gather`, for the LLD-context streams of ``source``."""
         if not self.inputs_on_device:
             return None
-        contexts = self.data.context_tensor(source)
-        return lambda network: with_context_gather(network, contexts)
+        return lambda network: with_context_gather(network, self.data.context_tensor(source))
 
     def _window_streams(self):
         def stream(index, step, train):
@@ -487,21 +535,26 @@ class ShortExperiment:
         """Train one network per grid point, keep the best validation UAR, test it, save it.
 
         ``gather``: ``network -> model`` that cuts the stream's window ids itself (device
-        input path); it trains and predicts, the network alone is saved."""
-        config, data = self.config, self.data
-        train, _, train_steps = stream(fold.train, config.train_frame_step, True)
-        val, val_owners, _ = stream(fold.validation, config.eval_frame_step, False)
+        input path); it trains and predicts, the network alone is saved. Streams and models
+        are built inside the unit's seeds (:class:`~ser_keras.seeding.UnitSeeds`), whose
+        blocks the two threads of :meth:`run` take in turn: that also keeps the corpus and
+        context tensors, built on first use and shared, from being built twice at once."""
+        config, data, seeds = self.config, self.data, self._unit.seeds
+        with seeds:
+            train, _, train_steps = stream(fold.train, config.train_frame_step, True)
+            val, val_owners, _ = stream(fold.validation, config.eval_frame_step, False)
+            test, test_owners, _ = stream(fold.test, config.eval_frame_step, False)
         best = None
         for index, point in enumerate(grid):
-            model = build(point)
-            trained = gather(model) if gather else model
+            with seeds:
+                model = build(point)
+                trained = gather(model) if gather else model
             summary = self._train(row, trained, train, val, train_steps, fold, grid_share=(index, len(grid)))
             val_pred = self._utterance_predictions(trained, val.map(lambda x, y: x), val_owners, fold.validation)
             val_uar = unweighted_average_recall(data.targets[fold.validation], val_pred, data.num_classes)
             if best is None or val_uar > best[0]:
                 best = (val_uar, point, model, trained, summary)
         val_uar, point, model, trained, summary = best
-        test, test_owners, _ = stream(fold.test, config.eval_frame_step, False)
         predictions = self._utterance_predictions(trained, test.map(lambda x, y: x), test_owners, fold.test)
         path = self.record.out / "models" / f"{row.id}_{fold.name}.h5"
         save_h5(model, path)
