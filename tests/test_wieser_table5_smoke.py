@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -19,6 +20,7 @@ from ser_keras.experiments.run_comparison import compare_runs
 from ser_keras.experiments.networks import NETWORKS
 from ser_keras.io import read_json
 from ser_keras.results import VERDICTS
+from ser_keras.training.routes import route_layers
 
 pytestmark = pytest.mark.integration
 
@@ -71,6 +73,10 @@ def test_models_and_sidecars_per_fold(quick_run):
         assert sidecar["labels"] == {"arousal": ["1", "2", "3", "4", "5"], "valence": ["1", "2", "3", "4", "5"]}
         assert set(sidecar["metrics"]["test"]) == {"arousal", "valence"} and sidecar["budget"]["name"] == "quick"
         assert sidecar["hparams"]["head_units"] == [32, 32]
+        # the layers the split-head updates computed through a same-maths route on this machine
+        reloaded = {layer: route for layer, route in route_layers(keras.models.load_model(model, compile=False)).items()}
+        assert sidecar["training"]["routes"] == {layer.name: route for layer, route in reloaded.items()}
+    assert read_json(quick_run / "models" / f"elor_{FOLD}.json")["training"]["routes"]  # its batch norms at least
     assert read_json(quick_run / "models" / f"elor_ftr_{FOLD}.json")["inputs"] == [[96000], [1582]]
     assert not (quick_run / "checkpoints").exists()
 

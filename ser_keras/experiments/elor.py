@@ -220,6 +220,7 @@ class ElorExperiment:
             inputs=[list(shape[1:]) for shape in _input_shapes(trainer.model)],
             hparams=net_config.to_dict(), config=dataclasses.asdict(config),
             input_path="slice indices, cut on the device" if self.inputs_on_device else "host pipeline",
+            training={"routes": trainer.routed},
             metrics={"test": scores, "best_epoch": trainer.best_epoch,
                      "best_validation_loss": min(history["val_loss"]) if "val_loss" in history else None},
             slices=part["slices"], history=history))

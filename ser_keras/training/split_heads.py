@@ -62,7 +62,8 @@ class SplitHeadTrainer:
     ``routes``: compute the layers that TensorFlow trains slowly on a CPU through same-maths
     routes in the training updates (:mod:`ser_keras.training.routes`: ELoR's long convolutions
     take their kernel gradients from frame-pair matmuls, batch norms run as the fused op).
-    Default: on where no GPU is visible.
+    Default: on where no GPU is visible. ``routed`` names the layers the updates route
+    (``{layer name: route}``, known once an update has been traced), for the model's sidecar.
     """
 
     def __init__(self, build_model, *, learning_rate, momentum=0.9, seed=0, heads=HEADS, strategy=None,
@@ -84,6 +85,7 @@ class SplitHeadTrainer:
         self.order_rng = np.random.default_rng(seed)
         self.input_stage = input_stage or (lambda x: x)
         self.best_epoch = None
+        self.routed = {}
         self._updates = {
             head: tf.function(functools.partial(self._distributed_update, head), reduce_retracing=True)
             for head in self.heads
@@ -121,7 +123,8 @@ class SplitHeadTrainer:
     def _distributed_update(self, head, x, labels):
         # Routed while this update is traced (by all replicas) only: evaluation, prediction and
         # a saved model run TensorFlow's own ops.
-        with routed_layers(self.model, self.routes):
+        with routed_layers(self.model, self.routes) as routed:
+            self.routed = {layer.name: route for layer, route in routed.items()}
             per_replica = self.strategy.run(functools.partial(self._replica_update, head), args=(x, labels))
         return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
