@@ -201,7 +201,8 @@ class RunProgress:
     a run that knows better calls :meth:`expect` with the relative work of one unit of each
     row that paces it (e.g. training FLOPs): a row's remaining units then take its own mean
     time, or, before any of them has finished, its work at the seconds per unit of work
-    measured so far. Rows named ``beside`` run on another thread meanwhile: their units left
+    measured so far on rows of at least a tenth of its work (lighter units are paced by fixed
+    costs such as tracing; until such a row has a time there is no ETA). Rows named ``beside`` run on another thread meanwhile: their units left
     take the mean time of their units so far, and the ETA is the longer of the two threads
     (so a run of such rows alone, or one whose other thread outlasts the paced rows, still
     tells one); when that thread goes on to take paced units (``shared``), the two share
@@ -344,13 +345,22 @@ class RunProgress:
         timed = [(self.work[row][1], seconds) for row, times in self.row_seconds.items() if row in self.work
                  for seconds in times]
         timed += [(self.work[row][1], seconds) for row, seconds in projected.items()]
-        if not timed:
-            return None  # nothing that paces the run has finished (or told its share) yet
-        seconds_per_work = sum(seconds for _, seconds in timed) / max(sum(work for work, _ in timed), 1e-12)
         left = 0.0
         for row, (units, work) in self.work.items():
             times = self.row_seconds.get(row)
-            each = sum(times) / len(times) if times else projected.get(row, work * seconds_per_work)
+            if times:
+                each = sum(times) / len(times)
+            elif row in projected:
+                each = projected[row]
+            elif units_left[row]:
+                # Paced by rows of comparable work only: a unit of a tenth of the work is
+                # paced by fixed costs (tracing, evaluation), not by its FLOPs.
+                comparable = [(amount, seconds) for amount, seconds in timed if amount >= work / 10]
+                if not comparable:
+                    return None  # nothing that paces this row has finished (or told its share) yet
+                each = work * sum(seconds for _, seconds in comparable) / sum(amount for amount, _ in comparable)
+            else:
+                continue
             left += units_left[row] * each
             left -= sum(min(now - started, each) for (running_row, _), (started, *_) in self.running.items()
                         if running_row == row)

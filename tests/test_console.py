@@ -110,6 +110,15 @@ def test_run_progress_paces_the_eta_by_each_rows_work_then_by_its_own_times():
     assert lines[2].endswith("(ETA 50 s)")  # 2 SubSeg × 20 s + 2 Seg × 5 s
 
 
+def test_run_progress_does_not_pace_a_heavy_row_by_a_much_lighter_one():
+    progress = console.RunProgress(total=4, stream=io.StringIO())
+    progress.expect({"elor": (2, 500.0), "lom": (2, 1.0)}, shared=True)
+    progress.unit_done("lom", "Ses01F", "UAR 20.0 %", seconds=3)  # mostly tracing: 3 s for 1 unit of work
+    assert progress._seconds_left() is None  # not 2 x 1500 s of ELoR
+    progress.unit_done("elor", "Ses01F", "UAR 20.0 %", seconds=60)
+    assert progress._seconds_left() == pytest.approx((60 + 3) / 2)
+
+
 def test_run_progress_projects_a_unit_in_training_from_the_share_it_has_done(monkeypatch):
     clock = [100.0]
     monkeypatch.setattr(console.time, "monotonic", lambda: clock[0])

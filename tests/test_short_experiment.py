@@ -11,7 +11,8 @@ import pytest
 from ser_keras.data.corpus import load_corpus
 from ser_keras.experiments.data import ShortData
 from ser_keras.experiments.rows import ROWS as ROWS_BY_ID
-from ser_keras.experiments.short import ShortConfig, ShortExperiment, _UnitQueue, budget
+from ser_keras.experiments.short import ShortConfig, ShortExperiment, budget
+from ser_keras.experiments.units import UnitQueue
 from ser_keras.models.lld_mlp import LLD_MLP_GRID
 from ser_keras.runs import RunRecord
 
@@ -91,12 +92,10 @@ def test_the_eta_is_paced_by_the_network_rows_training_flops(tiny_short_data, tm
 
 
 def test_the_main_thread_takes_the_heaviest_network_units_and_the_second_the_rest_from_the_other_end():
-    heavy, light, svm = (ROWS_BY_ID[row] for row in ("raw_subseg_cnn", "egemaps_lld_mlp", "compare_func_svm"))
-    units = _UnitQueue([heavy, light], [svm], ["Ses01", "Ses02", "Ses03"])
+    units = UnitQueue(["raw_subseg_cnn", "egemaps_lld_mlp"], ["compare_func_svm"], ["Ses01", "Ses02", "Ses03"])
 
     def claim(end):
-        unit = getattr(units, f"claim_from_{end}_end")()
-        return unit and (unit[0].id, unit[1])
+        return getattr(units, f"claim_from_{end}_end")()
 
     assert claim("heavy") == ("raw_subseg_cnn", "Ses01")
     assert [claim("light") for _ in range(4)] == [("compare_func_svm", "Ses01"), ("compare_func_svm", "Ses02"),

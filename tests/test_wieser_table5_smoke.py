@@ -111,7 +111,7 @@ def test_resume_reuses_parts_and_refuses_without_flag(quick_run, tmp_path):
     kept = {p: p.stat().st_mtime_ns for p in (out / "parts").rglob("*.json") if p.parent.name != "ftr"}
     (out / "parts" / "ftr" / f"{FOLD}.json").unlink()
     (out / "metrics.json").unlink()
-    _run(out, "--resume")
+    _run(out, "--resume")  # FTR trains alone now, beside ELoR+FTR in the first run (two threads)
     assert {p: p.stat().st_mtime_ns for p in kept} == kept  # reused, not rewritten
     assert (out / "parts" / "ftr" / f"{FOLD}.json").exists()
     before, after = read_json(quick_run / "metrics.json"), read_json(out / "metrics.json")

@@ -19,10 +19,10 @@ centre of the paper's search space). ELoR+FTR without an entry of its own takes 
 values (paper: ELoR+FTR combines the tuned ELoR and FTR values; the trunk is ELoR's).
 """
 
+import contextlib
 import dataclasses
 import logging
 
-import keras
 import tensorflow as tf
 
 from ser_keras.benchmarks.flops import forward_flops, split_head_training_flops
@@ -34,6 +34,7 @@ from ser_keras.io import read_json, write_json
 from ser_keras.metrics import unweighted_average_recall, weighted_average_recall
 from ser_keras.models.elor import HEADS
 from ser_keras.runs import Budget
+from ser_keras.seeding import UnitSeeds
 from ser_keras.training.device_input import accelerators_visible
 from ser_keras.training.fit import save_h5
 from ser_keras.training.split_heads import SplitHeadTrainer
@@ -176,29 +177,56 @@ class ElorExperiment:
             work[network] = (len(self.folds), amount)
         return work
 
+    def prepare_inputs(self, networks):
+        """Compute (or load from the cache) the features the ``networks`` read, before any
+        unit: units on two threads (:func:`~ser_keras.experiments.units.run_units`) then only
+        read them."""
+        kinds = {NETWORKS[network].input_kind for network in networks}
+        if "mfcc" in kinds:
+            self.data.mfcc_features()
+        if any("is10" in kind for kind in kinds):
+            self.data.is10_features()
+
     def run_fold(self, network, fold, *, tensorboard=None):
-        """Train one network on one fold, save its .h5 + sidecar, return the fold part."""
-        data, config, seed = self.data, self.config, row_seed(self.config.seed, network, fold.name)
+        """Train one network on one fold, save its .h5 + sidecar, return the fold part.
+
+        It draws its random numbers (initial weights, dropout seeds, shuffles) from
+        :class:`~ser_keras.seeding.UnitSeeds` of the network and fold, so it gives the same
+        part whatever trains beside it on another thread."""
+        seeds = UnitSeeds(row_seed(self.config.seed, network, fold.name))
+        # A plug-in's code may draw from the global generators at any time, not only while it
+        # builds: its whole unit holds them (the other thread's builds wait).
+        with seeds if NETWORKS[network].origin == "plugin" else contextlib.nullcontext():
+            return self._train_fold(network, fold, seeds, tensorboard)
+
+    def _train_fold(self, network, fold, seeds, tensorboard):
+        data, config, seed = self.data, self.config, seeds.seed
         spec, net_config = NETWORKS[network], config.network_config(network, fold.name)
         batch_size = config.batch_size or net_config.batch_size
         train, validation, test = data.fold_slices(fold, config.max_train_slices)
-        keras.utils.set_random_seed(seed)
         strategy = tf.distribute.get_strategy()
-        stage = data.slice_inputs(spec.input_kind, strategy=strategy) if self.inputs_on_device else None
-        trainer = SplitHeadTrainer(lambda: spec.build(net_config, data, train), learning_rate=net_config.learning_rate,
-                                   momentum=net_config.momentum, seed=seed, strategy=strategy, input_stage=stage)
-        checkpoint = self.record.out / "checkpoints" / f"{network}_{fold.name}.npz"
-        checkpoint.parent.mkdir(parents=True, exist_ok=True)
 
         def dataset(index, **shuffle):
             return data.dataset(spec.input_kind, index, batch_size=batch_size, slice_ids=self.inputs_on_device,
                                 **shuffle)
 
-        history = trainer.fit(dataset(train, shuffle=True, seed=seed), dataset(validation) if len(validation) else None,
+        # The blocks of every unit's seeds are taken in turn, which also keeps the lazily made
+        # input tensors of ``data`` from being made twice at once.
+        with seeds:
+            stage = data.slice_inputs(spec.input_kind, strategy=strategy) if self.inputs_on_device else None
+            trainer = SplitHeadTrainer(lambda: spec.build(net_config, data, train),
+                                       learning_rate=net_config.learning_rate, momentum=net_config.momentum,
+                                       seed=seed, strategy=strategy, input_stage=stage)
+            train_stream = dataset(train, shuffle=True, seed=seed)
+            validation_stream = dataset(validation) if len(validation) else None
+            test_stream = dataset(test)
+        checkpoint = self.record.out / "checkpoints" / f"{network}_{fold.name}.npz"
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        history = trainer.fit(train_stream, validation_stream,
                               epochs=config.epochs, patience=config.patience, checkpoint_path=checkpoint,
                               verbose=int(config.verbose >= 2),
                               **({"tensorboard_dir": f"{tensorboard}/{network}/{fold.name}"} if tensorboard else {}))
-        probabilities = trainer.predict(dataset(test))
+        probabilities = trainer.predict(test_stream)
         part = {"ids": [data.slice_ids[i] for i in test], "best_epoch": trainer.best_epoch,
                 "epochs_run": len(history.get("loss_arousal", [])),
                 "slices": {"train": len(train), "validation": len(validation), "test": len(test)}}

@@ -14,9 +14,11 @@ import time
 import numpy as np
 
 from ser_keras.data.labels import DIMENSION_CLASSES, TABLE_DIMENSIONS
+from ser_keras.experiments.data import pick_fold
 from ser_keras.experiments.elor import ElorExperiment
 from ser_keras.experiments.networks import NETWORKS, PAPER_NETWORKS, check_plugin_network
 from ser_keras.experiments.reporting import compare_rows, figure_subtitle, paired_claim, prediction_lines, score_row
+from ser_keras.experiments.units import heaviest_first, run_units
 from ser_keras.models.elor import HEADS
 from ser_keras.plots import save_table5_figure
 from ser_keras.results import Claim, ResultRow, Scoring
@@ -101,26 +103,37 @@ def run_table5(data, config, record, *, progress=None, tensorboard=None, hyperpa
     for network in (n for n in config.networks if NETWORKS[n].origin == "plugin"):
         check_plugin_network(NETWORKS[network], config.network_config(network), data,
                              data.fold_slices(data.folds[0])[0])
+    experiment.prepare_inputs(config.networks)
+    work = experiment.expected_work(config.networks)
     if progress is not None:
-        progress.expect(experiment.expected_work(config.networks))
+        progress.expect(work, shared=True)
+
+    def unit(network, fold_name, before_unit):
+        part = record.load_part(network, fold_name)
+        if part is not None:
+            if progress is not None:
+                progress.unit_skipped(network, fold_name, "resumed")
+            return part
+        before_unit()
+        started = time.time()
+        if progress is not None:
+            progress.unit_started(network, fold_name)
+        part = experiment.run_fold(network, pick_fold(experiment.folds, fold_name), tensorboard=tensorboard)
+        record.save_part(network, fold_name, part)
+        if progress is not None:
+            progress.unit_done(network, fold_name, part["summary"], time.time() - started)
+        else:
+            logger.info("%s %s: %s", network, fold_name, part["summary"])
+        return part
+
+    # Two threads share the (network, fold) units (issue 16.2), heaviest network first on the main one.
+    fold_names = [fold.name for fold in experiment.folds]
+    order = heaviest_first(config.networks, work,
+                           lambda network: all(record.load_part(network, fold) is not None for fold in fold_names))
+    fold_parts = run_units(order, [], fold_names, unit)
     rows, predictions, values, head_parts = [], [], {}, {}
     for network in config.networks:
-        spec, parts = NETWORKS[network], {}
-        for fold in experiment.folds:
-            part = record.load_part(network, fold.name)
-            if part is None:
-                started = time.time()
-                if progress is not None:
-                    progress.unit_started(network, fold.name)
-                part = experiment.run_fold(network, fold, tensorboard=tensorboard)
-                record.save_part(network, fold.name, part)
-                if progress is not None:
-                    progress.unit_done(network, fold.name, part["summary"], time.time() - started)
-                else:
-                    logger.info("%s %s: %s", network, fold.name, part["summary"])
-            elif progress is not None:
-                progress.unit_skipped(network, fold.name, "resumed")
-            parts[fold.name] = part
+        spec, parts = NETWORKS[network], {fold: fold_parts[network, fold] for fold in fold_names}
         head_parts[network] = {head: dimension_parts(parts, head) for head in HEADS}
         for dimension in TABLE_DIMENSIONS:
             for metric in ("WAR", "UAR"):

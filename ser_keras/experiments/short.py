@@ -10,7 +10,6 @@ resumes where it stopped and ends with the same metrics as an uninterrupted one 
 model is seeded from the run seed, the row and the fold).
 """
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import logging
@@ -29,6 +28,7 @@ from ser_keras.experiments.hparams import open_hparam_source
 from ser_keras.experiments.reporting import (compare_rows, figure_subtitle, paired_claim, prediction_lines, row_seed,
                                              score_row, skipped_row)
 from ser_keras.experiments.rows import DEFAULT_REFERENCE, ROWS, TABLE1_IDS, check_plugin_row
+from ser_keras.experiments.units import heaviest_first, run_units
 from ser_keras.features.boaw import BagOfAudioWords
 from ser_keras.io import write_json
 from ser_keras.metrics import unweighted_average_recall
@@ -174,39 +174,6 @@ def load_mlp_hparams(paths, rows, *, folds=None, corpus=None, quick=False, allow
     return chosen, files
 
 
-class _OtherThreadFailed(Exception):
-    """Raised before a unit of :meth:`ShortExperiment.run` when its other thread has failed."""
-
-
-class _UnitQueue:
-    """The (row, fold) units of one :meth:`ShortExperiment.run`, claimed by its two threads
-    from opposite ends (thread-safe): the main thread takes network units, heaviest row first;
-    the second thread the utterance-level rows, then network units from the lightest row on.
-    A row's folds are handed out in fold order."""
-
-    def __init__(self, networks, utterance_level, folds):
-        self._networks = [(row, list(folds)) for row in networks]
-        self._utterance_level = [(row, list(folds)) for row in utterance_level]
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _next(rows):
-        for row, folds in rows:
-            if folds:
-                return row, folds.pop(0)
-        return None
-
-    def claim_from_heavy_end(self):
-        """The next unit for the main thread, or None when the network units are all claimed."""
-        with self._lock:
-            return self._next(self._networks)
-
-    def claim_from_light_end(self):
-        """The next unit for the second thread, or None when every unit is claimed."""
-        with self._lock:
-            return self._next(self._utterance_level) or self._next(reversed(self._networks))
-
-
 class ShortExperiment:
     """Runs the requested Table-1 rows over the folds of prepared :class:`ShortData`,
     writing parts and models as it goes."""
@@ -270,64 +237,33 @@ class ShortExperiment:
         """Score the rows named in ``row_ids`` (of ``table``, default the registry):
         ``(result rows, prediction lines, parts by row id)``.
 
-        Two threads share the (row, fold) units so both cores stay busy (issue 16.2). The main
-        thread trains the network rows' units, heaviest row first (resumed rows before them,
-        plug-ins whose work cannot be counted after them): the ETA is then paced by the rows
-        that set the wall time from the first epoch on. The second thread fits the
-        utterance-level rows (scikit-learn, mostly one core per fit), then takes network units
-        from the other end, lightest row first, until the two meet. Features are extracted
-        before the threads start and every unit is seeded by its own row and fold
-        (:class:`~ser_keras.seeding.UnitSeeds`), so the numbers are those of one unit after
-        the other, whichever thread trained it. When a unit on either thread fails, the other
-        stops before its next unit (finished units stay saved for ``--resume``) and the error
-        is raised.
+        Two threads share the (row, fold) units (:func:`~ser_keras.experiments.units.run_units`,
+        issue 16.2): the main thread trains the network rows, heaviest first (resumed rows before
+        them, plug-ins whose work cannot be counted after them); the second fits the
+        utterance-level rows (scikit-learn), then takes network folds from the lightest row on.
+        Features are extracted before the threads start and every unit is seeded by its own
+        row and fold, so the numbers are those of one unit after the other, whichever thread
+        trained it. A failing unit stops both threads before their next unit and its error is
+        raised.
         """
         table = ROWS if table is None else {row.id: row for row in table}
         selected = [table[row_id] for row_id in row_ids if row_id in table]
         runnable = [row for row in selected if not (row.source == "wav2vec2" and not self.data.wav2vec2_path)]
         self._extract_features(runnable)
         work = self._expected_work(runnable)
-        utterance_level = [row for row in runnable if row.family in UTTERANCE_LEVEL_FAMILIES]
+        utterance_level = [row.id for row in runnable if row.family in UTTERANCE_LEVEL_FAMILIES]
         if self.progress is not None:
-            self.progress.expect(work, beside={row.id: len(self.folds) for row in utterance_level}, shared=True)
+            self.progress.expect(work, beside={row: len(self.folds) for row in utterance_level}, shared=True)
 
-        def training_order(row):  # resumed, then by work (heaviest first), then uncounted plug-ins
-            return (0, 0.0) if self._finished(row) else (1, -work[row.id][1]) if row.id in work else (2, 0.0)
+        networks = heaviest_first([row.id for row in runnable if row.family not in UTTERANCE_LEVEL_FAMILIES], work,
+                                  lambda row_id: self._finished(table[row_id]))
+        folds = {fold.name: fold for fold in self.folds}
 
-        networks = sorted((row for row in runnable if row.family not in UTTERANCE_LEVEL_FAMILIES), key=training_order)
-        units = _UnitQueue(networks, utterance_level, self.folds)
-        failed = threading.Event()
-        dtype_policy = keras.config.dtype_policy()  # Keras keeps it per thread; --mixed-precision set it here
+        def unit(row_id, fold_name, before_unit):
+            return self.part_of(table[row_id], folds[fold_name], before_unit=before_unit)
 
-        def stop_if_failed():
-            if failed.is_set():
-                raise _OtherThreadFailed
-
-        def work_through(claim):
-            parts = {}
-            try:
-                while (unit := claim()) is not None:
-                    row, fold = unit
-                    parts[row.id, fold.name] = self.part_of(row, fold, before_unit=stop_if_failed)
-            except BaseException:
-                failed.set()
-                raise
-            return parts
-
-        def second_thread():
-            keras.config.set_dtype_policy(dtype_policy)
-            return work_through(units.claim_from_light_end)
-
-        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="second-thread") as pool:
-            beside = pool.submit(second_thread)
-            try:
-                parts = work_through(units.claim_from_heavy_end)
-                parts.update(beside.result())
-            except _OtherThreadFailed:
-                concurrent.futures.wait([beside])
-                raise beside.exception() from None
-        parts_by_row = {row.id: {fold.name: parts[row.id, fold.name] for fold in self.folds}
-                        for row in runnable}
+        parts = run_units(networks, utterance_level, list(folds), unit)
+        parts_by_row = {row.id: {fold: parts[row.id, fold] for fold in folds} for row in runnable}
         rows, predictions, all_parts = [], [], {}
         for row in selected:
             if row.id not in parts_by_row:

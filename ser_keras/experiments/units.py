@@ -1,0 +1,107 @@
+"""The (row, fold) units of a replication run on two threads, so both cores stay busy
+(issue 16.2).
+
+Not a paper section: it schedules the units of SHORT Table 1 (:mod:`ser_keras.experiments.short`)
+and ELOR Table 5 (:mod:`ser_keras.experiments.elor_table5`). The main thread takes the heavy
+end of the work (network rows, heaviest first, so the ETA is paced by the rows that set the
+wall time from the first epoch on); a second thread first takes rows of its own (SHORT's
+scikit-learn rows, mostly one core per fit), then the light end of the network rows, lightest
+first, until the two meet. TensorFlow runs its ops with the GIL released, so two trainings, or
+a training beside a scikit-learn fit, fill the cores one alone leaves idle (small networks,
+tracing, evaluation, saving).
+
+A unit must give the same result whichever thread computes it and whatever runs beside it:
+scikit-learn rows take explicit seeds, network units draw from their own
+:class:`~ser_keras.seeding.UnitSeeds`, and shared inputs are prepared before the threads start.
+"""
+
+import concurrent.futures
+import threading
+
+import keras
+
+
+class _OtherThreadFailed(Exception):
+    """Raised before a unit when the other thread of :func:`run_units` has failed."""
+
+
+class UnitQueue:
+    """The (row, fold) units of one run, claimed from two ends (thread-safe): the heavy end
+    hands out the ``networks`` in their order (heaviest first); the light end the ``beside``
+    rows first, then the ``networks`` from the last one back. A row's folds are handed out in
+    fold order, so two threads can share a row."""
+
+    def __init__(self, networks, beside, folds):
+        self._networks = [(row, list(folds)) for row in networks]
+        self._beside = [(row, list(folds)) for row in beside]
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _next(rows):
+        for row, folds in rows:
+            if folds:
+                return row, folds.pop(0)
+        return None
+
+    def claim_from_heavy_end(self):
+        """The next ``(row, fold)`` for the main thread, or None when the networks are all claimed."""
+        with self._lock:
+            return self._next(self._networks)
+
+    def claim_from_light_end(self):
+        """The next ``(row, fold)`` for the second thread, or None when every unit is claimed."""
+        with self._lock:
+            return self._next(self._beside) or self._next(reversed(self._networks))
+
+
+def heaviest_first(networks, work, finished):
+    """``networks`` in the main thread's order: finished ones first (resumed, they cost
+    nothing), then by ``work`` (``{network: (units, work of one unit)}``), heaviest first, then
+    those whose work could not be counted (plug-ins without Conv/Dense kernels).
+    ``finished(network)`` tells whether every fold of a network is in the run folder."""
+    def order(network):
+        return (0, 0.0) if finished(network) else (1, -work[network][1]) if network in work else (2, 0.0)
+    return sorted(networks, key=order)
+
+
+def run_units(networks, beside, folds, compute):
+    """Compute every unit of ``networks`` and ``beside`` (row names) × ``folds`` (fold names)
+    on two threads (:class:`UnitQueue`): ``{(row, fold): compute(row, fold, before_unit)}``.
+
+    ``compute`` loads or trains one unit and calls ``before_unit()`` before it trains: that
+    raises once a unit on the other thread has failed, so a failure stops both threads before
+    their next unit (finished units stay saved for ``--resume``) and its error is raised.
+    Keras keeps its dtype policy per thread: the second thread gets the caller's
+    (``--mixed-precision``).
+    """
+    units = UnitQueue(networks, beside, folds)
+    failed = threading.Event()
+    dtype_policy = keras.config.dtype_policy()
+
+    def before_unit():
+        if failed.is_set():
+            raise _OtherThreadFailed
+
+    def work_through(claim):
+        results = {}
+        try:
+            while (unit := claim()) is not None:
+                results[unit] = compute(*unit, before_unit)
+        except BaseException:
+            failed.set()
+            raise
+        return results
+
+    def second_thread():
+        keras.config.set_dtype_policy(dtype_policy)
+        return work_through(units.claim_from_light_end)
+
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="second-thread") as pool:
+        beside_results = pool.submit(second_thread)
+        try:
+            results = work_through(units.claim_from_heavy_end)
+            results.update(beside_results.result())
+        except _OtherThreadFailed:
+            concurrent.futures.wait([beside_results])
+            raise beside_results.exception() from None
+    return results
