@@ -10,7 +10,8 @@ facebook/wav2vec2-base .safetensors); without it they print "skipped". --mlp-hpa
 per LLD set) gives an MLP row the depth/width of a tuning/search_short_mlp.py search instead of
 the validation grid (a per-fold search folder: each fold its own). --plugin MODULE adds your rows
 (README "Add your own model"). On the embedded corpus the default budget finishes in 7.5-12.5 min on
-2 CPU cores (the utterance-level rows are fitted beside the networks); real corpora get the full protocol.
+2 CPU cores (two threads share the units: the utterance-level rows, then network folds, beside the
+networks); real corpora get the full protocol.
 """
 
 import time

@@ -10,10 +10,9 @@ Rows: {elor,lom,ftr,elor_ftr}_{arousal,valence}_{war,uar}, majority_{arousal,val
 chance_{arousal,valence}_uar; the paper's numbers are not in our copy ("n/a (not in source
 text)"), its ordering claims are checked and printed as holds / does not hold.
 `--quick` on the embedded corpus (synthetic:small: 350 E-2 turns → 352 slices) runs all 10
-folds with small networks, 3 epochs and 64 training slices per fold. Measured: 3.4 CPU-minutes
-(user + sys), so an estimated 2-4 min on 2 idle cores (not measured); 20.5 min wall on our
-shared 2-core machine at load average ~10. About half is tf.function tracing of the 40
-trainers; IS10 is cached.
+folds with small networks, 3 epochs and 64 training slices per fold: 2 min on 2 cores of an AMD
+EPYC Zen 4 (109 s of units, 1.6 cores busy, the IS10 features cached; two threads share the
+units). Much of it is tf.function tracing of the 40 trainers.
 Without --quick the paper-centre networks (ELoR: 10 M parameters, ~7 GFLOP per
 slice) need a GPU. `--hparams FILE` takes tuned values (format: ser_keras/experiments/elor.py).
 `--labels` does not apply (ELOR uses the evaluator's valence/arousal ratings).
