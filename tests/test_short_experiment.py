@@ -103,6 +103,10 @@ def test_the_main_thread_takes_the_heaviest_network_units_and_the_second_the_res
     assert [claim("heavy") for _ in range(3)] == [("raw_subseg_cnn", "Ses02"), ("raw_subseg_cnn", "Ses03"),
                                                   ("egemaps_lld_mlp", "Ses02")]
     assert [claim("light"), claim("heavy"), claim("light")] == [("egemaps_lld_mlp", "Ses03"), None, None]
+    main_only = UnitQueue(["raw_subseg_cnn", "rel_cnn"], [], ["Ses01", "Ses02"], main_only=["rel_cnn"])
+    assert main_only.claim_from_light_end() == ("raw_subseg_cnn", "Ses01")  # rel_cnn's units are not shared
+    assert main_only.claim_from_light_end() == ("raw_subseg_cnn", "Ses02") and main_only.claim_from_light_end() is None
+    assert main_only.claim_from_heavy_end() == ("rel_cnn", "Ses01")
 
 
 def test_network_rows_train_resumed_then_heaviest_first_and_every_unit_once(tiny_short_data, tmp_path):

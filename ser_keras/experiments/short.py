@@ -53,6 +53,10 @@ BOAW_OPTIONS = {"compare": {"codebook_size": 500, "subsets": [slice(0, 65), slic
                 "egemaps": {"codebook_size": 1000}, "wav2vec2": {"codebook_size": 500}}
 # Row families fitted by scikit-learn on utterance-level inputs: no TensorFlow, no global seed.
 UTTERANCE_LEVEL_FAMILIES = ("functionals", "boaw")
+# Network families whose units read only inputs made before the run's threads start: either
+# thread may train them (other families, e.g. the relevance rows of the SHORT analyses, share
+# lazily computed inputs between units and train on the main thread).
+SHARED_NETWORK_FAMILIES = ("lld_mlp", "raw_cnn", "plugin_windows", "plugin_functionals")
 MLP_SEARCH_NETWORK = "short_mlp"  # the "network" of tuning/search_short_mlp.py's best_hparams.json
 # The paper's Table-1 conclusions, decided by paired UAR tests: (claim, pairs, expectation).
 TABLE1_CLAIMS = (
@@ -240,7 +244,8 @@ class ShortExperiment:
         Two threads share the (row, fold) units (:func:`~ser_keras.experiments.units.run_units`,
         issue 16.2): the main thread trains the network rows, heaviest first (resumed rows before
         them, plug-ins whose work cannot be counted after them); the second fits the
-        utterance-level rows (scikit-learn), then takes network folds from the lightest row on.
+        utterance-level rows (scikit-learn), then takes network folds from the lightest row on
+        (of the :data:`SHARED_NETWORK_FAMILIES`).
         Features are extracted before the threads start and every unit is seeded by its own
         row and fold, so the numbers are those of one unit after the other, whichever thread
         trained it. A failing unit stops both threads before their next unit and its error is
@@ -262,7 +267,8 @@ class ShortExperiment:
         def unit(row_id, fold_name, before_unit):
             return self.part_of(table[row_id], folds[fold_name], before_unit=before_unit)
 
-        parts = run_units(networks, utterance_level, list(folds), unit)
+        main_only = [row_id for row_id in networks if table[row_id].family not in SHARED_NETWORK_FAMILIES]
+        parts = run_units(networks, utterance_level, list(folds), unit, main_only=main_only)
         parts_by_row = {row.id: {fold: parts[row.id, fold] for fold in folds} for row in runnable}
         rows, predictions, all_parts = [], [], {}
         for row in selected:

@@ -28,12 +28,14 @@ class _OtherThreadFailed(Exception):
 class UnitQueue:
     """The (row, fold) units of one run, claimed from two ends (thread-safe): the heavy end
     hands out the ``networks`` in their order (heaviest first); the light end the ``beside``
-    rows first, then the ``networks`` from the last one back. A row's folds are handed out in
-    fold order, so two threads can share a row."""
+    rows first, then the ``networks`` from the last one back, except those ``main_only``
+    (rows whose units share lazily computed inputs). A row's folds are handed out in fold
+    order, so two threads can share a row."""
 
-    def __init__(self, networks, beside, folds):
+    def __init__(self, networks, beside, folds, *, main_only=()):
         self._networks = [(row, list(folds)) for row in networks]
         self._beside = [(row, list(folds)) for row in beside]
+        self._shared = [(row, folds) for row, folds in self._networks if row not in set(main_only)]
         self._lock = threading.Lock()
 
     @staticmethod
@@ -51,7 +53,7 @@ class UnitQueue:
     def claim_from_light_end(self):
         """The next ``(row, fold)`` for the second thread, or None when every unit is claimed."""
         with self._lock:
-            return self._next(self._beside) or self._next(reversed(self._networks))
+            return self._next(self._beside) or self._next(reversed(self._shared))
 
 
 def heaviest_first(networks, work, finished):
@@ -64,9 +66,10 @@ def heaviest_first(networks, work, finished):
     return sorted(networks, key=order)
 
 
-def run_units(networks, beside, folds, compute):
+def run_units(networks, beside, folds, compute, *, main_only=()):
     """Compute every unit of ``networks`` and ``beside`` (row names) × ``folds`` (fold names)
-    on two threads (:class:`UnitQueue`): ``{(row, fold): compute(row, fold, before_unit)}``.
+    on two threads (:class:`UnitQueue`; ``main_only`` networks on the main thread alone):
+    ``{(row, fold): compute(row, fold, before_unit)}``.
 
     ``compute`` loads or trains one unit and calls ``before_unit()`` before it trains: that
     raises once a unit on the other thread has failed, so a failure stops both threads before
@@ -74,7 +77,7 @@ def run_units(networks, beside, folds, compute):
     Keras keeps its dtype policy per thread: the second thread gets the caller's
     (``--mixed-precision``).
     """
-    units = UnitQueue(networks, beside, folds)
+    units = UnitQueue(networks, beside, folds, main_only=main_only)
     failed = threading.Event()
     dtype_policy = keras.config.dtype_policy()
 
