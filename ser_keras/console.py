@@ -202,14 +202,15 @@ class RunProgress:
     row that paces it (e.g. training FLOPs): a row's remaining units then take its own mean
     time, or, before any of them has finished, its work at the seconds per unit of work
     measured so far on rows of at least a tenth of its work (lighter units are paced by fixed
-    costs such as tracing; until such a row has a time there is no ETA). Rows named ``beside`` run on another thread meanwhile: their units left
-    take the mean time of their units so far, and the ETA is the longer of the two threads
-    (so a run of such rows alone, or one whose other thread outlasts the paced rows, still
-    tells one); when that thread goes on to take paced units (``shared``), the two share
-    what is left of both. A unit in training may report the share of it done (:meth:`unit_progress`,
-    e.g. after each epoch of a capped schedule): until its row has a finished unit, its time
-    so far over that share stands in for one, so the ETA comes before the first long unit
-    ends. Time already spent on units in training is not counted again.
+    costs such as tracing; until such a row has a time there is no ETA). Rows named
+    ``beside`` run on another thread meanwhile: their units left take the mean time of their
+    units so far, and the ETA is the longer of the two threads (so a run of such rows alone,
+    or one whose other thread outlasts the paced rows, still tells one); when that thread
+    goes on to take paced units (``shared``), the two share what is left of both. A unit in
+    training may report the share of it done (:meth:`unit_progress`, e.g. after each epoch
+    of a capped schedule): until its row has a finished unit, its time so far over that
+    share stands in for one, so the ETA comes before the first long unit ends. Time already
+    spent on units in training is not counted again.
 
         with RunProgress(total=len(rows) * len(folds), title="table1") as progress:
             progress.unit_done("raw_subseg_cnn", "Ses03", "UAR 47.1 %, 6 epochs", seconds=71)

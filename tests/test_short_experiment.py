@@ -10,6 +10,7 @@ import pytest
 
 from ser_keras.data.corpus import load_corpus
 from ser_keras.experiments.data import ShortData
+from ser_keras.experiments.reporting import row_seed
 from ser_keras.experiments.rows import ROWS as ROWS_BY_ID
 from ser_keras.experiments.short import ShortConfig, ShortExperiment, budget
 from ser_keras.experiments.units import UnitQueue
@@ -146,7 +147,8 @@ def test_two_networks_training_at_once_give_the_numbers_of_one_after_the_other(t
     config = ShortConfig(budget="quick", rows=rows, verbose=0, **settings)
 
     def experiment(out):
-        run = ShortExperiment(tiny_short_data, config, RunRecord(out, script="table1", fingerprint={"budget": "quick"}, config={}))
+        record = RunRecord(out, script="table1", fingerprint={"budget": "quick"}, config={})
+        run = ShortExperiment(tiny_short_data, config, record)
         run.folds = run.folds[:2]
         return run
 
@@ -166,3 +168,28 @@ def test_two_networks_training_at_once_give_the_numbers_of_one_after_the_other(t
             assert alone["predictions"] == together[row][fold.name]["predictions"]
             np.testing.assert_equal(alone["validation_uar"], together[row][fold.name]["validation_uar"])
             assert alone["chosen"] == together[row][fold.name]["chosen"]
+
+
+def test_a_nested_network_unit_gives_the_enclosing_unit_its_seeds_back(tiny_short_data, tmp_path):
+    # e.g. a relevance row of short_table3.py that first trains the Table-1 CNN it reads
+    config = ShortConfig(budget="quick", rows=("egemaps_lld_mlp",), verbose=0,
+                         **budget("synthetic", quick=True).settings)
+    experiment = ShortExperiment(tiny_short_data, config, RunRecord(tmp_path, script="table1",
+                                                                    fingerprint={"budget": "quick"}, config={}))
+    fold, seen = tiny_short_data.folds[0], []
+
+    def enclosing(row, fold):
+        before = experiment._unit.seeds
+        experiment.part_of(ROWS_BY_ID["raw_seg_cnn"], fold)
+        seen.append((before, experiment._unit.seeds))
+        return experiment._part(fold, tiny_short_data.targets[fold.test])
+
+    def nested(row, fold):
+        seen.append(experiment._unit.seeds.seed)
+        return experiment._part(fold, tiny_short_data.targets[fold.test])
+
+    experiment.families.update(lld_mlp=enclosing, raw_cnn=nested)
+    experiment.part_of(ROWS_BY_ID["egemaps_lld_mlp"], fold)
+    (nested_seed, (before, after)) = seen
+    assert nested_seed == row_seed(0, "raw_seg_cnn", fold.name)
+    assert after is before and before.seed == row_seed(0, "egemaps_lld_mlp", fold.name)

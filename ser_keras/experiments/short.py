@@ -217,18 +217,29 @@ class ShortExperiment:
             before_unit()
         started = time.time()
         self._progress("unit_started", row.id, fold.name)
-        seeds = None
-        if row.family not in UTTERANCE_LEVEL_FAMILIES:
-            seeds = self._unit.seeds = UnitSeeds(row_seed(self.config.seed, row.id, fold.name))
-        # A plug-in's code may draw from the global generators at any time, not only while it
-        # builds: its whole unit holds them (the other thread's builds wait).
-        with seeds if row.origin == "plugin" else contextlib.nullcontext():
+        if row.family in UTTERANCE_LEVEL_FAMILIES:
             part = self.families[row.family](row, fold)
+        else:
+            part = self._network_part(row, fold)
         self.record.save_part(row.id, fold.name, part)
         uar = unweighted_average_recall(part["targets"], part["predictions"], self.data.num_classes)
         summary = f"UAR {100 * uar:.1f} %" + (f", {part['epochs']} epochs" if part.get("epochs") else "")
         self._progress("unit_done", row.id, fold.name, summary, time.time() - started)
         return part
+
+    def _network_part(self, row, fold):
+        """A network unit's part, its builds drawing from its own seeds (``self._unit.seeds``,
+        read by :meth:`_select_and_test`); an enclosing unit of this thread gets its seeds
+        back after (an analysis row that first trains the Table-1 model it reads)."""
+        seeds = UnitSeeds(row_seed(self.config.seed, row.id, fold.name))
+        enclosing, self._unit.seeds = getattr(self._unit, "seeds", None), seeds
+        try:
+            # A plug-in's code may draw from the global generators at any time, not only while
+            # it builds: its whole unit holds them (the other thread's builds wait).
+            with seeds if row.origin == "plugin" else contextlib.nullcontext():
+                return self.families[row.family](row, fold)
+        finally:
+            self._unit.seeds = enclosing
 
     def _progress(self, event, row_id, fold, *details):
         """Tell the run's progress view (or, without one, the log) about a (row, fold) unit."""
