@@ -283,3 +283,17 @@ def test_run_benchmarks_names_the_machine_and_the_code_beside_its_figures(tmp_pa
     assert blank == "" and table[2] == "| pipeline_ratio | 0.5 | ratio | >= 0.9 | **misses** |"
     assert [item["name"] for item in json.loads((tmp_path / "benchmarks.json").read_text())] == [
         "pipeline_ratio", "memory_ratio"]
+
+
+def test_ops_of_a_multi_step_loop_count_under_their_part():
+    """With several steps per call every op sits inside the loop's scopes: the SGD update
+    must still count as the optimizer, a layer's op under its layer."""
+    from ser_keras.benchmarks.profile import network_part, op_kind
+
+    loop = "while/body/_1/while/cond/then/_175/while/cond/StatefulPartitionedCall"
+    layers = {"conv1", "conv2"}
+    assert network_part(f"{loop}/sgd/Mul_9", layers) == "sgd"
+    assert op_kind("Mul", network_part(f"{loop}/sgd/Mul_9", layers)) == "optimizer"
+    assert network_part(f"{loop}/gradient_tape/raw_subseg_1/conv2_1/convolution/Conv2DBackpropFilter", layers) == "conv2"
+    assert network_part(f"{loop}/compile_loss/sparse_categorical_crossentropy/Sum", layers) == "compile_loss"
+    assert network_part("StatefulPartitionedCall/SGD/AssignAddVariableOp", layers) == "SGD"

@@ -20,6 +20,7 @@ from ser_keras.features.opensmile_sets import (
     FeatureSet,
     extract_signal,
     extract_signals,
+    extract_utterance_sets,
     extract_utterances,
     feature_names,
 )
@@ -68,6 +69,54 @@ def test_compare_lld_stacks_aligned_llds_and_deltas():
     errors = {offset: np.median(np.abs(regression - delta[2 + offset:len(lld) - 2 + offset]))
               for offset in (-1, 0, 1)}
     assert errors[0] < 1e-3 * min(errors[-1], errors[1])
+
+
+def _smile_levels_and_one_run(signal):
+    """Each level as ``opensmile.Smile`` computes it (one run per level), and all levels of
+    a config from the one run of ``_run_config``; in a worker, as above."""
+    compare = (opensmile.FeatureLevel.LowLevelDescriptors, opensmile.FeatureLevel.LowLevelDescriptors_Deltas,
+               opensmile.FeatureLevel.Functionals)
+    configs = {opensmile.FeatureSet.ComParE_2016: compare,
+               opensmile.FeatureSet.eGeMAPSv01b: (opensmile.FeatureLevel.LowLevelDescriptors,),
+               opensmile.FeatureSet.IS10: (opensmile.FeatureLevel.Functionals,)}
+    pairs = []
+    for smile_set, levels in configs.items():
+        together = opensmile_sets._run_config(smile_set, levels, signal)
+        for level in levels:
+            alone = opensmile.Smile(feature_set=smile_set, feature_level=level).process_signal(signal, RATE)
+            pairs.append((f"{smile_set.value} {level.value}", alone.to_numpy(np.float32), together[level]))
+    return pairs
+
+
+@pytest.mark.parametrize("seconds", [1.3, 0.02])
+def test_one_openSMILE_run_per_config_gives_each_level_as_opensmile_computes_it(seconds):
+    """The reference is opensmile's own ``Smile``, one level per run; 0.02 s yields no frame
+    (``Smile`` then fills one NaN row)."""
+    for name, alone, together in opensmile_sets._pool(1).submit(_smile_levels_and_one_run, _tone(seconds)).result():
+        assert alone.shape == together.shape, name
+        np.testing.assert_array_equal(together, alone, err_msg=name)
+
+
+def test_sets_extracted_together_equal_sets_extracted_alone_and_only_missing_sets_run(tmp_path):
+    utterances = []
+    for index in range(2):
+        path = tmp_path / f"utt{index}.wav"
+        soundfile.write(path, _tone(0.4, 180.0 + 60 * index, seed=index), RATE, subtype="PCM_16")
+        utterances.append(Utterance(id=f"utt{index}", path=str(path), speaker="s1"))
+    sets = [FeatureSet.ComParE_2016_LLD, FeatureSet.ComParE_2016_functionals, FeatureSet.eGeMAPSv01b_LLD]
+    cache = FeatureCache(tmp_path / "cache")
+    extract_utterances(sets[0], utterances, cache=cache, cache_namespace="corpus-sha", workers=1, progress=False)
+    together = extract_utterance_sets(sets, utterances, cache=cache, cache_namespace="corpus-sha", workers=2,
+                                      progress=False)
+    assert list(together) == sets
+    for feature_set in sets:
+        alone = extract_utterances(feature_set, utterances, workers=1, progress=False)
+        assert list(together[feature_set]) == ["utt0", "utt1"]
+        for key in alone:
+            np.testing.assert_array_equal(together[feature_set][key], alone[key])
+        assert cache.contains("corpus-sha", feature_set.cache_key) == {"utt0", "utt1"}
+    # The LLDs came from the cache: the one shard the first call wrote.
+    assert len(list(cache.directory("corpus-sha", sets[0].cache_key).iterdir())) == 1
 
 
 @pytest.mark.reliability

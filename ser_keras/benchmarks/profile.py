@@ -17,6 +17,9 @@ import re
 # "StatefulPartitionedCall/raw_subseg_1/conv1_1/convolution:_FusedConv2D" → name, type.
 _OP_EVENT = re.compile(r"^(?P<name>[^:]+):(?P<type>[A-Za-z0-9_]+)$")
 _LAYER_COPY = re.compile(r"_\d+$")
+# Scopes of function calls and of the control flow around them ("while/body/_1/while/cond/then/_175").
+_CALL_WRAPPERS = ("StatefulPartitionedCall", "gradient_tape", "while", "body", "cond", "then", "else")
+_LOOP_COUNTER = re.compile(r"^(_\d*)?$")  # "_175", or "" once _LAYER_COPY has stripped it
 
 # Op types by what they do (oneDNN's ``_MklNative``/``_Mkl`` prefixes dropped); any other is "other".
 OP_KINDS = {
@@ -150,12 +153,17 @@ def _self_times(ops):
 
 def network_part(op_name, layer_names):
     """The network layer an op belongs to (``conv1``), or the first scope of its name that
-    is no call wrapper (``SGD``, ``compile_loss``) for ops outside the layers."""
+    is no call wrapper (``sgd``, ``compile_loss``) for ops outside the layers.
+
+    Several steps per call run inside a ``while`` loop, whose scopes (``while/body/_1/
+    while/cond/then/_175/...``) wrap every op of the step and are skipped too; before they
+    were, the SGD update of such a step counted as "other"."""
     scopes = [_LAYER_COPY.sub("", scope) for scope in op_name.split("/")]
     layer = next((scope for scope in scopes if scope in layer_names), None)
     if layer is not None:
         return layer
-    return next((scope for scope in scopes if scope not in ("StatefulPartitionedCall", "gradient_tape")), scopes[0])
+    return next((scope for scope in scopes if scope not in _CALL_WRAPPERS and not _LOOP_COUNTER.match(scope)),
+                scopes[0])
 
 
 def rank(times, key, *, steps, top=None):

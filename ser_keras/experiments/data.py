@@ -26,7 +26,7 @@ from ser_keras.data.windows import (SLICE, ContextTensor, batched_stream, contex
 from ser_keras.experiments.reporting import row_seed
 from ser_keras.features.cache import FeatureCache
 from ser_keras.features.mfcc import mfcc
-from ser_keras.features.opensmile_sets import FeatureSet, extract_signals, extract_utterances
+from ser_keras.features.opensmile_sets import FeatureSet, extract_signals, extract_utterance_sets
 from ser_keras.models.elor import HEADS
 from ser_keras.training.device_input import device_copy, device_corpus
 
@@ -77,12 +77,18 @@ class ShortData:
 
     def features(self, feature_set):
         """openSMILE features of every kept utterance, in utterance order (cached in HDF5)."""
-        if feature_set not in self._features:
-            by_id = extract_utterances(feature_set, self.utterances, cache=self.cache,
-                                       cache_namespace=self.corpus.sha256, workers=self.workers,
-                                       progress=self.verbose > 0)
-            self._features[feature_set] = [by_id[u.id] for u in self.utterances]
+        self.extract([feature_set])
         return self._features[feature_set]
+
+    def extract(self, feature_sets):
+        """Extract (or read from the cache) several openSMILE sets at once: each file is read
+        once, and sets of one openSMILE config come from one run per utterance."""
+        todo = [feature_set for feature_set in feature_sets if feature_set not in self._features]
+        if todo:
+            found = extract_utterance_sets(todo, self.utterances, cache=self.cache, cache_namespace=self.corpus.sha256,
+                                           workers=self.workers, progress=self.verbose > 0)
+            for feature_set, by_id in found.items():
+                self._features[feature_set] = [by_id[u.id] for u in self.utterances]
 
     def functionals(self):
         """``(utterances, 6373)`` ComParE functionals (SHORT §2.2)."""

@@ -30,6 +30,7 @@ from ser_keras.experiments.reporting import (compare_rows, figure_subtitle, pair
 from ser_keras.experiments.rows import DEFAULT_REFERENCE, ROWS, TABLE1_IDS, check_plugin_row
 from ser_keras.experiments.units import heaviest_first, run_units
 from ser_keras.features.boaw import BagOfAudioWords
+from ser_keras.features.opensmile_sets import FeatureSet
 from ser_keras.io import write_json
 from ser_keras.metrics import unweighted_average_recall
 from ser_keras.models.lld_mlp import LLD_MLP_GRID, build_lld_mlp, lld_standardization
@@ -295,14 +296,20 @@ class ShortExperiment:
         return rows, predictions, all_parts
 
     def _extract_features(self, rows):
-        """Extract (or load from the cache) every feature set the unfinished ``rows`` read."""
+        """Extract (or load from the cache) every openSMILE set the unfinished ``rows`` read,
+        all in one pass over the corpus (wav2vec2 frames as they are first read)."""
+        feature_sets = []
         for row in rows:
             if self._finished(row):
                 continue
             if row.family in ("functionals", "plugin_functionals"):
-                self.data.functionals()
+                feature_sets.append(FeatureSet.ComParE_2016_functionals)
             elif row.family in ("boaw", "lld_mlp") or (row.family == "plugin_windows" and row.source != "raw"):
-                self.data.frame_features(row.source)
+                if row.source in LLD_SETS:
+                    feature_sets.append(LLD_SETS[row.source])
+                else:
+                    self.data.frame_features(row.source)
+        self.data.extract(list(dict.fromkeys(feature_sets)))
 
     def _finished(self, row):
         return all(self.record.load_part(row.id, fold.name) is not None for fold in self.folds)

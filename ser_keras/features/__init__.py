@@ -10,6 +10,7 @@ from ser_keras.features.opensmile_sets import (
     FeatureSet,
     extract_signal,
     extract_signals,
+    extract_utterance_sets,
     extract_utterances,
     feature_names,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "default_cache_dir",
     "extract_signal",
     "extract_signals",
+    "extract_utterance_sets",
     "extract_utterances",
     "feature_names",
 ]
