@@ -97,12 +97,18 @@ def test_one_openSMILE_run_per_config_gives_each_level_as_opensmile_computes_it(
         np.testing.assert_array_equal(together, alone, err_msg=name)
 
 
-def test_sets_extracted_together_equal_sets_extracted_alone_and_only_missing_sets_run(tmp_path):
+def _tone_utterances(folder, seconds, base_frequency, step):
+    """Two utterances ``utt0``, ``utt1``: tones written as 16-bit WAV files in ``folder``."""
     utterances = []
     for index in range(2):
-        path = tmp_path / f"utt{index}.wav"
-        soundfile.write(path, _tone(0.4, 180.0 + 60 * index, seed=index), RATE, subtype="PCM_16")
+        path = folder / f"utt{index}.wav"
+        soundfile.write(path, _tone(seconds, base_frequency + step * index, seed=index), RATE, subtype="PCM_16")
         utterances.append(Utterance(id=f"utt{index}", path=str(path), speaker="s1"))
+    return utterances
+
+
+def test_sets_extracted_together_equal_sets_extracted_alone_and_only_missing_sets_run(tmp_path):
+    utterances = _tone_utterances(tmp_path, 0.4, 180.0, 60)
     sets = [FeatureSet.ComParE_2016_LLD, FeatureSet.ComParE_2016_functionals, FeatureSet.eGeMAPSv01b_LLD]
     cache = FeatureCache(tmp_path / "cache")
     extract_utterances(sets[0], utterances, cache=cache, cache_namespace="corpus-sha", workers=1, progress=False)
@@ -162,11 +168,7 @@ def test_two_workers_match_serial_extraction_and_cache_hits_skip_openSMILE(tmp_p
 
 
 def test_extract_utterances_reads_wav_files_and_fills_the_cache(tmp_path):
-    utterances = []
-    for index in range(2):
-        path = tmp_path / f"utt{index}.wav"
-        soundfile.write(path, _tone(0.3, 200.0 + 50 * index, seed=index), RATE, subtype="PCM_16")
-        utterances.append(Utterance(id=f"utt{index}", path=str(path), speaker="s1"))
+    utterances = _tone_utterances(tmp_path, 0.3, 200.0, 50)
     cache = FeatureCache(tmp_path / "cache")
     features = extract_utterances("IS10_functionals", utterances, cache=cache, cache_namespace="corpus-sha",
                                   workers=1, progress=False)
