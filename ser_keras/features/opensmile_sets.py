@@ -137,17 +137,23 @@ def _sink_config(levels):
     text += "".join(f"instance[{_SINK}{level}].type=cExternalSink\n" for level in levels)
     text += "".join(f"\n[{_SINK}{level}:cExternalSink]\nreader.dmLevel = {level}\nblocksize = 1\n" for level in levels)
     path = os.path.join(tempfile.gettempdir(), f"ser_keras-opensmile-{os.getuid()}-{'-'.join(levels)}.conf.inc")
-    if not os.path.exists(path) or open(path).read() != text:
-        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-        with os.fdopen(handle, "w") as out:
-            out.write(text)
-        os.replace(temporary, path)
+    try:
+        with open(path) as existing:
+            if existing.read() == text:
+                return path
+    except OSError:
+        pass
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+    with os.fdopen(handle, "w") as out:
+        out.write(text)
+    os.replace(temporary, path)
     return path
 
 
 def _run_config(smile_set, levels, signal):
-    """``{level: frames × D float32}`` for a tuple of ``opensmile.FeatureLevel``: one openSMILE run of ``smile_set``'s config on a
-    float32 signal, each level collected by its own external sink. Mirrors
+    """``{level: frames × D float32}`` for a tuple of ``opensmile.FeatureLevel``: one openSMILE
+    run of ``smile_set``'s config on a float32 signal, each level collected by its own
+    external sink. Mirrors
     ``opensmile.Smile.process_signal`` (its options, int16 conversion and, for a level that
     yields no frame, one NaN row), which computes one level per run."""
     smile = _smile(smile_set, levels[0])
