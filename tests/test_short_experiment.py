@@ -193,3 +193,19 @@ def test_a_nested_network_unit_gives_the_enclosing_unit_its_seeds_back(tiny_shor
     (nested_seed, (before, after)) = seen
     assert nested_seed == row_seed(0, "raw_seg_cnn", fold.name)
     assert after is before and before.seed == row_seed(0, "egemaps_lld_mlp", fold.name)
+
+
+def test_every_context_stream_of_a_corpus_reads_one_context_tensor(tiny_short_data, monkeypatch):
+    """Each ContextTensor copies every LLD matrix into a new variable (2.2 GB for ComParE on
+    IEMOCAP): the train, validation and test streams of every fold read the corpus's one."""
+    from ser_keras.data import windows
+
+    made = []
+    monkeypatch.setattr(windows.ContextTensor, "__init__",
+                        lambda self, matrices, init=windows.ContextTensor.__init__: (made.append(1), init(self, matrices))[1])
+    data = ShortData(tiny_short_data.corpus, verbose=0)
+    for fold in data.folds[:2]:
+        for index, train in ((fold.train, True), (fold.validation, False), (fold.test, False)):
+            stream, owners, steps = data.context_stream("egemaps", index, step=4, train=train, batch_size=64)
+            next(iter(stream))
+    assert len(made) == 1

@@ -9,6 +9,7 @@ from ser_keras.data.windows import (
     SHUFFLE_CHUNK,
     STD_FLOOR,
     WINDOW,
+    ContextTensor,
     WaveformStore,
     context_dataset,
     corpus_tensor,
@@ -178,6 +179,8 @@ def test_context_dataset_equals_naive():
     np.testing.assert_array_equal(contexts[np.flatnonzero((owners == 2) & (frames == 15))[0]], matrices[2][3:28])
     np.testing.assert_array_equal(contexts[0], np.repeat(matrices[0], 25, axis=0))  # a one-frame stream
     assert contexts.shape == (len(owners), 25, 3) and targets.tolist() == [[7, 8, 9][o] for o in owners]
+    shared, _ = _collect(context_dataset(ContextTensor(matrices), owners, frames, [7, 8, 9], batch_size=5))
+    np.testing.assert_array_equal(shared, contexts)  # a corpus's streams share one ContextTensor
     with pytest.raises(ValueError, match="at least one frame"):
         context_dataset([np.zeros((0, 3))], owners, frames)
 

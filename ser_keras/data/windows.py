@@ -293,10 +293,13 @@ def context_dataset(matrices, owners, frames, targets=None, *, batch_size=256, s
                     repeat=False):
     """Batches of ± 12-frame LLD contexts ``(B, 25, D)`` (SHORT §2.3, Fig. 1A).
 
-    ``matrices`` are per-utterance ``frames × D`` LLD arrays (see :class:`ContextTensor`);
-    contexts are gathered per batch exactly like the raw windows (edge frames repeated).
+    ``matrices``: a :class:`ContextTensor`, or the per-utterance ``frames × D`` LLD arrays to
+    make one of. Pass one ContextTensor to every stream of a corpus: each made here copies
+    every matrix into a new variable (84 MB for ComParE on the 0.45 h embedded corpus, 2.2 GB
+    on IEMOCAP's 12 h). Contexts are gathered per batch exactly like the raw windows (edge
+    frames repeated).
     """
-    gatherer = ContextTensor(matrices)
+    gatherer = matrices if isinstance(matrices, ContextTensor) else ContextTensor(matrices)
     owners_t, frames_t = tf.constant(owners, tf.int64), tf.constant(frames, tf.int64)
     targets_t = None if targets is None else tf.constant(np.asarray(targets), tf.int32)
 

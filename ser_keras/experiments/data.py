@@ -118,7 +118,8 @@ class ShortData:
 
     def context_tensor(self, source):
         """The LLD matrices of ``source`` as one :class:`~ser_keras.data.windows.ContextTensor`
-        (made once), for models that gather their contexts on the device."""
+        (made once): every host stream of LLD contexts reads it, and models that gather their
+        contexts on the device take it."""
         key = f"{source}_contexts"
         if key not in self._features:
             self._features[key] = ContextTensor(self.frame_features(source))
@@ -129,7 +130,7 @@ class ShortData:
         for a model that gathers the contexts of :meth:`context_tensor` itself)."""
         matrices = self.frame_features(source)
         owners, frames = frame_index([len(m) for m in matrices], index, frame_step=step)
-        cut = window_id_dataset if window_ids else functools.partial(context_dataset, matrices)
+        cut = window_id_dataset if window_ids else functools.partial(context_dataset, self.context_tensor(source))
         data = cut(owners, frames, self.targets, batch_size=batch_size, shuffle=train, seed=self.seed, repeat=train)
         return data, owners, -(-len(owners) // batch_size)
 

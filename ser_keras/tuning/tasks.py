@@ -41,7 +41,7 @@ def short_mlp_hypermodel(data, fold, *, source="compare", seed=0, quick=False, b
     mean, variance = lld_standardization(np.concatenate([matrices[i] for i in fold.train]))
     train_owners, train_frames = frame_index(counts, fold.train, frame_step=budget["train_frame_step"])
     on_device = accelerators_visible() if inputs_on_device is None else inputs_on_device
-    cut = window_id_dataset if on_device else functools.partial(context_dataset, matrices)
+    cut = window_id_dataset if on_device else functools.partial(context_dataset, data.context_tensor(source))
     train = cut(train_owners, train_frames, data.targets, batch_size=batch_size, shuffle=True, seed=seed, repeat=True)
     val_owners, val_frames = frame_index(counts, fold.validation, frame_step=budget["eval_frame_step"])
     validation = cut(val_owners, val_frames, data.targets, batch_size=batch_size)
