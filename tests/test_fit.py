@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from ser_keras.models.lld_mlp import build_lld_mlp
 from ser_keras.models.raw_cnn import build_raw_subseg
-from ser_keras.training.fit import pick_steps_per_execution, train_frame_classifier
+from ser_keras.training.fit import MomentumSGD, pick_steps_per_execution, train_frame_classifier
 from ser_keras.training.schedules import HalvingSchedule
 
 
@@ -149,3 +149,28 @@ def test_missing_validation_data_is_refused_before_training():
     model = build_lld_mlp(2, feature_mean=np.zeros(2), feature_variance=np.ones(2), hidden_layers=(4,))
     with pytest.raises(ValueError, match="val_ds"):
         train_frame_classifier(model, [], None)
+
+
+@pytest.mark.parametrize("momentum, nesterov", [(0.5, False), (0.9, True), (0.0, False)])
+def test_fused_momentum_updates_give_keras_sgd_weights_bit_for_bit(momentum, nesterov):
+    """The reference is Keras' own SGD: the same model, data and seed, 12 steps (with the
+    learning rate changed between fits, as the halving schedule does)."""
+    data = sine_windows(96, 3, window=400)
+
+    def train(optimizer_class):
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((400,))
+        hidden = keras.layers.Dense(64, activation="relu")(keras.layers.Reshape((400,))(inputs))
+        model = keras.Model(inputs, keras.layers.Dense(4, activation="softmax")(hidden))
+        model.compile(optimizer=optimizer_class(learning_rate=0.1, momentum=momentum, nesterov=nesterov),
+                      loss="sparse_categorical_crossentropy", steps_per_execution=3)
+        start = model.get_weights()
+        model.fit(data, epochs=2, verbose=0)
+        model.optimizer.learning_rate.assign(0.05)
+        model.fit(data, epochs=2, verbose=0)
+        return start, model.get_weights()
+
+    (start, fused), (_, reference) = train(MomentumSGD), train(keras.optimizers.SGD)
+    assert not np.array_equal(fused[0], start[0])
+    for weight, expected in zip(fused, reference):
+        np.testing.assert_array_equal(weight, expected)
