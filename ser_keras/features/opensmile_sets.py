@@ -317,7 +317,8 @@ def _run(feature_sets, jobs, function, *, cache, cache_namespace, workers, progr
                     cache.put(cache_namespace, feature_set.cache_key, pending[feature_set])
                     pending[feature_set].clear()
 
-    names = "+".join(feature_set.value for feature_set in feature_sets)
+    # One set by name; several by count, so the bar keeps its width on an 80-column terminal.
+    names = feature_sets[0].value if len(feature_sets) == 1 else f"{len(feature_sets)} feature sets"
     bar = tqdm.tqdm(total=len(todo), desc=f"openSMILE {names}", unit="utt",
                     disable=None if progress and todo else True)  # None: no bar when stderr is not a terminal
     try:
