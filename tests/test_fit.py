@@ -165,9 +165,9 @@ def test_fused_momentum_updates_give_keras_sgd_weights_bit_for_bit(momentum, nes
         model.compile(optimizer=optimizer_class(learning_rate=0.1, momentum=momentum, nesterov=nesterov),
                       loss="sparse_categorical_crossentropy", steps_per_execution=3)
         start = model.get_weights()
-        model.fit(data, epochs=2, verbose=0)
+        model.fit(data, epochs=2, verbose=0, shuffle=False)
         model.optimizer.learning_rate.assign(0.05)
-        model.fit(data, epochs=2, verbose=0)
+        model.fit(data, epochs=2, verbose=0, shuffle=False)
         return start, model.get_weights()
 
     (start, fused), (_, reference) = train(MomentumSGD), train(keras.optimizers.SGD)
