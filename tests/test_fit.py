@@ -7,7 +7,8 @@ import tensorflow as tf
 
 from ser_keras.models.lld_mlp import build_lld_mlp
 from ser_keras.models.raw_cnn import build_raw_subseg
-from ser_keras.training.fit import MomentumSGD, pick_steps_per_execution, train_frame_classifier
+from ser_keras.training.fit import pick_steps_per_execution, train_frame_classifier
+from ser_keras.training.momentum import MomentumSGD
 from ser_keras.training.schedules import HalvingSchedule
 
 

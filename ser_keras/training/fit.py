@@ -18,6 +18,7 @@ import keras
 import tensorflow as tf
 
 from ser_keras.io import atomic_path
+from ser_keras.training.momentum import MomentumSGD
 from ser_keras.training.routes import routed_layers
 from ser_keras.training.schedules import HalveLearningRateOnPlateau, HalvingSchedule
 
@@ -66,30 +67,6 @@ class _EpochProgbar(keras.callbacks.ProgbarLogger):
 def _short_float(value):
     """0.0125 → '0.0125', 1e-06 → '1e-6'."""
     return f"{value:g}".replace("e-0", "e-")
-
-
-class MomentumSGD(keras.optimizers.SGD):
-    """Keras' SGD with (non-Nesterov) momentum whose dense updates each run as one TensorFlow
-    op (issue 16.3, the optimizer part of the elementwise tax).
-
-    Keras updates a variable with five ops, each a pass over it (two products, their
-    difference assigned to the momentum, then its addition to the weights);
-    ``ResourceApplyKerasMomentum`` evaluates the same expressions, ``m = m * momentum - g * lr;
-    w += m``, in one pass: the same maths and rounding, and weights bit for bit Keras' after
-    training (test). Measured on an AMD EPYC Zen 4 (cpu clock, batch 256, in memory): a
-    one-layer LLD MLP (3,250 -> 1,024) trains 1.12x faster, Raw SubSeg 1.01-1.02x. Sparse
-    gradients, Nesterov momentum and distribution strategies take Keras' own update.
-    """
-
-    def update_step(self, gradient, variable, learning_rate):
-        if (self.momentum == 0 or self.nesterov or isinstance(gradient, tf.IndexedSlices)
-                or not isinstance(variable, tf.Variable) or tf.distribute.has_strategy()):
-            return super().update_step(gradient, variable, learning_rate)
-        momentum = self.momentums[self._get_variable_index(variable)]
-        tf.raw_ops.ResourceApplyKerasMomentum(
-            var=variable.handle, accum=momentum.value.handle, lr=tf.cast(learning_rate, variable.dtype),
-            grad=tf.cast(gradient, variable.dtype), momentum=tf.cast(self.momentum, variable.dtype),
-            use_locking=False, use_nesterov=False)
 
 
 def train_frame_classifier(

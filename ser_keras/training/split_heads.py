@@ -8,7 +8,8 @@ part of the model, so a saved ``.h5`` stays a plain Keras graph.
 
 Choices the paper leaves open, stated here:
 
-- One Nesterov-SGD optimizer per head. The paper's "the two MLPs are updated
+- One Nesterov-SGD optimizer per head (Keras' SGD, each update one op:
+  :class:`~ser_keras.training.momentum.MomentumSGD`). The paper's "the two MLPs are updated
   successively" reads as two compiled Keras models sharing the CNN, each with its own
   optimizer, so the trunk's momentum is kept separately per update path.
 - Both forward passes run BatchNorm in training mode, so its moving statistics move
@@ -36,8 +37,9 @@ import numpy as np
 import tensorflow as tf
 
 from ser_keras.io import atomic_path
-from ser_keras.training.routes import routed_layers
 from ser_keras.models.elor import HEADS
+from ser_keras.training.momentum import MomentumSGD
+from ser_keras.training.routes import routed_layers
 
 
 def _is_head_layer(layer_name, head):
@@ -76,7 +78,7 @@ class SplitHeadTrainer:
             self.model = build_model()
             self.update_variables = self._partition_variables()
             self.optimizers = {
-                head: keras.optimizers.SGD(learning_rate, momentum=momentum, nesterov=True, name=f"sgd_{head}")
+                head: MomentumSGD(learning_rate, momentum=momentum, nesterov=True, name=f"sgd_{head}")
                 for head in self.heads
             }
             for head in self.heads:
