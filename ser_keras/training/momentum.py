@@ -2,8 +2,8 @@
 optimizer part of the elementwise tax).
 
 Not a paper section of its own: it is the optimizer of SHORT's recipe (§2.3; momentum 0.5, no
-Nesterov: :mod:`ser_keras.training.fit`) and of ELOR's split heads (§3.3; Nesterov momentum:
-:mod:`ser_keras.training.split_heads`).
+Nesterov: :mod:`ser_keras.training.fit`) and of ELOR's split heads ("ELoR network", training:
+"SGD with Nesterov momentum"; :mod:`ser_keras.training.split_heads`).
 """
 
 import keras
