@@ -109,8 +109,8 @@ def fit_with_validation(kind, X_train, y_train, X_val, y_val, *, random_state, l
         return unweighted_average_recall(val_targets, model.predict(val_features), len(labels))
 
     if kind == "svm":
-        # liblinear fits on one core and releases the GIL: the grid points share the cores
-        # (issue 16.2). Each fit is independent, so the chosen point is the same.
+        # liblinear fits on one core and releases the GIL: the grid points share the cores.
+        # Each fit is independent, so the chosen point is the same.
         uars = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(validation_uar)(params, 1) for params in grid)
     else:  # a forest already spreads its trees over n_jobs
         uars = [validation_uar(params, n_jobs) for params in grid]

@@ -188,7 +188,7 @@ def _absl_logger():
 
 
 class RunProgress:
-    """The progress view of one run over its (row, fold) units (issue 17.2).
+    """The progress view of one run over its (row, fold) units.
 
     On a terminal: one tqdm bar with the ETA, finished units written above it. Elsewhere (a
     log file, a pipe): no bar, no carriage returns or colour codes; one timestamped line per

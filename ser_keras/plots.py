@@ -1,5 +1,5 @@
 """PNG figures of the analysis sections (SHORT Figs. 2-3, ELOR Figs. 4-5) and of the result
-tables (SHORT Table 1, ELOR Table 5: ours with its 95 % CI beside the paper; issue 17.3).
+tables (SHORT Table 1, ELOR Table 5: ours with its 95 % CI beside the paper).
 
 Figures are drawn on matplotlib's Agg canvas without pyplot (no global state, no display)
 and written atomically through :func:`ser_keras.io.atomic_path`.

@@ -1,4 +1,4 @@
-"""The command-line home (issues 17.5, 18.4): every subcommand of ser_keras.cli imports and has
+"""The command-line home: every subcommand of ser_keras.cli imports and has
 ``main``, the installed ``ser-keras-<name>`` commands match the table, the dispatcher lists and
 runs them, and the scripts in replicate/, tuning/ and tools/ only call their module."""
 

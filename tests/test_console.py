@@ -1,4 +1,4 @@
-"""ser_keras.console (issues 17.1, 17.2): importing ser_keras silences TensorFlow and Keras
+"""ser_keras.console: importing ser_keras silences TensorFlow and Keras
 unless SER_KERAS_DEBUG=1 or --verbose 2; RunProgress prints one plain line per unit when
 stderr is not a terminal; the training loops print epoch lines with their real limit only
 at verbose 2."""

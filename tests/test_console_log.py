@@ -1,4 +1,4 @@
-"""What a new user sees (issue 17): the quick Table-1 run written to a log file is short,
+"""What a new user sees: the quick Table-1 run written to a log file is short,
 free of library noise and of terminal control codes, with one line per finished (row, fold)."""
 
 import os

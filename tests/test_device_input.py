@@ -1,4 +1,4 @@
-"""The device-input path (issue 16.1): window ids in the stream, windows cut in the step,
+"""The device-input path: window ids in the stream, windows cut in the step,
 the same training as the host pipeline, and a saved network that still takes windows."""
 
 import subprocess
@@ -314,7 +314,7 @@ def test_table1_network_rows_on_window_ids_equal_the_host_pipeline(tmp_path):
             np.testing.assert_allclose(device_weight, host_weight, rtol=1e-4, atol=2e-5)
 
 
-# ELOR's 6 s slices (issue 16.1): slice indices in the stream, the inputs cut in the split-head steps.
+# ELOR's 6 s slices: slice indices in the stream, the inputs cut in the split-head steps.
 
 @pytest.fixture(scope="module")
 def elor_data(tiny_root):

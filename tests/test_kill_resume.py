@@ -1,6 +1,6 @@
 """SIGKILL replicate/table1.py during feature extraction, training and result writing, then
 ``--resume``: the run finishes with the metrics of an uninterrupted run and no cache or
-result file is ever half-written (issue: reliability)."""
+result file is ever half-written."""
 
 import json
 import os

@@ -1,4 +1,4 @@
-"""Your model beside the papers' (issue 15): a plug-in row and a plug-in ELOR network run
+"""Your model beside the papers': a plug-in row and a plug-in ELOR network run
 through table1.py / wieser_table5.py exactly like the paper's, and bad plug-ins fail with one
 clear error before any training."""
 

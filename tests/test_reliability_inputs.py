@@ -1,4 +1,4 @@
-"""Bad-input matrix of the reliability issue (cases 1-16 but 17): each bad input gives one clear
+"""Bad inputs, one by one (audio, annotations, corpus layout, manifests, corpus specs): each gives one clear
 error or warning naming the file (and line) and what was expected; never a silently wrong label."""
 
 import logging

@@ -1,4 +1,4 @@
-"""Results that vouch for themselves (issue 14): run fingerprints refuse a folder of another
+"""Results that vouch for themselves: run fingerprints refuse a folder of another
 identity for every script, budget labels, hyperparameter provenance, per-fold (nested)
 tuning, and merged runs equal to the single run."""
 
@@ -149,7 +149,8 @@ def test_search_refuses_a_folder_of_another_corpus(tmp_path, capsys):
 
 @pytest.mark.integration
 def test_table1_then_another_corpus_with_resume_refuses(tmp_path, tiny_copy, capsys):
-    """The issue's two commands, with the tiny corpus under another spec (same audio)."""
+    """A run, then --resume into its folder with another corpus spec (the tiny corpus's own audio
+    read as IEMOCAP): refused with exit 2, naming both specs, although the audio is the same."""
     out = tmp_path / "R"
     table1.main(["--corpus", "synthetic:tiny", "--rows", "compare_func_svm", "--out", str(out), "--quick",
                  "--verbose", "0"])

@@ -1,4 +1,4 @@
-"""ShortExperiment.run's two threads (issue 16.2): who takes which unit; a failing unit on
+"""ShortExperiment.run's two threads: who takes which unit; a failing unit on
 either stops the other before its next unit, keeps the finished units and raises the error
 (stand-in units); two networks trained at once on the two threads give the numbers of one
 after the other (real training); the work the run tells its progress view, which paces the ETA."""

@@ -70,8 +70,8 @@ def test_rerun_with_same_seed_is_identical_and_resume_reuses_parts(full_quick_ru
 
 
 def test_rows_fitted_side_by_side_equal_each_row_run_alone(full_quick_run, tmp_path):
-    # The full run fits its utterance-level rows on a second thread beside the networks
-    # (issue 16.2); a run of one row has nothing beside it.
+    # The full run fits its utterance-level rows on a second thread beside the networks; a run
+    # of one row has nothing beside it.
     _, metrics = full_quick_run
     for row_id in ("boaw_egemaps_rf", "egemaps_lld_mlp"):
         alone = _run(tmp_path / row_id, "--rows", row_id)

@@ -1,4 +1,4 @@
-"""TensorBoard logs of the two training loops (issue 17.4): per-epoch loss, accuracy and
+"""TensorBoard logs of the two training loops: per-epoch loss, accuracy and
 learning rate, read back from the event files."""
 
 import collections

@@ -135,8 +135,8 @@ def test_shuffle_with_repeat_is_a_fresh_permutation_per_pass():
 
 @pytest.mark.parametrize("count", [1, 7, SHUFFLE_CHUNK, SHUFFLE_CHUNK + 3])
 def test_shuffled_order_is_index_shuffle_of_each_index(count):
-    # The stream permutes indices a chunk at a time (issue 16: one call per index capped it at
-    # about 27 k indices/s); the reference is one index_shuffle call per index, key (seed, pass).
+    # The stream permutes indices a chunk at a time (one call per index was too slow to feed a
+    # GPU); the reference is one index_shuffle call per index, key (seed, pass).
     import tensorflow as tf
 
     last = tf.constant(count - 1, tf.int64)

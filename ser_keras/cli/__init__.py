@@ -1,4 +1,4 @@
-"""The command-line home of ser-keras (issues 17.5, 18.4): one table of subcommands behind the
+"""The command-line home of ser-keras: one table of subcommands behind the
 ``ser-keras`` dispatcher, the ``ser-keras-<name>`` commands and the scripts in ``replicate/``,
 ``tuning/`` and ``tools/``, which only call the ``main`` of their module here.
 

@@ -1,4 +1,4 @@
-"""The ``ser-keras`` dispatcher (issue 18.4): ``ser-keras <command> [flags]`` or
+"""The ``ser-keras`` dispatcher: ``ser-keras <command> [flags]`` or
 ``python -m ser_keras.cli <command> [flags]`` runs one subcommand; ``ser-keras list`` (or
 ``--help``) lists them with the first sentence of their docstring."""
 

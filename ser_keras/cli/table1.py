@@ -9,7 +9,7 @@ raw_{subseg,seg}_cnn. The BoAW(wav2vec2) rows need --wav2vec2 PATH (a local
 facebook/wav2vec2-base .safetensors); without it they print "skipped". --mlp-hparams PATH (once
 per LLD set) gives an MLP row the depth/width of a tuning/search_short_mlp.py search instead of
 the validation grid (a per-fold search folder: each fold its own). --plugin MODULE adds your rows
-(README "Add your own model"). On the embedded corpus the default budget finishes in 7.5-12.5 min on
+(README "Add your own model"). On the embedded corpus the default budget finishes in about 10 min on
 2 CPU cores (two threads share the units: the utterance-level rows, then network folds, beside the
 networks); real corpora get the full protocol.
 """

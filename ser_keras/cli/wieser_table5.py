@@ -10,9 +10,8 @@ Rows: {elor,lom,ftr,elor_ftr}_{arousal,valence}_{war,uar}, majority_{arousal,val
 chance_{arousal,valence}_uar; the paper's numbers are not in our copy ("n/a (not in source
 text)"), its ordering claims are checked and printed as holds / does not hold.
 `--quick` on the embedded corpus (synthetic:small: 350 E-2 turns → 352 slices) runs all 10
-folds with small networks, 3 epochs and 64 training slices per fold: 2 min on 2 cores of an AMD
-EPYC Zen 4 (109 s of units, 1.6 cores busy, the IS10 features cached; two threads share the
-units). Much of it is tf.function tracing of the 40 trainers.
+folds with small networks, 3 epochs and 64 training slices per fold: about 2 min on 2 CPU cores
+(two threads share the units), much of it tf.function tracing of the 40 trainers.
 Without --quick the paper-centre networks (ELoR: 10 M parameters, ~7 GFLOP per
 slice) need a GPU. `--hparams FILE` takes tuned values (format: ser_keras/experiments/elor.py).
 `--labels` does not apply (ELOR uses the evaluator's valence/arousal ratings).

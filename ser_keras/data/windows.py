@@ -320,8 +320,7 @@ def batched_stream(order, batch_size, cut):
     tf.data's autotuning is off. In TF 2.21 destroying an iterator that has autotuned for a
     minute or more blocks until its optimisation thread sleeps out its period (up to 60 s): a
     Table-1 run idled about a minute at the end of every network fold. Without it the
-    parallel cut and the prefetch take TF's fixed defaults, as fast here (179 k vs 165 k
-    windows/s streamed).
+    parallel cut and the prefetch take TF's fixed defaults, which stream as fast.
     """
     options = tf.data.Options()
     options.autotune.enabled = False

@@ -126,7 +126,7 @@ def run_table5(data, config, record, *, progress=None, tensorboard=None, hyperpa
             logger.info("%s %s: %s", network, fold_name, part["summary"])
         return part
 
-    # Two threads share the (network, fold) units (issue 16.2), heaviest network first on the main one.
+    # Two threads share the (network, fold) units, heaviest network first on the main one.
     fold_names = [fold.name for fold in experiment.folds]
     order = heaviest_first(config.networks, work,
                            lambda network: all(record.load_part(network, fold) is not None for fold in fold_names))

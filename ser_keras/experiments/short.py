@@ -115,7 +115,7 @@ def budget(corpus_kind, *, quick):
     """The :class:`~ser_keras.runs.Budget` of a Table-1 run on ``corpus_kind``.
 
     Real corpora get the paper's protocol unless ``--quick``. The embedded synthetic corpus
-    gets a budget that keeps the full table at 7.5-12.5 min on 2 CPU cores (three kinds of VM measured).
+    gets a budget that keeps the full table to about ten minutes on 2 CPU cores.
     """
     if quick:
         return Budget("quick", {"train_frame_step": 10, "eval_frame_step": 5, "max_epochs": 2,
@@ -187,8 +187,8 @@ class ShortExperiment:
         self.data, self.config, self.record = data, config, record
         self.folds = data.folds
         self.progress, self.tensorboard = progress, tensorboard
-        # Raw windows and LLD contexts cut inside the compiled step where a GPU/TPU trains (issue
-        # 16.1: the host pipeline cannot feed one); on a CPU the host pipeline overlaps the cut
+        # Raw windows and LLD contexts cut inside the compiled step where a GPU/TPU trains (the
+        # host pipeline cannot feed one); on a CPU the host pipeline overlaps the cut
         # with the step. Both give the same inputs in the same order, so the same numbers.
         self.inputs_on_device = accelerators_visible() if inputs_on_device is None else inputs_on_device
         self._boaw = {}
@@ -253,8 +253,8 @@ class ShortExperiment:
         """Score the rows named in ``row_ids`` (of ``table``, default the registry):
         ``(result rows, prediction lines, parts by row id)``.
 
-        Two threads share the (row, fold) units (:func:`~ser_keras.experiments.units.run_units`,
-        issue 16.2): the main thread trains the network rows, heaviest first (resumed rows before
+        Two threads share the (row, fold) units (:func:`~ser_keras.experiments.units.run_units`):
+        the main thread trains the network rows, heaviest first (resumed rows before
         them, plug-ins whose work cannot be counted after them); the second fits the
         utterance-level rows (scikit-learn), then takes network folds from the lightest row on
         (of the :data:`SHARED_NETWORK_FAMILIES`).

@@ -1,5 +1,4 @@
-"""The (row, fold) units of a replication run on two threads, so both cores stay busy
-(issue 16.2).
+"""The (row, fold) units of a replication run on two threads, so both cores stay busy.
 
 Not a paper section: it schedules the units of SHORT Table 1 (:mod:`ser_keras.experiments.short`)
 and ELOR Table 5 (:mod:`ser_keras.experiments.elor_table5`). The main thread takes the heavy

@@ -1,5 +1,5 @@
 """SHORT's network inputs (§2.3) gathered on the training device, inside the compiled train
-and evaluation steps: the GPU-ready input path of issue 16.1.
+and evaluation steps: the input path that keeps a GPU fed.
 
 On a GPU the host pipeline (``window_dataset``) cannot keep up: Raw SubSeg on an H100 would
 need about 2 M windows/s, and this toolkit's CPU pipeline streams about 60 k. Here the int16

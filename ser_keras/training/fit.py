@@ -8,7 +8,7 @@ size (256 in the recipe) is the dataset's: it is set where the tf.data pipeline 
 Multi-GPU: build the model inside ``strategy.scope()``; compiling here happens in the
 strategy the model was built under, so the optimizer's variables are mirrored too.
 
-Console (issue 17.2): only ``verbose=2`` prints, Keras' step bar under one line per epoch
+Console: only ``verbose=2`` prints, Keras' step bar under one line per epoch
 that names the real limit ("epoch 7, LR 0.0125, stops below 1e-6"); a run's progress view
 (``ser_keras.console.RunProgress``) reports finished units instead.
 """
@@ -97,7 +97,7 @@ def train_frame_classifier(
     training down). verbose: 2 prints the epoch lines and Keras' step bar; 0 and 1 print
     nothing. checkpoint_path: where the best-validation model is written as ``.h5``
     once training ends. The model ends up holding the best-validation weights.
-    tensorboard_dir: where ``keras.callbacks.TensorBoard`` logs each epoch (issue 17.4):
+    tensorboard_dir: where ``keras.callbacks.TensorBoard`` logs each epoch:
     ``train/`` epoch_loss, epoch_accuracy, epoch_learning_rate (the rate used in that epoch);
     ``validation/`` epoch_loss, epoch_accuracy.
     routes: compute the layers that TensorFlow trains slowly on a CPU through same-maths

@@ -1,5 +1,5 @@
-"""SGD with momentum whose dense updates each run as one TensorFlow op (issue 16.3, the
-optimizer part of the elementwise tax).
+"""SGD with momentum whose dense updates each run as one TensorFlow op: one pass over the
+weights per update instead of Keras' five (seven with Nesterov momentum).
 
 Not a paper section of its own: it is the optimizer of SHORT's recipe (§2.3; momentum 0.5, no
 Nesterov: :mod:`ser_keras.training.fit`) and of ELOR's split heads ("ELoR network", training:
@@ -18,10 +18,10 @@ class MomentumSGD(keras.optimizers.SGD):
     Nesterov momentum, that of the same expression again) to the weights.
     ``ResourceApplyKerasMomentum`` evaluates the same expressions, ``m = m * momentum - g * lr;
     w += m`` (``w += m * momentum - g * lr``), in one pass: the same maths and rounding, and
-    weights bit for bit Keras' after training (tests, both forms). Measured on an AMD EPYC
-    Zen 4 (cpu clock, batch 256, in memory): a one-layer LLD MLP (3,250 -> 1,024) trains 1.12x
-    faster, Raw SubSeg 1.01-1.02x. Sparse gradients and distribution strategies take Keras'
-    own update.
+    weights bit for bit Keras' after training (tests, both forms). It pays most where the
+    update is a large part of a step, as in the LLD MLPs' large dense layers
+    (docs/architecture.md). Sparse gradients and distribution strategies take Keras' own
+    update.
     """
 
     def update_step(self, gradient, variable, learning_rate):

@@ -40,8 +40,8 @@ def native_bfloat16():
 
 def half_precision_native():
     """Whether this machine computes a half-precision type natively: any GPU (float16), or a
-    CPU with AVX512_BF16, AMX or AVX512_FP16. Elsewhere TensorFlow emulates it, slower than
-    float32 (an AVX2 CPU: Raw SubSeg 0.27x, ELoR 0.08x; ``tools/bench_precision.py``)."""
+    CPU with AVX512_BF16, AMX or AVX512_FP16. Elsewhere TensorFlow emulates it, several times
+    slower than float32 (``python -m tools.bench.precision`` measures it)."""
     if tf.config.list_physical_devices("GPU"):
         return True
     cpuinfo = Path("/proc/cpuinfo")

@@ -1,16 +1,17 @@
-"""Same-maths routes for layers that TensorFlow trains slowly on a CPU (issue 16.3).
+"""Same-maths routes for layers that TensorFlow trains slowly on a CPU.
 
 Not a paper section: execution details of training SHORT's raw CNNs (§2.3) and the ELOR
 networks' convolution trunks ("ELoR network", Fig. 2). A route replaces a built layer's
 ``call`` on the instance only, so the layer classes, configs and weights, and with them a
-saved ``.h5``, stay plain Keras. Three routes, each applied where it was measured to pay off:
+saved ``.h5``, stay plain Keras. Three routes, each applied where it was measured to pay off
+(the measurements: docs/architecture.md):
 
 ``patch_matmul``: a Conv1D with few output positions (SHORT's conv3 and conv4: 1-5 positions,
 256-512 channels) as one matmul of its gathered input patches with the reshaped kernel. On
-such shapes oneDNN's convolutions reach 0.16-0.46 of the matmul ceiling; the same products
-as a matmul train Raw Seg 1.9x and Raw SubSeg 1.2x faster. On an x86 CPU without AVX-512,
-where oneDNN falls back to its AVX2 convolutions, also SHORT's conv2 (128 input channels, a
-kernel of two or three strides): Raw SubSeg trains 1.3x faster.
+such shapes oneDNN's convolutions reach well under half of the matmul ceiling, and the same
+products as one matmul train both raw CNNs faster. On an x86 CPU without AVX-512, where oneDNN
+falls back to its AVX2 convolutions, which are slow over many input channels, also SHORT's
+conv2 (128 input channels, a kernel of two or three strides).
 
 ``frame_pairs``: the kernel gradient of a stride-1 Conv1D over long inputs (ELoR's conv2:
 40 x 40 channels, kernel 40, 47,951 positions per 6 s slice). TensorFlow's filter-gradient
@@ -52,8 +53,8 @@ def frame_length(kernel_size, in_channels):
     """Default frame length ``B``: a quarter of the kernel, rounded up until a row of
     ``B * in_channels`` float32 values is a whole number of 64-byte lines (a frame offset then
     slices the flat input without a copy). ELoR's conv2 (k 40, 40 channels) gets ``B`` 10: five
-    frames meet, 1.25 times the direct multiply-adds; on an Intel Xeon (AVX-512) the kernel
-    gradient took 0.96 s against 1.10 s with ``B`` 20 and 1.32 s with ``B`` 40."""
+    frames meet, 1.25 times the direct multiply-adds; longer frames multiply more products that
+    no tap uses (1.5 and 2 times at ``B`` 20 and 40) and measured slower."""
     frame = max(-(-(kernel_size - 1) // 4), 1)
     while frame * in_channels % 16:
         frame += 1
@@ -96,10 +97,9 @@ def conv1d_input_gradient(upstream, kernel):
     """Gradient ``(batch, length, in_channels)`` of a stride-1 'valid' Conv1D's input, from
     ``upstream`` ``(batch, length - k + 1, out_channels)`` and ``kernel`` ``(k, in, out)``:
     ``dx[t] = sum over j of dy[t - j] @ kernel[j].T``, a forward 'valid' convolution of ``dy``
-    padded by ``k - 1`` zeros on both sides with the tap-reversed, transposed kernel. On an
-    Intel Xeon (AVX-512) oneDNN's forward convolution computes it faster than TensorFlow's
-    backprop-input op: ELoR's conv2 (batch 32, 47,990 positions, 40 -> 40 channels, kernel 40)
-    1.78 vs 2.17 CPU-s, conv3 (4,795 positions) 150 vs 167 ms."""
+    padded by ``k - 1`` zeros on both sides with the tap-reversed, transposed kernel. oneDNN's
+    forward convolution computes it faster than TensorFlow's backprop-input op on ELoR's conv2
+    and conv3 (measured on an AVX-512 CPU)."""
     taps = kernel.shape[0]
     padded = tf.pad(upstream, [[0, 0], [taps - 1, taps - 1], [0, 0]])
     return tf.nn.conv1d(padded, tf.transpose(tf.reverse(kernel, [0]), [0, 2, 1]), stride=1, padding="VALID")
@@ -158,15 +158,11 @@ def _patch_matmul_pays_off(layer):
     channels under a kernel of at most three strides (so the patches hold each input value
     at most three times).
 
-    Measured on an Intel Xeon (AVX-512), training rate of the whole network, batch 256: Raw
-    Seg with conv3 (3 positions) and conv4 (1) as matmuls 3,424 -> 6,683 windows/s, also
-    conv2 (8) 6,204; Raw SubSeg with conv3 (5) and conv4 (3) 1,421 -> 1,688, also conv2 (38)
-    1,534. On an AMD EPYC with AVX2 only, where oneDNN's convolutions over many channels are
-    slow: Raw SubSeg 896 -> 1,171 windows/s (CPU clock) with conv2 (128 -> 256 channels,
-    kernel 10, stride 5) routed too, Raw Seg 4,672 -> 4,993 with its conv2 (kernel 5, stride
-    2). One layer alone, forward and gradients, batch 256, TensorFlow's op / the matmul: 1.71
-    for Raw SubSeg's conv2, 1.69-1.93 on 78-158 positions, 1.19 on 128 -> 128 channels; but
-    0.95 on 32 input channels, 0.84 on 64 -> 64 and 0.63 on the waveform (conv1)."""
+    With so few positions oneDNN's convolution runs far below matmul speed, on AVX-512 CPUs
+    too; routing more positions (conv2's 8 or 38 with AVX-512) measured slower. Without
+    AVX-512, oneDNN's convolutions over many input channels are slow enough that the patch
+    gather pays for itself; over few channels (the waveform, 32 or 64) TensorFlow's op stays
+    faster. The measurements: docs/architecture.md."""
     if layer.output.shape[1] <= 5:
         return True
     kernel_size, stride, in_channels = layer.kernel_size[0], layer.strides[0], layer.input.shape[-1]
@@ -193,11 +189,10 @@ def cpu_facts(cpuinfo_path="/proc/cpuinfo"):
 
 
 def _frame_pairs_pay_off(layer):
-    """Measured on an Intel Xeon (AVX-512), batch 32, 40 -> 40 channels: TensorFlow's op is
-    the faster one for short kernels on short inputs (kernel 12 on 4,795 positions: 28 vs
-    46 ms) and on a single input channel (ELoR's conv1 on the waveform: 92 vs 136 ms); the
-    frame pairs win from kernel 16 up (kernel 20 on 600 positions: 10 vs 17 ms; ELoR's conv2,
-    kernel 40 on 47,990: 0.96 vs 5.5 s) and on long inputs (kernel 5 on 47,990: 214 vs 418 ms)."""
+    """TensorFlow's op is the faster one for short kernels on short inputs and on a single
+    input channel (ELoR's conv1 on the waveform); the frame pairs win from kernel 16 up and on
+    long inputs, where TensorFlow's reduction over positions is slowest (ELoR's conv2: more
+    than five times faster). Measured on an AVX-512 CPU: docs/architecture.md."""
     length, in_channels = layer.input.shape[1], layer.input.shape[-1]
     return in_channels > 1 and (layer.kernel_size[0] >= 16 or (length or 0) >= 16384)
 
@@ -246,10 +241,8 @@ def fused_batch_norm_computes(layer):
 
 
 def _fused_batch_norm_pays_off(layer):
-    """Everywhere it computes. Measured on an Intel Xeon (AVX-512), training-mode forward and
-    backward over batch 32 x positions x 40 channels, Keras' own call vs the fused op (CPU
-    seconds): 95,981 positions (ELoR's conv1) 1.62 vs 0.67 s, 47,951 (conv2) 0.80 vs 0.33 s,
-    4,756 (conv3) 65 vs 32 ms, 595 (LoM's conv1) 6.2 vs 4.0 ms, 144 positions 1.9 vs 1.8 ms."""
+    """Everywhere it computes: the fused op was faster than Keras' own call on every shape
+    measured, from ELoR's conv1 output down to 144 positions (docs/architecture.md)."""
     return True
 
 

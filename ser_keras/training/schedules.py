@@ -153,6 +153,6 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         # Deviation: the Idiap script keeps the weights of the last epoch; we keep those of
-        # the best validation epoch, as the project's issue asks.
+        # the best validation epoch, the model the validation set selects (as for every row).
         if self.restore_best_weights and self._best_weights is not None:
             self.model.set_weights(self._best_weights)

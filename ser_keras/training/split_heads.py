@@ -24,7 +24,7 @@ Choices the paper leaves open, stated here:
 
 Data: ``tf.data`` elements ``(x, {"valence": int labels, "arousal": int labels})`` with
 labels 0..num_classes-1; ``x`` a tensor, or a tuple ``(waveform, is10)`` for ELoR+FTR. With an
-``input_stage`` (ELOR's GPU-ready input path, issue 16.1), ``x`` is what that stage takes, e.g.
+``input_stage`` (ELOR's GPU-ready input path), ``x`` is what that stage takes, e.g.
 slice indices, and the stage cuts the network input inside each compiled step.
 """
 
@@ -206,7 +206,7 @@ class SplitHeadTrainer:
         so a resumed run is not bit-identical to an uninterrupted one. ``verbose=2`` prints
         a line per epoch ("epoch 7 of 30"), a step bar and the validation loss; 0 and 1
         print nothing (the run's progress view reports finished units). ``tensorboard_dir``:
-        per-epoch scalars laid out as ``keras.callbacks.TensorBoard`` does (issue 17.4):
+        per-epoch scalars laid out as ``keras.callbacks.TensorBoard`` does:
         ``train/`` epoch_loss_<head>, epoch_learning_rate; ``validation/`` epoch_loss_<head>,
         epoch_accuracy_<head>, epoch_loss (the sum that early stopping watches).
         """
