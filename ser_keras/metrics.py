@@ -1,5 +1,5 @@
 """Evaluation metrics of both papers: UAR (SHORT §2.1), WAR/UAR pooled over folds (ELOR §4),
-confusion matrices (SHORT Fig. 3) and bootstrap 95 % confidence intervals.
+confusion matrices (SHORT Fig. 3). Intervals and tests over speakers: :mod:`ser_keras.stats`.
 
 Class lists are always explicit, never inferred from predictions; a class absent from the
 test targets is left out of UAR and reported, never divided by zero.
@@ -46,21 +46,3 @@ def weighted_average_recall(y_true, y_pred):
 def absent_classes(y_true, num_classes):
     """Class indices with no test utterance (UAR is then over the present classes only)."""
     return [c for c in range(num_classes) if not np.any(np.asarray(y_true) == c)]
-
-
-def bootstrap_ci(y_true, y_pred, metric, *, groups=None, n_resamples=1000, confidence=0.95, seed=0):
-    """Percentile bootstrap CI of ``metric(y_true, y_pred)``.
-
-    Resamples utterances, or whole groups (e.g. speakers) when ``groups`` is given.
-    """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    rng = np.random.default_rng(seed)
-    members = None if groups is None else [np.flatnonzero(np.asarray(groups) == g) for g in np.unique(groups)]
-    count = len(y_true) if members is None else len(members)
-    values = []
-    for draw in rng.integers(0, count, size=(n_resamples, count)):
-        index = draw if members is None else np.concatenate([members[d] for d in draw])
-        values.append(metric(y_true[index], y_pred[index]))
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.quantile(values, [alpha, 1.0 - alpha])
-    return float(low), float(high)

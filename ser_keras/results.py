@@ -8,13 +8,14 @@ whether it is one of the papers' rows, a baseline, or a user's plug-in row.
 
 import dataclasses
 
-VERDICTS = ("holds", "does not hold", "not significant at 5 %", "n/a")
+from ser_keras.stats import POINT_VERDICTS, TESTED_VERDICTS, VERDICTS, point_verdict
 
 
 @dataclasses.dataclass(frozen=True)
 class ResultRow:
     """One reported number: ours (``value`` in %, or None when the row could not run) with its
-    95 % bootstrap CI, beside the paper's ``paper`` value (None: not published)."""
+    95 % interval ``ci95`` over ``ci_clusters`` units of ``ci_unit`` (speakers), beside the
+    paper's ``paper`` value (None: not published)."""
 
     id: str
     system: str
@@ -22,6 +23,8 @@ class ResultRow:
     metric: str
     value: float | None
     ci95: tuple | None = None
+    ci_unit: str | None = None
+    ci_clusters: int | None = None
     paper: float | None = None
     status: str = "ok"
     per_fold: dict | None = None
@@ -57,8 +60,9 @@ class Scoring:
 
 @dataclasses.dataclass(frozen=True)
 class Claim:
-    """A paper statement checked on this run: ``verdict`` is one of :data:`VERDICTS`
-    ("n/a" when the run lacks what the claim needs); ``detail`` says on which numbers."""
+    """A paper statement checked on this run: ``verdict`` is one of
+    :data:`~ser_keras.stats.VERDICTS` — a tested verdict, a point comparison's "untested"
+    words, or "n/a" when the run lacks what the claim needs; ``detail`` says on which numbers."""
 
     claim: str
     verdict: str
@@ -69,15 +73,23 @@ class Claim:
             raise ValueError(f"A claim's verdict must be one of {VERDICTS}. Got {self.verdict!r}.")
 
     @classmethod
-    def from_holds(cls, claim, holds, detail=""):
-        """A claim checked by a yes/no test on point values (True, False, or None = n/a)."""
-        verdict = "n/a" if holds is None else "holds" if holds else "does not hold"
-        return cls(claim, verdict, detail)
+    def from_points(cls, claim, as_stated, detail=""):
+        """A claim read off point values with no test (True, False, or None = n/a): its verdict
+        says "untested" so that it never reads like a tested one."""
+        return cls(claim, point_verdict(as_stated), detail)
+
+    @property
+    def tested(self):
+        """Whether the verdict comes from a statistical test."""
+        return self.verdict in TESTED_VERDICTS
 
     @property
     def holds(self):
-        """True / False for a decided claim, None for "n/a" and "not significant"."""
-        return {"holds": True, "does not hold": False}.get(self.verdict)
+        """True / False for a decided claim — by a test, or read off point values (then
+        :attr:`tested` is False) — and None for inconclusive, too few speakers and n/a."""
+        return {"holds": True, "does not hold": False, POINT_VERDICTS[0]: True,
+                POINT_VERDICTS[1]: False}.get(self.verdict)
 
     def to_dict(self):
-        return {"claim": self.claim, "verdict": self.verdict, "holds": self.holds, "detail": self.detail}
+        return {"claim": self.claim, "verdict": self.verdict, "holds": self.holds, "tested": self.tested,
+                "detail": self.detail}

@@ -9,9 +9,14 @@ run finished on), ``results.csv``,
 
 The fingerprint is what a number depends on: script, corpus spec + content hash, label
 view, protocol, the resolved budget, seed, the row/network settings, the sha256 of every
-hyperparameter file and the code version. It is computed once per run; ``--resume``, a
-rerun into the same folder, merges and analyses reading a run's models compare it, and a
-difference is refused with every differing key named (never silently reused).
+hyperparameter file and the code: the sha256 of every source file of the package (so an
+edit refuses a resume whether or not it was committed, and names the files, while a README
+or test commit does not) and the versions of the libraries that compute the numbers.
+Reporting-only settings (the comparisons' reference, the non-inferiority margin) are not
+part of it: they are applied when a run finishes. It is computed once per run;
+``--resume``, a rerun into the same folder, merges and analyses reading a run's models
+compare it, and a difference is refused with every differing key named (never silently
+reused).
 """
 
 import csv
@@ -36,6 +41,9 @@ from ser_keras.stats import comparisons_csv_rows
 PREDICTIONS_HEADER = ("id", "row", "fold", "target", "prediction", "speaker")
 PACKAGES = ("ser-keras", "tensorflow", "keras", "keras-tuner", "opensmile", "numpy", "scipy",
             "scikit-learn", "h5py", "soundfile")
+# Libraries whose version can change a trained or extracted number: part of the identity.
+IDENTITY_PACKAGES = ("tensorflow", "keras", "opensmile", "scikit-learn")
+SOURCE_KEY = "code.source_files."
 
 
 def environment():
@@ -46,18 +54,24 @@ def environment():
 
     from ser_keras.training.routes import cpu_facts
 
-    versions = {}
-    for package in PACKAGES:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
+    versions = package_versions(PACKAGES)
     root = Path(__file__).resolve().parent.parent
     return {"python": platform.python_version(), "platform": platform.platform(),
             "cpu_count": os.cpu_count(), "cpu": cpu_facts(),
             "gpus": [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
                      for gpu in tf.config.list_physical_devices("GPU")],
             "packages": versions, **_git(root)}
+
+
+def package_versions(packages):
+    """``{package: installed version or None}``."""
+    versions = {}
+    for package in packages:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
 
 
 def describe_machine(environment):
@@ -108,9 +122,22 @@ class RunIdentityError(ValueError):
     """A run folder, model or hyperparameter file of another identity than the running one."""
 
 
+def source_hashes():
+    """sha256 of every source file of the installed package (``.py`` and the JSON schemas),
+    by path relative to the package's parent folder."""
+    package = Path(ser_keras.__file__).resolve().parent
+    files = sorted(path for pattern in ("*.py", "*.json") for path in package.rglob(pattern)
+                   if "__pycache__" not in path.parts)
+    return {path.relative_to(package.parent).as_posix(): file_sha256(path) for path in files}
+
+
 def code_version():
-    """Package version and, in a git checkout, the commit: part of every fingerprint."""
-    return {"ser_keras": ser_keras.__version__, "git_sha": _git(Path(__file__).resolve().parent.parent)["git_sha"]}
+    """The code part of every fingerprint: package version, a hash over its source files (and
+    each file's, to name what changed), and the versions of :data:`IDENTITY_PACKAGES`."""
+    files = source_hashes()
+    combined = hashlib.sha256("".join(f"{path}\0{digest}\n" for path, digest in files.items()).encode())
+    return {"ser_keras": ser_keras.__version__, "source_sha256": combined.hexdigest(), "source_files": files,
+            "packages": package_versions(IDENTITY_PACKAGES)}
 
 
 def file_sha256(path):
@@ -135,8 +162,14 @@ def fingerprint_differences(stored, current, *, ignore=()):
             if flat_stored.get(key) != flat_current.get(key) and not key.startswith(tuple(ignore))]
 
 
-def describe_differences(differences):
-    return "; ".join(f"{key}: {there!r} there, {now!r} now" for key, there, now in differences)
+def describe_differences(differences, *, there="there", now="now"):
+    """The differences in words; changed source files are named together, without hashes."""
+    edited = [key[len(SOURCE_KEY):] for key, _, _ in differences if key.startswith(SOURCE_KEY)]
+    words = [f"{key}: {first!r} {there}, {second!r} {now}" for key, first, second in differences
+             if not key.startswith(SOURCE_KEY) and key != "code.source_sha256"]
+    if edited:
+        words.append(f"package source differs in {', '.join(edited)}")
+    return "; ".join(words)
 
 
 def _flatten(value, prefix=""):
@@ -281,6 +314,15 @@ def _paper_cell(row):
     return _number(row["paper"]) if row.get("paper") is not None else "n/a (not in source text)"
 
 
+def _ci_cell(row, name_clusters):
+    """A row's interval; with ``name_clusters`` (rows over different speaker counts) it says over how many."""
+    ci, clusters = row.get("ci95"), row.get("ci_clusters")
+    if ci is None:
+        return f"none ({clusters} speaker)" if clusters == 1 else ""
+    text = f"[{_number(ci[0])}, {_number(ci[1])}]"
+    return f"{text}, {clusters} speakers" if name_clusters and clusters else text
+
+
 def markdown_table(metrics, *, title="", notes=(), sections=()):
     """Ours beside the paper's, one line per row; what the numbers are above; claims,
     ``sections`` and notes below."""
@@ -295,17 +337,19 @@ def markdown_table(metrics, *, title="", notes=(), sections=()):
     if provenance:
         lines.append(f"Hyperparameters: {provenance['summary']}")
     code = (metrics.get("fingerprint") or {}).get("code") or {}
-    code_line = f"Code: ser-keras {code.get('ser_keras')}, git {(code.get('git_sha') or 'unknown')[:12]}"
+    source = (code.get("source_sha256") or "unknown")[:12]
+    code_line = f"Code: ser-keras {code.get('ser_keras')}, source sha256 {source}"
     if metrics.get("finished_on"):
         code_line += f"; finished on {describe_machine(metrics['finished_on'])}"
     lines.append(code_line + ".")
-    lines += ["", "| id | system | classifier | metric | ours | 95% CI | paper | status |",
+    clusters = sorted({row.get("ci_clusters") for row in metrics["rows"] if row.get("ci_unit")})
+    ci_header = {0: "95 % CI", 1: f"95 % CI over {clusters[0]} speakers" if clusters else ""}.get(
+        len(clusters), "95 % CI over speakers")
+    lines += ["", f"| id | system | classifier | metric | ours | {ci_header} | paper | status |",
               "|---|---|---|---|---|---|---|---|"]
     for row in metrics["rows"]:
-        ci = row.get("ci95")
-        ci_text = f"[{_number(ci[0])}, {_number(ci[1])}]" if ci else ""
         lines.append(f"| {row['id']} | {row.get('system', '')} | {row.get('classifier', '')} | "
-                     f"{row.get('metric', '')} | {_number(row.get('value'))} | {ci_text} | "
+                     f"{row.get('metric', '')} | {_number(row.get('value'))} | {_ci_cell(row, len(clusters) > 1)} | "
                      f"{_paper_cell(row)} | {row.get('status', '')} |")
     if metrics.get("claims"):
         lines += ["", "| paper's claim | on this run | on what |", "|---|---|---|"]

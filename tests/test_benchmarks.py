@@ -1,12 +1,18 @@
-"""The benchmark library: analytic FLOP counts against hand counts, and the record schema."""
+"""The benchmarks of tools/bench/: analytic FLOP counts against hand counts, the record schema,
+the benchmarks' own logic on fakes, and the generated page docs/performance.md."""
 
 import json
+import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import pytest
 
-from ser_keras import benchmarks
+from tools.bench import harness
+from tools.bench.harness.flops import flops_by_layer, forward_flops, split_head_training_flops, training_flops
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _tiny_cnn():
@@ -28,20 +34,20 @@ DENSE = 2 * 66 * 2
 
 
 def test_flops_by_layer_matches_hand_counts():
-    assert benchmarks.flops_by_layer(_tiny_cnn()) == [("conv1", CONV1), ("conv2", CONV2), ("dense", DENSE)]
+    assert flops_by_layer(_tiny_cnn()) == [("conv1", CONV1), ("conv2", CONV2), ("dense", DENSE)]
 
 
 def test_forward_and_training_flops():
     model = _tiny_cnn()
-    assert benchmarks.forward_flops(model) == CONV1 + CONV2 + DENSE == 3768
+    assert forward_flops(model) == CONV1 + CONV2 + DENSE == 3768
     # Backward: weight gradients of every layer, input gradients of all but the first.
-    assert benchmarks.training_flops(model) == 3 * (CONV1 + CONV2 + DENSE) - CONV1 == 9384
+    assert training_flops(model) == 3 * (CONV1 + CONV2 + DENSE) - CONV1 == 9384
 
 
 def test_dense_on_sequences_counts_every_position():
     inputs = keras.Input(shape=(5, 7))
     model = keras.Model(inputs, keras.layers.Dense(3, name="d")(inputs))
-    assert benchmarks.forward_flops(model) == 2 * 5 * 7 * 3
+    assert forward_flops(model) == 2 * 5 * 7 * 3
 
 
 def test_raw_subseg_training_flops():
@@ -50,15 +56,15 @@ def test_raw_subseg_training_flops():
     # conv1 398x30x128, conv2 38x10x128x256, conv3 5x4x256x512, conv4 3x3x512x512, 1536x10, 10x4.
     forward = 2 * (398 * 30 * 128 + 38 * 10 * 128 * 256 + 5 * 4 * 256 * 512 + 3 * 3 * 512 * 512 + 1536 * 10 + 10 * 4)
     model = build_raw_subseg()
-    assert benchmarks.forward_flops(model) == forward
-    assert benchmarks.training_flops(model) == 3 * forward - 2 * 398 * 30 * 128
+    assert forward_flops(model) == forward
+    assert training_flops(model) == 3 * forward - 2 * 398 * 30 * 128
 
 
 def test_uncounted_kernel_layer_raises():
     inputs = keras.Input(shape=(10, 2))
     model = keras.Model(inputs, keras.layers.Conv1DTranspose(2, 3, name="up")(inputs))
     with pytest.raises(TypeError, match="up"):
-        benchmarks.forward_flops(model)
+        forward_flops(model)
 
 
 def test_split_head_flops_count_each_head_backward_once():
@@ -69,66 +75,66 @@ def test_split_head_flops_count_each_head_backward_once():
     trunk_f, head_f = 2 * 8 * 6, 2 * 6 * 2
     # Per update: full forward + trunk weight grads + one head's weight and input grads.
     per_update = (trunk_f + 2 * head_f) + trunk_f + 2 * head_f
-    assert benchmarks.split_head_training_flops(model) == 2 * per_update
+    assert split_head_training_flops(model) == 2 * per_update
 
 
 def test_record_targets_and_holds():
-    assert benchmarks.record("r", 0.93, "ratio", at_least=0.9) == {
+    assert harness.record("r", 0.93, "ratio", at_least=0.9) == {
         "name": "r", "value": 0.93, "unit": "ratio", "target": ">= 0.9", "holds": True}
-    assert benchmarks.record("r", 0.5, "ratio", at_least=0.9)["holds"] is False
-    assert benchmarks.record("m", 3.0, "GB", at_most=2.5)["holds"] is False
-    assert benchmarks.record("m", 2.0, "GB", at_most=2.5)["holds"] is True
-    assert benchmarks.record("s", None, "x", at_least=1)["holds"] is None
-    assert benchmarks.record("n", 7.0, "x")["target"] is None
+    assert harness.record("r", 0.5, "ratio", at_least=0.9)["holds"] is False
+    assert harness.record("m", 3.0, "GB", at_most=2.5)["holds"] is False
+    assert harness.record("m", 2.0, "GB", at_most=2.5)["holds"] is True
+    assert harness.record("s", None, "x", at_least=1)["holds"] is None
+    assert harness.record("n", 7.0, "x")["target"] is None
 
 
 def test_record_rejects_bad_input():
     with pytest.raises(ValueError, match="at most one bound"):
-        benchmarks.record("r", 1.0, "x", at_least=1, at_most=2)
+        harness.record("r", 1.0, "x", at_least=1, at_most=2)
     with pytest.raises(ValueError, match="finite"):
-        benchmarks.record("r", float("nan"), "x")
+        harness.record("r", float("nan"), "x")
 
 
 def test_check_records_schema():
-    records = [benchmarks.record("a", 1.0, "x", at_least=0.5), benchmarks.record("b", None, "y")]
-    assert benchmarks.check_records(records) is records
+    records = [harness.record("a", 1.0, "x", at_least=0.5), harness.record("b", None, "y")]
+    assert harness.check_records(records) is records
     json.dumps(records)
     with pytest.raises(ValueError, match="exactly the keys"):
-        benchmarks.check_records([{"name": "a", "value": 1.0}])
+        harness.check_records([{"name": "a", "value": 1.0}])
     with pytest.raises(ValueError, match="null exactly"):
-        benchmarks.check_records([{"name": "a", "value": 1.0, "unit": "x", "target": None, "holds": True}])
+        harness.check_records([{"name": "a", "value": 1.0, "unit": "x", "target": None, "holds": True}])
     with pytest.raises(ValueError, match="must be a list"):
-        benchmarks.check_records({"name": "a"})
+        harness.check_records({"name": "a"})
 
 
 def test_tables_show_every_record():
-    records = [benchmarks.record("speed", 0.5, "ratio", at_least=0.9), benchmarks.record("peer", None, "ratio")]
-    text = benchmarks.format_table(records)
+    records = [harness.record("speed", 0.5, "ratio", at_least=0.9), harness.record("peer", None, "ratio")]
+    text = harness.format_table(records)
     assert "MISSES" in text and "skipped" in text and ">= 0.9" in text
-    markdown = benchmarks.markdown_table(records)
+    markdown = harness.markdown_table(records)
     assert markdown.count("\n") == 4 and "| speed | 0.5 | ratio | >= 0.9 | **misses** |" in markdown
 
 
 def test_rates_on_both_clocks_and_best():
     import os
 
-    measured = benchmarks.rates(100, {"wall": 2.0, "cpu": 4.0})
+    measured = harness.rates(100, {"wall": 2.0, "cpu": 4.0})
     assert measured == {"wall": 50.0, "cpu": 100 * (os.cpu_count() or 1) / 4.0}
-    assert benchmarks.best([{"wall": 1.0, "cpu": 5.0}, {"wall": 3.0, "cpu": 2.0}]) == {"wall": 3.0, "cpu": 5.0}
+    assert harness.best([{"wall": 1.0, "cpu": 5.0}, {"wall": 3.0, "cpu": 2.0}]) == {"wall": 3.0, "cpu": 5.0}
     with pytest.raises(ValueError, match="rounds"):
-        benchmarks.best_rate(lambda: None, 1, rounds=0)
+        harness.best_rate(lambda: None, 1, rounds=0)
 
 
 def test_layer_profile_times_every_weighted_layer_with_the_first_layer_input_gradient_left_out(monkeypatch):
     import os
 
-    from ser_keras.benchmarks import timing
+    from tools.bench.harness import timing
 
     # A clock that advances one second per reading: every timed round takes exactly 1 s on
     # both clocks, so each rate must be training FLOPs x examples per round, in FLOP/s.
     readings = iter(range(10 ** 6))
-    monkeypatch.setattr(timing, "clock", lambda: dict.fromkeys(benchmarks.CLOCKS, float(next(readings))))
-    profile = benchmarks.layer_training_rates(_tiny_cnn(), batch_size=4, rounds=1, steps=2)
+    monkeypatch.setattr(timing, "clock", lambda: dict.fromkeys(harness.CLOCKS, float(next(readings))))
+    profile = harness.layer_training_rates(_tiny_cnn(), batch_size=4, rounds=1, steps=2)
     assert [(name, flops) for name, flops, _ in profile] == [
         ("conv1", 2 * CONV1), ("conv2", 3 * CONV2), ("dense", 3 * DENSE)]
     for _, flops, rate in profile:
@@ -138,7 +144,7 @@ def test_layer_profile_times_every_weighted_layer_with_the_first_layer_input_gra
 def test_precision_benchmark_times_each_model_under_both_policies(monkeypatch):
     # Fake workloads report the policy they were built under: the figure must be mixed / float32
     # of the same model, and the global policy must be float32 again afterwards.
-    from ser_keras.cli import bench_precision
+    from tools.bench import precision as precision_benchmark
     from ser_keras.training import precision
 
     rates = {"float32": 100.0, "mixed_float16": 150.0, "mixed_bfloat16": 120.0}
@@ -152,12 +158,12 @@ def test_precision_benchmark_times_each_model_under_both_policies(monkeypatch):
             return {"pipeline": rate} if name == "raw" else (None, rate)
         return measure
 
-    monkeypatch.setattr(benchmarks, "load_window_store", lambda corpus: None)
-    monkeypatch.setattr(benchmarks, "raw_cnn_rates", fake("raw"))
-    monkeypatch.setattr(benchmarks, "lld_mlp_rate", fake("mlp"))
-    monkeypatch.setattr(benchmarks, "elor_rate", fake("elor"))
+    monkeypatch.setattr(harness, "load_window_store", lambda corpus: None)
+    monkeypatch.setattr(harness, "raw_cnn_rates", fake("raw"))
+    monkeypatch.setattr(harness, "lld_mlp_rate", fake("mlp"))
+    monkeypatch.setattr(harness, "elor_rate", fake("elor"))
     monkeypatch.setattr(precision, "native_bfloat16", lambda: False)
-    records, details = bench_precision.measure("synthetic:tiny", quick=True)
+    records, details = precision_benchmark.measure("synthetic:tiny", quick=True)
     values = {record["name"]: record["value"] for record in records}
     assert values["raw_subseg_mixed_speedup (cpu)"] == pytest.approx(1.5)
     assert values["lld_mlp_3x1024_mixed_speedup (wall)"] == pytest.approx(1.5)
@@ -169,10 +175,10 @@ def test_precision_benchmark_times_each_model_under_both_policies(monkeypatch):
 
 
 def test_end_to_end_reports_cores_busy_beside_the_wall_time(monkeypatch):
-    from ser_keras.cli import bench_end_to_end
+    from tools.bench import end_to_end
 
-    monkeypatch.setattr(benchmarks, "script_wall_time", lambda *args, **kwargs: (600.0, 1080.0))
-    records, details = bench_end_to_end.measure(quick=False, timeout_s=10)
+    monkeypatch.setattr(harness, "script_wall_time", lambda *args, **kwargs: (600.0, 1080.0))
+    records, details = end_to_end.measure(quick=False, timeout_s=10)
     by_name = {record["name"]: record for record in records}
     assert by_name["table1_wall_time"]["value"] == 10.0 and by_name["table1_wall_time"]["holds"] is False
     assert by_name["table1_cores_busy"]["value"] == 1.8 and by_name["table1_cores_busy"]["holds"] is True
@@ -201,28 +207,28 @@ def test_script_cpu_time_counts_the_fork_server_workers(tmp_path):
     # the reaper their 0.8 CPU-s were lost (≈ 0.1 s counted) and cores busy came out low.
     script = tmp_path / "work.py"
     script.write_text(_FORK_SERVER_WORK)
-    seconds, cpu_seconds = benchmarks.script_wall_time(str(script), ["0"], log_path=tmp_path / "log",
+    seconds, cpu_seconds = harness.script_wall_time(str(script), ["0"], log_path=tmp_path / "log",
                                                        timeout_s=120)
     assert cpu_seconds >= 0.75 and seconds > 0
     with pytest.raises(RuntimeError, match="exited with 3"):
-        benchmarks.script_wall_time(str(script), ["3"], log_path=tmp_path / "log", timeout_s=120)
+        harness.script_wall_time(str(script), ["3"], log_path=tmp_path / "log", timeout_s=120)
 
 
 def test_gpu_benchmark_runs_on_the_cpu_through_both_input_paths(monkeypatch, tiny_root, capsys):
     # The prepared GPU check must at least run where there is no GPU: every model through the
     # device-input path and the host pipeline, and it says that the figures are CPU figures.
-    from ser_keras.cli import bench_gpu
+    from tools.bench import gpu
     from ser_keras.experiments.networks import NETWORKS
     from ser_keras.models import elor
 
     small = elor.ElorConfig.from_dict({**NETWORKS["elor"].quick_hparams, "batch_size": 8})
     monkeypatch.setattr(elor, "ElorConfig", lambda: small)
-    monkeypatch.setattr(bench_gpu, "gpu_name", lambda: None)
-    records, details = bench_gpu.measure("synthetic:tiny", quick=True, batch_size=8, steps=2, rounds=1)
+    monkeypatch.setattr(gpu, "gpu_name", lambda: None)
+    records, details = gpu.measure("synthetic:tiny", quick=True, batch_size=8, steps=2, rounds=1)
     assert "No GPU visible: CPU figures" in capsys.readouterr().out
     values = {record["name"]: record["value"] for record in records}
     for model in ("raw_subseg", "raw_seg", "elor"):
-        for clock in benchmarks.CLOCKS:
+        for clock in harness.CLOCKS:
             assert values[f"{model}_device_input_rate ({clock})"] > 0
             assert values[f"device_vs_host_{model} ({clock})"] == pytest.approx(
                 values[f"{model}_device_input_rate ({clock})"] / values[f"{model}_host_pipeline_rate ({clock})"], rel=2e-3)
@@ -231,7 +237,7 @@ def test_gpu_benchmark_runs_on_the_cpu_through_both_input_paths(monkeypatch, tin
 
 
 def test_op_kinds_of_elor_parts():
-    from ser_keras.benchmarks.profile import op_kind
+    from tools.bench.harness.profile import op_kind
 
     assert op_kind("_MklNativeConv2DBackpropFilter", "conv2") == "weighted layers"
     assert op_kind("Mul", "conv1_batchnorm") == "batch normalization"
@@ -245,7 +251,7 @@ def test_op_kinds_of_elor_parts():
 def test_split_head_trace_shows_which_ops_compute_the_routed_layers(tmp_path, routed):
     import tensorflow as tf
 
-    from ser_keras.benchmarks.profile import network_part, op_self_times, trace_split_head_training
+    from tools.bench.harness.profile import network_part, op_self_times, trace_split_head_training
     from ser_keras.models.elor import ElorConfig, build_elor
     from ser_keras.training.split_heads import SplitHeadTrainer
 
@@ -266,14 +272,16 @@ def test_split_head_trace_shows_which_ops_compute_the_routed_layers(tmp_path, ro
 
 
 def test_run_benchmarks_names_the_machine_and_the_code_beside_its_figures(tmp_path, monkeypatch):
-    from ser_keras.cli import run_benchmarks
     from ser_keras.runs import describe_machine
+    from tools.bench import run_benchmarks
 
     def fake_tool(name, arguments, out, timeout_s):
-        return [benchmarks.record(f"{name}_ratio", 0.5, "ratio", at_least=0.9)], {"ran": name}
+        return [harness.record(f"{name}_ratio", 0.5, "ratio", at_least=0.9)], {"ran": name}
 
     monkeypatch.setattr(run_benchmarks, "run_tool", fake_tool)
-    run_benchmarks.main(["--quick", "--out", str(tmp_path), "--only", "pipeline,memory"])
+    page = tmp_path / "performance.md"
+    run_benchmarks.main(["--quick", "--out", str(tmp_path), "--only", "pipeline,memory,end_to_end",
+                         "--docs", str(page)])
     details = json.loads((tmp_path / "details.json").read_text())
     assert details["pipeline"] == {"ran": "pipeline"} and details["memory"] == {"ran": "memory"}
     environment = details["environment"]
@@ -281,14 +289,108 @@ def test_run_benchmarks_names_the_machine_and_the_code_beside_its_figures(tmp_pa
     heading, blank, *table = (tmp_path / "benchmarks.md").read_text().splitlines()
     assert heading.startswith(f"Machine: {describe_machine(environment)}; code: git ") and heading.endswith("--quick run.")
     assert blank == "" and table[2] == "| pipeline_ratio | 0.5 | ratio | >= 0.9 | **misses** |"
+    skipped = ["table1_wall_time", "table1_cores_busy", "wieser_table5_quick_wall_time"]  # end_to_end in --quick
     assert [item["name"] for item in json.loads((tmp_path / "benchmarks.json").read_text())] == [
-        "pipeline_ratio", "memory_ratio"]
+        "pipeline_ratio", "memory_ratio", *skipped]
+    assert details["run"]["sections"] == {"pipeline": ["pipeline_ratio"], "memory": ["memory_ratio"],
+                                          "end_to_end": skipped}
+    assert details["run"]["command"] == (f"python -m tools.bench.run_benchmarks --quick --out {tmp_path} "
+                                         f"--only pipeline,memory,end_to_end --docs {page}")
+    text = page.read_text()
+    assert heading in text and "0 of 5 targets hold; 3 not measured in this run." in text
+
+
+def _page_fixture(folder):
+    """A run's two files as run_benchmarks writes them: two benchmarks, three records."""
+    records = [harness.record("pipeline_vs_in_memory_raw_subseg (cpu)", 0.93, "ratio", at_least=0.9),
+               harness.record("matmul_4096_ceiling (cpu)", 216.8, "GFLOP/s"),
+               harness.record("stream_peak_rss", 3.5, "GB", at_most=3.128)]
+    details = {"memory": {"full_epoch": True},
+               "environment": {"cpu": {"model": "AMD EPYC", "avx512": True}, "cpu_count": 2, "gpus": [],
+                               "git_sha": "735c7f9298bb0cee0da94743f59fee3844cb7171", "git_dirty": False},
+               "run": {"date": "2026-12-03", "quick": False, "command": "python -m tools.bench.run_benchmarks --out b",
+                       "sections": {"pipeline": [item["name"] for item in records[:2]],
+                                    "memory": [records[2]["name"]]}}}
+    (folder / "benchmarks.json").write_text(json.dumps(records))
+    (folder / "details.json").write_text(json.dumps(details))
+    return records, details
+
+
+def test_performance_page_says_how_it_was_made_and_lists_every_figure_under_its_benchmark(tmp_path):
+    from tools.bench import run_benchmarks
+
+    _page_fixture(tmp_path)
+    page = tmp_path / "performance.md"
+    run_benchmarks.main(["--out", f"{tmp_path}/", "--docs", str(page), "--docs-only"])
+    lines = page.read_text().splitlines()
+    assert lines[0] == "# Performance"
+    assert lines[2] == (f"Generated from `{tmp_path}/benchmarks.json` and `{tmp_path}/details.json` by `python -m "
+                        f"tools.bench.run_benchmarks --out {tmp_path} --docs {page} --docs-only`; do not edit by hand.")
+    assert lines[4] == ("Figures of the run of 2026-12-03 (`python -m tools.bench.run_benchmarks --out b`). "
+                        "Machine: AMD EPYC (AVX-512), 2 CPU cores, no GPU; code: git 735c7f9298bb; full run.")
+    assert "1 of 2 targets hold." in lines
+    headings = [line for line in lines if line.startswith("## ")]
+    assert headings == ["## Targets", "## pipeline", "## memory"]
+    # Each benchmark is introduced by the first sentence of its docstring.
+    memory = lines.index("## memory")
+    assert lines[memory + 2] == ("Benchmark 4: peak RSS while streaming one epoch of shuffled 250 ms windows. "
+                                 "(`python -m tools.bench.memory`)")
+    assert lines[memory + 6] == "| stream_peak_rss | 3.5 | GB | <= 3.128 | **misses** |"
+    assert sum(line.startswith("| pipeline_vs_in_memory_raw_subseg (cpu) | 0.93 |") for line in lines) == 2
+    assert sum(line.startswith("| matmul_4096_ceiling (cpu) | 216.8 |") for line in lines) == 1
+
+
+def test_performance_page_refuses_figures_its_sections_do_not_account_for(tmp_path):
+    from tools.bench.harness.page import performance_page
+
+    records, details = _page_fixture(tmp_path)
+    with pytest.raises(ValueError, match="each record"):
+        performance_page(records + [harness.record("stray", 1.0, "x")], details, out="b", docs="p.md")
+    with pytest.raises(ValueError, match="no 'run'"):
+        performance_page(records, {"environment": details["environment"]}, out="b", docs="p.md")
+    with pytest.raises(ValueError, match="Unknown fields"):
+        performance_page(records, {**details, "run": {**details["run"], "machine": "x"}}, out="b", docs="p.md")
+
+
+def test_docs_only_names_the_missing_run(tmp_path, capsys):
+    from tools.bench import run_benchmarks
+
+    with pytest.raises(SystemExit):
+        run_benchmarks.main(["--out", str(tmp_path), "--docs", str(tmp_path / "p.md"), "--docs-only"])
+    assert f"{tmp_path}/benchmarks.json does not exist" in capsys.readouterr().err
+
+
+def test_committed_performance_page_is_generated_from_the_committed_figures():
+    # docs/performance.md is written by the generator alone: regenerate it from tools/bench/results.
+    from ser_keras.io import read_json
+    from tools.bench.harness.page import performance_page
+
+    out = ROOT / "tools" / "bench" / "results"
+    page = performance_page(harness.check_records(read_json(out / "benchmarks.json")), read_json(out / "details.json"),
+                            out="tools/bench/results", docs="docs/performance.md")
+    assert (ROOT / "docs" / "performance.md").read_text() == page
+
+
+def test_benchmarks_run_as_modules_from_any_folder(tmp_path):
+    # Not installed: tool_command puts the checkout on PYTHONPATH for python -m tools.bench.<name>.
+    command, environment = harness.tool_command("windows", ["--help"])
+    done = subprocess.run(command, env=environment, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "stream shuffled 250 ms windows" in done.stdout
+
+
+def test_the_pytorch_peer_imports_without_tensorflow_or_ser_keras():
+    # The peer runs under a venv with torch and numpy only.
+    code = ("import sys; sys.modules['tensorflow'] = None; sys.modules['ser_keras'] = None; "
+            "sys.path.insert(0, sys.argv[1]); from tools.bench.harness.peers import torch_raw_cnn_rate; print('imported')")
+    done = subprocess.run([sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "imported" in done.stdout, done.stderr[-2000:]
 
 
 def test_ops_of_a_multi_step_loop_count_under_their_part():
     """With several steps per call every op sits inside the loop's scopes: the SGD update
     must still count as the optimizer, a layer's op under its layer."""
-    from ser_keras.benchmarks.profile import network_part, op_kind
+    from tools.bench.harness.profile import network_part, op_kind
 
     loop = "while/body/_1/while/cond/then/_175/while/cond/StatefulPartitionedCall"
     layers = {"conv1", "conv2"}

@@ -2,6 +2,7 @@
 input datasets, majority baseline and the paper's claims (no training here)."""
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from ser_keras.experiments.elor_table5 import TABLE5_IDS, majority_parts, table5
 from ser_keras.experiments.networks import NETWORKS, PAPER_NETWORKS, network_id
 from ser_keras.models.elor import ElorConfig, ElorFtrConfig
 from ser_keras.runs import RunRecord
+from ser_keras.training.split_heads import SplitHeadTrainer
 
 
 def _utterance(name, ratings=(), valence=None, arousal=None):
@@ -82,15 +84,18 @@ def test_point_claims_hold_on_the_paper_ordering_and_fail_when_broken():
     paper_like = {"elor": (60, 50, 50, 40), "lom": (55, 45, 48, 38), "ftr": (50, 40, 49, 39),
                   "elor_ftr": (58, 48, 52, 42)}
     claims = table5_claims(_values(paper_like), NETWORKS)
-    assert [c.verdict for c in claims] == ["holds", "holds"]
+    assert [c.verdict for c in claims] == ["as stated (point values, untested)"] * 2
+    assert not any(c.tested for c in claims)
     broken = dict(paper_like, ftr=(56, 20, 60, 45))  # FTR valence above arousal; UAR < WAR still
-    verdicts = {c.claim: c.verdict for c in table5_claims(_values(broken), NETWORKS)}
-    assert verdicts == {"WAR > UAR for every network": "holds", "Arousal > valence for every network": "does not hold"}
+    verdicts = {c.claim: c.holds for c in table5_claims(_values(broken), NETWORKS)}
+    assert verdicts == {"WAR > UAR for every network": True, "Arousal > valence for every network": False}
 
 
-def test_point_claims_cover_the_networks_run():
+def test_point_claims_cover_the_paper_networks_run_never_a_plug_in():
     claims = table5_claims(_values({"elor": (60, 50, 50, 40)}), ("elor",))
     assert [c.holds for c in claims] == [True, True]
+    beside_plugin = _values({"elor": (60, 50, 50, 40), "mine": (10, 50, 60, 40)})
+    assert [c.holds for c in table5_claims(beside_plugin, ("elor", "mine"))] == [True, True]
     assert [c.verdict for c in table5_claims({}, ())] == ["n/a", "n/a"]
 
 
@@ -160,3 +165,43 @@ def test_the_table5_eta_is_paced_by_each_networks_split_head_flops(tiny_data, tm
     for fold in tiny_data.folds:
         record.save_part("lom", fold.name, {"ids": []})
     assert "lom" not in experiment.expected_work(("lom",))  # resumed: nothing left to pace
+
+
+@pytest.mark.integration
+def test_a_unit_that_finishes_leaves_the_checkpoint_folder_to_a_unit_about_to_train(tiny_data, tmp_path, monkeypatch):
+    # Two units on two threads, the second held just before its first epoch until the first
+    # has finished: the first must not remove the checkpoint folder the second writes into.
+    config = ElorExperimentConfig(networks=("ftr",), **budget("synthetic", quick=True).settings)
+    record = RunRecord(tmp_path, script="wieser_table5", fingerprint={"budget": "quick"}, config={})
+    experiment = ElorExperiment(tiny_data, config, record)
+    experiment.prepare_inputs(("ftr",))
+    first, second = tiny_data.folds[:2]
+    first_finished = threading.Event()
+    fit = SplitHeadTrainer.fit
+
+    def held_fit(self, *args, **kwargs):
+        if kwargs["checkpoint_path"].stem.endswith(second.name):
+            assert first_finished.wait(300)
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(SplitHeadTrainer, "fit", held_fit)
+    errors = []
+
+    def unit(fold, finished=None):
+        try:
+            experiment.run_fold("ftr", fold)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            if finished is not None:
+                finished.set()
+
+    threads = [threading.Thread(target=unit, args=(second,)), threading.Thread(target=unit, args=(first, first_finished))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert (tmp_path / "checkpoints").is_dir() and not any((tmp_path / "checkpoints").iterdir())
+    experiment.remove_checkpoint_folder()  # once, when no unit trains any more
+    assert not (tmp_path / "checkpoints").exists()

@@ -1,4 +1,4 @@
-"""UAR, WAR and confusion matrices against scikit-learn; absent classes; bootstrap CIs."""
+"""UAR, WAR and confusion matrices against scikit-learn; absent classes (intervals: tests/test_stats.py)."""
 
 import warnings
 
@@ -8,7 +8,6 @@ import sklearn.metrics
 
 from ser_keras.metrics import (
     absent_classes,
-    bootstrap_ci,
     confusion_matrix,
     per_class_recall,
     unweighted_average_recall,
@@ -58,32 +57,3 @@ def test_invalid_inputs_are_rejected():
         unweighted_average_recall([], [], 4)
     with pytest.raises(ValueError, match="WAR of an empty test set"):
         weighted_average_recall([], [])
-
-
-def _uar4(y_true, y_pred):
-    return unweighted_average_recall(y_true, y_pred, 4)
-
-
-def test_bootstrap_ci_brackets_the_point_estimate_utterances_and_speakers():
-    rng = np.random.default_rng(0)
-    y_true = rng.integers(0, 4, 300)
-    y_pred = np.where(rng.random(300) < 0.55, y_true, rng.integers(0, 4, 300))
-    speakers = np.repeat(np.arange(10), 30)
-    point = _uar4(y_true, y_pred)
-    low, high = bootstrap_ci(y_true, y_pred, _uar4, n_resamples=300, seed=1)
-    assert low < point < high and high - low < 0.2
-    assert (low, high) == bootstrap_ci(y_true, y_pred, _uar4, n_resamples=300, seed=1)
-    s_low, s_high = bootstrap_ci(y_true, y_pred, _uar4, groups=speakers, n_resamples=300, seed=1)
-    assert s_low < point < s_high
-    war_low, war_high = bootstrap_ci(y_true, y_pred, weighted_average_recall, n_resamples=300)
-    assert war_low < weighted_average_recall(y_true, y_pred) < war_high
-
-
-def test_speaker_bootstrap_widens_when_speakers_differ():
-    # Half the speakers are always right, half always wrong: resampling speakers shows it.
-    y_true = np.tile([0, 1], 100)
-    speakers = np.repeat(np.arange(10), 20)
-    y_pred = np.where(speakers < 5, y_true, 1 - y_true)
-    utterance = bootstrap_ci(y_true, y_pred, weighted_average_recall, n_resamples=300)
-    speaker = bootstrap_ci(y_true, y_pred, weighted_average_recall, groups=speakers, n_resamples=300)
-    assert speaker[1] - speaker[0] > 2 * (utterance[1] - utterance[0])

@@ -203,7 +203,7 @@ def test_merge_refuses_runs_of_another_identity(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         merge_runs.main([str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "merged")])
     error = capsys.readouterr().err
-    assert stop.value.code == 2 and f"seed: 1 in {tmp_path / 'b'}, 0 in {tmp_path / 'a'}" in error
+    assert stop.value.code == 2 and f"seed: 0 in {tmp_path / 'a'}, 1 in {tmp_path / 'b'}" in error
 
 
 @pytest.mark.slow

@@ -59,7 +59,8 @@ def test_finish_writes_every_record_file(tmp_path):
     # The code version and the machine travel with the numbers into the table too.
     assert stored["finished_on"] == {"cpu": env["cpu"], "cpu_count": env["cpu_count"], "gpus": env["gpus"]}
     code = stored["fingerprint"]["code"]
-    assert f"Code: ser-keras {code['ser_keras']}, git {(code['git_sha'] or 'unknown')[:12]}; finished on " in table
+    assert f"Code: ser-keras {code['ser_keras']}, source sha256 {code['source_sha256'][:12]}; finished on " in table
+    assert set(code["packages"]) == {"tensorflow", "keras", "opensmile", "scikit-learn"}
     assert describe_machine(env) in table
 
 

@@ -17,10 +17,7 @@ SUBCOMMANDS = {
     "replicate": ("table1", "wieser_table5", "short_fig2", "short_table3", "short_table4", "short_fig3",
                   "wieser_fig4", "wieser_fig5"),
     "tuning": ("search_elor", "search_lom", "search_ftr", "search_short_mlp", "project_budget"),
-    "tools": ("describe_corpus", "make_synthetic_iemocap", "emodb_manifest", "merge_runs", "compare_runs",
-              "run_benchmarks", "bench_pipeline", "bench_torch", "bench_memory", "bench_features",
-              "bench_end_to_end", "bench_gpu_projection", "bench_gpu", "bench_profile", "bench_windows",
-              "bench_precision"),
+    "tools": ("describe_corpus", "make_synthetic_iemocap", "emodb_manifest", "merge_runs", "compare_runs"),
 }
 MODULES = tuple(module for modules in SUBCOMMANDS.values() for module in modules)
 
@@ -43,10 +40,10 @@ def load_main(module):
     return importlib.import_module(f"{__name__}.{module}").main
 
 
-def summary(module, width=88):
-    """The first sentence of a subcommand's docstring, read from its source so that listing the
-    commands does not import TensorFlow."""
-    source = importlib.util.find_spec(f"{__name__}.{module}").origin
+def summary(module, width=88, package=__name__):
+    """The first sentence of the docstring of a subcommand (or of ``package.module``), read from
+    its source so that listing the commands does not import TensorFlow."""
+    source = importlib.util.find_spec(f"{package}.{module}").origin
     with open(source, encoding="utf-8") as handle:
         docstring = ast.get_docstring(ast.parse(handle.read())) or ""
     first_paragraph = " ".join(docstring.split("\n\n")[0].split())

@@ -1,9 +1,14 @@
 """Command-line plumbing shared by every replicate and tuning script: the common flags,
-logging, opening the corpus and the run record, and printing the finished table."""
+logging, opening the corpus and the run record, plain interruptions, and printing the
+finished table."""
 
 import argparse
 import dataclasses
+import functools
 import logging
+import os
+import shlex
+import shutil
 import sys
 import time
 
@@ -54,8 +59,34 @@ def split_list(value):
 def setup_logging(verbose=1):
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    if verbose >= 2:  # ser_keras.console silenced TensorFlow and Keras on import; let them speak
+    if verbose >= 2:  # ser_keras.cli quieted TensorFlow and Keras on import; let them speak
         console.restore_output()
+
+
+def resume_command(argv=None):
+    """The command line that resumes this run: the one it was started with (``argv``, default
+    ``sys.argv[1:]``), with ``--resume`` added unless it is there."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    program = sys.argv[0]
+    if program.endswith(".py"):  # python replicate/table1.py
+        python = shutil.which("python")
+        same = python is not None and os.path.realpath(python) == os.path.realpath(sys.executable)
+        program = shlex.join(["python" if same else sys.executable, program])
+    elif os.path.isabs(program):  # an installed command (ser-keras-table1); "ser-keras table1" stays
+        program = os.path.basename(program)
+    return f"{program} {shlex.join(args + ([] if '--resume' in args else ['--resume']))}"
+
+
+def interruptible(main):
+    """Decorates the ``main(argv=None)`` of a script that trains (row, fold) units into a run
+    folder: Ctrl-C or SIGTERM while it runs prints one line, how many units are done and the
+    command that resumes the run (:func:`resume_command`), and exits 130 or 143 without a
+    traceback (:func:`ser_keras.console.plain_interrupts`)."""
+    @functools.wraps(main)
+    def run(argv=None):
+        with console.plain_interrupts(resume_command(argv)):
+            return main(argv)
+    return run
 
 
 def open_corpus(parser, spec):
@@ -82,9 +113,10 @@ def print_finished(record_out, metrics, started):
           f"(paired comparisons and notes in table.md); wall time {time.time() - started:.1f} s")
 
 
-# Config fields that select what runs or how it is shown, not what a number is: outside the
-# fingerprint (parts are keyed by row and fold, so a run may grow by rows or folds).
-NOT_IDENTITY = ("seed", "budget", "folds", "rows", "networks", "verbose", "workers")
+# Config fields that select what runs or how it is reported, not what a trained number is:
+# outside the fingerprint (parts are keyed by row and fold, so a run may grow by rows or folds;
+# the reference and the margin are applied when the run finishes).
+NOT_IDENTITY = ("seed", "budget", "folds", "rows", "networks", "verbose", "workers", "reference", "margin")
 
 
 def identity_settings(config):
@@ -127,6 +159,6 @@ def precision_budget(args, budget, *, loss_scaling=True):
         logging.getLogger("ser_keras").warning(
             "--mixed-precision: this machine has no GPU and its CPU computes no half-precision type natively (no "
             "AVX512_BF16/AMX/AVX512_FP16), so %s is emulated and trains slower than float32 "
-            "(tools/bench_precision.py measures it).", policy)
+            "(python -m tools.bench.precision measures it).", policy)
     return dataclasses.replace(budget, settings={**budget.settings, "precision": policy},
                                words=f"{budget.words}, {policy} mixed precision")

@@ -6,8 +6,8 @@
     python tools/compare_runs.py runs/f32 runs/bf16 --rows raw_subseg_cnn --out runs/f32_vs_bf16
 
 For every row both runs predicted (Table 1 rows, Table 5 network heads, analysis rows):
-the two scores on the test items both predicted, Δ = B − A with a speaker-cluster
-bootstrap CI and p, exact McNemar, and Holm over all rows and metrics. The runs must share
+the two scores on the test items both predicted, Δ = B − A with its t interval over speakers
+and a speaker sign-flip p (ser_keras.stats), exact McNemar, and Holm over all rows and metrics. The runs must share
 corpus content, label view and protocol; everything else that differs (precision, seed,
 budget, hyperparameter files, code version) is listed above the table. ``--out`` also
 writes ``comparison.md`` and ``comparisons.csv`` there.
@@ -29,13 +29,12 @@ def main(argv=None):
     # Plain strings, not cli.common.split_list: common loads TensorFlow, which reading two
     # CSV files does not need (1.4 s instead of 12 s to start).
     parser.add_argument("--rows", default=None, help="comma-separated rows (default: all shared)")
-    parser.add_argument("--n-bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random sign flips with more than 12 speakers (default 0)")
     parser.add_argument("--out", type=Path, default=None, help="folder for comparison.md and comparisons.csv")
     args = parser.parse_args(argv)
     rows = None if args.rows is None else [row.strip() for row in args.rows.split(",") if row.strip()]
     try:
-        result = compare_runs(args.run_a, args.run_b, rows=rows, n_resamples=args.n_bootstrap, seed=args.seed)
+        result = compare_runs(args.run_a, args.run_b, rows=rows, seed=args.seed)
     except ValueError as error:
         parser.exit(2, f"error: {error}\n")
     section = run_comparison_markdown(result)

@@ -8,13 +8,14 @@ predicted class per head (arousal, valence) of a trained ELoR network on the tes
 
 Each correlation is reported twice (the paper does not say which it computed): on the signals
 as they are (signal vs signed saliency) and on their amplitude envelopes; per slice over its
-real samples, then averaged over the fold's test slices (95 % bootstrap CI over slices).
+real samples, then averaged over the fold's test slices (95 % interval over the fold's test speakers;
+none with a single test speaker).
 Writes fig4_<slice>_<head>.png (signal / positive saliency / signal coloured by saliency).
 """
 
 
 from ser_keras.cli.analysis import analysis_parser, open_elor_analysis
-from ser_keras.cli.common import print_finished
+from ser_keras.cli.common import interruptible, print_finished
 from ser_keras.experiments.analysis_elor import (PAPER_CORRELATIONS, correlation_claims, elor_notes, mean_with_ci,
                                                  saliency_correlations, saliency_maps, slice_signals)
 from ser_keras.results import ResultRow
@@ -23,6 +24,7 @@ from ser_keras.plots import save_saliency_figure
 QUICK_SLICES = 4
 
 
+@interruptible
 def main(argv=None):
     parser = analysis_parser(__doc__, "wieser_fig4", paper="elor")
     parser.add_argument("--examples", type=int, default=3, help="slices drawn as figures (default: 3)")
@@ -41,14 +43,14 @@ def main(argv=None):
     correlations = saliency_correlations(signals, saliencies, lengths)
     rows, means = [], {}
     for row_id, values in correlations.items():
-        mean, ci = mean_with_ci(values, seed=analysis.config.seed)
+        mean, ci, speakers = mean_with_ci(values, [data.speaker_of(data.slice_ids[i]) for i in test])
         means[row_id] = mean
         base = row_id.replace("_envelope", "")
         pair = "arousal / valence saliency" if "arousal_valence" in row_id else "signal / saliency"
         what = f"envelopes of {pair}" if "envelope" in row_id else f"{pair} as signed signals"
         rows.append(ResultRow(row_id, f"ELoR {fold.name}, {what}", f"{len(test)} slices", "Pearson r",
                               None if mean is None else round(mean, 4), ci95=None if ci is None else tuple(ci),
-                              paper=PAPER_CORRELATIONS[base],
+                              ci_unit="speaker", ci_clusters=speakers, paper=PAPER_CORRELATIONS[base],
                               status="ok" if mean is not None else "skipped: every map constant"))
     figures = []
     for position in range(min(args.examples, len(test))):

@@ -29,7 +29,7 @@ from ser_keras.interpret import (PREDICTED, amplitude_envelope, describe_signal,
                                  maximize_activation, pearson_rows)
 from ser_keras.io import read_json
 from ser_keras.results import Claim
-from ser_keras.metrics import bootstrap_ci
+from ser_keras.stats import mean_interval
 from ser_keras.training.fit import load_h5
 
 logger = logging.getLogger(__name__)
@@ -119,16 +119,16 @@ def saliency_correlations(signals, saliencies, lengths):
     return values
 
 
-def mean_with_ci(values, *, seed=0, n_bootstrap=1000):
-    """NaN-ignoring mean and a 95 % percentile-bootstrap CI over slices (None if < 2 values)."""
-    values = np.asarray(values, np.float64)
-    values = values[np.isfinite(values)]
-    if not len(values):
-        return None, None
-    if len(values) < 2:
-        return float(values[0]), None
-    low, high = bootstrap_ci(values, values, lambda resampled, _: resampled.mean(), n_resamples=n_bootstrap, seed=seed)
-    return float(values.mean()), [low, high]
+def mean_with_ci(values, speakers):
+    """NaN-ignoring mean of per-slice ``values`` with its 95 % interval over the slices'
+    ``speakers`` (:func:`ser_keras.stats.mean_interval`): ``(mean, [low, high] or None,
+    speakers)``; the interval is None with one speaker (a fold's test speaker alone says
+    nothing about others), the mean None when no value is finite."""
+    found = mean_interval(values, speakers)
+    if found is None:
+        return None, None, 0
+    bounds = None if found.low is None else [found.low, found.high]
+    return found.value, bounds, found.clusters
 
 
 def correlation_claims(means):
@@ -140,13 +140,13 @@ def correlation_claims(means):
         return None if None in found else all(v >= threshold for v in found)
 
     return [
-        Claim.from_holds("Fig. 4: input and saliency correlate positively on both heads (paper 0.50 / 0.53; r >= 0.3)",
+        Claim.from_points("Fig. 4: input and saliency correlate positively on both heads (paper 0.50 / 0.53; r >= 0.3)",
                          check(("saliency_input_corr_arousal", "saliency_input_corr_valence"), 0.3),
                          "signal vs signed saliency"),
-        Claim.from_holds("Fig. 4: input envelope and saliency envelope correlate positively (r >= 0.3)",
+        Claim.from_points("Fig. 4: input envelope and saliency envelope correlate positively (r >= 0.3)",
                          check(("saliency_input_envelope_corr_arousal", "saliency_input_envelope_corr_valence"), 0.3),
                          "the amplitude reading of the paper's statement"),
-        Claim.from_holds("Fig. 4: arousal and valence saliency maps strongly correlated (paper 0.96; r >= 0.9)",
+        Claim.from_points("Fig. 4: arousal and valence saliency maps strongly correlated (paper 0.96; r >= 0.9)",
                          check(("saliency_arousal_valence_corr",), 0.9), "signed saliency maps"),
     ]
 
@@ -205,14 +205,14 @@ def descriptor_claims(rows, start="random"):
                            ("peak_amplitude", "higher amplitude peaks"),
                            ("periodic_fraction", "longer periodic stretches")):
         rho = _trend(rows, "arousal", start, key)
-        claims.append(Claim.from_holds(f"Table 6: higher arousal ↔ {statement} ({key} rises with the label)",
+        claims.append(Claim.from_points(f"Table 6: higher arousal ↔ {statement} ({key} rises with the label)",
                                        None if rho is None else rho > 0.5, f"Spearman rho {rho}"))
     for key, statement in (("spectral_centroid_hz", "high frequencies"), ("periodic_fraction", "longer periodicity")):
         holds, detail = _extremes_higher(rows, "valence", start, key)
-        claims.append(Claim.from_holds(f"Table 6: extreme valence (0 or 4) ↔ {statement} ({key})", holds,
+        claims.append(Claim.from_points(f"Table 6: extreme valence (0 or 4) ↔ {statement} ({key})", holds,
                                        detail))
     gained = all(r["activation_end"] > r["activation_start"] for r in rows)
-    claims.append(Claim.from_holds("every generalized input raises its target activation", gained,
+    claims.append(Claim.from_points("every generalized input raises its target activation", gained,
                                    "activation after vs before the ascent"))
     return claims
 

@@ -38,15 +38,15 @@ def frequency_claims(summary):
     subseg, seg = summary["subseg"], summary["seg"]
     agreement = [s["fold_curve_correlation"] for s in (subseg, seg)]
     return [
-        Claim.from_holds("Fig. 2: Raw SubSeg first-layer filters emphasise 1000-4000 Hz",
+        Claim.from_points("Fig. 2: Raw SubSeg first-layer filters emphasise 1000-4000 Hz",
                          subseg["dominant_band_hz"] == [1000, 4000],
                          f"dominant band {subseg['dominant_band_hz']} Hz"),
-        Claim.from_holds("Fig. 2: Raw Seg emphasises lower frequencies than SubSeg",
+        Claim.from_points("Fig. 2: Raw Seg emphasises lower frequencies than SubSeg",
                          (seg["centroid_hz"] < subseg["centroid_hz"]
                          and seg["dominant_band_hz"][0] <= subseg["dominant_band_hz"][0]),
                          f"centroid Seg {seg['centroid_hz']:.0f} Hz vs SubSeg {subseg['centroid_hz']:.0f} Hz; "
                          f"dominant bands {seg['dominant_band_hz']} vs {subseg['dominant_band_hz']}"),
-        Claim.from_holds("Fig. 2: similar responses across folds (mean pairwise curve correlation > 0.9)",
+        Claim.from_points("Fig. 2: similar responses across folds (mean pairwise curve correlation > 0.9)",
                          None if None in agreement else all(a > 0.9 for a in agreement),
                          f"SubSeg {agreement[0]}, Seg {agreement[1]} (needs >= 2 folds)"),
     ]
@@ -63,13 +63,13 @@ def importance_summary(importances):
 def importance_claims(summaries):
     raw, subseg, seg = summaries["raw"], summaries["subseg_rel"], summaries["seg_rel"]
     return [
-        Claim.from_holds("Table 4: raw-waveform RF relies mostly on spectral descriptors (paper 9/10)",
+        Claim.from_points("Table 4: raw-waveform RF relies mostly on spectral descriptors (paper 9/10)",
                          raw["spectral"] > 5, f"{raw['spectral']}/10 spectral"),
-        Claim.from_holds("Table 4: SubSeg-Rel RF relies mostly on cepstral descriptors (paper 8/10)",
+        Claim.from_points("Table 4: SubSeg-Rel RF relies mostly on cepstral descriptors (paper 8/10)",
                          subseg["cepstral"] > 5, f"{subseg['cepstral']}/10 cepstral"),
-        Claim.from_holds("Table 4: SubSeg-Rel more cepstral than Seg-Rel (paper 8/10 vs 4/10)",
+        Claim.from_points("Table 4: SubSeg-Rel more cepstral than Seg-Rel (paper 8/10 vs 4/10)",
                          subseg["cepstral"] > seg["cepstral"], f"{subseg['cepstral']} vs {seg['cepstral']}"),
-        Claim.from_holds("Table 4: Seg-Rel more spectral than cepstral (paper 6/10 vs 4/10)",
+        Claim.from_points("Table 4: Seg-Rel more spectral than cepstral (paper 6/10 vs 4/10)",
                          seg["spectral"] > seg["cepstral"], f"{seg['spectral']} vs {seg['cepstral']}"),
     ]
 
@@ -85,7 +85,7 @@ def confusion_claims(recalls, classes):
         missing = [label for label in labels if label in untested]
         if missing:
             return Claim(claim, "n/a", f"no test utterance of {', '.join(missing)}")
-        return Claim.from_holds(claim, test(), detail())
+        return Claim.from_points(claim, test(), detail())
 
     def better(first, second, labels):
         return all(recalls[first][index[label]] > recalls[second][index[label]] for label in labels)

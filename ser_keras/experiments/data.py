@@ -69,7 +69,7 @@ class ShortData:
         return len(self.classes)
 
     def speaker_of(self, utterance_id):
-        """The speaker of an utterance (the cluster of the paired tests' bootstrap)."""
+        """The speaker of an utterance: the unit of every interval and paired test."""
         return self._speakers[utterance_id]
 
     def fold(self, name=None):

@@ -25,11 +25,11 @@ import logging
 
 import tensorflow as tf
 
-from ser_keras.benchmarks.flops import forward_flops, split_head_training_flops
 from ser_keras.data.labels import DIMENSION_CLASSES
 from ser_keras.data.protocols import PROTOCOLS
 from ser_keras.experiments.networks import NETWORKS, PAPER_NETWORKS, network_id
 from ser_keras.experiments.reporting import row_seed
+from ser_keras.experiments.units import UnitMeter
 from ser_keras.io import read_json, write_json
 from ser_keras.metrics import unweighted_average_recall, weighted_average_recall
 from ser_keras.models.elor import HEADS
@@ -72,7 +72,6 @@ class ElorExperimentConfig:
     plugins: tuple = ()
     precision: str = "float32"
     workers: int = 2
-    n_bootstrap: int = 1000
     verbose: int = 1
 
     def __post_init__(self):
@@ -105,10 +104,9 @@ def budget(corpus_kind, *, quick):
     needs a GPU for the raw-waveform networks.
     """
     if quick:
-        return Budget("quick", {"epochs": 3, "patience": 2, "max_train_slices": 64, "hparams": QUICK_HPARAMS,
-                                "n_bootstrap": 200},
+        return Budget("quick", {"epochs": 3, "patience": 2, "max_train_slices": 64, "hparams": QUICK_HPARAMS},
                       "quick smoke-test budget: small networks (8 filters, heads of 32), at most 3 epochs, "
-                      "64 training slices per fold, 200 bootstrap resamples")
+                      "64 training slices per fold")
     if corpus_kind == "synthetic":
         return Budget("embedded", {"epochs": 30, "patience": 5},
                       "embedded-corpus budget: paper-centre networks, at most 30 epochs, early stopping after 5")
@@ -157,26 +155,6 @@ class ElorExperiment:
         self.folds = data.folds
         self.inputs_on_device = accelerators_visible() if inputs_on_device is None else inputs_on_device
 
-    def expected_work(self, networks):
-        """``{network: (folds, relative work of one fold)}`` of the unfinished ``networks``, for
-        the ETA of :class:`~ser_keras.console.RunProgress`: the split-head training FLOPs of one
-        epoch over the first fold's training slices plus the forward FLOPs over its validation
-        slices (at the paper's sizes ELoR's raw trunk costs ~500x LoM's). Once a network has finished a
-        fold, its own fold time takes over."""
-        fold = self.folds[0]
-        train, validation, _ = self.data.fold_slices(fold, self.config.max_train_slices)
-        work = {}
-        for network in networks:
-            if all(self.record.load_part(network, each.name) is not None for each in self.folds):
-                continue
-            model = NETWORKS[network].build(self.config.network_config(network, fold.name), self.data, train)
-            try:
-                amount = split_head_training_flops(model) * len(train) + forward_flops(model) * len(validation)
-            except ValueError:  # a plug-in without Conv/Dense kernels to count: paced by its own times
-                continue
-            work[network] = (len(self.folds), amount)
-        return work
-
     def prepare_inputs(self, networks):
         """Compute (or load from the cache) the features the ``networks`` read, before any
         unit: units on two threads (:func:`~ser_keras.experiments.units.run_units`) then only
@@ -187,19 +165,21 @@ class ElorExperiment:
         if any("is10" in kind for kind in kinds):
             self.data.is10_features()
 
-    def run_fold(self, network, fold, *, tensorboard=None):
+    def run_fold(self, network, fold, *, tensorboard=None, callbacks=()):
         """Train one network on one fold, save its .h5 + sidecar, return the fold part.
 
         It draws its random numbers (initial weights, dropout seeds, shuffles) from
         :class:`~ser_keras.seeding.UnitSeeds` of the network and fold, so it gives the same
-        part whatever trains beside it on another thread."""
-        seeds = UnitSeeds(row_seed(self.config.seed, network, fold.name))
+        part whatever trains beside it on another thread. ``callbacks``: Keras callbacks told
+        the end of each epoch (:meth:`~ser_keras.training.split_heads.SplitHeadTrainer.fit`)."""
+        seeds, meter = UnitSeeds(row_seed(self.config.seed, network, fold.name)), UnitMeter()
         # A plug-in's code may draw from the global generators at any time, not only while it
         # builds: its whole unit holds them (the other thread's builds wait).
         with seeds if NETWORKS[network].origin == "plugin" else contextlib.nullcontext():
-            return self._train_fold(network, fold, seeds, tensorboard)
+            part = self._train_fold(network, fold, seeds, tensorboard, callbacks)
+        return {**part, "compute": meter.read(network=True)}
 
-    def _train_fold(self, network, fold, seeds, tensorboard):
+    def _train_fold(self, network, fold, seeds, tensorboard, callbacks):
         data, config, seed = self.data, self.config, seeds.seed
         spec, net_config = NETWORKS[network], config.network_config(network, fold.name)
         batch_size = config.batch_size or net_config.batch_size
@@ -220,11 +200,11 @@ class ElorExperiment:
             train_stream = dataset(train, shuffle=True, seed=seed)
             validation_stream = dataset(validation) if len(validation) else None
             test_stream = dataset(test)
-        checkpoint = self.record.out / "checkpoints" / f"{network}_{fold.name}.npz"
+        checkpoint = self.checkpoint_folder / f"{network}_{fold.name}.npz"
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
         history = trainer.fit(train_stream, validation_stream,
                               epochs=config.epochs, patience=config.patience, checkpoint_path=checkpoint,
-                              verbose=int(config.verbose >= 2),
+                              verbose=int(config.verbose >= 2), callbacks=callbacks,
                               **({"tensorboard_dir": f"{tensorboard}/{network}/{fold.name}"} if tensorboard else {}))
         probabilities = trainer.predict(test_stream)
         part = {"ids": [data.slice_ids[i] for i in test], "best_epoch": trainer.best_epoch,
@@ -255,10 +235,21 @@ class ElorExperiment:
         part["summary"] = (f"arousal WAR {scores['arousal']['WAR']:.1f} UAR {scores['arousal']['UAR']:.1f}, "
                            f"valence WAR {scores['valence']['WAR']:.1f} UAR {scores['valence']['UAR']:.1f}, "
                            f"best epoch {trainer.best_epoch} of {config.epochs}")
+        # Only the unit's own file: the folder is shared with units training on the other thread.
         checkpoint.unlink(missing_ok=True)
-        if not any(checkpoint.parent.iterdir()):
-            checkpoint.parent.rmdir()
         return part
+
+    @property
+    def checkpoint_folder(self):
+        """Where units keep their epoch checkpoints while they train (one file per unit)."""
+        return self.record.out / "checkpoints"
+
+    def remove_checkpoint_folder(self):
+        """Remove the checkpoint folder once no unit trains any more (after the run's units),
+        if it is empty; a checkpoint left by an interrupted unit stays for its resume."""
+        folder = self.checkpoint_folder
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def _input_shapes(model):

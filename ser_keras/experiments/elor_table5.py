@@ -2,7 +2,7 @@
 
 :func:`run_table5` drives :class:`~ser_keras.experiments.elor.ElorExperiment` over its
 networks and folds (resuming from saved fold parts) and scores the test predictions of all
-folds pooled per dimension head (Forman & Scholz 2010), with bootstrap CIs. Beside the
+folds pooled per dimension head (Forman & Scholz 2010), with intervals over speakers. Beside the
 networks: the majority-class WAR (majority of each fold's training labels) and chance UAR
 (20 %), and the paper's qualitative claims checked on this run. The paper's Table 5 numbers
 are not in our copy: ``paper`` is None and the table prints "n/a (not in source text)".
@@ -16,8 +16,9 @@ import numpy as np
 from ser_keras.data.labels import DIMENSION_CLASSES, TABLE_DIMENSIONS
 from ser_keras.experiments.data import pick_fold
 from ser_keras.experiments.elor import ElorExperiment
-from ser_keras.experiments.networks import NETWORKS, PAPER_NETWORKS, check_plugin_network
-from ser_keras.experiments.reporting import compare_rows, figure_subtitle, paired_claim, prediction_lines, score_row
+from ser_keras.experiments.networks import HEAVIEST_FIRST, NETWORKS, PAPER_NETWORKS, check_plugin_network
+from ser_keras.experiments.reporting import (ClaimTest, compare_rows, figure_subtitle, paired_claim,
+                                             prediction_lines, score_row)
 from ser_keras.experiments.units import heaviest_first, run_units
 from ser_keras.models.elor import HEADS
 from ser_keras.plots import save_table5_figure
@@ -31,10 +32,14 @@ BASELINE_IDS = tuple(f"{kind}_{d}_{m}" for kind, m in (("majority", "war"), ("ch
 CHANCE_UAR = 100.0 / DIMENSION_CLASSES
 # The paper's best network per dimension: the reference of the paired comparisons.
 REFERENCE = {"arousal": "elor", "valence": "elor_ftr"}
-# Ordering claims decided by paired tests: (claim, network, dimension, expectation of the others).
-EXTREME_CLAIMS = (("ELoR best on arousal", "elor", "arousal", "worse"),
-                  ("FTR worst on arousal", "ftr", "arousal", "better"),
-                  ("ELoR+FTR best on valence", "elor_ftr", "valence", "worse"))
+# The paper's best/worst claims, decided by paired speaker tests on WAR and UAR: the named
+# network against each other paper network (every component must hold).
+EXTREME_CLAIMS = tuple(
+    (dimension, ClaimTest(text, tuple((other, network) for other in PAPER_NETWORKS if other != network),
+                          others_expected, ("WAR", "UAR")))
+    for text, network, dimension, others_expected in (("ELoR best on arousal", "elor", "arousal", "worse"),
+                                                      ("FTR worst on arousal", "ftr", "arousal", "better"),
+                                                      ("ELoR+FTR best on valence", "elor_ftr", "valence", "worse")))
 
 
 def dimension_parts(parts, dimension):
@@ -43,19 +48,13 @@ def dimension_parts(parts, dimension):
             for fold, part in parts.items()}
 
 
-def extreme_claims(head_parts, *, group_of=None, seed=0, n_resamples=1000):
-    """The paper's best/worst claims as paired tests: the named network against each other
-    paper network on WAR and UAR (Holm within the claim). ``head_parts``: network →
-    dimension → fold parts; "n/a" unless all four paper networks ran."""
+def extreme_claims(head_parts, *, speaker_of, seed=0):
+    """The paper's best/worst claims on the paper's networks (plug-ins never enter them).
+    ``head_parts``: network → dimension → fold parts; "n/a" unless all four ran."""
     names = {network: spec.paper_name for network, spec in NETWORKS.items()}
-    claims = []
-    for text, network, dimension, others_expected in EXTREME_CLAIMS:
-        parts = {n: head_parts[n][dimension] for n in PAPER_NETWORKS if n in head_parts}
-        pairs = [(other, network) for other in PAPER_NETWORKS if other != network]
-        claims.append(paired_claim(text, pairs, parts, expectation=others_expected, num_classes=DIMENSION_CLASSES,
-                                   metrics=("WAR", "UAR"), names=names, group_of=group_of, seed=seed,
-                                   n_resamples=n_resamples))
-    return claims
+    return [paired_claim(test, {n: head_parts[n][dimension] for n in PAPER_NETWORKS if n in head_parts},
+                         speaker_of=speaker_of, names=names, seed=seed)
+            for dimension, test in EXTREME_CLAIMS]
 
 
 def majority_parts(data):
@@ -74,8 +73,8 @@ def majority_parts(data):
 
 
 def table5_claims(values, networks):
-    """The paper's claims on point values (row id → % or None) that need no paired test:
-    WAR > UAR and arousal > valence for every network run."""
+    """The paper's claims read off point values (row id → % or None), untested: WAR > UAR and
+    arousal > valence for every paper network run (plug-ins are not the paper's networks)."""
     def value(network, dimension, metric):
         return values.get(f"{network}_{dimension}_{metric}")
 
@@ -86,13 +85,13 @@ def table5_claims(values, networks):
         failed = [describe(*pair) for pair in pairs if not value(*pair[0]) > value(*pair[1])]
         return not failed, "fails: " + ", ".join(failed) if failed else f"{len(pairs)} comparisons"
 
-    run = [n for n in NETWORKS if n in networks]
+    run = [n for n in PAPER_NETWORKS if n in networks]
     war_uar = [((n, d, "war"), (n, d, "uar")) for n in run for d in TABLE_DIMENSIONS]
     arousal_valence = [((n, "arousal", m), (n, "valence", m)) for n in run for m in ("war", "uar")]
     claims = [("WAR > UAR for every network", every(war_uar, lambda a, b: f"{NETWORKS[a[0]].paper_name} {a[1]}")),
               ("Arousal > valence for every network",
                every(arousal_valence, lambda a, b: f"{NETWORKS[a[0]].paper_name} {a[2].upper()}"))]
-    return [Claim.from_holds(claim, holds, detail) for claim, (holds, detail) in claims]
+    return [Claim.from_points(claim, as_stated, detail) for claim, (as_stated, detail) in claims]
 
 
 def run_table5(data, config, record, *, progress=None, tensorboard=None, hyperparameters=None):
@@ -104,9 +103,12 @@ def run_table5(data, config, record, *, progress=None, tensorboard=None, hyperpa
         check_plugin_network(NETWORKS[network], config.network_config(network), data,
                              data.fold_slices(data.folds[0])[0])
     experiment.prepare_inputs(config.networks)
-    work = experiment.expected_work(config.networks)
+    fold_names = [fold.name for fold in experiment.folds]
+    # Two threads share the (network, fold) units, heaviest network first on the main one.
+    order = heaviest_first(config.networks, HEAVIEST_FIRST,
+                           lambda network: all(record.load_part(network, fold) is not None for fold in fold_names))
     if progress is not None:
-        progress.expect(work, shared=True)
+        progress.expect({network: len(fold_names) for network in order}, shared=True)
 
     def unit(network, fold_name, before_unit):
         part = record.load_part(network, fold_name)
@@ -118,7 +120,8 @@ def run_table5(data, config, record, *, progress=None, tensorboard=None, hyperpa
         started = time.time()
         if progress is not None:
             progress.unit_started(network, fold_name)
-        part = experiment.run_fold(network, pick_fold(experiment.folds, fold_name), tensorboard=tensorboard)
+        part = experiment.run_fold(network, pick_fold(experiment.folds, fold_name), tensorboard=tensorboard,
+                                   callbacks=[progress.heartbeat(network, fold_name)] if progress is not None else ())
         record.save_part(network, fold_name, part)
         if progress is not None:
             progress.unit_done(network, fold_name, part["summary"], time.time() - started)
@@ -126,11 +129,8 @@ def run_table5(data, config, record, *, progress=None, tensorboard=None, hyperpa
             logger.info("%s %s: %s", network, fold_name, part["summary"])
         return part
 
-    # Two threads share the (network, fold) units, heaviest network first on the main one.
-    fold_names = [fold.name for fold in experiment.folds]
-    order = heaviest_first(config.networks, work,
-                           lambda network: all(record.load_part(network, fold) is not None for fold in fold_names))
     fold_parts = run_units(order, [], fold_names, unit)
+    experiment.remove_checkpoint_folder()
     rows, predictions, values, head_parts = [], [], {}, {}
     for network in config.networks:
         spec, parts = NETWORKS[network], {fold: fold_parts[network, fold] for fold in fold_names}
@@ -141,7 +141,7 @@ def run_table5(data, config, record, *, progress=None, tensorboard=None, hyperpa
                 row_spec = {"id": row_id, "system": f"{spec.paper_name} ({spec.inputs_text})",
                             "classifier": f"{dimension} head", "paper": None, "origin": spec.origin}
                 rows.append(score_row(row_spec, head_parts[network][dimension], num_classes=DIMENSION_CLASSES,
-                                      metric=metric, seed=config.seed, n_bootstrap=config.n_bootstrap))
+                                      speaker_of=data.speaker_of, metric=metric))
                 values[row_id] = rows[-1].value
             predictions += prediction_lines(f"{network}_{dimension}", head_parts[network][dimension],
                                             data.speaker_of)
@@ -149,8 +149,8 @@ def run_table5(data, config, record, *, progress=None, tensorboard=None, hyperpa
     for dimension in TABLE_DIMENSIONS:
         spec = {"id": f"majority_{dimension}_war", "system": "majority class of the training fold",
                 "classifier": f"{dimension} (baseline)", "paper": None, "origin": "baseline"}
-        rows.append(score_row(spec, majority[dimension], num_classes=DIMENSION_CLASSES, metric="WAR",
-                              seed=config.seed, n_bootstrap=config.n_bootstrap))
+        rows.append(score_row(spec, majority[dimension], num_classes=DIMENSION_CLASSES, speaker_of=data.speaker_of,
+                              metric="WAR"))
     for dimension in TABLE_DIMENSIONS:
         rows.append(ResultRow(f"chance_{dimension}_uar", "chance (5 classes)", f"{dimension} (baseline)", "UAR",
                               CHANCE_UAR, paper=CHANCE_UAR, status="ok: chance level", origin="baseline"))
@@ -158,13 +158,12 @@ def run_table5(data, config, record, *, progress=None, tensorboard=None, hyperpa
     for dimension in TABLE_DIMENSIONS:
         for metric in ("WAR", "UAR"):
             found, section = compare_rows({n: head_parts[n][dimension] for n in head_parts}, REFERENCE[dimension],
-                                          num_classes=DIMENSION_CLASSES, metric=metric, group_of=data.speaker_of,
-                                          seed=config.seed, n_resamples=config.n_bootstrap)
+                                          speaker_of=data.speaker_of, metric=metric, seed=config.seed)
             comparisons += found
             if section:
                 sections.append(section.replace("### Paired comparisons against",
                                                 f"### {dimension.capitalize()} {metric}: paired comparisons against"))
-    claims = extreme_claims(head_parts, group_of=data.speaker_of, seed=config.seed, n_resamples=config.n_bootstrap)
+    claims = extreme_claims(head_parts, speaker_of=data.speaker_of, seed=config.seed)
     claims += table5_claims(values, config.networks)
     majority_classes = {d: {fold: p["majority"] + 1 for fold, p in majority[d].items()} for d in TABLE_DIMENSIONS}
     notes = _notes(experiment, majority_classes)
@@ -192,8 +191,8 @@ def _notes(experiment, majority_classes):
              "Majority rating of the training folds: " + "; ".join(
                  f"{d} {sorted(set(v.values()))}" for d, v in majority_classes.items())
              + " (paper: arousal 3, valence 1 most frequent).",
-             "Bootstrap CIs resample slices (slices of one utterance are not independent); paired comparisons "
-             "resample speakers.",
+             "Intervals and paired tests are over speakers (the unit the protocol holds out), not slices: "
+             "slices of one utterance, and utterances of one speaker, are not independent.",
              "Hyperparameters: " + "; ".join(f"{NETWORKS[n].paper_name} {c.to_dict()}" for n, c in sizes.items())
              + (" (per-fold values in metrics.json)" if config.fold_hparams else "")
              + ". Paper Tables 1-4 (tuned values) are not in our copy; defaults are the search-space centre."]

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from ser_keras.io import read_json, write_json
-from ser_keras.runs import fingerprint_differences
+from ser_keras.runs import describe_differences, fingerprint_differences
 
 # Flags of the stored command line the merge replaces: (flag, takes a value).
 REPLACED_FLAGS = (("--out", True), ("--folds", True), ("--resume", False))
@@ -54,8 +54,8 @@ def prepare_merge(runs, out):
     for run, fingerprint in zip(runs[1:], fingerprints[1:]):
         differences = fingerprint_differences(fingerprints[0], fingerprint)
         if differences:
-            raise ValueError(f"{run} is a run of another identity than {runs[0]}: " + "; ".join(
-                f"{key}: {theirs!r} in {run}, {ours!r} in {runs[0]}" for key, ours, theirs in differences) + ".")
+            raise ValueError(f"{run} is a run of another identity than {runs[0]}: "
+                             f"{describe_differences(differences, there=f'in {runs[0]}', now=f'in {run}')}.")
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty; merge into a new folder.")

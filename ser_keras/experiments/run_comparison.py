@@ -1,11 +1,11 @@
 """Two finished runs of one table side by side, row by row, with paired significance.
 
-Not a paper section: the question after every table — did ``--mixed-precision`` change it
-(issue 16.4), is another seed's difference within the noise, does a searched
+Not a paper section: the question after every table — did ``--mixed-precision`` change it,
+is another seed's difference within the noise, does a searched
 hyperparameter file beat the defaults, did a new code version move a row? Each row both
-runs report (same row id) is paired on the test items both predicted: a
-speaker-cluster bootstrap of the score difference, exact McNemar beside it, Holm over
-the family (:mod:`ser_keras.stats`, as inside a run). Everything is read from the run
+runs report (same row id) is paired on the test items both predicted: a speaker
+sign-flip test and a t interval over speakers of the score difference, exact McNemar
+beside it, Holm over the family (:mod:`ser_keras.stats`, as inside a run). Everything is read from the run
 folders (``metrics.json``, ``predictions.csv``); nothing is retrained.
 
 The runs may differ in anything but what their test items are scored against: corpus
@@ -20,11 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ser_keras.experiments.reporting import scorer
 from ser_keras.io import read_json
 from ser_keras.results import Scoring
 from ser_keras.runs import PREDICTIONS_HEADER, fingerprint_differences
-from ser_keras.stats import compare_systems, p_text, with_holm
+from ser_keras.stats import compare_systems, p_text, significance_text, with_holm
 
 # Fingerprint keys two runs must share to be paired item by item.
 PAIRING_KEYS = ("corpus.sha256", "label_view", "protocol")
@@ -98,7 +97,7 @@ def read_run_predictions(run):
     return RunPredictions(path=run, metrics=metrics, scoring=scoring, rows=rows)
 
 
-def compare_runs(run_a, run_b, *, rows=None, n_resamples=1000, seed=0):
+def compare_runs(run_a, run_b, *, rows=None, seed=0):
     """Run ``run_b`` against ``run_a`` on every row both predicted (or on ``rows``): a
     :class:`RunComparison` with one Holm-adjusted comparison per row and metric."""
     a, b = read_run_predictions(run_a), read_run_predictions(run_b)
@@ -120,17 +119,11 @@ def compare_runs(run_a, run_b, *, rows=None, n_resamples=1000, seed=0):
                          f"{list(b.rows)}.")
     comparisons = []
     for metric in a.scoring.metrics:
-        score = scorer(metric, a.scoring.num_classes)
-
-        def percent(t, p, score=score):
-            return 100.0 * score(t, p)
-
         for row in shared:
             first, second = a.rows[row], b.rows[row]
             comparisons.append(compare_systems(
                 f"{a.path}:{row}", f"{b.path}:{row}", first.ids, first.targets, first.predictions,
-                second.ids, second.targets, second.predictions, score=percent, metric=metric,
-                groups=first.speakers, n_resamples=n_resamples, seed=seed))
+                second.ids, second.targets, second.predictions, speakers=first.speakers, metric=metric, seed=seed))
     return RunComparison(a=a, b=b, differences=differences, comparisons=with_holm(comparisons),
                          only_in_a=[row for row in a.rows if row not in b.rows],
                          only_in_b=[row for row in b.rows if row not in a.rows])
@@ -139,7 +132,7 @@ def compare_runs(run_a, run_b, *, rows=None, n_resamples=1000, seed=0):
 def _identity(metrics):
     code = metrics["fingerprint"]["code"]
     return (f"budget {metrics['budget']['name']}, seed {metrics['seed']}, ser-keras {code['ser_keras']} "
-            f"@ {str(code['git_sha'])[:12]}")
+            f"(source {str(code.get('source_sha256'))[:12]})")
 
 
 def _value(value):
@@ -160,18 +153,18 @@ def run_comparison_markdown(result, *, alpha=0.05):
                   for key, first, second in result.differences]
     else:
         lines.append("What differs: nothing in the fingerprints (two runs of one identity).")
-    lines += ["", "| row | metric | A | B | Δ B − A (pp) | 95 % CI | p (bootstrap) | p (Holm) | p (McNemar) | "
-                  "significant | items |",
-              "|---|---|---:|---:|---:|---|---|---|---|---|---:|"]
+    lines += ["", "| row | metric | A | B | Δ B − A (pp) | 95 % CI | p (sign flip) | p (Holm) | p (McNemar) | "
+                  "significant | items | speakers |",
+              "|---|---|---:|---:|---:|---|---|---|---|---|---:|---:|"]
     for c in result.comparisons:
         row = c.reference.rsplit(":", 1)[1]
+        ci = "no interval" if c.ci95 is None else f"[{c.ci95[0]:+.2f}, {c.ci95[1]:+.2f}]"
         lines.append(f"| {row} | {c.metric} | {c.value_reference:.2f} | {c.value_system:.2f} | {c.difference:+.2f} | "
-                     f"[{c.ci95[0]:+.2f}, {c.ci95[1]:+.2f}] | {p_text(c.p_bootstrap)} | {p_text(c.p_holm)} | "
-                     f"{p_text(c.p_mcnemar)} | {'yes' if c.significant(alpha) else 'no'} | {c.n_utterances} |")
-    resampled = " and ".join(sorted({c.resampled for c in result.comparisons}))
-    lines += ["", f"Δ on the test items both runs predicted; paired bootstrap over {resampled}; significant = "
-                  f"Holm-adjusted bootstrap p < {alpha:g} over the {len(result.comparisons)} comparisons; McNemar "
-                  "(exact, accuracy) beside it."]
+                     f"{ci} | {p_text(c.p)} | {p_text(c.p_holm)} | {p_text(c.p_mcnemar)} | "
+                     f"{significance_text(c, alpha)} | {c.n_utterances} | {c.speakers} |")
+    lines += ["", f"Δ on the test items both runs predicted: speaker sign-flip test and t interval over speakers; "
+                  f"significant = Holm-adjusted p < {alpha:g} over the {len(result.comparisons)} comparisons; "
+                  "McNemar (exact, accuracy, ignores speakers) beside it."]
     for name, only in (("A", result.only_in_a), ("B", result.only_in_b)):
         if only:
             lines.append(f"Only in {name} (not compared): {', '.join(only)}.")

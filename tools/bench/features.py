@@ -6,16 +6,17 @@ corpus that add up to ``--audio-seconds`` of audio, on 1 and on 2 worker process
 Targets: 2-worker speed-up >= 1.7x; cache-hit re-run >= 50x faster than extracting.
 The real-time factor is extraction seconds per second of audio (lower is faster).
 
-    python tools/bench_features.py --quick --json features.json
+    python -m tools.bench.features --quick --json features.json
 """
 
 import logging
 import os
+import sys
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ser_keras import benchmarks  # noqa: E402  (after the log level is set)
+from tools.bench import harness  # noqa: E402  (after the log level is set)
 
 
 def pick_utterances(corpus_spec, audio_seconds):
@@ -34,18 +35,18 @@ def pick_utterances(corpus_spec, audio_seconds):
 def measure(corpus, audio_seconds):
     utterances = pick_utterances(corpus, audio_seconds)
     with tempfile.TemporaryDirectory(prefix="ser_keras_bench_cache_") as cache_dir:
-        figures = benchmarks.feature_extraction_figures(utterances, cache_dir=cache_dir)
+        figures = harness.feature_extraction_figures(utterances, cache_dir=cache_dir)
     records = [
-        benchmarks.record("compare_real_time_factor_1_worker", figures["real_time_factor"][1], "s/s audio"),
-        benchmarks.record("compare_real_time_factor_2_workers", figures["real_time_factor"][2], "s/s audio"),
-        benchmarks.record("compare_speedup_2_workers", figures["speedup"], "x", at_least=1.7),
-        benchmarks.record("feature_cache_hit_speedup", figures["cache_speedup"], "x", at_least=50),
+        harness.record("compare_real_time_factor_1_worker", figures["real_time_factor"][1], "s/s audio"),
+        harness.record("compare_real_time_factor_2_workers", figures["real_time_factor"][2], "s/s audio"),
+        harness.record("compare_speedup_2_workers", figures["speedup"], "x", at_least=1.7),
+        harness.record("feature_cache_hit_speedup", figures["cache_speedup"], "x", at_least=50),
     ]
     return records, {"corpus": corpus, **figures}
 
 
 def main(argv=None):
-    parser = benchmarks.benchmark_parser(__doc__, corpus="synthetic:small",
+    parser = harness.benchmark_parser(__doc__, corpus="synthetic:small",
                                          quick_help="less audio")
     parser.add_argument("--audio-seconds", type=float, help="audio to extract (default 1500, --quick 400)")
     args = parser.parse_args(argv)
@@ -55,4 +56,8 @@ def main(argv=None):
     print(f"{details['utterances']} utterances, {details['audio_s']:.0f} s of audio; seconds per run: "
           + ", ".join(f"{count} worker(s) {value:.1f}" for count, value in details["seconds"].items())
           + f", cache fill {details['cache_fill_s']:.1f}, cache hit {details['cache_hit_s']:.2f}")
-    benchmarks.finish(records, details, args.json)
+    harness.finish(records, details, args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

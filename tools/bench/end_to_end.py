@@ -2,7 +2,7 @@
 
 Runs ``python replicate/table1.py`` (default budget) and ``python replicate/wieser_table5.py
 --quick`` into temporary run folders, each in a fresh process. Targets: Table 1 within 9 min
-with at least 1.8 cores busy on average (issue 16: CPU seconds of the script and its worker
+with at least 1.8 cores busy on average (CPU seconds of the script and its worker
 processes / wall seconds), Table 5 --quick within 15 min. With ``--quick`` table1 runs with
 ``--quick`` too (its figures then have no target; the targets are for the default budget). By
 default both run from an empty ``$SER_KERAS_CACHE`` (a temporary folder), as a first run out
@@ -10,21 +10,21 @@ of the box does: the embedded corpus is generated and every feature extracted in
 timed run; ``--warm-cache`` uses the caches as they are. A script that does not exist yet is
 reported as skipped.
 
-    python tools/bench_end_to_end.py --json end_to_end.json
+    python -m tools.bench.end_to_end --json end_to_end.json
 """
 
 import argparse
 import os
+import sys
 import tempfile
 
-from ser_keras import benchmarks
+from tools.bench import harness
 
 TARGETS = {"table1": {"minutes": 9, "cores": 1.8}, "wieser_table5_quick": {"minutes": 15, "cores": None}}
 SCRIPTS = ("replicate/table1.py", "replicate/wieser_table5.py")
 
 
 def measure(*, quick, timeout_s, warm_cache=False):
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout
     runs = [("table1", SCRIPTS[0], ["--quick"] if quick else [], not quick),
             ("wieser_table5_quick", SCRIPTS[1], ["--quick"], True)]
     records, details = [], {"quick": quick, "empty_cache": not warm_cache, "logs": {}}
@@ -33,16 +33,16 @@ def measure(*, quick, timeout_s, warm_cache=False):
         for name, script, arguments, has_target in runs:
             label = f"{name}_quick" if quick and name == "table1" else name
             log = os.path.join(work, f"{label}.log")
-            timed = benchmarks.script_wall_time(os.path.join(root, script),
+            timed = harness.script_wall_time(os.path.join(harness.CHECKOUT, script),
                                                 [*arguments, "--out", os.path.join(work, label)],
                                                 log_path=log, timeout_s=timeout_s, environment=environment)
             if timed is None:
                 print(f"{script} does not exist yet: skipped.")
             seconds, cpu_seconds = timed or (None, None)
             target = TARGETS[name] if has_target else {"minutes": None, "cores": None}
-            records += [benchmarks.record(f"{label}_wall_time", None if timed is None else seconds / 60, "min",
+            records += [harness.record(f"{label}_wall_time", None if timed is None else seconds / 60, "min",
                                           at_most=target["minutes"]),
-                        benchmarks.record(f"{label}_cores_busy", None if timed is None else cpu_seconds / seconds,
+                        harness.record(f"{label}_cores_busy", None if timed is None else cpu_seconds / seconds,
                                           "cores", at_least=target["cores"])]
             details["logs"][label] = {"script": script, "arguments": arguments, "seconds": seconds,
                                       "cpu_seconds": cpu_seconds}
@@ -61,4 +61,8 @@ def main(argv=None):
         records, details = measure(quick=args.quick, timeout_s=args.timeout, warm_cache=args.warm_cache)
     except RuntimeError as error:
         parser.exit(1, f"error: {error}\n")
-    benchmarks.finish(records, details, args.json)
+    harness.finish(records, details, args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,18 +2,19 @@
 
 Prints windows/s, peak RSS and the corpus' int16 size; the memory figure shows the pipeline
 stays O(audio) rather than O(windows x 4000). The measuring code is
-``ser_keras.benchmarks.stream_epoch_figures`` (shared with ``tools/bench_memory.py``).
+``tools.bench.harness.stream_epoch_figures`` (shared with ``tools.bench.memory``).
 
-    python tools/bench_windows.py --corpus synthetic:small --seconds 60 --json bench.json
+    python -m tools.bench.windows --corpus synthetic:small --seconds 60 --json bench.json
 """
 
 import argparse
 import logging
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ser_keras.benchmarks import stream_epoch_figures  # noqa: E402  (after the log level is set)
+from tools.bench.harness import stream_epoch_figures  # noqa: E402  (after the log level is set)
 
 MIB = 2 ** 20
 
@@ -41,3 +42,7 @@ def main(argv=None):
         from ser_keras.io import write_json
 
         write_json(args.json, figures)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,7 +5,7 @@ Raw SubSeg / Raw Seg, the LLD-context MLP and ELoR (ELOR §3) through the real t
 import os
 import time
 
-from ser_keras.benchmarks.timing import (
+from tools.bench.harness.timing import (
     best,
     elor_training_rate,
     frame_training_rate,

@@ -1,4 +1,4 @@
-"""Benchmark --mixed-precision (issue 16.4): training rates of Raw SubSeg, the LLD MLP (3 × 1024)
+"""Benchmark --mixed-precision: training rates of Raw SubSeg, the LLD MLP (3 × 1024)
 and ELoR's split-head step in float32 and in the mixed policy ``--mixed-precision`` picks here.
 
 The policy is the one the replicate scripts take on this machine
@@ -8,14 +8,15 @@ has no loss scaling, so ELoR always takes bfloat16. Float32 and mixed rounds alt
 process (a model takes the global policy it is built under); the best round of each counts,
 and the figure is the mixed / float32 speed-up on both clocks.
 
-    python tools/bench_precision.py --quick --json precision.json
+    python -m tools.bench.precision --quick --json precision.json
 """
 
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ser_keras import benchmarks  # noqa: E402  (after the log level is set)
+from tools.bench import harness  # noqa: E402  (after the log level is set)
 
 QUICK = {"steps": 6, "epochs": 2, "rounds": 2, "elor_steps": 1, "elor_rounds": 1}
 FULL = {"steps": 20, "epochs": 3, "rounds": 3, "elor_steps": 3, "elor_rounds": 2}
@@ -38,15 +39,15 @@ def measure(corpus, *, quick):
     from ser_keras.training.precision import mixed_policy, native_bfloat16
 
     budget = QUICK if quick else FULL
-    store = benchmarks.load_window_store(corpus)
+    store = harness.load_window_store(corpus)
     policies = {"raw_subseg": mixed_policy(), "lld_mlp_3x1024": mixed_policy(),
                 "elor": mixed_policy(loss_scaling=False)}
     workloads = {
-        "raw_subseg": lambda: benchmarks.raw_cnn_rates(store, RAW_SUBSEG, steps=budget["steps"],
+        "raw_subseg": lambda: harness.raw_cnn_rates(store, RAW_SUBSEG, steps=budget["steps"],
                                                        epochs=budget["epochs"], in_memory=False)["pipeline"],
-        "lld_mlp_3x1024": lambda: benchmarks.lld_mlp_rate(store, (1024, 1024, 1024), steps=budget["steps"],
+        "lld_mlp_3x1024": lambda: harness.lld_mlp_rate(store, (1024, 1024, 1024), steps=budget["steps"],
                                                           epochs=budget["epochs"])[1],
-        "elor": lambda: benchmarks.elor_rate(store, ElorConfig(), steps=budget["elor_steps"],
+        "elor": lambda: harness.elor_rate(store, ElorConfig(), steps=budget["elor_steps"],
                                              rounds=budget["elor_rounds"])[1],
     }
     print(f"bfloat16 native here: {native_bfloat16()}; mixed policies: {policies}", flush=True)
@@ -58,14 +59,14 @@ def measure(corpus, *, quick):
         for _ in range(rounds):
             for policy in measured:
                 measured[policy].append(_under_policy(policy, workload))
-        best = {policy: benchmarks.best(values) for policy, values in measured.items()}
+        best = {policy: harness.best(values) for policy, values in measured.items()}
         details["rates"][name] = best
         unit = "samples/s" if name == "elor" else "windows/s"
         for clock in ("wall", "cpu"):
             fp32, mixed = best["float32"][clock], best[policies[name]][clock]
-            records += [benchmarks.record(f"{name}_float32_rate ({clock})", fp32, unit),
-                        benchmarks.record(f"{name}_{policies[name]}_rate ({clock})", mixed, unit),
-                        benchmarks.record(f"{name}_mixed_speedup ({clock})", mixed / fp32, "x")]
+            records += [harness.record(f"{name}_float32_rate ({clock})", fp32, unit),
+                        harness.record(f"{name}_{policies[name]}_rate ({clock})", mixed, unit),
+                        harness.record(f"{name}_mixed_speedup ({clock})", mixed / fp32, "x")]
         print(f"{name}: float32 {best['float32']['cpu']:.4g} {unit} (cpu clock), {policies[name]} "
               f"{best[policies[name]]['cpu']:.4g}: {best[policies[name]]['cpu'] / best['float32']['cpu']:.2f}x",
               flush=True)
@@ -73,8 +74,12 @@ def measure(corpus, *, quick):
 
 
 def main(argv=None):
-    parser = benchmarks.benchmark_parser(__doc__, corpus="synthetic:small",
+    parser = harness.benchmark_parser(__doc__, corpus="synthetic:small",
                                          quick_help="fewer timed steps and rounds")
     args = parser.parse_args(argv)
     records, details = measure(args.corpus, quick=args.quick)
-    benchmarks.finish(records, details, args.json)
+    harness.finish(records, details, args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

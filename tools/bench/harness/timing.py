@@ -1,4 +1,4 @@
-"""Timing on two clocks, the matmul ceiling and timed training loops for the benchmarks.
+"""Timing on two clocks, the matmul ceiling and timed training loops for the harness.
 
 Not a paper section. On a shared machine absolute speeds move with the load, so the
 targets are ratios measured in one process, and every timed figure is the best of several
@@ -137,7 +137,8 @@ def elor_training_rate(trainer, dataset, *, batch_size, steps, rounds):
 def script_wall_time(script, arguments, *, log_path, timeout_s, environment=None):
     """``(wall seconds, CPU seconds)`` of ``python script arguments`` (user + system time of
     the script and every process it started, fork-server workers included: it runs under
-    :mod:`~ser_keras.benchmarks.reaper`; output to ``log_path``, environment variables
+    :mod:`~tools.bench.harness.reaper`, run by its path so that it needs no package on
+    ``sys.path``; output to ``log_path``, environment variables
     ``environment`` if given); None if the script does not exist. A failing script raises
     RuntimeError with its last output."""
     import resource
@@ -154,9 +155,9 @@ def script_wall_time(script, arguments, *, log_path, timeout_s, environment=None
     started, cpu_before = time.perf_counter(), children_cpu()
     with open(log_path, "w") as log:
         # Its own session, so a timeout (or Ctrl-C) stops the script and its workers, not only the reaper.
-        process = subprocess.Popen([sys.executable, "-m", "ser_keras.benchmarks.reaper", sys.executable, script,
-                                    *arguments], stdout=log, stderr=subprocess.STDOUT, env=environment,
-                                   start_new_session=True)
+        reaper = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reaper.py")
+        process = subprocess.Popen([sys.executable, reaper, sys.executable, script, *arguments], stdout=log,
+                                   stderr=subprocess.STDOUT, env=environment, start_new_session=True)
         try:
             returncode = process.wait(timeout=timeout_s)
         except BaseException:
@@ -182,7 +183,7 @@ def layer_training_rates(model, *, batch_size, rounds=3, steps=3):
     """
     import tensorflow as tf
 
-    from ser_keras.benchmarks.flops import flops_by_layer
+    from tools.bench.harness.flops import flops_by_layer
 
     layers = dict((layer.name, layer) for layer in model.layers)
     profile = []

@@ -1,12 +1,11 @@
 """The PyTorch peer of benchmark 3: SHORT's Raw SubSeg training step (§2.3) in PyTorch on the CPU.
 
-Runs in its own interpreter (a venv with torch and numpy, no TensorFlow), so the two
-frameworks' thread pools never share a process.
+Runs in its own interpreter (a venv with torch and numpy, no TensorFlow and no ser_keras), so
+the two frameworks' thread pools never share a process.
 """
 
-import os
-
-from ser_keras.benchmarks.timing import best_rate
+from tools.bench.harness.records import CHECKOUT
+from tools.bench.harness.timing import best_rate
 
 
 def torch_raw_cnn_rate(stages, *, hidden_units, num_classes=4, window=4000, batch_size=256, steps=10, rounds=3,
@@ -54,12 +53,11 @@ def torch_peer_rate(python, stages, **options):
     import json
     import subprocess
 
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     code = ("import json, sys; sys.path.insert(0, sys.argv[1]); "
-            "from ser_keras.benchmarks.peers import torch_raw_cnn_rate; "
+            "from tools.bench.harness.peers import torch_raw_cnn_rate; "
             "arguments = json.loads(sys.argv[2]); "
             "print(json.dumps(torch_raw_cnn_rate(arguments.pop('stages'), **arguments)))")
-    done = subprocess.run([python, "-c", code, root, json.dumps({"stages": stages, **options})],
+    done = subprocess.run([python, "-c", code, CHECKOUT, json.dumps({"stages": stages, **options})],
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"The PyTorch peer under {python} failed:\n{done.stderr[-2000:]}")

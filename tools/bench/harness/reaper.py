@@ -1,6 +1,6 @@
-"""Run a command so that every process it starts is counted in its CPU time (issue 16.2).
+"""Run a command so that every process it starts is counted in its CPU time.
 
-``python -m ser_keras.benchmarks.reaper COMMAND...`` runs COMMAND, waits for it, then waits
+``python tools/bench/harness/reaper.py COMMAND...`` runs COMMAND, waits for it, then waits
 for every process it left behind, and exits with COMMAND's status. On Linux it first becomes a
 child subreaper, so processes orphaned by COMMAND become its children instead of init's.
 Why: the openSMILE workers are children of multiprocessing's fork server, which the script
@@ -42,7 +42,7 @@ def reap_orphans(*, timeout_s=60.0):
 def main(argv=None):
     command = sys.argv[1:] if argv is None else argv
     if not command:
-        sys.exit("usage: python -m ser_keras.benchmarks.reaper COMMAND...")
+        sys.exit("usage: python tools/bench/harness/reaper.py COMMAND...")
     become_subreaper()
     status = subprocess.run(command, check=False).returncode
     reap_orphans()

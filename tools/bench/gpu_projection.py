@@ -3,7 +3,7 @@
 Method (printed beside the numbers and stored in the JSON):
   work  = sum over trainings of  epochs x training examples x training FLOPs per example
           + (validation examples per epoch + test examples) x forward FLOPs per example,
-          with FLOPs counted from the layer shapes (``ser_keras.benchmarks``);
+          with FLOPs counted from the layer shapes (``tools.bench.harness.flops``);
   time  = work / (published dense TF32 peak x GEMM share x model efficiency),
           GEMM share = 0.7 (what large matmuls typically reach of the datasheet peak),
           model efficiency = the share of the matmul ceiling each model reached on this
@@ -16,16 +16,17 @@ input pipeline must then deliver the windows/s shown (raw_subseg_input_rate_need
 the GPU figures are lower bounds.
 Not projected: SVM/RF/BoAW rows (CPU work), relevance-signal trainings, feature extraction.
 
-    python tools/bench_gpu_projection.py --pipeline-json pipeline.json --json projection.json
+    python -m tools.bench.gpu_projection --pipeline-json pipeline.json --json projection.json
 """
 
 import argparse
 import json
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ser_keras import benchmarks  # noqa: E402  (after the log level is set)
+from tools.bench import harness  # noqa: E402  (after the log level is set)
 
 # Published dense peaks, TFLOP/s (NVIDIA datasheets: the sparsity figures halved).
 GPUS = {"H100 SXM": {"tf32": 494.7, "fp32": 67.0}, "A100 SXM": {"tf32": 156.0, "fp32": 19.5},
@@ -51,23 +52,25 @@ def short_trainings():
 
     from ser_keras.models.lld_mlp import LLD_MLP_GRID, build_lld_mlp
     from ser_keras.models.raw_cnn import build_raw_seg, build_raw_subseg
+    from tools.bench.harness.flops import forward_flops, training_flops
 
     rows = []
     for name, build in (("raw_subseg", build_raw_subseg), ("raw_seg", build_raw_seg)):
         model = build()
-        rows.append((name, name, benchmarks.forward_flops(model), benchmarks.training_flops(model)))
+        rows.append((name, name, forward_flops(model), training_flops(model)))
     for features, dimension in (("compare", 130), ("egemaps", 23)):
         for layers in LLD_MLP_GRID:  # the validation grid: every entry trains on every fold
             model = build_lld_mlp(dimension, feature_mean=np.zeros(dimension), feature_variance=np.ones(dimension),
                                   hidden_layers=layers)
             rows.append((f"{features}_lld_mlp_{'x'.join(map(str, layers))}", "lld_mlp_3x1024",
-                         benchmarks.forward_flops(model), benchmarks.training_flops(model)))
+                         forward_flops(model), training_flops(model)))
     return rows
 
 
 def project(pipeline):
     """Hours per device for SHORT Table 1 and the ELoR search, and the per-network work."""
     from ser_keras.models.elor import build_elor
+    from tools.bench.harness.flops import forward_flops, split_head_training_flops
 
     models = (pipeline or {}).get("models", {})
     efficiency = {name: min(1.0, figures["efficiency"]["cpu"]) for name, figures in models.items()}
@@ -79,8 +82,8 @@ def project(pipeline):
         parts[name] = (work, key)
     elor = build_elor()
     train, val = ELOR_SAMPLES * 0.9 * 0.8, ELOR_SAMPLES * 0.9 * 0.2
-    parts["elor_search"] = (ELOR_TRIALS * ELOR_EPOCHS * (train * benchmarks.split_head_training_flops(elor)
-                                                          + val * benchmarks.forward_flops(elor)), "elor")
+    parts["elor_search"] = (ELOR_TRIALS * ELOR_EPOCHS * (train * split_head_training_flops(elor)
+                                                          + val * forward_flops(elor)), "elor")
 
     def hours(names, flops_per_s):
         return sum(parts[name][0] / flops_per_s(parts[name][1]) for name in names) / 3600
@@ -104,7 +107,7 @@ def project(pipeline):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pipeline-json", help="JSON written by bench_pipeline.py (model efficiencies)")
+    parser.add_argument("--pipeline-json", help="JSON written by tools.bench.pipeline (model efficiencies)")
     parser.add_argument("--quick", action="store_true", help="no effect: the projection is arithmetic")
     parser.add_argument("--json", metavar="OUT", help="write {records, details} to this JSON file")
     args = parser.parse_args(argv)
@@ -122,12 +125,16 @@ def main(argv=None):
     records = []
     for device, hours in table.items():
         slug = "this_cpu" if device == "this CPU" else device.split()[0].lower()
-        records.append(benchmarks.record(f"projected_short_table1_{slug}", hours["short_table1"], "hours"))
-        records.append(benchmarks.record(f"projected_elor_search_{slug}", hours["elor_search"], "hours"))
+        records.append(harness.record(f"projected_short_table1_{slug}", hours["short_table1"], "hours"))
+        records.append(harness.record(f"projected_elor_search_{slug}", hours["elor_search"], "hours"))
     for gpu, rate in details["raw_subseg_windows_per_s_needed"].items():
-        records.append(benchmarks.record(f"raw_subseg_input_rate_needed_{gpu.split()[0].lower()}", rate, "windows/s"))
+        records.append(harness.record(f"raw_subseg_input_rate_needed_{gpu.split()[0].lower()}", rate, "windows/s"))
     details.update({"method": method, "hours": table, "gpus_tflops": GPUS, "gemm_share": GEMM_SHARE,
                     "assumptions": {"iemocap_four_class_hours": IEMOCAP_FOUR_CLASS_HOURS, "short_epochs": SHORT_EPOCHS,
                                     "short_folds": SHORT_FOLDS, "elor_samples": ELOR_SAMPLES,
                                     "elor_trials": ELOR_TRIALS, "elor_epochs": ELOR_EPOCHS}})
-    benchmarks.finish(records, details, args.json)
+    harness.finish(records, details, args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Benchmark 9: where a Raw SubSeg and an ELoR training step spend their time, and what variants that keep the published maths gain (issue 16.3).
+"""Benchmark 9: where a Raw SubSeg and an ELoR training step spend their time, and what variants that keep the published maths gain.
 
 1. Trace: the TF profiler over a few training steps of SHORT's recipe (one pre-built batch of
    256 windows, after a tracing epoch, validation excluded) of the published Raw SubSeg and of
@@ -20,7 +20,7 @@ Rates on both clocks, best of rounds; on a shared machine compare only ratios of
 The published network trains as the trainers train it: on a CPU with its conv3 and conv4 as
 patch matmuls (ser_keras.training.routes); the Conv2D twin has no Conv1D to route.
 
-    python tools/bench_profile.py --quick --json profile.json
+    python -m tools.bench.profile --quick --json profile.json
 """
 
 import argparse
@@ -32,7 +32,7 @@ import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ser_keras import benchmarks  # noqa: E402  (after the log level is set)
+from tools.bench import harness  # noqa: E402  (after the log level is set)
 
 FULL = {"trace_steps": 5, "steps": 5, "epochs": 2, "rounds": 2, "setting_rounds": 2, "eval_windows": 4096,
         "eval_rounds": 3, "elor_steps": 2}
@@ -54,8 +54,8 @@ ELOR_ROUTES = {"elor_tensorflow_ops": False, "elor_routed": True}
 
 
 def _builders():
-    from ser_keras.benchmarks.profile import conv2d_twin
     from ser_keras.models.raw_cnn import RAW_SUBSEG, build_raw_cnn
+    from tools.bench.harness.profile import conv2d_twin
 
     return {"published": lambda: build_raw_cnn(RAW_SUBSEG), "conv2d_twin": lambda: conv2d_twin(RAW_SUBSEG)}
 
@@ -64,8 +64,8 @@ def twin_difference():
     """Largest |posterior difference| between Raw SubSeg and its Conv2D twin with the same weights."""
     import numpy as np
 
-    from ser_keras.benchmarks.profile import conv2d_twin, copy_weights_to_twin
     from ser_keras.models.raw_cnn import RAW_SUBSEG, build_raw_cnn
+    from tools.bench.harness.profile import conv2d_twin, copy_weights_to_twin
 
     network, twin = build_raw_cnn(RAW_SUBSEG), conv2d_twin(RAW_SUBSEG)
     copy_weights_to_twin(network, twin)
@@ -75,8 +75,8 @@ def twin_difference():
 
 def trace(build, steps, logdir):
     """Op self times of ``steps`` traced training steps: ``(ranked tables, step ms, ops seen)``."""
-    from ser_keras.benchmarks import in_memory_dataset
-    from ser_keras.benchmarks.profile import trace_frame_training
+    from tools.bench.harness import in_memory_dataset
+    from tools.bench.harness.profile import trace_frame_training
 
     model = build()
     dataset = in_memory_dataset((4000,), batch_size=BATCH_SIZE)
@@ -91,9 +91,9 @@ def trace_elor(routes, steps, logdir):
     import numpy as np
     import tensorflow as tf
 
-    from ser_keras.benchmarks.profile import trace_split_head_training
     from ser_keras.models.elor import HEADS, ElorConfig, build_elor
     from ser_keras.training.split_heads import SplitHeadTrainer
+    from tools.bench.harness.profile import trace_split_head_training
 
     config = ElorConfig()
     keras.utils.set_random_seed(0)
@@ -107,7 +107,7 @@ def trace_elor(routes, steps, logdir):
 
 
 def _op_tables(path, model, steps, seconds):
-    from ser_keras.benchmarks.profile import network_part, op_kind, op_self_times, rank
+    from tools.bench.harness.profile import network_part, op_kind, op_self_times, rank
 
     layer_names = {layer.name for layer in model.layers}
     times = op_self_times(path)
@@ -137,20 +137,20 @@ def setting_rates(rounds, budget):
                 out = os.path.join(folder, "rates.json")
                 arguments = ["--rates-only", "--json", out, "--steps", str(budget["steps"]),
                              "--epochs", str(budget["epochs"])]
-                done = subprocess.run([sys.executable, "-m", "ser_keras.cli", "bench_profile", *arguments],
-                                      env={**os.environ, **variables}, capture_output=True, text=True, check=False)
+                command, environment = harness.tool_command("profile", arguments, variables)
+                done = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
                 if done.returncode != 0:
-                    raise RuntimeError(f"bench_profile under {variables} exited with {done.returncode}:\n"
+                    raise RuntimeError(f"tools.bench.profile under {variables} exited with {done.returncode}:\n"
                                        f"{done.stderr[-2000:]}")
                 with open(out) as handle:
                     measured[name].append(json.load(handle))
-    return {name: {network: benchmarks.best([run[network] for run in runs]) for network in runs[0]}
+    return {name: {network: harness.best([run[network] for run in runs]) for network in runs[0]}
             for name, runs in measured.items()}
 
 
 def measure(quick, logdir):
-    from ser_keras.benchmarks.profile import OP_KINDS, evaluation_rates, training_rates
     from ser_keras.models.raw_cnn import build_raw_subseg
+    from tools.bench.harness.profile import OP_KINDS, evaluation_rates, training_rates
 
     budget = QUICK if quick else FULL
     builders = _builders()
@@ -172,25 +172,25 @@ def measure(quick, logdir):
                                   rounds=budget["eval_rounds"])
     settings = setting_rates(budget["setting_rounds"], budget)
 
-    records = [benchmarks.record("conv2d_twin_max_posterior_difference", difference, "abs")]
+    records = [harness.record("conv2d_twin_max_posterior_difference", difference, "abs")]
     for name, figures in traces.items():
-        records.append(benchmarks.record(f"{name}_traced_step", figures["step_ms"], "ms"))
+        records.append(harness.record(f"{name}_traced_step", figures["step_ms"], "ms"))
         for kind, _, share, _ in figures["tables"]["kind"]:
-            records.append(benchmarks.record(f"{name}_op_time_{kind.replace(' / ', '_').replace(' ', '_')}", share,
+            records.append(harness.record(f"{name}_op_time_{kind.replace(' / ', '_').replace(' ', '_')}", share,
                                              "of op time"))
-    records.append(benchmarks.record("elor_routed_vs_tensorflow_step", traces["elor_tensorflow_ops"]["step_ms"]
+    records.append(harness.record("elor_routed_vs_tensorflow_step", traces["elor_tensorflow_ops"]["step_ms"]
                                      / traces["elor_routed"]["step_ms"], "speed-up"))
-    for clock in benchmarks.CLOCKS:
-        records.append(benchmarks.record(f"conv2d_twin_vs_published ({clock})",
+    for clock in harness.CLOCKS:
+        records.append(harness.record(f"conv2d_twin_vs_published ({clock})",
                                          variants["conv2d_twin"][clock] / variants["published"][clock], "ratio"))
         for batch_size in EVALUATION_BATCHES[1:]:
-            records.append(benchmarks.record(f"evaluation_batch_{batch_size}_vs_256 ({clock})",
+            records.append(harness.record(f"evaluation_batch_{batch_size}_vs_256 ({clock})",
                                              evaluation[batch_size][clock] / evaluation[256][clock], "ratio"))
         for name, rates in settings.items():
             for network, rate in rates.items():
-                records.append(benchmarks.record(f"{name}_{network}_rate ({clock})", rate[clock], "windows/s"))
+                records.append(harness.record(f"{name}_{network}_rate ({clock})", rate[clock], "windows/s"))
                 if name != "onednn_off":
-                    records.append(benchmarks.record(f"{name}_vs_onednn_off_{network} ({clock})",
+                    records.append(harness.record(f"{name}_vs_onednn_off_{network} ({clock})",
                                                      rate[clock] / settings["onednn_off"][network][clock], "ratio"))
     details = {"quick": quick, "budget": budget, "batch_size": BATCH_SIZE, "traces": traces, "variants": variants,
                "evaluation": {str(size): rate for size, rate in evaluation.items()}, "onednn_settings": settings,
@@ -210,12 +210,16 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=FULL["epochs"], help="with --rates-only: timed epochs")
     args = parser.parse_args(argv)
     if args.rates_only:
-        from ser_keras.benchmarks.profile import training_rates
         from ser_keras.io import write_json
+        from tools.bench.harness.profile import training_rates
 
         write_json(args.json, training_rates(_builders(), batch_size=BATCH_SIZE, steps=args.steps,
                                              epochs=args.epochs, rounds=1))
         return
     with tempfile.TemporaryDirectory() as scratch:
         records, details = measure(args.quick, args.trace_dir or scratch)
-    benchmarks.finish(records, details, args.json)
+    harness.finish(records, details, args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -13,12 +13,12 @@ An epoch is timed from its start to the first validation batch, after reading a 
 (which waits for the device's queued steps); no per-step sync, as in real training.
 On a GPU also: utilisation (``nvidia-smi`` sampled every 200 ms during the device-path
 trainings, tracing epochs included), peak device memory, and each device-path rate against
-``bench_gpu_projection.py``'s assumption for that card (dense TF32 peak x 0.7 x the model's
+``tools.bench.gpu_projection``'s assumption for that card (dense TF32 peak x 0.7 x the model's
 efficiency from ``--pipeline-json``, else 1.0). Without a GPU the same code runs on the CPU and
 says so; target there: device / host Raw SubSeg >= 0.95 (the new path is no slower on a CPU).
 
-    python tools/bench_gpu.py --json gpu.json                        # on the GPU machine
-    python tools/bench_gpu.py --quick --corpus synthetic:small       # anywhere, a few minutes
+    python -m tools.bench.gpu --json gpu.json                        # on the GPU machine
+    python -m tools.bench.gpu --quick --corpus synthetic:small       # anywhere, a few minutes
 """
 
 import contextlib
@@ -26,11 +26,12 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ser_keras import benchmarks  # noqa: E402  (after the log level is set)
+from tools.bench import harness  # noqa: E402  (after the log level is set)
 
 FULL = {"steps": 200, "epochs": 2, "rounds": 2, "elor_steps": 20, "elor_rounds": 3}
 QUICK = {"steps": 12, "epochs": 2, "rounds": 2, "elor_steps": 1, "elor_rounds": 1}
@@ -109,11 +110,11 @@ def _drained_epoch_timer():
             self.seconds, self._started = [], None
 
         def on_epoch_begin(self, epoch, logs=None):
-            self._started = benchmarks.clock()
+            self._started = harness.clock()
 
         def on_test_begin(self, logs=None):
             keras.ops.convert_to_numpy(self.model.trainable_weights[-1])
-            self.seconds.append(benchmarks.elapsed(self._started))
+            self.seconds.append(harness.elapsed(self._started))
 
     return DrainedEpochTimer()
 
@@ -127,7 +128,7 @@ def _frame_rate(model, train, validation, *, batch_size, steps, epochs):
                            max_epochs=epochs + 1, verbose=0, callbacks=[timer])
     if len(timer.seconds) != epochs + 1:
         raise RuntimeError(f"Expected {epochs + 1} timed epochs, got {len(timer.seconds)}: the schedule stopped early.")
-    return benchmarks.best([benchmarks.rates(batch_size * steps, seconds) for seconds in timer.seconds[1:]])
+    return harness.best([harness.rates(batch_size * steps, seconds) for seconds in timer.seconds[1:]])
 
 
 def frame_rates(store, config, *, batch_size, steps, epochs, rounds, on_gpu, seed=0):
@@ -156,7 +157,7 @@ def frame_rates(store, config, *, batch_size, steps, epochs, rounds, on_gpu, see
         with monitor or contextlib.nullcontext():
             measured["device"].append(_frame_rate(with_window_gather(build_raw_cnn(config), corpus), *device,
                                                   batch_size=batch_size, steps=steps, epochs=epochs))
-    return {**{path: benchmarks.best(values) for path, values in measured.items()},
+    return {**{path: harness.best(values) for path, values in measured.items()},
             "monitor": monitor and monitor.summary()}
 
 
@@ -193,31 +194,32 @@ def elor_rates(store, *, steps, rounds, on_gpu, seed=0):
 
         trainer.train_step(next(batches), labels)  # traces both head updates
         with monitor or contextlib.nullcontext():
-            return benchmarks.best_rate(run_round, config.batch_size * steps, rounds=rounds)
+            return harness.best_rate(run_round, config.batch_size * steps, rounds=rounds)
 
     monitor = DeviceMonitor() if on_gpu else None
     device = device_rate(None, monitor)  # the trainer's default: routed on a CPU only
     # Routed and TensorFlow's own ops, to check the default on this device.
     routes = {"routed": device_rate(True) if on_gpu else device,
               "tensorflow": device_rate(False) if not on_gpu else device}
-    _, host = benchmarks.elor_rate(store, config, steps=steps, rounds=rounds, seed=seed)
+    _, host = harness.elor_rate(store, config, steps=steps, rounds=rounds, seed=seed)
     return {"device": device, "host": host, "monitor": monitor and monitor.summary(),
             "routes": routes}
 
 
 def projected_rates(name, efficiency):
-    """Samples/s ``bench_gpu_projection`` assumes on the GPU ``name`` per model, or None for a
+    """Samples/s ``tools.bench.gpu_projection`` assumes on the GPU ``name`` per model, or None for a
     card it does not list. ``efficiency``: the model's share of the matmul ceiling (1.0 if absent)."""
-    from ser_keras.cli.bench_gpu_projection import GEMM_SHARE, GPUS
     from ser_keras.models.elor import build_elor
     from ser_keras.models.raw_cnn import build_raw_seg, build_raw_subseg
+    from tools.bench.gpu_projection import GEMM_SHARE, GPUS
+    from tools.bench.harness.flops import split_head_training_flops, training_flops
 
     card = next((card for key, card in PROJECTED_CARDS.items() if key in (name or "")), None)
     if card is None:
         return None
-    work = {"raw_subseg": benchmarks.training_flops(build_raw_subseg()),
-            "raw_seg": benchmarks.training_flops(build_raw_seg()),
-            "elor": benchmarks.split_head_training_flops(build_elor())}
+    work = {"raw_subseg": training_flops(build_raw_subseg()),
+            "raw_seg": training_flops(build_raw_seg()),
+            "elor": split_head_training_flops(build_elor())}
     peak = GPUS[card]["tf32"] * 1e12 * GEMM_SHARE
     return {"card": card, "rates": {model: peak * efficiency.get(model, 1.0) / flops for model, flops in work.items()}}
 
@@ -232,7 +234,7 @@ def measure(corpus, *, quick, batch_size=256, precision="float32", pipeline=None
     budget = dict(QUICK if quick else FULL)
     budget.update({key: value for key, value in (("steps", steps), ("rounds", rounds)) if value is not None})
     precision = configure_precision(precision)
-    store = benchmarks.load_window_store(corpus)
+    store = harness.load_window_store(corpus)
     placement = device_corpus(store).rows.device
     print(f"GPU: {name}; corpus tensor on {placement}; precision {precision}." if on_gpu else
           f"No GPU visible: CPU figures ({'--quick sizes' if quick else 'full sizes'}); the corpus stays on "
@@ -247,24 +249,24 @@ def measure(corpus, *, quick, batch_size=256, precision="float32", pipeline=None
     records = []
     for model, figures in models.items():
         unit = "samples/s" if model == "elor" else "windows/s"
-        for clock in benchmarks.CLOCKS:
+        for clock in harness.CLOCKS:
             records += [
-                benchmarks.record(f"{model}_device_input_rate ({clock})", figures["device"][clock], unit),
-                benchmarks.record(f"{model}_host_pipeline_rate ({clock})", figures["host"][clock], unit),
-                benchmarks.record(f"device_vs_host_{model} ({clock})", figures["device"][clock] / figures["host"][clock],
+                harness.record(f"{model}_device_input_rate ({clock})", figures["device"][clock], unit),
+                harness.record(f"{model}_host_pipeline_rate ({clock})", figures["host"][clock], unit),
+                harness.record(f"device_vs_host_{model} ({clock})", figures["device"][clock] / figures["host"][clock],
                                   "ratio", at_least=0.95 if model == "raw_subseg" else None),
             ]
         if model == "elor":
             routes = figures["routes"]
-            records.append(benchmarks.record("elor_routed_vs_tensorflow (wall)",
+            records.append(harness.record("elor_routed_vs_tensorflow (wall)",
                                              routes["routed"]["wall"] / routes["tensorflow"]["wall"], "ratio"))
         if projection is not None:
-            records.append(benchmarks.record(f"{model}_device_vs_projection_{projection['card'].split()[0].lower()}",
+            records.append(harness.record(f"{model}_device_vs_projection_{projection['card'].split()[0].lower()}",
                                              figures["device"]["wall"] / projection["rates"][model], "ratio"))
         monitor = figures["monitor"]
         if monitor is not None:
-            records.append(benchmarks.record(f"{model}_gpu_utilisation_mean", monitor["utilisation_mean_pct"], "%"))
-            records.append(benchmarks.record(f"{model}_peak_gpu_memory", monitor["peak_memory_bytes"] / benchmarks.GB,
+            records.append(harness.record(f"{model}_gpu_utilisation_mean", monitor["utilisation_mean_pct"], "%"))
+            records.append(harness.record(f"{model}_peak_gpu_memory", monitor["peak_memory_bytes"] / harness.GB,
                                              "GB"))
     details = {"corpus": corpus, "quick": quick, "gpu": name, "corpus_placement": placement, "precision": precision,
                "budget": budget, "batch_size": batch_size, "models": models, "projection": projection,
@@ -275,14 +277,14 @@ def measure(corpus, *, quick, batch_size=256, precision="float32", pipeline=None
 def main(argv=None):
     from ser_keras.training.precision import PRECISIONS
 
-    parser = benchmarks.benchmark_parser(__doc__, corpus="synthetic:full",
+    parser = harness.benchmark_parser(__doc__, corpus="synthetic:full",
                                          quick_help="few, short timed rounds (the CPU-sized run)")
     parser.add_argument("--batch-size", type=int, default=256, help="frame networks' batch (SHORT: 256)")
     parser.add_argument("--precision", choices=PRECISIONS, default="float32",
                         help="Keras dtype policy (default float32: the projection assumes TF32)")
     parser.add_argument("--steps", type=int, help="timed steps per epoch of the frame networks (overrides the budget)")
     parser.add_argument("--rounds", type=int, help="rounds per path of the frame networks (overrides the budget)")
-    parser.add_argument("--pipeline-json", help="JSON written by bench_pipeline.py (model efficiencies)")
+    parser.add_argument("--pipeline-json", help="JSON written by tools.bench.pipeline (model efficiencies)")
     args = parser.parse_args(argv)
     pipeline = None
     if args.pipeline_json:
@@ -290,4 +292,8 @@ def main(argv=None):
             pipeline = json.load(handle)["details"]["models"]
     records, details = measure(args.corpus, quick=args.quick, batch_size=args.batch_size, precision=args.precision,
                                pipeline=pipeline, steps=args.steps, rounds=args.rounds)
-    benchmarks.finish(records, details, args.json)
+    harness.finish(records, details, args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Where a training step spends its time (issue 16.3, the elementwise tax): TF profiler traces
+"""Where a training step spends its time (the elementwise tax): TF profiler traces
 of a few steps of SHORT's Raw SubSeg recipe (§2.3) and of ELOR's split-head ELoR step, TF ops
 ranked by self time, and the variants timed against the published network that keep its maths.
 
@@ -215,7 +215,7 @@ def copy_weights_to_twin(network, twin):
 def training_rates(builders, *, batch_size, steps, epochs, rounds):
     """Training windows/s (both clocks) of each ``{name: build()}`` network of 250 ms windows
     on one pre-built batch (no input pipeline), alternating round by round; best of the rounds."""
-    from ser_keras.benchmarks.timing import best, frame_training_rate, in_memory_dataset
+    from tools.bench.harness.timing import best, frame_training_rate, in_memory_dataset
 
     dataset = in_memory_dataset((4000,), batch_size=batch_size)
     measured = {name: [] for name in builders}
@@ -232,7 +232,7 @@ def evaluation_rates(model, batch_sizes, *, windows=4096, rounds=3):
     import numpy as np
     import tensorflow as tf
 
-    from ser_keras.benchmarks.timing import best_rate
+    from tools.bench.harness.timing import best_rate
 
     inputs = np.random.default_rng(0).standard_normal((windows, 4000), dtype=np.float32)
     rates = {}

@@ -1,10 +1,16 @@
 """Benchmark result records ``{"name", "value", "unit", "target", "holds"}`` and their tables.
 
-Not a paper section: the schema every ``tools/bench_*.py`` prints and writes as JSON, and
-``tools/run_benchmarks.py`` collects into ``benchmarks.json`` / ``benchmarks.md``.
+Not a paper section: the schema every benchmark of ``tools/bench/`` prints and writes as JSON,
+and ``tools.bench.run_benchmarks`` collects into ``benchmarks.json`` / ``benchmarks.md``; with
+it the command line the benchmarks share and the way one runs another.
 """
 
 import math
+import os
+import sys
+
+# The repository's root: the benchmarks are a folder of the checkout, not an installed package.
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 RECORD_KEYS = ("name", "value", "unit", "target", "holds")
 GB = 1e9
@@ -61,7 +67,7 @@ def format_table(records):
 
 
 def markdown_table(records):
-    """The same table in Markdown (for the README's Performance section)."""
+    """The same table in Markdown (``benchmarks.md``, the tables of ``docs/performance.md``)."""
     lines = ["| benchmark | value | unit | target | result |", "|---|---:|---|---|---|"]
     for item in records:
         value = "skipped" if item["value"] is None else f"{item['value']:g}"
@@ -89,3 +95,11 @@ def finish(records, details, json_path=None):
     print(format_table(check_records(records)))
     if json_path:
         write_json(json_path, {"records": records, "details": details})
+
+
+def tool_command(name, arguments, variables=None):
+    """``(argv, environment)`` that run ``python -m tools.bench.<name> arguments`` in a fresh
+    process from any folder: the checkout goes first on ``PYTHONPATH``, with ``variables`` set."""
+    path = os.pathsep.join(filter(None, (CHECKOUT, os.environ.get("PYTHONPATH"))))
+    return [sys.executable, "-m", f"tools.bench.{name}", *arguments], {**os.environ, **(variables or {}),
+                                                                       "PYTHONPATH": path}

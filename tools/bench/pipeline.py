@@ -11,16 +11,17 @@
    efficiency the weighted layers alone would give and the share of a real step spent
    outside them (bias, ReLU and max-pooling over conv1's output, loss, optimizer, input).
 Every figure is given on the wall clock and on the process' CPU clock (see
-``ser_keras.benchmarks``): on a loaded machine the CPU-clock ratios are the stable ones.
+``tools.bench.harness.timing``): on a loaded machine the CPU-clock ratios are the stable ones.
 
-    python tools/bench_pipeline.py --quick --json pipeline.json
+    python -m tools.bench.pipeline --quick --json pipeline.json
 """
 
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ser_keras import benchmarks  # noqa: E402  (after the log level is set)
+from tools.bench import harness  # noqa: E402  (after the log level is set)
 
 FULL = {"steps": 40, "epochs": 3, "rounds": 2, "elor_steps": 2, "elor_rounds": 3, "matmul_rounds": 5}
 QUICK = {"steps": 15, "epochs": 2, "rounds": 2, "elor_steps": 1, "elor_rounds": 1, "matmul_rounds": 3}
@@ -29,40 +30,41 @@ LLD_MLP_LAYERS = (1024, 1024, 1024)
 
 def measure(corpus, *, quick, batch_size=256):
     from ser_keras.models.raw_cnn import RAW_SEG, RAW_SUBSEG, build_raw_cnn
+    from tools.bench.harness.flops import split_head_training_flops, training_flops
 
     budget = QUICK if quick else FULL
-    store = benchmarks.load_window_store(corpus)
-    ceiling = benchmarks.matmul_flops_per_s(rounds=budget["matmul_rounds"])
+    store = harness.load_window_store(corpus)
+    ceiling = harness.matmul_flops_per_s(rounds=budget["matmul_rounds"])
     timing = {key: budget[key] for key in ("steps", "epochs")}
-    subseg = benchmarks.raw_cnn_rates(store, RAW_SUBSEG, batch_size=batch_size, rounds=budget["rounds"], **timing)
-    seg = benchmarks.raw_cnn_rates(store, RAW_SEG, batch_size=batch_size, in_memory=False, **timing)
-    mlp, mlp_rate = benchmarks.lld_mlp_rate(store, LLD_MLP_LAYERS, batch_size=batch_size, **timing)
-    elor, elor_rate = benchmarks.elor_rate(store, steps=budget["elor_steps"], rounds=budget["elor_rounds"])
-    layers = benchmarks.layer_training_rates(build_raw_cnn(RAW_SUBSEG), batch_size=batch_size,
+    subseg = harness.raw_cnn_rates(store, RAW_SUBSEG, batch_size=batch_size, rounds=budget["rounds"], **timing)
+    seg = harness.raw_cnn_rates(store, RAW_SEG, batch_size=batch_size, in_memory=False, **timing)
+    mlp, mlp_rate = harness.lld_mlp_rate(store, LLD_MLP_LAYERS, batch_size=batch_size, **timing)
+    elor, elor_rate = harness.elor_rate(store, steps=budget["elor_steps"], rounds=budget["elor_rounds"])
+    layers = harness.layer_training_rates(build_raw_cnn(RAW_SUBSEG), batch_size=batch_size,
                                              rounds=budget["matmul_rounds"])
-    ceiling = benchmarks.best([ceiling, benchmarks.matmul_flops_per_s(rounds=budget["matmul_rounds"])])
+    ceiling = harness.best([ceiling, harness.matmul_flops_per_s(rounds=budget["matmul_rounds"])])
 
     models = {
-        "raw_subseg": (benchmarks.training_flops(build_raw_cnn(RAW_SUBSEG)), subseg["pipeline"], "windows/s"),
-        "raw_seg": (benchmarks.training_flops(build_raw_cnn(RAW_SEG)), seg["pipeline"], "windows/s"),
-        "lld_mlp_3x1024": (benchmarks.training_flops(mlp), mlp_rate, "windows/s"),
-        "elor": (benchmarks.split_head_training_flops(elor), elor_rate, "samples/s"),
+        "raw_subseg": (training_flops(build_raw_cnn(RAW_SUBSEG)), subseg["pipeline"], "windows/s"),
+        "raw_seg": (training_flops(build_raw_cnn(RAW_SEG)), seg["pipeline"], "windows/s"),
+        "lld_mlp_3x1024": (training_flops(mlp), mlp_rate, "windows/s"),
+        "elor": (split_head_training_flops(elor), elor_rate, "samples/s"),
     }
     records, details = [], {"corpus": corpus, "quick": quick, "batch_size": batch_size, "budget": budget,
                             "matmul_flops_per_s": ceiling, "in_memory_windows_per_s": subseg["in_memory"],
                             "models": {}}
-    for clock in benchmarks.CLOCKS:
+    for clock in harness.CLOCKS:
         records += [
-            benchmarks.record(f"pipeline_vs_in_memory_raw_subseg ({clock})",
+            harness.record(f"pipeline_vs_in_memory_raw_subseg ({clock})",
                               subseg["pipeline"][clock] / subseg["in_memory"][clock], "ratio", at_least=0.90),
-            benchmarks.record(f"raw_subseg_in_memory_rate ({clock})", subseg["in_memory"][clock], "windows/s"),
-            benchmarks.record(f"matmul_4096_ceiling ({clock})", ceiling[clock] / 1e9, "GFLOP/s"),
+            harness.record(f"raw_subseg_in_memory_rate ({clock})", subseg["in_memory"][clock], "windows/s"),
+            harness.record(f"matmul_4096_ceiling ({clock})", ceiling[clock] / 1e9, "GFLOP/s"),
         ]
     for name, (flops, rate, unit) in models.items():
-        efficiency = {clock: flops * rate[clock] / ceiling[clock] for clock in benchmarks.CLOCKS}
-        for clock in benchmarks.CLOCKS:
-            records.append(benchmarks.record(f"{name}_pipeline_rate ({clock})", rate[clock], unit))
-            records.append(benchmarks.record(f"efficiency_{name} ({clock})", efficiency[clock], "of matmul",
+        efficiency = {clock: flops * rate[clock] / ceiling[clock] for clock in harness.CLOCKS}
+        for clock in harness.CLOCKS:
+            records.append(harness.record(f"{name}_pipeline_rate ({clock})", rate[clock], unit))
+            records.append(harness.record(f"efficiency_{name} ({clock})", efficiency[clock], "of matmul",
                                              at_least=0.85 if name == "raw_subseg" else None))
         details["models"][name] = {"training_flops_per_example": flops, "rate": rate, "unit": unit,
                                    "achieved_flops_per_s": {clock: flops * rate[clock] for clock in rate},
@@ -74,25 +76,29 @@ def measure(corpus, *, quick, batch_size=256):
 def subseg_profile_records(layers, training_flops, pipeline_rate, ceiling, details):
     """Records of the Raw SubSeg layer profile; per-layer figures go to ``details``."""
     records, details["raw_subseg_layers"] = [], {}
-    for clock in benchmarks.CLOCKS:
+    for clock in harness.CLOCKS:
         layer_seconds = sum(flops / rate[clock] for _, flops, rate in layers)  # per window
         records += [
-            benchmarks.record(f"raw_subseg_layers_alone_efficiency ({clock})",
+            harness.record(f"raw_subseg_layers_alone_efficiency ({clock})",
                               training_flops / layer_seconds / ceiling[clock], "of matmul"),
-            benchmarks.record(f"raw_subseg_step_share_outside_layers ({clock})",
+            harness.record(f"raw_subseg_step_share_outside_layers ({clock})",
                               1 - layer_seconds * pipeline_rate[clock], "of step"),
         ]
     for name, flops, rate in layers:
         details["raw_subseg_layers"][name] = {"training_flops_per_window": flops, "flops_per_s": rate,
-                                              "of_matmul": {c: rate[c] / ceiling[c] for c in benchmarks.CLOCKS}}
+                                              "of_matmul": {c: rate[c] / ceiling[c] for c in harness.CLOCKS}}
         print(f"raw_subseg {name}: {flops / 1e6:.2f} MFLOP per training window, alone "
               f"{rate['cpu'] / ceiling['cpu']:.2f} of matmul (cpu clock)")
     return records
 
 
 def main(argv=None):
-    parser = benchmarks.benchmark_parser(__doc__, corpus="synthetic:full",
+    parser = harness.benchmark_parser(__doc__, corpus="synthetic:full",
                                          quick_help="fewer and shorter timed rounds")
     args = parser.parse_args(argv)
     records, details = measure(args.corpus, quick=args.quick)
-    benchmarks.finish(records, details, args.json)
+    harness.finish(records, details, args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
