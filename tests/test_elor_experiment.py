@@ -160,7 +160,7 @@ def test_the_table5_eta_is_paced_by_each_networks_split_head_flops(tiny_data, tm
     experiment = ElorExperiment(tiny_data, config, record)
     work = experiment.expected_work(PAPER_NETWORKS)
     assert {units for units, _ in work.values()} == {len(tiny_data.folds)}
-    # At the paper's sizes the raw trunk dwarfs the MFCC and functionals networks (benchmarks.flops).
+    # At the paper's sizes the raw trunk dwarfs the MFCC and functionals networks (tools/bench/harness/flops.py).
     assert work["elor_ftr"][1] > work["elor"][1] > 100 * work["lom"][1] > 100 * work["ftr"][1]
     for fold in tiny_data.folds:
         record.save_part("lom", fold.name, {"ids": []})

@@ -84,7 +84,7 @@ def test_the_eta_is_paced_by_the_network_rows_training_flops(tiny_short_data, tm
     work = experiment._expected_work([ROWS_BY_ID[row] for row in rows])
     assert set(work) == {"raw_subseg_cnn", "raw_seg_cnn", "egemaps_lld_mlp"}  # the SVM runs beside them
     assert {units for units, _ in work.values()} == {len(tiny_short_data.folds)}
-    # Per window, Raw SubSeg trains ~4x the FLOPs of Raw Seg (benchmarks.flops), whose one network
+    # Per window, Raw SubSeg trains ~4x the FLOPs of Raw Seg (tools/bench/harness/flops.py), whose one network
     # is still ~40x the whole eGeMAPS MLP grid.
     assert work["raw_subseg_cnn"][1] > 2 * work["raw_seg_cnn"][1] > 20 * work["egemaps_lld_mlp"][1]
     for part_fold in tiny_short_data.folds:

@@ -5,13 +5,13 @@ import pytest
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from ser_keras.benchmarks.flops import flops_by_layer, split_head_training_flops
 from ser_keras.models.elor import (ElorConfig, ElorFtrConfig, FtrConfig, LomConfig, build_elor, build_elor_ftr,
                                    build_ftr, build_lom)
 from ser_keras.tuning import budget
 from ser_keras.tuning.budget import (forward_flops, gpu_days, layer_flops, mean_step_flops,
                                      measure_step_throughput, split_head_step_flops)
 from ser_keras.tuning.spaces import ELOR_SPACE
+from tools.bench.harness.flops import flops_by_layer, split_head_training_flops
 
 
 def profiler_flops(model, shape):

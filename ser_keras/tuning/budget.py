@@ -2,7 +2,7 @@
 
 ELOR "Hyperparamter optimization": 70 TPE evaluations of ELoR took 49 computing days on one
 GeForce GTX 1080. This module lists the Conv1D and Dense layers of a network from its config
-and counts their floating-point operations with :mod:`ser_keras.benchmarks.flops` (2 FLOPs
+and counts their floating-point operations with :mod:`ser_keras.tuning.flops` (2 FLOPs
 per multiply-add of every kernel; the split-head step rule is described there), measures the
 samples per second of ``SplitHeadTrainer.train_step`` on this machine, and projects a
 search's GPU time from the two at an assumed fraction of a GPU's peak.
@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ser_keras.benchmarks.flops import kernel_flops, split_head_flops_of_layers
+from ser_keras.tuning.flops import kernel_flops, split_head_flops_of_layers
 from ser_keras.models.elor import HEADS, FtrConfig, LomConfig, build_elor, flatten_size
 
 #: Dense peak TFLOPS (vendor data sheets): FP32 on CUDA cores, TF32 on tensor cores.
@@ -40,7 +40,7 @@ def _conv_layers(length, channels, config):
 def layer_flops(config):
     """``[(layer name, forward FLOPs per sample)]`` of every Conv1D and Dense of ``config``'s
     network, in forward order and named as in its graph: what
-    :func:`ser_keras.benchmarks.flops.flops_by_layer` counts on the built model, without
+    ``tools.bench.harness.flops.flops_by_layer`` counts on the built model, without
     building it (about 0.2 s a graph, and :func:`mean_step_flops` counts 2000 configs)."""
     if isinstance(config, FtrConfig):
         layers = []

@@ -9,8 +9,8 @@ the two against each other.
 
 import math
 
-from ser_keras.benchmarks.flops import kernel_flops, split_head_flops_of_layers, training_flops_of_layers
 from ser_keras.data.labels import DIMENSIONS
+from ser_keras.tuning.flops import kernel_flops, split_head_flops_of_layers, training_flops_of_layers
 
 
 def _weighted_layers(model):
