@@ -47,6 +47,17 @@ def test_dispatcher_lists_every_command_with_its_summary(capsys):
     assert dispatch(["no-such-command"]) == 2 and "unknown command 'no-such-command'" in capsys.readouterr().err
 
 
+def test_the_listing_heads_each_folder_with_its_role_and_installs_no_benchmark(capsys):
+    # The benchmarks are developer tools of the checkout (tools/bench/), not commands of the package.
+    assert dispatch(["list"]) == 0
+    listing = capsys.readouterr().out
+    assert "replicate: the papers' tables and figures" in listing and "tuning: hyperparameter searches" in listing
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    assert "bench" not in setup["options.entry_points"]["console_scripts"] and "bench" not in listing
+    assert not [path for path in (ROOT / "ser_keras").rglob("*.py") if "bench" in str(path.relative_to(ROOT))]
+
+
 def test_commands_accept_either_spelling():
     assert module_of("wieser-table5") == module_of("wieser_table5") == "wieser_table5"
     assert module_of("common") is None  # shared plumbing, not a subcommand

@@ -20,6 +20,10 @@ SUBCOMMANDS = {
     "tools": ("describe_corpus", "make_synthetic_iemocap", "emodb_manifest", "merge_runs", "compare_runs"),
 }
 MODULES = tuple(module for modules in SUBCOMMANDS.values() for module in modules)
+# What each folder's commands are for, as ``ser-keras list`` heads them. The benchmarks are not
+# commands: they live in the checkout's tools/bench/ (``python -m tools.bench.run_benchmarks``).
+FOLDER_ROLES = {"replicate": "the papers' tables and figures", "tuning": "hyperparameter searches and their cost",
+                "tools": "corpora and finished runs"}
 
 
 def command_name(module):

@@ -4,7 +4,7 @@
 
 import sys
 
-from ser_keras.cli import SUBCOMMANDS, command_name, load_main, module_of, summary
+from ser_keras.cli import FOLDER_ROLES, SUBCOMMANDS, command_name, load_main, module_of, summary
 
 
 def listing():
@@ -13,7 +13,7 @@ def listing():
     lines = ["usage: ser-keras COMMAND [flags]    (ser-keras COMMAND --help for its flags; each is also "
              "installed as ser-keras-COMMAND)"]
     for folder, modules in SUBCOMMANDS.items():
-        lines += ["", f"{folder}:"]
+        lines += ["", f"{folder}: {FOLDER_ROLES[folder]}" if folder in FOLDER_ROLES else f"{folder}:"]
         lines += [f"  {command_name(module):<{width}}  {summary(module)}" for module in modules]
     return "\n".join(lines) + "\n"
 
