@@ -3,6 +3,11 @@ identity for every script, budget labels, hyperparameter provenance, per-fold (n
 tuning, and merged runs equal to the single run."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -240,3 +245,52 @@ def test_one_file_hyperparameters_say_they_come_from_one_fold(tmp_path):
     table = (tmp_path / "run" / "table.md").read_text()
     assert "selected once on fold Ses01F's training pool" in table and "(paper protocol)" in table
     assert metrics["hparams"]["ftr"]["Ses01F"]["dropout_rate"] == 0.4
+
+
+def _checkout(root):
+    """A git checkout of the package and the scripts, committed once (a user's clone)."""
+    repo = Path(__file__).resolve().parent.parent
+    for folder in ("ser_keras", "replicate"):
+        shutil.copytree(repo / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "README.md").write_text("# ser-keras\n")
+    _git(root, "init", "-q")
+    _git(root, "add", ".")
+    _git(root, "commit", "-qm", "clone")
+    return root
+
+
+def _git(root, *args):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root, check=True)
+
+
+@pytest.mark.integration
+def test_a_readme_commit_keeps_resume_and_a_code_edit_refuses_it_naming_the_file(tmp_path, tiny_root):
+    checkout, out = _checkout(tmp_path / "checkout"), tmp_path / "run"
+
+    def table1(folds, *extra):
+        return subprocess.run([sys.executable, "replicate/table1.py", "--quick", "--corpus", "synthetic:tiny",
+                               "--rows", "compare_func_svm", "--folds", folds, "--out", str(out), "--verbose", "0",
+                               *extra], cwd=checkout, env={**os.environ, "PYTHONPATH": str(checkout)},
+                              capture_output=True, text=True)
+
+    first = table1("Ses01")
+    assert first.returncode == 0, first.stderr[-2000:]
+    (checkout / "README.md").write_text("# ser-keras\n\nA typo fixed.\n")
+    _git(checkout, "commit", "-qam", "README typo")
+    resumed = table1("Ses01,Ses02", "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert json.loads((out / "metrics.json").read_text())["folds"] == ["Ses01", "Ses02"]
+    with open(checkout / "ser_keras" / "stats.py", "a", encoding="utf-8") as handle:
+        handle.write("# an edit, not committed\n")
+    refused = table1("Ses01,Ses02", "--resume")
+    assert refused.returncode == 2
+    assert "package source differs in ser_keras/stats.py" in refused.stderr, refused.stderr[-2000:]
+
+
+@pytest.mark.unit
+def test_reporting_only_settings_are_outside_the_identity():
+    from ser_keras.cli.common import identity_settings
+
+    settings = identity_settings(short.ShortConfig(reference="compare_func_svm", margin=1.0))
+    assert "reference" not in settings and "margin" not in settings and "batch_size" in settings
+    assert settings == identity_settings(short.ShortConfig())
