@@ -15,9 +15,13 @@ scikit-learn rows take explicit seeds, network units draw from their own
 """
 
 import concurrent.futures
+import resource
+import sys
 import threading
+import time
 
 import keras
+import tensorflow as tf
 
 
 class _OtherThreadFailed(Exception):
@@ -55,13 +59,15 @@ class UnitQueue:
             return self._next(self._beside) or self._next(reversed(self._shared))
 
 
-def heaviest_first(networks, work, finished):
+def heaviest_first(networks, heaviest, finished):
     """``networks`` in the main thread's order: finished ones first (resumed, they cost
-    nothing), then by ``work`` (``{network: (units, work of one unit)}``), heaviest first, then
-    those whose work could not be counted (plug-ins without Conv/Dense kernels).
+    nothing), then in the order of ``heaviest`` (the registry's networks, heaviest first), then
+    the others (plug-ins: their cost is unknown before they train) in the order given.
     ``finished(network)`` tells whether every fold of a network is in the run folder."""
+    rank = {network: index for index, network in enumerate(heaviest)}
+
     def order(network):
-        return (0, 0.0) if finished(network) else (1, -work[network][1]) if network in work else (2, 0.0)
+        return (0, 0) if finished(network) else (1, rank[network]) if network in rank else (2, 0)
     return sorted(networks, key=order)
 
 
@@ -107,3 +113,30 @@ def run_units(networks, beside, folds, compute, *, main_only=()):
             concurrent.futures.wait([beside_results])
             raise beside_results.exception() from None
     return results
+
+
+class UnitMeter:
+    """What one (row, fold) unit cost, for the run's compute ledger (:mod:`ser_keras.report`):
+    started when the unit starts, :meth:`read` when its part is done.
+
+    Two threads train units at once (:func:`run_units`), so ``cpu_s`` is the process's CPU
+    seconds during the unit (its own work and whatever ran beside it), not the unit's share,
+    and ``peak_rss_mb`` the process's peak resident memory by the unit's end."""
+
+    def __init__(self):
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def read(self, *, network):
+        """``{"wall_s", "cpu_s", "peak_rss_mb", "device"}``; ``network``: whether the unit
+        trained a network (on the GPUs TensorFlow sees, if any) or fitted on the CPU."""
+        gpus = tf.config.list_physical_devices("GPU") if network else []
+        device = ", ".join(tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+                           for gpu in gpus) or "CPU"
+        return {"wall_s": round(time.perf_counter() - self._wall, 3),
+                "cpu_s": round(time.process_time() - self._cpu, 3),
+                "peak_rss_mb": round(_peak_rss_bytes() / 2 ** 20, 1), "device": device}
+
+
+def _peak_rss_bytes():
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # ru_maxrss is KiB on Linux, bytes on macOS
