@@ -198,17 +198,15 @@ class RunProgress:
     The ETA: by default the wall time since the first unit started divided by the units
     trained so far, times the units left (right when units cost alike, also side by side).
     Units rarely cost alike (a Table-1 SVM fold takes seconds, a Raw SubSeg fold minutes), so
-    a run that knows better calls :meth:`expect` with the relative work of one unit of each
-    row that paces it (e.g. training FLOPs): a row's remaining units then take its own mean
-    time, or, before any of them has finished, its work at the seconds per unit of work
-    measured so far on rows of at least a tenth of its work (lighter units are paced by fixed
-    costs such as tracing; until such a row has a time there is no ETA). Rows named
-    ``beside`` run on another thread meanwhile: their units left take the mean time of their
-    units so far, and the ETA is the longer of the two threads (so a run of such rows alone,
-    or one whose other thread outlasts the paced rows, still tells one); when that thread
-    goes on to take paced units (``shared``), the two share what is left of both. A unit in
-    training may report the share of it done (:meth:`unit_progress`, e.g. after each epoch
-    of a capped schedule): until its row has a finished unit, its time so far over that
+    a run that knows which rows set its wall time names them with :meth:`expect`: their
+    remaining units take their row's own mean unit time; a row with none of its own yet takes
+    the mean unit of the paced rows so far (or longer, while one of its units has already run
+    longer). Rows named ``beside`` run on another thread meanwhile: their units left take the
+    mean time of their units so far, and the ETA is the longer of the two threads (so a run of
+    such rows alone, or one whose other thread outlasts the paced rows, still tells one); when
+    that thread goes on to take paced units (``shared``), the two share what is left of both.
+    A unit in training may report the share of it done (:meth:`unit_progress`, e.g. after each
+    epoch of a capped schedule): until its row has a finished unit, its time so far over that
     share stands in for one, so the ETA comes before the first long unit ends. Time already
     spent on units in training is not counted again.
 
@@ -229,7 +227,7 @@ class RunProgress:
         self.first_started = None
         self.bar = None
         self.current = ""  # the unit last started, named on the bar
-        self.work = None  # {row: (units, relative work of one unit)}, from expect()
+        self.paced = None  # {row: units} of the rows that pace the ETA, from expect()
         self.beside = {}  # {row: units} run on another thread beside the paced rows, from expect()
         self.shared = False  # whether that thread takes paced units after its own, from expect()
         self.row_seconds = {}  # row -> seconds of each unit trained here
@@ -246,13 +244,12 @@ class RunProgress:
                                  bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
         return self
 
-    def expect(self, work, beside=None, *, shared=False):
-        """Pace the ETA by ``work``: ``{row: (units, relative work of one unit)}`` of the rows
-        that set the run's wall time; ``beside``: ``{row: units}`` of rows that run on another
-        thread meanwhile; ``shared``: that thread then takes paced units too (see the class
-        docstring)."""
+    def expect(self, paced, beside=None, *, shared=False):
+        """Pace the ETA by rows: ``paced``: ``{row: units}`` of the rows that set the run's wall
+        time (the networks); ``beside``: ``{row: units}`` of rows that run on another thread
+        meanwhile; ``shared``: that thread then takes paced units too (see the class docstring)."""
         with self._lock:
-            self.work = {row: (int(units), float(amount)) for row, (units, amount) in work.items()}
+            self.paced = {row: int(units) for row, units in paced.items()}
             self.beside = {row: int(units) for row, units in (beside or {}).items()}
             self.shared = shared
 
@@ -323,7 +320,7 @@ class RunProgress:
     def _seconds_left(self):
         if self.done >= self.total:
             return None
-        if self.work is None:
+        if self.paced is None:
             if not self.trained:
                 return None
             return (self.total - self.done) * (time.monotonic() - self.first_started) / self.trained
@@ -331,40 +328,34 @@ class RunProgress:
         if paced is None:
             return None
         beside = beside or 0.0
+        # Two threads: shared, they split what is left of both, but the second thread's own
+        # rows run one after another on it.
         return max((paced + beside) / 2, beside) if self.shared else max(paced, beside)
 
     def _paced_seconds_left(self):
-        """Seconds left on the paced rows, or None while nothing has told their pace."""
+        """Seconds left on the paced rows, or None while none of their units has told its time."""
         now = time.monotonic()
-        units_left = {row: max(units - self.row_done.get(row, 0), 0) for row, (units, _) in self.work.items()}
+        units_left = {row: max(units - self.row_done.get(row, 0), 0) for row, units in self.paced.items()}
         if not any(units_left.values()):
             return 0.0
-        # row -> one unit's seconds projected from the share done when last told (not from now,
-        # which would grow between two reports), for rows with no finished unit
-        projected = {row: (told - started) / share for (row, _), (started, share, told) in self.running.items()
-                     if share and row in self.work and row not in self.row_seconds}
-        timed = [(self.work[row][1], seconds) for row, times in self.row_seconds.items() if row in self.work
-                 for seconds in times]
-        timed += [(self.work[row][1], seconds) for row, seconds in projected.items()]
+        # One unit's seconds: finished units, and units in training projected from the share
+        # they had done when last told (not from now, which would grow between two reports).
+        finished = {row: self.row_seconds[row] for row in self.paced if row in self.row_seconds}
+        projected = {}
+        for (row, _), (started, share, told) in self.running.items():
+            if share and row in self.paced and row not in finished:
+                projected.setdefault(row, []).append((told - started) / share)
+        known = [seconds for times in (*finished.values(), *projected.values()) for seconds in times]
+        if not known:
+            return None
         left = 0.0
-        for row, (units, work) in self.work.items():
-            times = self.row_seconds.get(row)
-            if times:
-                each = sum(times) / len(times)
-            elif row in projected:
-                each = projected[row]
-            elif units_left[row]:
-                # Paced by rows of comparable work only: a unit of a tenth of the work is
-                # paced by fixed costs (tracing, evaluation), not by its FLOPs.
-                comparable = [(amount, seconds) for amount, seconds in timed if amount >= work / 10]
-                if not comparable:
-                    return None  # nothing that paces this row has finished (or told its share) yet
-                each = work * sum(seconds for _, seconds in comparable) / sum(amount for amount, _ in comparable)
-            else:
-                continue
-            left += units_left[row] * each
-            left -= sum(min(now - started, each) for (running_row, _), (started, *_) in self.running.items()
-                        if running_row == row)
+        for row, units in units_left.items():
+            spent = [now - started for (running_row, _), (started, *_) in self.running.items() if running_row == row]
+            times = finished.get(row) or projected.get(row)
+            # A row with no time of its own: the mean unit so far, or longer while one of its
+            # units has already run longer than that.
+            each = sum(times) / len(times) if times else max([sum(known) / len(known), *spent])
+            left += units * each - sum(min(seconds, each) for seconds in spent)
         return max(left, 0.0)
 
     def _beside_seconds_left(self):

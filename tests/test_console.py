@@ -97,53 +97,66 @@ def test_run_progress_off_a_terminal_prints_one_plain_line_per_unit():
     assert lines[2].endswith("[3/3] raw_subseg_cnn Ses03: UAR 50.0 %, 5 epochs, 60 s")
 
 
-def test_run_progress_paces_the_eta_by_each_rows_work_then_by_its_own_times():
+@pytest.fixture
+def clock(monkeypatch):
+    """RunProgress's clock, moved by hand: ``clock[0] += seconds``."""
+    now = [100.0]
+    monkeypatch.setattr(console.time, "monotonic", lambda: now[0])
+    return now
+
+
+def test_run_progress_paces_a_row_by_the_mean_unit_so_far_then_by_its_own_times(clock):
     stream = io.StringIO()
-    with console.RunProgress(total=7, stream=stream) as progress:
-        progress.expect({"raw_subseg_cnn": (3, 4.0), "raw_seg_cnn": (3, 1.0)})  # SubSeg: 4× the work
-        progress.unit_done("compare_func_svm", "Ses01", "UAR 40.0 %", seconds=2)  # runs beside: no pace
-        progress.unit_done("raw_seg_cnn", "Ses01", "UAR 45.0 %", seconds=5)  # 5 s per unit of work
-        progress.unit_done("raw_subseg_cnn", "Ses01", "UAR 47.0 %", seconds=20)  # its own mean from now on
+    with console.RunProgress(total=6, stream=stream) as progress:
+        progress.expect({"raw_subseg_cnn": 2, "raw_seg_cnn": 2, "egemaps_lld_mlp": 1})
+        progress.unit_done("compare_func_svm", "Ses01", "UAR 40.0 %", seconds=2)  # neither paced nor beside
+        progress.unit_done("raw_subseg_cnn", "Ses01", "UAR 47.0 %", seconds=20)  # the one time known paces all
+        progress.unit_done("raw_seg_cnn", "Ses01", "UAR 45.0 %", seconds=6)  # its own time from now on
+        progress.unit_done("raw_seg_cnn", "Ses02", "UAR 45.0 %", seconds=8)
     lines = stream.getvalue().splitlines()
     assert "ETA" not in lines[0]
-    assert lines[1].endswith("(ETA 70 s)")  # 3 SubSeg × 4 × 5 s + 2 Seg × 5 s
-    assert lines[2].endswith("(ETA 50 s)")  # 2 SubSeg × 20 s + 2 Seg × 5 s
+    assert lines[1].endswith("(ETA 80 s)")  # 1 SubSeg × 20 s + 2 Seg × 20 s + 1 MLP × 20 s
+    assert lines[2].endswith("(ETA 39 s)")  # 20 s + 1 Seg × 6 s + 1 MLP × mean(20, 6) s
+    assert lines[3].endswith("(ETA 31 s)")  # 20 s + 1 MLP × mean(20, 6, 8) s
 
 
-def test_run_progress_does_not_pace_a_heavy_row_by_a_much_lighter_one():
+def test_run_progress_costs_a_row_without_a_time_at_least_as_long_as_its_unit_has_run(clock):
     progress = console.RunProgress(total=4, stream=io.StringIO())
-    progress.expect({"elor": (2, 500.0), "lom": (2, 1.0)}, shared=True)
-    progress.unit_done("lom", "Ses01F", "UAR 20.0 %", seconds=3)  # mostly tracing: 3 s for 1 unit of work
-    assert progress._seconds_left() is None  # not 2 x 1500 s of ELoR
+    progress.expect({"elor": 2, "ftr": 2}, shared=True)  # two threads on the paced rows
+    progress.unit_started("elor", "Ses01F")
+    progress.unit_started("ftr", "Ses01F")
+    clock[0] += 3
+    progress.unit_done("ftr", "Ses01F", "UAR 20.0 %", seconds=3)
+    assert progress._seconds_left() == pytest.approx((2 * 3 - 3 + 3) / 2)  # ELoR at the mean unit so far
+    clock[0] += 57
+    assert progress._seconds_left() == pytest.approx((2 * 60 - 60 + 3) / 2)  # ELoR's unit has run 60 s
     progress.unit_done("elor", "Ses01F", "UAR 20.0 %", seconds=60)
     assert progress._seconds_left() == pytest.approx((60 + 3) / 2)
 
 
-def test_run_progress_projects_a_unit_in_training_from_the_share_it_has_done(monkeypatch):
-    clock = [100.0]
-    monkeypatch.setattr(console.time, "monotonic", lambda: clock[0])
+def test_run_progress_projects_a_unit_in_training_from_the_share_it_has_done(clock):
     progress = console.RunProgress(total=4, stream=io.StringIO())
-    progress.expect({"raw_subseg_cnn": (2, 4.0), "raw_seg_cnn": (2, 1.0)})
+    progress.expect({"raw_subseg_cnn": 2, "raw_seg_cnn": 2})
     progress.unit_started("raw_subseg_cnn", "Ses01")
     clock[0] += 10
     assert progress._seconds_left() is None  # no share told yet: nothing to pace by
-    progress.unit_progress("raw_subseg_cnn", "Ses01", 0.25)  # 10 s for a quarter: 40 s a unit, 10 s per work
-    assert progress._seconds_left() == pytest.approx(2 * 40 + 2 * 10 - 10)
+    progress.unit_progress("raw_subseg_cnn", "Ses01", 0.25)  # 10 s for a quarter: 40 s a unit
+    assert progress._seconds_left() == pytest.approx(2 * 40 - 10 + 2 * 40)
     clock[0] += 5  # no new share told: the projection holds, the time left shrinks
-    assert progress._seconds_left() == pytest.approx(2 * 40 + 2 * 10 - 15)
+    assert progress._seconds_left() == pytest.approx(2 * 40 - 15 + 2 * 40)
     clock[0] += 25
     progress.unit_done("raw_subseg_cnn", "Ses01", "UAR 47.0 %", seconds=40)
     progress.unit_started("raw_subseg_cnn", "Ses02")
     clock[0] += 15  # time spent on the unit in training is not counted twice
-    assert progress._seconds_left() == pytest.approx(40 - 15 + 2 * 10)
+    assert progress._seconds_left() == pytest.approx(40 - 15 + 2 * 40)
     clock[0] += 60  # overran its mean: counts as nearly done, not as negative time
-    assert progress._seconds_left() == pytest.approx(2 * 10)
+    assert progress._seconds_left() == pytest.approx(2 * 40)
 
 
-def test_run_progress_tells_the_longer_of_the_paced_rows_and_the_rows_beside_them_or_shares_them():
+def test_run_progress_tells_the_longer_of_the_paced_rows_and_the_rows_beside_them_or_shares_them(clock):
     stream = io.StringIO()
     with console.RunProgress(total=8, stream=stream) as progress:
-        progress.expect({"raw_seg_cnn": (2, 1.0)}, beside={"compare_func_svm": 3, "compare_func_rf": 3})
+        progress.expect({"raw_seg_cnn": 2}, beside={"compare_func_svm": 3, "compare_func_rf": 3})
         progress.unit_done("compare_func_svm", "Ses01", "UAR 40.0 %", seconds=4)  # the networks' pace unknown
         progress.unit_done("raw_seg_cnn", "Ses01", "UAR 45.0 %", seconds=30)  # 30 s vs 5 × 4 s beside
         progress.unit_done("raw_seg_cnn", "Ses02", "UAR 45.0 %", seconds=30)  # networks done: 5 × 4 s beside
@@ -153,7 +166,7 @@ def test_run_progress_tells_the_longer_of_the_paced_rows_and_the_rows_beside_the
     assert "ETA" not in lines[0]
     assert lines[1].endswith("(ETA 30 s)") and lines[2].endswith("(ETA 20 s)") and lines[4].endswith("(ETA 12 s)")
     shared = console.RunProgress(total=8, stream=io.StringIO())
-    shared.expect({"raw_seg_cnn": (3, 1.0)}, beside={"compare_func_svm": 5}, shared=True)
+    shared.expect({"raw_seg_cnn": 3}, beside={"compare_func_svm": 5}, shared=True)
     shared.unit_done("compare_func_svm", "Ses01", "UAR 40.0 %", seconds=4)
     shared.unit_done("raw_seg_cnn", "Ses01", "UAR 45.0 %", seconds=30)
     assert shared._seconds_left() == pytest.approx((2 * 30 + 4 * 4) / 2)  # both threads on what is left

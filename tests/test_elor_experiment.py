@@ -1,20 +1,24 @@
 """ELOR Table-5 experiment pieces: dimensional view, hyperparameter files, slice folds,
 input datasets, majority baseline and the paper's claims (no training here)."""
 
+import dataclasses
+import io
 import json
 import threading
 
 import numpy as np
 import pytest
 
+from ser_keras import console
 from ser_keras.data.corpus import Utterance, load_corpus
 from ser_keras.data.labels import dimensional_view
 from ser_keras.data.windows import SLICE
 from ser_keras.experiments.data import ElorData
 from ser_keras.experiments.elor import ElorExperiment, ElorExperimentConfig, budget, load_hparams, merge_hparams
+from ser_keras.experiments import elor_table5
 from ser_keras.experiments.elor_table5 import TABLE5_IDS, majority_parts, table5_claims
-from ser_keras.experiments.networks import NETWORKS, PAPER_NETWORKS, network_id
-from ser_keras.models.elor import ElorConfig, ElorFtrConfig
+from ser_keras.experiments.networks import NETWORKS, network_id
+from ser_keras.models.elor import HEADS, ElorConfig, ElorFtrConfig
 from ser_keras.runs import RunRecord
 from ser_keras.training.split_heads import SplitHeadTrainer
 
@@ -154,17 +158,43 @@ def test_majority_baseline_predicts_the_training_pool_majority(tiny_data):
     assert counts[part["majority"]] == counts.max() and set(part["predictions"]) == {part["majority"]}
 
 
-def test_the_table5_eta_is_paced_by_each_networks_split_head_flops(tiny_data, tmp_path):
-    config = ElorExperimentConfig(**budget("synthetic", quick=False).settings)
-    record = RunRecord(tmp_path, script="wieser_table5", fingerprint={"budget": "embedded"}, config={})
-    experiment = ElorExperiment(tiny_data, config, record)
-    work = experiment.expected_work(PAPER_NETWORKS)
-    assert {units for units, _ in work.values()} == {len(tiny_data.folds)}
-    # At the paper's sizes the raw trunk dwarfs the MFCC and functionals networks (tools/bench/harness/flops.py).
-    assert work["elor_ftr"][1] > work["elor"][1] > 100 * work["lom"][1] > 100 * work["ftr"][1]
-    for fold in tiny_data.folds:
-        record.save_part("lom", fold.name, {"ids": []})
-    assert "lom" not in experiment.expected_work(("lom",))  # resumed: nothing left to pace
+def test_the_table5_eta_is_paced_by_measured_fold_times_and_builds_no_model(tiny_data, tmp_path, monkeypatch):
+    clock = [0.0]  # the progress view's and the units' clock, moved by the stand-in units
+    monkeypatch.setattr(console.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(elor_table5.time, "time", lambda: clock[0])
+    fold_seconds = {"elor": 60.0, "ftr": 2.0}
+
+    def stand_in(self, network, fold, **kwargs):
+        clock[0] += fold_seconds[network]
+        test = np.flatnonzero(np.isin(tiny_data.owners, fold.test))
+        heads = {head: {"targets": tiny_data.targets[head][test].tolist(), "predictions": [0] * len(test)}
+                 for head in HEADS}
+        return {"ids": [tiny_data.slice_ids[i] for i in test], **heads, "summary": "stand-in"}
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("a model was built outside a unit")
+
+    monkeypatch.setattr(ElorExperiment, "run_fold", stand_in)
+    monkeypatch.setattr(ElorExperiment, "prepare_inputs", lambda self, networks: None)
+    for network in fold_seconds:
+        monkeypatch.setitem(NETWORKS, network, dataclasses.replace(NETWORKS[network], builder=no_build))
+    # One thread, so the units come in the main thread's order: ELoR (the heavier) first.
+    monkeypatch.setattr(elor_table5, "run_units", lambda networks, beside, folds, compute: {
+        (network, fold): compute(network, fold, lambda: None) for network in networks for fold in folds})
+    quick = budget("synthetic", quick=True)
+    config = ElorExperimentConfig(networks=("ftr", "elor"), **quick.settings)
+    record = RunRecord(tmp_path, script="wieser_table5", fingerprint={"budget": quick.to_dict()}, config={},
+                       corpus={"spec": "synthetic:tiny"})
+    folds = len(tiny_data.folds)
+    stream = io.StringIO()
+    with console.RunProgress(2 * folds, stream=stream) as progress:
+        elor_table5.run_table5(tiny_data, config, record, progress=progress)
+    lines = stream.getvalue().splitlines()
+    assert all(" elor " in line for line in lines[:folds]) and all(" ftr " in line for line in lines[folds:])
+    # Two threads share what is left: FTR costed at ELoR's mean until a fold of its own has finished.
+    assert lines[0].endswith(f"(ETA {(folds - 1 + folds) * 60 / 2 / 60:.0f} min)")
+    assert lines[folds].endswith(f"(ETA {(folds - 1) * 2 / 2:.0f} s)")
+    assert progress.paced == {"elor": folds, "ftr": folds} and progress.shared
 
 
 @pytest.mark.integration

@@ -1,17 +1,20 @@
 """ShortExperiment.run's two threads: who takes which unit; a failing unit on
 either stops the other before its next unit, keeps the finished units and raises the error
 (stand-in units); two networks trained at once on the two threads give the numbers of one
-after the other (real training); the work the run tells its progress view, which paces the ETA."""
+after the other (real training); the rows the run tells its progress view to pace the ETA by."""
 
 import threading
 
 import numpy as np
 import pytest
 
+from ser_keras.console import RunProgress
 from ser_keras.data.corpus import load_corpus
 from ser_keras.experiments.data import ShortData
 from ser_keras.experiments.reporting import row_seed
+from ser_keras.experiments import short
 from ser_keras.experiments.rows import ROWS as ROWS_BY_ID
+from ser_keras.experiments.rows import Row
 from ser_keras.experiments.short import ShortConfig, ShortExperiment, budget
 from ser_keras.experiments.units import UnitQueue
 from ser_keras.models.lld_mlp import LLD_MLP_GRID
@@ -76,20 +79,31 @@ def test_a_failing_network_unit_stops_the_utterance_level_rows_and_raises_its_ow
     assert [fold for family, fold, _ in units if family == "functionals"] in ([], ["Ses01"])
 
 
-def test_the_eta_is_paced_by_the_network_rows_training_flops(tiny_short_data, tmp_path):
-    rows = ("compare_func_svm", "raw_subseg_cnn", "raw_seg_cnn", "egemaps_lld_mlp")
+def test_the_eta_is_paced_by_the_network_rows_and_no_model_is_built_for_it(tiny_short_data, tmp_path, monkeypatch):
+    rows = ("compare_func_svm", "egemaps_lld_mlp", "raw_seg_cnn", "tiny_window_cnn")
     config = ShortConfig(budget="quick", rows=rows, verbose=0, **budget("synthetic", quick=True).settings)
     record = RunRecord(tmp_path, script="table1", fingerprint={"budget": "quick"}, config={})
-    experiment = ShortExperiment(tiny_short_data, config, record)
-    work = experiment._expected_work([ROWS_BY_ID[row] for row in rows])
-    assert set(work) == {"raw_subseg_cnn", "raw_seg_cnn", "egemaps_lld_mlp"}  # the SVM runs beside them
-    assert {units for units, _ in work.values()} == {len(tiny_short_data.folds)}
-    # Per window, Raw SubSeg trains ~4x the FLOPs of Raw Seg (tools/bench/harness/flops.py), whose one network
-    # is still ~40x the whole eGeMAPS MLP grid.
-    assert work["raw_subseg_cnn"][1] > 2 * work["raw_seg_cnn"][1] > 20 * work["egemaps_lld_mlp"][1]
-    for part_fold in tiny_short_data.folds:
-        record.save_part("raw_seg_cnn", part_fold.name, experiment._part(part_fold, tiny_short_data.targets[part_fold.test]))
-    assert "raw_seg_cnn" not in experiment._expected_work([ROWS_BY_ID["raw_seg_cnn"]])  # resumed: nothing left
+    progress = RunProgress(len(rows) * len(tiny_short_data.folds), verbose=0)
+    experiment = ShortExperiment(tiny_short_data, config, record, progress=progress)
+    experiment._extract_features = lambda rows: None
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("a model was built outside a unit")
+
+    for builder in ("build_raw_cnn", "build_lld_mlp"):
+        monkeypatch.setattr(short, builder, no_build)
+    monkeypatch.setitem(ROWS_BY_ID, "tiny_window_cnn", Row("tiny_window_cnn", "tiny", "plug-in", None,
+                                                           "plugin_windows", "raw", origin="plugin", build=no_build))
+
+    def stand_in(row, fold):
+        return experiment._part(fold, tiny_short_data.targets[fold.test])
+
+    experiment.families.update(functionals=stand_in, raw_cnn=stand_in, lld_mlp=stand_in, plugin_windows=stand_in)
+    experiment.run(rows)
+    folds = len(tiny_short_data.folds)
+    assert progress.paced == {"raw_seg_cnn": folds, "egemaps_lld_mlp": folds, "tiny_window_cnn": folds}
+    assert progress.beside == {"compare_func_svm": folds} and progress.shared
+    assert progress.done == progress.total
 
 
 def test_the_main_thread_takes_the_heaviest_network_units_and_the_second_the_rest_from_the_other_end():

@@ -68,6 +68,10 @@ NETWORKS = {spec.id: spec for spec in (
                 {**_QUICK_TRUNK, **_QUICK_HEADS}),
 )}
 PAPER_NETWORKS = tuple(NETWORKS)
+# The paper's networks, the heaviest fold first: the main thread's order (split-head training
+# FLOPs per slice: the raw trunk makes ELoR+FTR and ELoR ~500x LoM at the paper's sizes, ~20x
+# at --quick's; LoM ~10x FTR at both).
+HEAVIEST_FIRST = ("elor_ftr", "elor", "lom", "ftr")
 
 
 def network_id(name):

@@ -67,13 +67,18 @@ TABLE1_IDS = tuple(row.id for row in TABLE1)
 ROWS = {row.id: row for row in TABLE1}
 # The paper's best utterance-level system: the default reference of the paired comparisons.
 DEFAULT_REFERENCE = "compare_func_rf"
+# The paper's network rows, the heaviest fold first: the main thread's order (training FLOPs
+# per window: Raw SubSeg ~4x Raw Seg, which is ~8x one ComParE MLP of the grid; the eGeMAPS MLP
+# is ~5x lighter again).
+HEAVIEST_FIRST = ("raw_subseg_cnn", "raw_seg_cnn", "compare_lld_mlp", "egemaps_lld_mlp")
 
 
 def register_row(id, input, build, *, recipe="short_sgd_halving", system=None, classifier="plug-in"):
     """Add a plug-in Table-1 row.
 
     ``input``: one of :data:`PLUGIN_INPUTS`; ``build(input_shape, num_classes)`` returns an
-    uncompiled ``keras.Model`` whose output is ``num_classes`` softmax probabilities;
+    uncompiled ``keras.Model`` whose output is ``num_classes`` softmax probabilities (its input
+    may leave axes open, e.g. ``(None, D)`` for LLD contexts of ``input_shape`` ``(25, D)``);
     ``recipe``: ``"short_sgd_halving"`` (SHORT's SGD + LR halving, as the paper's networks) or
     a callable ``recipe(model)`` that compiles the model itself (trained for the run's epoch
     budget, the best-validation-loss weights kept). Errors name the row.
