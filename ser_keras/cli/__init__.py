@@ -17,7 +17,7 @@ SUBCOMMANDS = {
     "replicate": ("table1", "wieser_table5", "short_fig2", "short_table3", "short_table4", "short_fig3",
                   "wieser_fig4", "wieser_fig5"),
     "tuning": ("search_elor", "search_lom", "search_ftr", "search_short_mlp", "project_budget"),
-    "tools": ("describe_corpus", "make_synthetic_iemocap", "emodb_manifest", "merge_runs", "compare_runs"),
+    "tools": ("describe_corpus", "make_synthetic_iemocap", "emodb_manifest", "merge_runs", "compare_runs", "report"),
 }
 MODULES = tuple(module for modules in SUBCOMMANDS.values() for module in modules)
 # What each folder's commands are for, as ``ser-keras list`` heads them. The benchmarks are not

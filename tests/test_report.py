@@ -1,0 +1,188 @@
+"""The replication report (ser_keras.report, ``ser-keras report``) on small run folders written
+by the run record itself: self-contained HTML, corpora never mixed unasked, per-speaker
+scores equal to scikit-learn's, the compute ledger, and a report.md that regenerates equal
+but for its date line."""
+
+import base64
+import datetime
+import re
+import types
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, recall_score
+
+from ser_keras.io import read_json, write_json
+from ser_keras.report import GENERATED, read_run, speaker_scores, write_report
+from ser_keras.results import Claim, ResultRow, Scoring
+from ser_keras.runs import Budget, RunRecord, run_fingerprint
+
+SPEAKERS = ("Ses01F", "Ses01M", "Ses02F", "Ses02M")
+FOLDS = ("Ses01", "Ses02")
+
+
+def _figure(path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(3, 2))
+    axes.plot([0, 1], [1, 0])
+    figure.savefig(path, format="png")
+    plt.close(figure)
+
+
+def _run(out, *, script, rows, metrics, num_classes, sha="a" * 64, seed=0, measured=True):
+    """A finished run folder as RunRecord writes one: random predictions of every row over
+    two speakers per fold, parts with (or, like older runs, without) their compute cost."""
+    corpus = types.SimpleNamespace(spec="synthetic:tiny", sha256=sha, utterances=tuple(range(48)))
+    budget = Budget("quick", {"max_epochs": 2}, "quick smoke-test budget")
+    fingerprint = run_fingerprint(script=script, corpus=corpus, label_view="four_class", protocol="loso",
+                                  budget=budget, seed=seed, settings={})
+    record = RunRecord(out, script=script, fingerprint=fingerprint, corpus=corpus,
+                       config={"seed": seed, "rows": list(rows), "argv": ["--quick"]})
+    rng = np.random.default_rng(seed)
+    predictions, result_rows = [], []
+    for index, row in enumerate(rows):
+        for fold in FOLDS:
+            ids = [f"{speaker}_{n:02d}" for speaker in SPEAKERS if speaker.startswith(fold) for n in range(6)]
+            targets = rng.integers(0, num_classes, len(ids))
+            # Good guesses for every other row, so speakers differ.
+            guesses = np.where(rng.random(len(ids)) < 0.6 - 0.3 * (index % 2), targets,
+                               rng.integers(0, num_classes, len(ids)))
+            cost = {"wall_s": 1.5, "cpu_s": 2.25, "peak_rss_mb": 100.0 + index, "device": "CPU"}
+            record.save_part(row, fold, {"ids": ids, "targets": targets.tolist(), "predictions": guesses.tolist(),
+                                         **({"compute": cost} if measured else {})})
+            predictions += [[i, row, fold, int(t), int(p), i[:6]] for i, t, p in zip(ids, targets, guesses)]
+        for metric in metrics:
+            result_rows.append(ResultRow(id=f"{row}_{metric.lower()}" if len(metrics) > 1 else row, system=row,
+                                         classifier="CNN", metric=metric, value=40.0 + index, ci95=(30.0, 50.0),
+                                         paper=45.0))
+    _figure(out / "table.png")
+    record.finish(result_rows, protocol="loso", predictions=predictions, label_view="four_class",
+                  claims=[Claim("A above B", "holds", "A − B UAR +3.00"), Claim("C above D", "n/a", "needs D")],
+                  table_title=f"{script} test table", notes=["A note of the run."],
+                  scoring=Scoring(tuple(metrics), num_classes))
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    short = _run(root / "short", script="table1", rows=("raw_subseg_cnn", "compare_func_rf"), metrics=("UAR",),
+                 num_classes=4)
+    elor = _run(root / "elor", script="wieser_table5", rows=("elor", "lom"), metrics=("WAR", "UAR"), num_classes=5,
+                measured=False)
+    other = _run(root / "other", script="table1", rows=("raw_subseg_cnn",), metrics=("UAR",), num_classes=4,
+                 sha="b" * 64)
+    return types.SimpleNamespace(short=short, elor=elor, other=other, root=root)
+
+
+def test_html_is_self_contained_and_inlines_every_figure(runs, tmp_path):
+    _, page = write_report([runs.short, runs.elor], tmp_path / "report")
+    text = page.read_text(encoding="utf-8")
+    links = re.findall(r'(?:src|href)="([^"]*)"', text)
+    assert links and not [link for link in links if re.match(r"(?i)(https?:)?//", link)]
+    images = re.findall(r'<img src="([^"]*)"', text)
+    assert len(images) == 2 and all(src.startswith("data:image/png;base64,") for src in images)
+    assert base64.b64decode(images[0].split(",", 1)[1]) == (runs.short / "table.png").read_bytes()
+    assert "<script" not in text.lower() and "<link" not in text.lower() and "@import" not in text
+    assert "overflow-wrap:anywhere" in text and "width:100%" in text
+    assert (tmp_path / "report" / "figures" / "run1_table.png").read_bytes() == (runs.short / "table.png").read_bytes()
+
+
+def test_runs_of_different_corpora_are_refused_unless_asked(runs, tmp_path, capsys):
+    from ser_keras.cli.report import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([str(runs.short), str(runs.other), "--out", str(tmp_path / "mixed")])
+    error = capsys.readouterr().err
+    assert stop.value.code == 2 and "different corpora" in error and "--mixed-corpora" in error
+    assert str(runs.other) in error and "bbbbbbbbbbbb" in error
+    assert not (tmp_path / "mixed" / "report.md").exists()
+    assert main([str(runs.short), str(runs.other), "--out", str(tmp_path / "mixed"), "--mixed-corpora"]) == 0
+    assert "**different corpora** (--mixed-corpora)" in (tmp_path / "mixed" / "report.md").read_text()
+
+
+def test_a_folder_that_is_no_finished_run_is_named(tmp_path):
+    with pytest.raises(ValueError, match=f"{tmp_path} is not a finished run folder"):
+        write_report([tmp_path], tmp_path / "out")
+
+
+@pytest.mark.parametrize("name", ["short", "elor"])
+def test_per_speaker_scores_equal_scikit_learn_over_each_speakers_rows(runs, name):
+    import csv
+
+    run = read_run(getattr(runs, name), 1)
+    scores = {(s.row, s.metric): s for s in speaker_scores(run)}
+    with open(run.path / "predictions.csv", newline="") as handle:
+        lines = list(csv.DictReader(handle))
+    metrics = run.metrics["scoring"]["metrics"]
+    assert len(scores) == len({line["row"] for line in lines}) * len(metrics)
+    for (row, metric), found in scores.items():
+        assert set(found.speakers) == set(SPEAKERS) and set(found.genders) == {"F", "M"}
+        for speaker, value in found.speakers.items():
+            own = [line for line in lines if line["row"] == row and line["speaker"] == speaker]
+            targets, guesses = [int(x["target"]) for x in own], [int(x["prediction"]) for x in own]
+            expected = (recall_score(targets, guesses, labels=sorted(set(targets)), average="macro")
+                        if metric == "UAR" else accuracy_score(targets, guesses))
+            assert value == pytest.approx(100 * expected, abs=0.005)
+        female = [line for line in lines if line["row"] == row and line["speaker"].endswith("F")]
+        targets, guesses = [int(x["target"]) for x in female], [int(x["prediction"]) for x in female]
+        expected = (recall_score(targets, guesses, labels=sorted(set(targets)), average="macro")
+                    if metric == "UAR" else accuracy_score(targets, guesses))
+        assert found.genders["F"] == pytest.approx(100 * expected, abs=0.005)
+        low, high, sd = found.spread
+        values = list(found.speakers.values())
+        assert found.speakers[low] == min(values) and found.speakers[high] == max(values)
+        assert sd == pytest.approx(np.std(values, ddof=1))
+
+
+def test_report_md_regenerates_equal_but_for_its_date_line(runs, tmp_path):
+    first, _ = write_report([runs.short, runs.elor], tmp_path / "a",
+                            now=datetime.datetime(2024, 1, 2, 3, 4, tzinfo=datetime.timezone.utc))  # noqa: UP017
+    second, _ = write_report([runs.short, runs.elor], tmp_path / "elsewhere" / "b")
+    old, new = first.read_text().splitlines(), second.read_text().splitlines()
+    differing = [(a, b) for a, b in zip(old, new) if a != b]
+    assert len(old) == len(new) and len(differing) == 1
+    assert all(line.startswith(GENERATED) for line in differing[0]) and "2024-01-02" in differing[0][0]
+
+
+def test_report_md_holds_every_part_of_the_report(runs, tmp_path):
+    metrics_path = runs.short / "metrics.json"
+    original = read_json(metrics_path)
+    metrics = {**original, "rows": [{**original["rows"][0], "ci_unit": "speaker", "ci_clusters": 4},
+                                    *original["rows"][1:]]}
+    write_json(metrics_path, metrics)
+    try:
+        report, _ = write_report([runs.short, runs.elor], tmp_path)
+    finally:
+        write_json(metrics_path, original)
+    text = report.read_text()
+    assert ("| raw_subseg_cnn | raw_subseg_cnn | CNN | UAR | 40.00 | [30.00, 50.00] over 4 speakers | 45.00 | -5.00 "
+            "| yes |") in text
+    assert "| compare_func_rf | compare_func_rf | CNN | UAR | 41.00 | [30.00, 50.00] | 45.00 |" in text
+    assert "| A above B | holds | A − B UAR +3.00 |" in text and "| C above D | n/a | needs D |" in text
+    short = next(s for s in speaker_scores(read_run(runs.short, 1)) if s.row == "raw_subseg_cnn")
+    assert f"| raw_subseg_cnn | UAR | {short.speakers['Ses01F']:.2f} | {short.speakers['Ses01M']:.2f} |" in text
+    # Ledger: the short run's two rows measured on both folds; the ELOR run's parts predate the costs.
+    assert "| raw_subseg_cnn | 2 of 2 | 3.0 | 4.5 | 100 | CPU |" in text
+    assert "| all rows | 4 of 4 | 6.0 | 9.0 | 101 | CPU |" in text
+    assert "| elor | 0 of 2 | not recorded |" in text and "4 unit(s) recorded no cost" in text
+    assert "- A note of the run." in text and "![Run 2, table.png](figures/run2_table.png)" in text
+    assert "Budget quick, not the papers' full protocol" in text and "`docs/deviations.md`" in text
+    assert "ELOR (Table 5 and the analyses)" in text and f"sha256 `{'a' * 64}`" in text
+
+
+def test_a_compare_runs_folder_is_reported(runs, tmp_path):
+    from ser_keras.cli.compare_runs import main as compare
+
+    assert compare([str(runs.short), str(runs.short), "--out", str(tmp_path / "cmp")]) == 0
+    report, _ = write_report([runs.short, tmp_path / "cmp"], tmp_path / "report")
+    section = report.read_text().split("\n## Run 2: ", 1)[1]
+    assert section.lower().startswith("run comparison") and "| raw_subseg_cnn |" in section
+    other = _run(tmp_path / "other", script="table1", rows=("raw_subseg_cnn",), metrics=("UAR",), num_classes=4,
+                 sha="c" * 64)
+    with pytest.raises(ValueError, match="different corpora"):
+        write_report([other, tmp_path / "cmp"], tmp_path / "refused")
