@@ -18,6 +18,7 @@ import keras
 import tensorflow as tf
 
 from ser_keras.io import atomic_path
+from ser_keras.models.h5_export import write_h5
 from ser_keras.training.momentum import MomentumSGD
 from ser_keras.training.routes import routed_layers
 from ser_keras.training.schedules import HalveLearningRateOnPlateau, HalvingSchedule
@@ -168,10 +169,12 @@ def train_frame_classifier(
 
 
 def save_h5(model, path):
-    """Save ``model`` (without optimizer state) as a legacy ``.h5`` file, atomically."""
+    """Save ``model`` (without optimizer state) as a legacy ``.h5`` file, atomically; return its
+    :class:`~ser_keras.models.h5_export.H5Format` (a Functional graph of built-in layers, as every
+    paper network is, loads with Keras 3 and with Keras 2's tf_keras)."""
     # Keras picks the file format from the extension, so the temporary name ends in '.h5'.
     with atomic_path(path, suffix=".h5") as tmp:
-        model.save(tmp, include_optimizer=False)
+        return write_h5(model, tmp)
 
 
 
