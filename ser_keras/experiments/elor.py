@@ -218,10 +218,10 @@ class ElorExperiment:
             scores[head] = {"WAR": 100 * weighted_average_recall(targets, predicted),
                             "UAR": 100 * unweighted_average_recall(targets, predicted, DIMENSION_CLASSES)}
         path = self.record.out / "models" / f"{network}_{fold.name}.h5"
-        save_h5(trainer.model, path)
+        h5_format = save_h5(trainer.model, path)
         part["model"] = path.name
         write_json(path.with_suffix(".json"), self.record.sidecar(
-            network=network, paper_name=spec.paper_name, fold=fold.name,
+            network=network, paper_name=spec.paper_name, fold=fold.name, h5_format=h5_format.to_dict(),
             test_speakers=sorted({data.utterances[i].speaker for i in fold.test}),
             labels={head: list(RATING_LABELS) for head in HEADS},
             label_meaning=f"class k = {data.view.source} rating k+1",

@@ -489,13 +489,13 @@ class ShortExperiment:
         val_uar, point, model, trained, summary = best
         predictions = self._utterance_predictions(trained, test.map(lambda x, y: x), test_owners, fold.test)
         path = self.record.out / "models" / f"{row.id}_{fold.name}.h5"
-        save_h5(model, path)
+        h5_format = save_h5(model, path)
         sidecar = self.record.sidecar(
             row=row.id, origin=row.origin, fold=fold.name, labels=list(data.classes),
             input_shape=list(model.input_shape[1:]), hidden_layers=point, config=dataclasses.asdict(config),
             validation_uar=val_uar, input_path="window ids, cut on the device" if gather else "host pipeline",
             training={k: v for k, v in summary.items() if k != "history"},
-            history=summary["history"])
+            h5_format=h5_format.to_dict(), history=summary["history"])
         write_json(path.with_suffix(".json"), sidecar)
         return self._part(fold, predictions, validation_uar=val_uar, chosen=point, model=str(path.name),
                           epochs=summary.get("epochs_run"))
