@@ -138,7 +138,7 @@ h3{font-size:1.1em;margin:1.4em 0 .4em}p,li{overflow-wrap:anywhere}
 table{width:100%;border-collapse:collapse;margin:.4em 0 1em;font-size:13px}
 th,td{border:1px solid #d5d9de;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#eef2f6;font-weight:600;overflow-wrap:normal}tbody tr:nth-child(even){background:#f8f9fb}
-.num{text-align:right;font-variant-numeric:tabular-nums}.good{color:#116b2f;font-weight:600}
+.num{text-align:right;font-variant-numeric:tabular-nums}th.num{white-space:nowrap}.good{color:#116b2f;font-weight:600}
 .bad{color:#a4161a;font-weight:600}.muted{color:#6b6b6b}
 code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f1f3f5;padding:0 3px;
 border-radius:3px;overflow-wrap:anywhere}

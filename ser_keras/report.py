@@ -71,9 +71,11 @@ class RunFolder:
     figures: tuple
 
 
-def read_run(path, number):
-    """The :class:`RunFolder` of ``path``; ValueError naming it when it is not a finished one."""
-    path = Path(path)
+def read_run(path, number, *, skip=None):
+    """The :class:`RunFolder` of ``path``; ValueError naming it when it is not a finished one.
+    ``skip``: a folder whose PNGs are not the run's (a report written inside the run folder)."""
+    path = Path(path).resolve()
+    figures = tuple(sorted(png for png in path.rglob("*.png") if skip is None or not png.is_relative_to(skip)))
     if (path / "metrics.json").is_file():
         metrics = read_json(path / "metrics.json")
         markdown = (path / "table.md").read_text(encoding="utf-8") if (path / "table.md").is_file() else ""
@@ -83,7 +85,7 @@ def read_run(path, number):
         optional = {name: read_json(path / f"{name}.json") if (path / f"{name}.json").is_file() else {}
                     for name in ("config", "env")}
         return RunFolder(number, path, title, corpus["sha256"], corpus["spec"], metrics, optional["config"],
-                         optional["env"], markdown, tuple(sorted(path.rglob("*.png"))))
+                         optional["env"], markdown, figures)
     if (path / "comparison.md").is_file():
         markdown = (path / "comparison.md").read_text(encoding="utf-8")
         corpus = re.search(r"corpus `([^`]*)` \(sha256 ([0-9a-f]{12})", markdown)
@@ -91,8 +93,7 @@ def read_run(path, number):
             raise ValueError(f"{path / 'comparison.md'} names no corpus and hash; write it with "
                              "tools/compare_runs.py --out.")
         title = next((line[3:].strip() for line in markdown.splitlines() if line.startswith("## ")), "Run comparison")
-        return RunFolder(number, path, title, corpus.group(2), corpus.group(1), None, {}, {}, markdown,
-                         tuple(sorted(path.rglob("*.png"))))
+        return RunFolder(number, path, title, corpus.group(2), corpus.group(1), None, {}, {}, markdown, figures)
     raise ValueError(f"{path} is not a finished run folder: it holds neither metrics.json (a script's run) nor "
                      "comparison.md (tools/compare_runs.py --out).")
 
@@ -405,11 +406,12 @@ def report_blocks(runs):
     return blocks
 
 
-def build_report(paths, *, mixed_corpora=False):
-    """The blocks of the report on the run folders ``paths`` (in their order)."""
+def build_report(paths, *, mixed_corpora=False, out=None):
+    """The blocks of the report on the run folders ``paths`` (in their order) written into ``out``."""
     if not paths:
         raise ValueError("A report needs at least one run folder.")
-    runs = [read_run(path, number) for number, path in enumerate(paths, start=1)]
+    skip = None if out is None else Path(out).resolve()
+    runs = [read_run(path, number, skip=skip) for number, path in enumerate(paths, start=1)]
     check_corpora(runs, mixed_corpora=mixed_corpora)
     return report_blocks(runs)
 
@@ -417,7 +419,7 @@ def build_report(paths, *, mixed_corpora=False):
 def write_report(paths, out, *, mixed_corpora=False, now=None):
     """Write ``report.md``, ``report.html`` and ``figures/`` (the PNGs report.md shows) into
     ``out``; return the two report paths."""
-    blocks = build_report(paths, mixed_corpora=mixed_corpora)
+    blocks = build_report(paths, mixed_corpora=mixed_corpora, out=out)
     now = now or datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017 (datetime.UTC is 3.11+)
     generated = f"{GENERATED}{now:%Y-%m-%d %H:%M} UTC by ser-keras {ser_keras.__version__} (`ser-keras report`)."
     out = Path(out)

@@ -149,6 +149,17 @@ def test_report_md_regenerates_equal_but_for_its_date_line(runs, tmp_path):
     assert all(line.startswith(GENERATED) for line in differing[0]) and "2024-01-02" in differing[0][0]
 
 
+def test_a_report_written_inside_its_run_folder_does_not_read_its_own_figures(runs, tmp_path):
+    import shutil
+
+    run = shutil.copytree(runs.short, tmp_path / "short")
+    first, _ = write_report([run], run / "report")
+    text = first.read_text()
+    second, _ = write_report([run], run / "report")
+    assert second.read_text().split("\n", 3)[3] == text.split("\n", 3)[3]  # all but the title and date lines
+    assert sorted(p.name for p in (run / "report" / "figures").iterdir()) == ["run1_table.png"]
+
+
 def test_report_md_holds_every_part_of_the_report(runs, tmp_path):
     metrics_path = runs.short / "metrics.json"
     original = read_json(metrics_path)
