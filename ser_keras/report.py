@@ -148,9 +148,10 @@ def speaker_genders(corpus_spec, speakers):
 
 def speaker_scores(run):
     """:class:`SpeakerScores` of every row and scored metric in a run's ``predictions.csv``
-    (none for a run that scores no predictions, e.g. a figure's)."""
-    metrics = run.metrics
-    if metrics is None or "scoring" not in metrics or not (run.path / "predictions.csv").is_file():
+    (none for a run that predicts nothing, e.g. a figure's); ValueError naming the file for a
+    ``predictions.csv`` this version cannot score (runs older than its speaker column)."""
+    metrics, path = run.metrics, run.path / "predictions.csv"
+    if metrics is None or not path.is_file() or len(path.read_text(encoding="utf-8").splitlines()) < 2:
         return []
     predictions = read_run_predictions(run.path)
     scoring = predictions.scoring
@@ -298,9 +299,12 @@ def deviations(run):
 
 
 def speaker_blocks(run):
-    scores = speaker_scores(run)
+    try:
+        scores = speaker_scores(run)
+    except ValueError as error:
+        return [Paragraph(f"Not broken down per speaker: {error}")]
     if not scores:
-        return [Paragraph("This run scores no test predictions (`predictions.csv` holds none), so there is nothing "
+        return [Paragraph("This run predicts no test items (`predictions.csv` holds none), so there is nothing "
                           "to score per speaker.")]
     genders = sorted({gender for s in scores for gender in s.genders})
     summary = []

@@ -139,6 +139,16 @@ def test_per_speaker_scores_equal_scikit_learn_over_each_speakers_rows(runs, nam
         assert sd == pytest.approx(np.std(values, ddof=1))
 
 
+def test_a_run_older_than_the_speaker_column_is_reported_without_a_speaker_breakdown(runs, tmp_path):
+    import shutil
+
+    run = shutil.copytree(runs.short, tmp_path / "short")
+    lines = (run / "predictions.csv").read_text().splitlines()
+    (run / "predictions.csv").write_text("\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n")
+    report, _ = write_report([run], tmp_path / "report")
+    assert "Not broken down per speaker: " in report.read_text() and "predictions.csv, line 1" in report.read_text()
+
+
 def test_report_md_regenerates_equal_but_for_its_date_line(runs, tmp_path):
     first, _ = write_report([runs.short, runs.elor], tmp_path / "a",
                             now=datetime.datetime(2024, 1, 2, 3, 4, tzinfo=datetime.timezone.utc))  # noqa: UP017
