@@ -345,8 +345,8 @@ def ledger_blocks(run):
                      _number(max(r.peak_rss_mb for r in measured), 0),
                      ", ".join(sorted({d for r in measured for d in r.devices}))))
     unit = "network (both heads)" if run.metrics["script"].startswith("wieser") else "row"
-    note = (f"Per {unit}, summed over its (row, fold) units. Two threads run units at once, "
-            "so the units' wall seconds overlap and CPU seconds are the process's CPU seconds during each unit "
+    note = (f"Per {unit}, summed over its (row, fold) units. A run trains up to two units at once (two threads), "
+            "so the units' wall seconds may overlap and CPU seconds are the process's CPU seconds during each unit "
             "(its own work and whatever ran beside it), not the unit's share; peak RSS is the process's peak "
             "resident memory by the unit's end; device: where the unit trained.")
     missing = sum(r.units - r.measured for r in ledger)
