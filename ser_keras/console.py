@@ -1,10 +1,11 @@
-"""What a run prints to the console (issues 17.1, 17.2): silence by default, one progress view.
+"""What a run prints to the console: quiet by default, one progress view.
 
 Not a paper section. TensorFlow's C++ start-up lines, tf.data graph warnings, retracing
 warnings and Keras' ``.h5`` notice say nothing about a replication run, and they buried its
-own log. ``silence_by_default`` (called by ``ser_keras/__init__`` before anything imports
-TensorFlow) drops them; ``SER_KERAS_DEBUG=1`` or ``--verbose 2`` on the command line keeps
-everything. :class:`RunProgress` is the one progress view over a run's (row, fold) units.
+own log. :func:`quiet` (called by the command line, ``ser_keras.cli``, before anything imports
+TensorFlow; a library user calls it too, if wanted) drops them; ``SER_KERAS_DEBUG=1`` or
+``--verbose 2`` on the command line keeps everything. Importing ``ser_keras`` changes nothing.
+:class:`RunProgress` is the one progress view over a run's (row, fold) units.
 This module imports no TensorFlow.
 """
 
@@ -66,7 +67,7 @@ class _QuietLibraryDeprecations:
             return
         self.show(message, category, filename, lineno, file, line)
 
-_variables_set = []  # what silence_by_default put into the environment, for restore_output
+_variables_set = []  # what quiet put into the environment, for restore_output
 
 
 class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
@@ -135,14 +136,26 @@ def debug_requested(argv=None):
     return os.environ.get(DEBUG_VARIABLE) == "1" or verbose_two
 
 
-def silence_by_default(argv=None):
-    """Quiet TensorFlow, tf.data, Keras and library deprecations unless :func:`debug_requested`.
+def quiet(argv=None):
+    """Set this process up as the command line runs: TensorFlow's oneDNN kernels on, and
+    TensorFlow, tf.data, Keras and other libraries' deprecations quiet unless
+    :func:`debug_requested` (``SER_KERAS_DEBUG=1`` or ``--verbose 2`` in ``argv``, default
+    ``sys.argv[1:]``).
 
-    Must run before TensorFlow loads: its C++ log level is fixed then. That is why
-    ``--verbose 2`` is read from the command line here rather than from a script's parser.
-    Worker processes (spawned, forkserver) inherit the environment, and the debug decision
-    with it.
+    Call it before TensorFlow is imported: TensorFlow reads its C++ log level
+    (``TF_CPP_MIN_LOG_LEVEL``) and ``TF_ENABLE_ONEDNN_OPTS`` once, when it loads, and the
+    lines its CUDA libraries write while they load are dropped only by the import hook this
+    installs (file descriptor 2 parked for that one import). Called later, it still quiets
+    the Python loggers and the deprecations. That is also why ``--verbose 2`` is read here
+    rather than from a script's parser. Worker processes (spawned, forkserver) inherit the
+    environment, and the decision with it.
+
+    oneDNN: TensorFlow turns these kernels on by itself only where it finds AVX-512 VNNI or
+    AMX; on an AVX2-only CPU they train Raw SubSeg several times faster (tools/bench/profile.py). An
+    explicit ``TF_ENABLE_ONEDNN_OPTS=0`` keeps TensorFlow's Eigen kernels. It does not depend
+    on the verbosity: the same seed gives the same numbers at every ``--verbose``.
     """
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     if debug_requested(argv):
         restore_output()
         return

@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 import soundfile
 
-# Before any test module imports Keras or TensorFlow: ser_keras sets TensorFlow's environment
-# (oneDNN on, logs quiet) when it is imported first, as in the scripts. A test file that imported
-# keras first ran alone on other kernels than the fresh processes it compares with.
-import ser_keras  # noqa: E402,F401
+# Before any test module imports Keras or TensorFlow: TensorFlow's environment as the scripts
+# set it (oneDNN on, logs quiet). A test file that imported keras first ran alone on other
+# kernels than the fresh processes it compares with.
+from ser_keras import console  # noqa: E402
+
+console.quiet()
 
 EVALUATION_HEADER = "% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]\n\n"
 

@@ -1,7 +1,8 @@
-"""ser_keras.console: importing ser_keras silences TensorFlow and Keras
-unless SER_KERAS_DEBUG=1 or --verbose 2; RunProgress prints one plain line per unit when
-stderr is not a terminal; the training loops print epoch lines with their real limit only
-at verbose 2."""
+"""ser_keras.console: importing ser_keras changes nothing in the process; ``console.quiet()``
+(which the command line calls before TensorFlow loads) silences TensorFlow and Keras unless
+SER_KERAS_DEBUG=1 or --verbose 2, and turns oneDNN on; RunProgress prints one plain line per
+unit when stderr is not a terminal; the training loops print epoch lines with their real
+limit only at verbose 2."""
 
 import io
 import os
@@ -20,12 +21,13 @@ from ser_keras.models.elor import build_elor
 from ser_keras.training.fit import train_frame_classifier
 from ser_keras.training.split_heads import SplitHeadTrainer
 
-# Imports TensorFlow after ser_keras, runs a tf.data map (TF 2.21 logs "NodeDef mentions
+# Imports TensorFlow after console.quiet(), runs a tf.data map (TF 2.21 logs "NodeDef mentions
 # attribute ..." for it), saves an .h5 (Keras' legacy-format notice), and meets a library
 # deprecation while the warning filters are empty, as scikit-learn's forest threads leave them.
 NOISY_PROGRAM = """
 import os, sys, tempfile, warnings
-import ser_keras
+from ser_keras import console
+console.quiet()
 import keras, numpy as np, tensorflow as tf
 dataset = tf.data.Dataset.from_tensor_slices(np.zeros((4, 3), "float32")).map(lambda x: x + 1).batch(2)
 model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
@@ -47,7 +49,7 @@ def _run_noisy(*argv, debug=None):
                           env=environment, check=True)
 
 
-def test_importing_ser_keras_silences_tensorflow_and_keras():
+def test_quiet_silences_tensorflow_and_keras():
     done = _run_noisy()
     assert done.stderr == ""
     assert done.stdout.split() == ["3", "None"]  # spawned workers inherit the quiet level
@@ -58,6 +60,57 @@ def test_debug_or_verbose_two_lets_everything_through(argv, debug):
     done = _run_noisy(*argv, debug=debug)
     assert "HDF5 file via" in done.stderr and "DeprecationWarning: old library call" in done.stderr
     assert done.stdout.split() == ["None", "1"]  # the decision reaches spawned workers
+
+
+# Says what TensorFlow finds in the environment when it loads (ahead of every other finder;
+# console.quiet's finder, put ahead of it, looks the spec up again through it).
+TENSORFLOW_SPY = """
+import os, sys
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow":
+            print("tensorflow loads with", *map(os.environ.get, ("TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL")))
+sys.meta_path.insert(0, Spy())
+"""
+
+# What importing a package may change: environment, warning display, import hooks, logging, fd 2.
+PROCESS_STATE = """
+import logging, os, sys, warnings
+def process_state():
+    absl = logging.getLogger("absl")
+    return (dict(os.environ), warnings.showwarning, list(sys.meta_path), list(logging.getLogger().handlers),
+            logging.getLogger("tensorflow").level, list(absl.filters), list(absl.handlers),
+            os.fstat(2).st_ino, os.fstat(2).st_dev)
+"""
+
+
+def _run_python(program, **variables):
+    """Run ``program`` in a fresh interpreter, in the environment of a new user's shell (none of
+    TensorFlow's or this package's console variables) plus ``variables``."""
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", console.DEBUG_VARIABLE)}
+    return subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          env={**environment, **variables}, check=False)
+
+
+def test_importing_ser_keras_changes_nothing_in_the_process():
+    program = TENSORFLOW_SPY + PROCESS_STATE + """
+before = process_state()
+import ser_keras
+print("unchanged" if process_state() == before else f"changed: {before} -> {process_state()}")
+import tensorflow
+"""
+    done = _run_python(program)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["unchanged", "tensorflow loads with None None"]
+
+
+@pytest.mark.parametrize("variables, onednn", [({}, "1"), ({"TF_ENABLE_ONEDNN_OPTS": "0"}, "0")])
+def test_the_command_line_sets_tensorflows_environment_before_it_loads(variables, onednn):
+    # The scripts import ser_keras.cli.<module>, whose imports load TensorFlow.
+    done = _run_python(TENSORFLOW_SPY + "import ser_keras.cli.table1\n", **variables)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == [f"tensorflow loads with {onednn} 3"]
 
 
 def test_deprecations_of_this_package_still_show_when_quiet():

@@ -5,12 +5,21 @@
 Each subcommand is a module ``ser_keras.cli.<module>`` with ``main(argv=None)``; its docstring
 is its usage text. ``common`` (flags, logging, corpus) and ``search`` (the search flags) are
 shared plumbing, not subcommands.
+
+Importing this package sets the process up as a command (:func:`ser_keras.console.quiet`:
+quiet TensorFlow, oneDNN on). It is the one place every entry passes through before
+TensorFlow loads: the scripts and the installed commands import ``ser_keras.cli.<module>``,
+whose imports load TensorFlow before its ``main`` runs.
 """
 
 import ast
 import importlib
 import importlib.util
 import re
+
+from ser_keras import console
+
+console.quiet()
 
 # Subcommand modules by the folder their script lives in, in the order ``ser-keras list`` shows.
 SUBCOMMANDS = {
