@@ -1,12 +1,13 @@
-"""What a run prints to the console: quiet by default, one progress view.
+"""What a run prints to the console: quiet by default, one progress view, plain interruptions.
 
 Not a paper section. TensorFlow's C++ start-up lines, tf.data graph warnings, retracing
 warnings and Keras' ``.h5`` notice say nothing about a replication run, and they buried its
 own log. :func:`quiet` (called by the command line, ``ser_keras.cli``, before anything imports
 TensorFlow; a library user calls it too, if wanted) drops them; ``SER_KERAS_DEBUG=1`` or
 ``--verbose 2`` on the command line keeps everything. Importing ``ser_keras`` changes nothing.
-:class:`RunProgress` is the one progress view over a run's (row, fold) units.
-This module imports no TensorFlow.
+:class:`RunProgress` is the one progress view over a run's (row, fold) units;
+:func:`plain_interrupts` ends a run on Ctrl-C or SIGTERM with one
+line saying how to resume it. This module imports no TensorFlow.
 """
 
 import contextlib
@@ -15,6 +16,7 @@ import importlib.util
 import logging
 import os
 import re
+import signal
 import sys
 import tempfile
 import threading
@@ -200,6 +202,10 @@ def _absl_logger():
     return absl_logging.get_absl_logger()
 
 
+# The RunProgress views entered and not yet left, innermost last: what an interruption counts.
+_entered = []
+
+
 class RunProgress:
     """The progress view of one run over its (row, fold) units.
 
@@ -255,6 +261,7 @@ class RunProgress:
             # tqdm's own "<remaining" assumes units that cost alike; the postfix carries ours.
             self.bar = tqdm.tqdm(total=self.total, desc=self.title, unit="unit", file=self.stream, dynamic_ncols=True,
                                  bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
+        _entered.append(self)
         return self
 
     def expect(self, paced, beside=None, *, shared=False):
@@ -267,6 +274,8 @@ class RunProgress:
             self.shared = shared
 
     def __exit__(self, *exc_info):
+        if self in _entered:
+            _entered.remove(self)
         if self.bar is not None:
             self.bar.close()
             self.bar = None
@@ -378,6 +387,67 @@ class RunProgress:
         if not units_left:
             return 0.0
         return units_left * sum(times) / len(times) if times else None
+
+
+# Exit status of a run ended by a signal: 128 + its number, as shells report it.
+INTERRUPTION_EXIT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+@contextlib.contextmanager
+def plain_interrupts(resume_command):
+    """Within the block, Ctrl-C (SIGINT) and SIGTERM end the process at once with one line on
+    stderr and exit status 130 or 143, no traceback:
+
+        interrupted after 17 of 60 units; finished units are kept; resume with: <resume_command>
+
+    The count is that of the innermost :class:`RunProgress` entered (without one the line has
+    no count). Why exit rather than raise KeyboardInterrupt: raised inside TensorFlow's
+    training loop it surfaced as a SystemError under a long traceback, and unwinding would
+    wait for the unit on the second thread to end. Nothing unwinding would keep is lost:
+    every finished unit is already saved, atomically (a run killed at any point resumes to
+    the same result). A signal the process was started to ignore stays ignored; outside the
+    main thread, where Python cannot set signal handlers, the block changes nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupted(number, frame):
+        progress = _entered[-1] if _entered else None
+        counted = f" after {progress.done} of {progress.total} units" if progress is not None else ""
+        # A dying process: the line matters, not a flush or a bar that fails.
+        with contextlib.suppress(OSError, ValueError, RuntimeError):
+            sys.stdout.flush()
+        with contextlib.suppress(OSError, ValueError, RuntimeError):
+            if progress is not None and progress.bar is not None:
+                progress.bar.close()  # leaves the bar drawn and ends its line
+            elif _is_terminal(sys.stderr):
+                sys.stderr.write("\n")  # past the ^C the terminal echoed
+            sys.stderr.flush()
+        # os.write: the interrupted code may have been inside a write to sys.stderr.
+        os.write(2, f"interrupted{counted}; finished units are kept; resume with: {resume_command}\n".encode())
+        _release_semaphores()
+        os._exit(INTERRUPTION_EXIT_STATUS[number])
+
+    previous = {number: signal.getsignal(number) for number in INTERRUPTION_EXIT_STATUS}
+    for number, handler in previous.items():
+        if handler is not signal.SIG_IGN:  # started to ignore it (nohup, a shell's background job): it still does
+            signal.signal(number, interrupted)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            if handler is not None:  # None: set outside Python, cannot be put back
+                signal.signal(number, handler)
+
+
+def _release_semaphores():
+    """Unlink the named semaphores of this process's multiprocessing queues (e.g. the openSMILE
+    worker pool's), as an ordinary exit does: multiprocessing's resource tracker, which
+    outlives the process, otherwise warns of "leaked semaphore objects" under the line."""
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        util._run_finalizers(0)  # the exit-time finalizers of priority >= 0; semaphores have 0
 
 
 def _duration(seconds):

@@ -64,11 +64,16 @@ runpy.run_path(script, run_name="__main__")
 '''
 
 
-def _table1(out, corpus, cache, *extra, phase=None):
+def _table1_command(out, corpus, cache, *extra, phase=None):
+    """``(command, environment)`` of a quick two-row table1.py run (``extra`` flags override)."""
     script = str(ROOT / "replicate" / "table1.py")
     args = ["--corpus", f"iemocap:{corpus}", "--quick", "--rows", ROWS, "--out", str(out), "--verbose", "0", *extra]
     command = [sys.executable, "-c", KILLER, phase, script, *args] if phase else [sys.executable, script, *args]
-    env = {**os.environ, "SER_KERAS_CACHE": str(cache)}
+    return command, {**os.environ, "SER_KERAS_CACHE": str(cache)}
+
+
+def _table1(out, corpus, cache, *extra, phase=None):
+    command, env = _table1_command(out, corpus, cache, *extra, phase=phase)
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
 
 

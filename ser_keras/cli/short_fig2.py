@@ -13,7 +13,7 @@ Writes fig2_subseg.png and fig2_seg.png. Without --models the two CNN rows are t
 
 
 from ser_keras.cli.analysis import analysis_parser, open_short_analysis
-from ser_keras.cli.common import print_finished
+from ser_keras.cli.common import interruptible, print_finished
 from ser_keras.experiments.analysis_short import finish_short, value_row
 from ser_keras.experiments.analysis_short_summaries import frequency_claims, frequency_summary
 from ser_keras.interpret import DEFAULT_BANDS
@@ -22,6 +22,7 @@ from ser_keras.plots import save_frequency_responses
 NAMES = {"subseg": "Raw SubSeg", "seg": "Raw Seg"}
 
 
+@interruptible
 def main(argv=None):
     parser = analysis_parser(__doc__, "short_fig2", paper="short")
     _, analysis, started = open_short_analysis(parser, argv, "short_fig2")

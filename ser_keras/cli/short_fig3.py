@@ -15,12 +15,13 @@ happy on relevance; ComParE on SubSeg-Rel more even). Writes fig3_{a,b,c,d}_*.pn
 
 from ser_keras.data.labels import FOUR_CLASSES
 from ser_keras.cli.analysis import analysis_parser, open_short_analysis
-from ser_keras.cli.common import print_finished
+from ser_keras.cli.common import interruptible, print_finished
 from ser_keras.experiments.analysis_short import finish_short, value_row
 from ser_keras.experiments.analysis_short_summaries import confusion_claims
 from ser_keras.plots import save_confusion_matrix
 
 
+@interruptible
 def main(argv=None):
     parser = analysis_parser(__doc__, "short_fig3", paper="short")
     parser.add_argument("--compare-classifier", choices=("svm", "rf"), default="svm",

@@ -14,12 +14,13 @@ the paper's number. Without --models the Table-1 CNN and ComParE rows are traine
 """
 
 from ser_keras.cli.analysis import analysis_parser, open_short_analysis
-from ser_keras.cli.common import print_finished
+from ser_keras.cli.common import interruptible, print_finished
 from ser_keras.experiments.analysis_short import TABLE3_IDS, finish_short
 
 CONTEXT_ROWS = ("compare_func_svm", "compare_func_rf", "raw_subseg_cnn", "raw_seg_cnn")
 
 
+@interruptible
 def main(argv=None):
     parser = analysis_parser(__doc__, "short_table3", paper="short")
     _, analysis, started = open_short_analysis(parser, argv, "short_table3")

@@ -16,7 +16,7 @@ import io
 
 from ser_keras.experiments.analysis_short_summaries import TABLE4_PAPER, importance_claims, importance_summary
 from ser_keras.cli.analysis import analysis_parser, open_short_analysis
-from ser_keras.cli.common import print_finished
+from ser_keras.cli.common import interruptible, print_finished
 from ser_keras.experiments.analysis_short import TABLE4_SOURCES, finish_short, value_row
 from ser_keras.interpret import GROUPS
 from ser_keras.io import write_text
@@ -42,6 +42,7 @@ def _tables(summaries):
     return buffer.getvalue(), "\n".join(lines)
 
 
+@interruptible
 def main(argv=None):
     parser = analysis_parser(__doc__, "short_table4", paper="short")
     _, analysis, started = open_short_analysis(parser, argv, "short_table4")

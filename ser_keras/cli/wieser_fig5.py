@@ -16,7 +16,7 @@ import csv
 import io
 
 from ser_keras.cli.analysis import analysis_parser, open_elor_analysis
-from ser_keras.cli.common import print_finished
+from ser_keras.cli.common import interruptible, print_finished
 from ser_keras.data.labels import TABLE_DIMENSIONS
 from ser_keras.experiments.analysis_elor import (descriptor_claims, descriptor_table, elor_notes,
                                                  generalized_inputs, training_mean_signal)
@@ -43,6 +43,7 @@ def _tables(rows):
     return buffer.getvalue(), "\n".join(lines) + "\n"
 
 
+@interruptible
 def main(argv=None):
     parser = analysis_parser(__doc__, "wieser_fig5", paper="elor")
     parser.add_argument("--steps", type=int, default=None, help=f"ascent steps (default 300; --quick {QUICK['steps']})")

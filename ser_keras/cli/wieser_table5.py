@@ -19,8 +19,8 @@ slice) need a GPU. `--hparams FILE` takes tuned values (format: ser_keras/experi
 
 import time
 
-from ser_keras.cli.common import (add_precision_flag, common_parser, open_corpus, open_run, precision_budget,
-                                  print_finished, setup_logging, split_list)
+from ser_keras.cli.common import (add_precision_flag, common_parser, interruptible, open_corpus, open_run,
+                                  precision_budget, print_finished, setup_logging, split_list)
 from ser_keras.console import RunProgress
 from ser_keras.experiments.data import ElorData
 from ser_keras.experiments.elor import ElorExperimentConfig, budget, load_hparams, merge_hparams
@@ -32,6 +32,7 @@ from ser_keras.runs import RunIdentityError
 from ser_keras.seeding import seed_everything
 
 
+@interruptible
 def main(argv=None):
     parser = common_parser(__doc__, default_out="runs/table5")
     parser.add_argument("--networks", default=None,

@@ -36,6 +36,7 @@ import functools
 import logging
 import multiprocessing
 import os
+import signal
 import tempfile
 import threading
 import warnings
@@ -268,7 +269,10 @@ def _pool(workers):
 
 def _exit_with_parent():
     """Worker initializer: exit when the parent process dies. Idle workers of a killed run
-    would otherwise live on, holding its output pipes open."""
+    would otherwise live on, holding its output pipes open. Ctrl-C, which a terminal sends
+    to every process of the run, is the parent's to handle: a worker took it for its own and
+    printed a KeyboardInterrupt traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=lambda: (parent.join(), os._exit(1)), daemon=True).start()
