@@ -144,8 +144,8 @@ def test_layer_profile_times_every_weighted_layer_with_the_first_layer_input_gra
 def test_precision_benchmark_times_each_model_under_both_policies(monkeypatch):
     # Fake workloads report the policy they were built under: the figure must be mixed / float32
     # of the same model, and the global policy must be float32 again afterwards.
-    from tools.bench import precision as precision_benchmark
     from ser_keras.training import precision
+    from tools.bench import precision as precision_benchmark
 
     rates = {"float32": 100.0, "mixed_float16": 150.0, "mixed_bfloat16": 120.0}
     seen = []
@@ -217,9 +217,9 @@ def test_script_cpu_time_counts_the_fork_server_workers(tmp_path):
 def test_gpu_benchmark_runs_on_the_cpu_through_both_input_paths(monkeypatch, tiny_root, capsys):
     # The prepared GPU check must at least run where there is no GPU: every model through the
     # device-input path and the host pipeline, and it says that the figures are CPU figures.
-    from tools.bench import gpu
     from ser_keras.experiments.networks import NETWORKS
     from ser_keras.models import elor
+    from tools.bench import gpu
 
     small = elor.ElorConfig.from_dict({**NETWORKS["elor"].quick_hparams, "batch_size": 8})
     monkeypatch.setattr(elor, "ElorConfig", lambda: small)
@@ -231,7 +231,8 @@ def test_gpu_benchmark_runs_on_the_cpu_through_both_input_paths(monkeypatch, tin
         for clock in harness.CLOCKS:
             assert values[f"{model}_device_input_rate ({clock})"] > 0
             assert values[f"device_vs_host_{model} ({clock})"] == pytest.approx(
-                values[f"{model}_device_input_rate ({clock})"] / values[f"{model}_host_pipeline_rate ({clock})"], rel=2e-3)
+                values[f"{model}_device_input_rate ({clock})"] / values[f"{model}_host_pipeline_rate ({clock})"],
+                rel=2e-3)
     assert values["elor_routed_vs_tensorflow (wall)"] > 0
     assert details["gpu"] is None and details["projection"] is None
 
@@ -251,9 +252,9 @@ def test_op_kinds_of_elor_parts():
 def test_split_head_trace_shows_which_ops_compute_the_routed_layers(tmp_path, routed):
     import tensorflow as tf
 
-    from tools.bench.harness.profile import network_part, op_self_times, trace_split_head_training
     from ser_keras.models.elor import ElorConfig, build_elor
     from ser_keras.training.split_heads import SplitHeadTrainer
+    from tools.bench.harness.profile import network_part, op_self_times, trace_split_head_training
 
     config = ElorConfig(input_length=200, conv_filters=(3, 3), conv_kernel_sizes=(5, 16), pool_sizes=(2, 2),
                         head_units=(4,))  # conv2 takes 3 channels through a kernel of 16: routed
@@ -287,7 +288,8 @@ def test_run_benchmarks_names_the_machine_and_the_code_beside_its_figures(tmp_pa
     environment = details["environment"]
     assert set(environment["cpu"]) == {"model", "avx512"} and "git_sha" in environment
     heading, blank, *table = (tmp_path / "benchmarks.md").read_text().splitlines()
-    assert heading.startswith(f"Machine: {describe_machine(environment)}; code: git ") and heading.endswith("--quick run.")
+    assert heading.startswith(f"Machine: {describe_machine(environment)}; code: git ")
+    assert heading.endswith("--quick run.")
     assert blank == "" and table[2] == "| pipeline_ratio | 0.5 | ratio | >= 0.9 | **misses** |"
     skipped = ["table1_wall_time", "table1_cores_busy", "wieser_table5_quick_wall_time"]  # end_to_end in --quick
     assert [item["name"] for item in json.loads((tmp_path / "benchmarks.json").read_text())] == [
@@ -379,10 +381,31 @@ def test_benchmarks_run_as_modules_from_any_folder(tmp_path):
     assert "stream shuffled 250 ms windows" in done.stdout
 
 
+def test_every_benchmark_starts_as_the_commands_do_with_onednn_on():
+    # Its figures must be those of the commands: console.quiet() picks oneDNN where TensorFlow would not.
+    names = ("pipeline", "torch", "memory", "features", "precision", "gpu_projection", "gpu", "profile", "windows")
+    code = ("import importlib, os, sys\n"
+            "for name in sys.argv[1:]:\n"
+            "    os.environ.pop('TF_ENABLE_ONEDNN_OPTS', None)\n"
+            "    try:\n"
+            "        importlib.import_module(f'tools.bench.{name}').main(['--help'])\n"
+            "    except SystemExit:\n"
+            "        pass\n"
+            "    print('oneDNN', name, os.environ.get('TF_ENABLE_ONEDNN_OPTS'))\n")
+    _, environment = harness.tool_command("windows", [])
+    environment.pop("TF_ENABLE_ONEDNN_OPTS", None)
+    done = subprocess.run([sys.executable, "-c", code, *names], env=environment, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    settings = [line.split()[1:] for line in done.stdout.splitlines() if line.startswith("oneDNN ")]
+    assert settings == [[name, "1"] for name in names]
+
+
 def test_the_pytorch_peer_imports_without_tensorflow_or_ser_keras():
     # The peer runs under a venv with torch and numpy only.
     code = ("import sys; sys.modules['tensorflow'] = None; sys.modules['ser_keras'] = None; "
-            "sys.path.insert(0, sys.argv[1]); from tools.bench.harness.peers import torch_raw_cnn_rate; print('imported')")
+            "sys.path.insert(0, sys.argv[1]); from tools.bench.harness.peers import torch_raw_cnn_rate; "
+            "print('imported')")
     done = subprocess.run([sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and "imported" in done.stdout, done.stderr[-2000:]
 
@@ -396,6 +419,7 @@ def test_ops_of_a_multi_step_loop_count_under_their_part():
     layers = {"conv1", "conv2"}
     assert network_part(f"{loop}/sgd/Mul_9", layers) == "sgd"
     assert op_kind("Mul", network_part(f"{loop}/sgd/Mul_9", layers)) == "optimizer"
-    assert network_part(f"{loop}/gradient_tape/raw_subseg_1/conv2_1/convolution/Conv2DBackpropFilter", layers) == "conv2"
+    weight_gradient = f"{loop}/gradient_tape/raw_subseg_1/conv2_1/convolution/Conv2DBackpropFilter"
+    assert network_part(weight_gradient, layers) == "conv2"
     assert network_part(f"{loop}/compile_loss/sparse_categorical_crossentropy/Sum", layers) == "compile_loss"
     assert network_part("StatefulPartitionedCall/SGD/AssignAddVariableOp", layers) == "SGD"

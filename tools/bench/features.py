@@ -10,13 +10,11 @@ The real-time factor is extraction seconds per second of audio (lower is faster)
 """
 
 import logging
-import os
 import sys
 import tempfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from tools.bench import harness  # noqa: E402  (after the log level is set)
+from ser_keras import console
+from tools.bench import harness
 
 
 def pick_utterances(corpus_spec, audio_seconds):
@@ -46,6 +44,8 @@ def measure(corpus, audio_seconds):
 
 
 def main(argv=None):
+    # Set up as the ser-keras commands are, before TensorFlow loads: oneDNN on, TensorFlow quiet.
+    console.quiet()
     parser = harness.benchmark_parser(__doc__, corpus="synthetic:small",
                                          quick_help="less audio")
     parser.add_argument("--audio-seconds", type=float, help="audio to extract (default 1500, --quick 400)")

@@ -1,4 +1,5 @@
-"""Benchmark 8: training samples/s on a GPU with the inputs cut on the device, against the host pipeline and the projection.
+"""Benchmark 8: training samples/s on a GPU with the inputs cut on the device, against the host
+pipeline and the projection.
 
 Raw SubSeg and Raw Seg (SHORT §2.3, 250 ms windows, the SGD recipe of ``train_frame_classifier``;
 fresh networks, the two paths alternating round by round, the best epoch counting) and ELoR
@@ -23,15 +24,13 @@ says so; target there: device / host Raw SubSeg >= 0.95 (the new path is no slow
 
 import contextlib
 import json
-import os
 import shutil
 import subprocess
 import sys
 import threading
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from tools.bench import harness  # noqa: E402  (after the log level is set)
+from ser_keras import console
+from tools.bench import harness
 
 FULL = {"steps": 200, "epochs": 2, "rounds": 2, "elor_steps": 20, "elor_rounds": 3}
 QUICK = {"steps": 12, "epochs": 2, "rounds": 2, "elor_steps": 1, "elor_rounds": 1}
@@ -275,6 +274,8 @@ def measure(corpus, *, quick, batch_size=256, precision="float32", pipeline=None
 
 
 def main(argv=None):
+    # Set up as the ser-keras commands are, before TensorFlow loads: oneDNN on, TensorFlow quiet.
+    console.quiet()
     from ser_keras.training.precision import PRECISIONS
 
     parser = harness.benchmark_parser(__doc__, corpus="synthetic:full",

@@ -21,12 +21,10 @@ Not projected: SVM/RF/BoAW rows (CPU work), relevance-signal trainings, feature 
 
 import argparse
 import json
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from tools.bench import harness  # noqa: E402  (after the log level is set)
+from ser_keras import console
+from tools.bench import harness
 
 # Published dense peaks, TFLOP/s (NVIDIA datasheets: the sparsity figures halved).
 GPUS = {"H100 SXM": {"tf32": 494.7, "fp32": 67.0}, "A100 SXM": {"tf32": 156.0, "fp32": 19.5},
@@ -106,6 +104,8 @@ def project(pipeline):
 
 
 def main(argv=None):
+    # Set up as the ser-keras commands are, before TensorFlow loads: oneDNN on, TensorFlow quiet.
+    console.quiet()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pipeline-json", help="JSON written by tools.bench.pipeline (model efficiencies)")
     parser.add_argument("--quick", action="store_true", help="no effect: the projection is arithmetic")

@@ -9,12 +9,10 @@ process' own.
     python -m tools.bench.memory --quick --json memory.json
 """
 
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from tools.bench import harness  # noqa: E402  (after the log level is set)
+from ser_keras import console
+from tools.bench import harness
 
 OVERHEAD_BYTES = 1.5e9
 
@@ -34,6 +32,8 @@ def measure(corpus, *, max_batches, batch_size=256):
 
 
 def main(argv=None):
+    # Set up as the ser-keras commands are, before TensorFlow loads: oneDNN on, TensorFlow quiet.
+    console.quiet()
     parser = harness.benchmark_parser(__doc__, corpus="synthetic:full",
                                          quick_help="stream only the first --quick-batches batches")
     parser.add_argument("--quick-batches", type=int, default=400, help="batches streamed with --quick (default 400)")

@@ -16,12 +16,10 @@ Every figure is given on the wall clock and on the process' CPU clock (see
     python -m tools.bench.pipeline --quick --json pipeline.json
 """
 
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from tools.bench import harness  # noqa: E402  (after the log level is set)
+from ser_keras import console
+from tools.bench import harness
 
 FULL = {"steps": 40, "epochs": 3, "rounds": 2, "elor_steps": 2, "elor_rounds": 3, "matmul_rounds": 5}
 QUICK = {"steps": 15, "epochs": 2, "rounds": 2, "elor_steps": 1, "elor_rounds": 1, "matmul_rounds": 3}
@@ -93,6 +91,8 @@ def subseg_profile_records(layers, training_flops, pipeline_rate, ceiling, detai
 
 
 def main(argv=None):
+    # Set up as the ser-keras commands are, before TensorFlow loads: oneDNN on, TensorFlow quiet.
+    console.quiet()
     parser = harness.benchmark_parser(__doc__, corpus="synthetic:full",
                                          quick_help="fewer and shorter timed rounds")
     args = parser.parse_args(argv)

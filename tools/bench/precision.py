@@ -11,12 +11,10 @@ and the figure is the mixed / float32 speed-up on both clocks.
     python -m tools.bench.precision --quick --json precision.json
 """
 
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from tools.bench import harness  # noqa: E402  (after the log level is set)
+from ser_keras import console
+from tools.bench import harness
 
 QUICK = {"steps": 6, "epochs": 2, "rounds": 2, "elor_steps": 1, "elor_rounds": 1}
 FULL = {"steps": 20, "epochs": 3, "rounds": 3, "elor_steps": 3, "elor_rounds": 2}
@@ -74,6 +72,8 @@ def measure(corpus, *, quick):
 
 
 def main(argv=None):
+    # Set up as the ser-keras commands are, before TensorFlow loads: oneDNN on, TensorFlow quiet.
+    console.quiet()
     parser = harness.benchmark_parser(__doc__, corpus="synthetic:small",
                                          quick_help="fewer timed steps and rounds")
     args = parser.parse_args(argv)

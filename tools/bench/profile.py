@@ -1,4 +1,5 @@
-"""Benchmark 9: where a Raw SubSeg and an ELoR training step spend their time, and what variants that keep the published maths gain.
+"""Benchmark 9: where a Raw SubSeg and an ELoR training step spend their time, and what variants
+that keep the published maths gain.
 
 1. Trace: the TF profiler over a few training steps of SHORT's recipe (one pre-built batch of
    256 windows, after a tracing epoch, validation excluded) of the published Raw SubSeg and of
@@ -30,9 +31,8 @@ import subprocess
 import sys
 import tempfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from tools.bench import harness  # noqa: E402  (after the log level is set)
+from ser_keras import console
+from tools.bench import harness
 
 FULL = {"trace_steps": 5, "steps": 5, "epochs": 2, "rounds": 2, "setting_rounds": 2, "eval_windows": 4096,
         "eval_rounds": 3, "elor_steps": 2}
@@ -200,6 +200,8 @@ def measure(quick, logdir):
 
 
 def main(argv=None):
+    # Set up as the ser-keras commands are, before TensorFlow loads: oneDNN on, TensorFlow quiet.
+    console.quiet()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer traced steps and rounds")
     parser.add_argument("--trace-dir", help="keep the profiler traces here (TensorBoard's profile tab reads them)")

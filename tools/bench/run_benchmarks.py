@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 
+from ser_keras import console
 from tools.bench import harness
 from tools.bench.harness.page import RunFacts, performance_page, run_heading
 
@@ -58,8 +59,8 @@ def run_tool(name, arguments, out, timeout_s):
             failure = None if done.returncode == 0 else f"exit status {done.returncode}"
         except subprocess.TimeoutExpired:
             failure = f"timed out after {timeout_s:.0f} s"
-    print(f"  {name}: {time.perf_counter() - started:.0f} s" + (f" - FAILED ({failure}; see {log_path})" if failure else ""),
-          flush=True)
+    failed = f" - FAILED ({failure}; see {log_path})" if failure else ""
+    print(f"  {name}: {time.perf_counter() - started:.0f} s{failed}", flush=True)
     if failure:
         return [harness.record(f"{name}_failed", None, failure)], None
     with open(os.path.join(out, f"{name}.json")) as handle:
@@ -92,6 +93,8 @@ def main(argv=None):
     parser.add_argument("--docs-only", action="store_true",
                         help="run nothing: write --docs from the benchmarks.json and details.json in --out")
     args = parser.parse_args(argv)
+    # Set up as the ser-keras commands are (TensorFlow quiet when the environment is read at the end).
+    console.quiet()
     if args.docs_only:
         if not args.docs:
             parser.error("--docs-only needs --docs PAGE")

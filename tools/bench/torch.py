@@ -15,9 +15,8 @@ import importlib.util
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from tools.bench import harness  # noqa: E402  (after the log level is set)
+from ser_keras import console
+from tools.bench import harness
 
 FULL = {"steps": 40, "epochs": 3, "rounds": 2}
 QUICK = {"steps": 15, "epochs": 2, "rounds": 1}
@@ -58,6 +57,8 @@ def measure(corpus, python, *, quick, batch_size=256):
 
 
 def main(argv=None):
+    # Set up as the ser-keras commands are, before TensorFlow loads: oneDNN on, TensorFlow quiet.
+    console.quiet()
     parser = harness.benchmark_parser(__doc__, corpus="synthetic:full",
                                          quick_help="fewer and shorter timed rounds")
     parser.add_argument("--torch-python", help="interpreter with torch + numpy for the peer")

@@ -9,17 +9,17 @@ stays O(audio) rather than O(windows x 4000). The measuring code is
 
 import argparse
 import logging
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from tools.bench.harness import stream_epoch_figures  # noqa: E402  (after the log level is set)
+from ser_keras import console
+from tools.bench.harness import stream_epoch_figures
 
 MIB = 2 ** 20
 
 
 def main(argv=None):
+    # Set up as the ser-keras commands are, before TensorFlow loads: oneDNN on, TensorFlow quiet.
+    console.quiet()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default="synthetic:small", help="corpus spec (default synthetic:small)")
     parser.add_argument("--batch-size", type=int, default=256, help="windows per batch (default 256)")
@@ -36,8 +36,9 @@ def main(argv=None):
           f"int16 {figures['corpus_int16_bytes'] / MIB:.1f} MiB, {figures['windows_in_epoch']} windows/epoch")
     print(f"streamed {figures['windows_streamed']} windows in {figures['stream_s']} s"
           f"{' (full epoch)' if figures['full_epoch'] else ' (capped)'}: {figures['windows_per_s']:.0f} windows/s")
-    print(f"peak RSS {figures['peak_rss_bytes'] / MIB:.0f} MiB (after loading {figures['peak_rss_after_load_bytes'] / MIB:.0f} "
-          f"MiB); materialising the epoch would take {figures['materialised_float32_bytes'] / 2 ** 30:.1f} GiB")
+    print(f"peak RSS {figures['peak_rss_bytes'] / MIB:.0f} MiB (after loading "
+          f"{figures['peak_rss_after_load_bytes'] / MIB:.0f} MiB); materialising the epoch would take "
+          f"{figures['materialised_float32_bytes'] / 2 ** 30:.1f} GiB")
     if args.json:
         from ser_keras.io import write_json
 

@@ -58,8 +58,8 @@ from tools.bench.harness.workloads import (
 )
 
 __all__ = [
-    "CHECKOUT", "CLOCKS", "GB", "MATMUL_SIZE", "RECORD_KEYS", "benchmark_parser", "best", "best_rate", "check_records", "clock",
-    "elapsed", "elor_rate", "elor_training_rate", "feature_extraction_figures", "finish", "format_table",
+    "CHECKOUT", "CLOCKS", "GB", "MATMUL_SIZE", "RECORD_KEYS", "benchmark_parser", "best", "best_rate", "check_records",
+    "clock", "elapsed", "elor_rate", "elor_training_rate", "feature_extraction_figures", "finish", "format_table",
     "frame_training_rate", "in_memory_dataset", "layer_training_rates", "lld_mlp_rate", "load_window_store",
     "markdown_table", "matmul_flops_per_s", "peak_rss_bytes", "raw_cnn_rates", "rates", "record", "script_wall_time",
     "stream_epoch_figures", "stream_windows", "tool_command", "torch_peer_rate", "torch_raw_cnn_rate",

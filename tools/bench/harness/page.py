@@ -85,10 +85,12 @@ def performance_page(records, details, *, out, docs):
         "",
         "## Targets",
         "",
-        f"{held} of {len(targets)} targets hold" + (f"; {skipped} not measured in this run." if skipped else "."),
-        "",
-        markdown_table(targets).rstrip("\n"),
     ]
+    if targets:
+        unmeasured = f"; {skipped} not measured in this run." if skipped else "."
+        lines += [f"{held} of {len(targets)} targets hold{unmeasured}", "", markdown_table(targets).rstrip("\n")]
+    else:
+        lines.append("No benchmark of this run has a target.")
     for name, names in run.sections.items():
         what = f"{summary(name, width=1000, package='tools.bench')}. (`python -m tools.bench.{name}`)"
         lines += ["", f"## {name}", "", what, "", markdown_table([by_name[item] for item in names]).rstrip("\n")]
