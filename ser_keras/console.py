@@ -5,8 +5,8 @@ warnings and Keras' ``.h5`` notice say nothing about a replication run, and they
 own log. :func:`quiet` (called by the command line, ``ser_keras.cli``, before anything imports
 TensorFlow; a library user calls it too, if wanted) drops them; ``SER_KERAS_DEBUG=1`` or
 ``--verbose 2`` on the command line keeps everything. Importing ``ser_keras`` changes nothing.
-:class:`RunProgress` is the one progress view over a run's (row, fold) units;
-:func:`plain_interrupts` ends a run on Ctrl-C or SIGTERM with one
+:class:`RunProgress` is the one progress view over a run's (row, fold) units, with a heartbeat
+for long units in a log; :func:`plain_interrupts` ends a run on Ctrl-C or SIGTERM with one
 line saying how to resume it. This module imports no TensorFlow.
 """
 
@@ -205,6 +205,9 @@ def _absl_logger():
 # The RunProgress views entered and not yet left, innermost last: what an interruption counts.
 _entered = []
 
+# Seconds a unit trains before its first heartbeat, and between two.
+HEARTBEAT_SECONDS = 60
+
 
 class RunProgress:
     """The progress view of one run over its (row, fold) units.
@@ -252,6 +255,7 @@ class RunProgress:
         self.row_seconds = {}  # row -> seconds of each unit trained here
         self.row_done = {}  # row -> units done (trained, resumed or skipped)
         self.running = {}  # (row, fold) -> [start, share done or None, when told] of units in training
+        self._last_beat = {}  # (row, fold) -> when its last heartbeat line was written
         self._lock = threading.Lock()
 
     def __enter__(self):
@@ -279,6 +283,45 @@ class RunProgress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+    def heartbeat(self, row, fold):
+        """A Keras callback for the unit (row, fold) in training that keeps a log alive.
+
+        Off a terminal (where no bar shows the time running) at ``verbose=1``, once the unit
+        has trained for :data:`HEARTBEAT_SECONDS` (counted from :meth:`unit_started`), the end
+        of an epoch writes one line, at most one per such interval for the unit however many
+        networks it trains; the epoch's ``learning_rate`` and ``val_loss`` are shown where its
+        logs have them:
+
+            01:19:02   raw_seg_cnn Ses03: epoch 4, lr 0.0025, val_loss 1.213, 5 min
+
+        Any trainer that calls a Keras callback's ``on_epoch_end`` can carry it: ``model.fit``
+        and :class:`~ser_keras.training.split_heads.SplitHeadTrainer`.
+        """
+        import keras
+
+        made = time.monotonic()
+        return keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: self._beat(row, fold, made, epoch, logs or {}))
+
+    def _beat(self, row, fold, made, epoch, logs):
+        if self.verbose != 1 or self.bar is not None:
+            return
+        with self._lock:
+            now = time.monotonic()
+            started = self.running.get((row, fold), [made])[0]
+            last = max(self._last_beat.get((row, fold), started), started)
+            if now - last < HEARTBEAT_SECONDS:
+                return
+            self._last_beat[row, fold] = now
+            told = [f"epoch {epoch + 1}"]
+            if "learning_rate" in logs:
+                told.append(f"lr {float(logs['learning_rate']):g}")
+            if "val_loss" in logs:
+                told.append(f"val_loss {float(logs['val_loss']):.3f}")
+            self.stream.write(f"{time.strftime('%H:%M:%S')}   {row} {fold}: {', '.join(told)}, "
+                              f"{_duration(now - started)}\n")
+            self.stream.flush()
 
     def unit_started(self, row, fold):
         """Name the unit in training on the bar (no line of its own)."""

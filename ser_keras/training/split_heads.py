@@ -194,7 +194,7 @@ class SplitHeadTrainer:
         return {head: np.concatenate(arrays) for head, arrays in batches.items()}
 
     def fit(self, train_dataset, validation_dataset=None, *, epochs, patience=10, checkpoint_path=None, verbose=1,
-            tensorboard_dir=None):
+            tensorboard_dir=None, callbacks=()):
         """Train up to ``epochs`` epochs; returns the history dict of per-epoch lists.
 
         With ``validation_dataset``: early stopping after ``patience`` epochs without a
@@ -208,7 +208,9 @@ class SplitHeadTrainer:
         print nothing (the run's progress view reports finished units). ``tensorboard_dir``:
         per-epoch scalars laid out as ``keras.callbacks.TensorBoard`` does:
         ``train/`` epoch_loss_<head>, epoch_learning_rate; ``validation/`` epoch_loss_<head>,
-        epoch_accuracy_<head>, epoch_loss (the sum that early stopping watches).
+        epoch_accuracy_<head>, epoch_loss (the sum that early stopping watches). ``callbacks``:
+        Keras callbacks whose ``on_epoch_end`` gets each epoch's record as its logs (``loss_<head>``,
+        ``val_loss``, ...; e.g. the run's heartbeat); this loop has no other callback hooks.
         """
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1; got {epochs!r}.")
@@ -255,6 +257,8 @@ class SplitHeadTrainer:
             state["epoch"] = epoch
             if checkpoint_path is not None:
                 self._save_checkpoint(checkpoint_path, state, best_weights)
+            for callback in callbacks:
+                callback.on_epoch_end(epoch - 1, dict(record))  # Keras counts epochs from 0
         if best_weights is not None:
             self.model.set_weights(best_weights)
         self.best_epoch = state["best_epoch"]
