@@ -34,8 +34,8 @@ def main(argv=None):
                         help="comma-separated row ids (default: the paper's 12 and every plug-in row)")
     parser.add_argument("--plugin", action="append", default=[], metavar="FILE.py|MODULE",
                         help="a Python file, or a module from PYTHONPATH, that registers "
-                             "rows with ser_keras.register_row (repeatable; installed plug-ins of the entry-point group "
-                             "ser_keras.plugins load by themselves)")
+                             "rows with ser_keras.register_row (repeatable; plug-ins installed under the "
+                             "entry-point group ser_keras.plugins load by themselves)")
     parser.add_argument("--reference", default=DEFAULT_REFERENCE,
                         help=f"row every other row is compared with (paired tests; default: {DEFAULT_REFERENCE}, "
                              "the paper's best utterance-level system)")

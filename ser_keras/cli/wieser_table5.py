@@ -38,9 +38,10 @@ def main(argv=None):
     parser.add_argument("--networks", default=None,
                         help=f"comma-separated networks (default: the paper's four, {','.join(PAPER_NETWORKS)}, "
                              "and every plug-in network)")
-    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
-                        help="import MODULE, which registers networks with ser_keras.register_network (repeatable; "
-                             "installed plug-ins of the entry-point group ser_keras.plugins load by themselves)")
+    parser.add_argument("--plugin", action="append", default=[], metavar="FILE.py|MODULE",
+                        help="a Python file, or a module from PYTHONPATH, that registers "
+                             "networks with ser_keras.register_network (repeatable; plug-ins installed under the "
+                             "entry-point group ser_keras.plugins load by themselves)")
     parser.add_argument("--hparams", default=None, metavar="FILE|DIR",
                         help="best_hparams.json of a tuning search (values chosen once on one fold, the paper's "
                              "protocol), or the --out folder of a per-fold search (<fold>/best_hparams.json each)")

@@ -10,8 +10,11 @@ Networks that take IS10 are built with the training slices' functional mean and 
 
 import dataclasses
 
+import keras
+
 from ser_keras.models.elor import (ElorConfig, ElorFtrConfig, FtrConfig, HeadConfig, LomConfig, build_elor,
                                    build_elor_ftr, build_ftr, build_lom)
+from ser_keras.training.split_heads import head_layers, head_outputs
 from ser_keras.tuning.spaces import ELOR_SPACE, FTR_SPACE, LOM_SPACE
 
 INPUT_KINDS = {"raw": "raw 6 s waveform", "mfcc": "MFCC 599×26", "is10": "IS10 functionals",
@@ -95,10 +98,11 @@ def register_network(id, input, build, *, paper_name=None, config_class=HeadConf
 
     ``input``: one of :data:`INPUT_KINDS`; ``build(config)`` — for IS10 inputs
     ``build(config, functional_mean=..., functional_variance=...)`` — returns an uncompiled
-    model with two softmax outputs named ``valence`` and ``arousal`` (5 classes each);
-    ``config_class``: its config dataclass (default :class:`~ser_keras.models.elor.HeadConfig`:
-    head sizes, dropout, L2, learning rate, momentum, batch size). An id or name already
-    registered is refused.
+    functional model with two softmax outputs named ``valence`` and ``arousal`` (5 classes
+    each), as a list of layers of those names or a dict with those keys; its input may leave
+    axes open (e.g. ``(None, 26)`` MFCC frames); ``config_class``: its config dataclass
+    (default :class:`~ser_keras.models.elor.HeadConfig`: head sizes, dropout, L2, learning rate,
+    momentum, batch size). An id or name already registered is refused.
     """
     name = paper_name or id
     taken = {key.lower() for spec in NETWORKS.values() for key in (spec.id, spec.paper_name)}
@@ -111,12 +115,20 @@ def register_network(id, input, build, *, paper_name=None, config_class=HeadConf
 
 
 def check_plugin_network(spec, config, data, train):
-    """Build a plug-in network once and check its two heads before any training."""
+    """Build a plug-in network once and check its two heads before any training: outputs
+    matched to ``valence`` and ``arousal`` by name, each ``(None, classes)``, each with a
+    trainable layer of its own (what the split-head updates step)."""
     try:
         model = spec.build(config, data, train)
     except Exception as error:
         raise ValueError(f"Plug-in network {spec.id!r}: build failed: {type(error).__name__}: {error}") from error
-    shapes = {name: tuple(output.shape) for name, output in zip(model.output_names, model.outputs)}
-    expected = {head: (None, config.num_classes) for head in ("valence", "arousal")}
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"Plug-in network {spec.id!r}: build returned {type(model).__name__}, not a keras.Model.")
+    try:
+        shapes = {head: tuple(output.shape) for head, output in head_outputs(model).items()}
+        head_layers(model)
+    except ValueError as error:
+        raise ValueError(f"Plug-in network {spec.id!r}: {error}") from error
+    expected = {head: (None, config.num_classes) for head in shapes}
     if shapes != expected:
-        raise ValueError(f"Plug-in network {spec.id!r}: outputs {shapes}; expected two heads {expected}.")
+        raise ValueError(f"Plug-in network {spec.id!r}: output shapes {shapes}; expected {expected}.")

@@ -107,11 +107,15 @@ def check_plugin_row(row, input_shape, num_classes):
                          f"{type(error).__name__}: {error}") from error
     if not isinstance(model, keras.Model):
         raise ValueError(f"Plug-in row {row.id!r}: build returned {type(model).__name__}, not a keras.Model.")
-    output = tuple(model.output_shape)
-    if output[1:] != (num_classes,):
+    output = model.output_shape
+    if not (isinstance(output, tuple) and output[1:] == (num_classes,)):
         raise ValueError(f"Plug-in row {row.id!r}: the model's output shape is {output}; expected "
                          f"(None, {num_classes}) class probabilities.")
-    probe = model(np.zeros((1, *input_shape), np.float32))
+    try:
+        probe = model(np.zeros((1, *input_shape), np.float32))
+    except Exception as error:
+        raise ValueError(f"Plug-in row {row.id!r}: the model does not take inputs of shape {tuple(input_shape)}: "
+                         f"{type(error).__name__}: {error}") from error
     if not np.allclose(np.sum(keras.ops.convert_to_numpy(probe)), 1.0, atol=1e-3):
         raise ValueError(f"Plug-in row {row.id!r}: the outputs do not sum to 1; end the model with a softmax.")
     return model

@@ -157,9 +157,10 @@ class ContextGather(_IdGather):
 def with_input_gather(model, gather):
     """``window ids -> gather -> model`` as one Keras model, built in the strategy of ``model``;
     ``gather`` (a :class:`WindowGather` or :class:`ContextGather`) holds no weight, so training
-    the wrapper trains ``model``."""
-    expected = tuple(gather.compute_output_shape((None, 2)))
-    if tuple(model.input_shape) != expected:
+    the wrapper trains ``model``, whose input may leave axes open (``(None, None, D)``)."""
+    expected, taken = tuple(gather.compute_output_shape((None, 2))), model.input_shape
+    if not (isinstance(taken, tuple) and len(taken) == len(expected)
+            and all(size in (None, wanted) for size, wanted in zip(taken, expected))):
         raise ValueError(f"The 'model' parameter of with_input_gather must take {gather.delivers} of shape "
                          f"{expected}. Got input shape {model.input_shape!r}.")
     with model.distribute_strategy.scope():

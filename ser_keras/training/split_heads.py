@@ -42,18 +42,49 @@ from ser_keras.training.momentum import MomentumSGD
 from ser_keras.training.routes import routed_layers
 
 
-def _is_head_layer(layer_name, head):
-    return layer_name == head or layer_name.startswith(f"{head}_")
+def head_outputs(model, heads=HEADS):
+    """``{head: symbolic output}`` of a functional two-head ``model``, its outputs matched to
+    ``heads`` by name: a dict output's keys, or the names Keras gives a list's outputs (their
+    layers' names). A ValueError names the outputs found when they are not exactly ``heads``."""
+    try:
+        output = model.output
+    except AttributeError as error:  # a subclassed model that was never called has no graph
+        raise ValueError(f"{model.name!r} is not a functional model (keras.Model(inputs, outputs)).") from error
+    if isinstance(output, dict):
+        named = dict(output)
+    else:
+        named = dict(zip(model.output_names, output if isinstance(output, (list, tuple)) else [output]))
+    if sorted(named) != sorted(heads):
+        raise ValueError(f"outputs named {sorted(named)}; expected two outputs named {heads[0]!r} and {heads[1]!r} "
+                         "(a list of layers of those names, or a dict with those keys).")
+    return {head: named[head] for head in heads}
+
+
+def head_layers(model, heads=HEADS):
+    """``{head: layers only that head's output depends on}`` (the rest is the shared trunk),
+    read from the functional graph of ``model``; a ValueError names a head without a trainable
+    layer of its own."""
+    behind = {head: {id(layer) for layer in keras.Model(model.inputs, output).layers}
+              for head, output in head_outputs(model, heads).items()}
+    owned = {head: [layer for layer in model.layers if all((id(layer) in behind[each]) == (each == head)
+                                                           for each in heads)]
+             for head in heads}
+    for head, layers in owned.items():
+        if not any(layer.trainable_variables for layer in layers):
+            raise ValueError(f"no trainable layer feeds the {head!r} output alone, so it has no head to update; "
+                             f"layers: {[layer.name for layer in model.layers]}.")
+    return owned
 
 
 class SplitHeadTrainer:
     """Trains a two-head model with alternating, randomly ordered head updates.
 
-    ``build_model`` is a zero-argument callable returning the (uncompiled) model; it is
-    called inside ``strategy.scope()``. Head layers are found by name: ``<head>`` and
-    ``<head>_*`` (as ``ser_keras.models.elor`` names them); every other trainable layer
-    is shared trunk. ``seed`` drives the per-batch head order only; seed weights and
-    dropout with ``keras.utils.set_random_seed`` before building.
+    ``build_model`` is a zero-argument callable returning the (uncompiled) functional model; it
+    is called inside ``strategy.scope()``. Its outputs are the heads, matched by name (a dict's
+    keys or a list's output names, :func:`head_outputs`); a head's layers are those only its
+    output depends on (:func:`head_layers`), every other trainable layer is shared trunk.
+    ``seed`` drives the per-batch head order only; seed weights and dropout with
+    ``keras.utils.set_random_seed`` before building.
 
     ``input_stage``: a function ``x -> model input`` run inside every compiled step (both
     half-steps, evaluation, prediction) before the model, e.g.
@@ -77,6 +108,9 @@ class SplitHeadTrainer:
         with self.strategy.scope():
             self.model = build_model()
             self.update_variables = self._partition_variables()
+            # A list-output model returns its heads by position, a dict-output one by name.
+            self._positions = None if isinstance(self.model.output, dict) else {
+                head: list(self.model.output_names).index(head) for head in self.heads}
             self.optimizers = {
                 head: MomentumSGD(learning_rate, momentum=momentum, nesterov=True, name=f"sgd_{head}")
                 for head in self.heads
@@ -93,25 +127,27 @@ class SplitHeadTrainer:
             for head in self.heads
         }
         self._evaluate_batch = tf.function(self._distributed_evaluate, reduce_retracing=True)
-        self._forward = tf.function(lambda x: self.model(self.input_stage(x), training=False), reduce_retracing=True)
+        self._forward = tf.function(lambda x: self._outputs(x, training=False), reduce_retracing=True)
+
+    def _outputs(self, x, *, training):
+        """``{head: probabilities}`` of the model on ``x``."""
+        outputs = self.model(self.input_stage(x), training=training)
+        return outputs if self._positions is None else {head: outputs[at] for head, at in self._positions.items()}
 
     def _partition_variables(self):
-        """Trunk + head variables per head; checks that each head exists and is trainable."""
+        """Trunk + head variables per head, in the model's layer order (:func:`head_layers`)."""
+        owned = head_layers(self.model, self.heads)
+        owner = {id(layer): head for head, layers in owned.items() for layer in layers}
         head_variables = {head: [] for head in self.heads}
         trunk = []
         for layer in self.model.layers:
-            owner = next((head for head in self.heads if _is_head_layer(layer.name, head)), None)
-            (head_variables[owner] if owner else trunk).extend(layer.trainable_variables)
-        for head, variables in head_variables.items():
-            if not variables:
-                layer_names = [layer.name for layer in self.model.layers]
-                raise ValueError(f"No trainable layer named {head!r} or {head}_* in the model; layers: {layer_names}.")
+            (head_variables[owner[id(layer)]] if id(layer) in owner else trunk).extend(layer.trainable_variables)
         return {head: trunk + head_variables[head] for head in self.heads}
 
     def _replica_update(self, head, x, labels):
         variables = self.update_variables[head]
         with tf.GradientTape() as tape:
-            outputs = self.model(self.input_stage(x), training=True)
+            outputs = self._outputs(x, training=True)
             per_example = keras.losses.sparse_categorical_crossentropy(labels[head], outputs[head])
             # Deviation: batch-mean cross-entropy (Keras convention), the paper sums over samples.
             data_loss = tf.nn.compute_average_loss(per_example)
@@ -131,7 +167,7 @@ class SplitHeadTrainer:
         return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
     def _replica_evaluate(self, x, labels):
-        outputs = self.model(self.input_stage(x), training=False)
+        outputs = self._outputs(x, training=False)
         sums = {}
         for head in self.heads:
             target = tf.cast(labels[head], tf.int64)
