@@ -1,6 +1,7 @@
 """The device-input path: window ids in the stream, windows cut in the step,
 the same training as the host pipeline, and a saved network that still takes windows."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -381,13 +382,14 @@ def test_the_gpu_branch_copies_the_slice_tables_once_and_trains_as_the_host_path
     # The branch a GPU machine takes, run on the CPU: every table the cut reads is copied into a
     # mirrored strategy once, and split-head training on slice indices under that strategy
     # matches the host pipeline under the default strategy.
-    from ser_keras.training import device_input
+    from ser_keras.training import execution
 
     train, validation, _ = elor_data.fold_slices(elor_data.folds[0])
+    inputs_on_device = dataclasses.replace(execution.current(), inputs_on_device=True)  # that decision only
     histories, weights = [], []
     for on_device in (False, True):
         if on_device:
-            monkeypatch.setattr(device_input, "accelerators_visible", lambda: True)
+            monkeypatch.setattr(execution, "current", lambda: inputs_on_device)
         strategy = tf.distribute.MirroredStrategy(["/cpu:0"]) if on_device else None
         trainer, input_kind = _elor_trainer(elor_data, train, on_device, strategy)
 

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from ser_keras.models.elor import ElorConfig, LomConfig, build_elor, build_lom
 from ser_keras.models.raw_cnn import RAW_SEG, RAW_SUBSEG, build_raw_cnn
-from ser_keras.training import routes
+from ser_keras.training import execution
 from ser_keras.training.routes import (
     conv1d_input_gradient,
     conv1d_kernel_gradient,
@@ -19,6 +19,12 @@ from ser_keras.training.routes import (
     route_layers,
 )
 from ser_keras.training.split_heads import SplitHeadTrainer
+
+
+def _pretend_cpu(monkeypatch, *, avx512):
+    """This process's execution as on a CPU (no GPU) with, without, or of unknown AVX-512."""
+    decided = execution.decide(gpus=[], tpu=False, cpu={"model": "a CPU", "avx512": avx512}, cpuinfo_flags=())
+    monkeypatch.setattr(execution, "current", lambda: decided)
 
 
 def _direct_kernel_gradient(x, upstream, kernel_size):
@@ -186,7 +192,7 @@ def _routed_names(model, **options):
 ])
 def test_measured_rules_route_elors_long_convolutions_and_batch_norms_and_shorts_last_ones(
         monkeypatch, avx512, short_routed):
-    monkeypatch.setattr(routes, "cpu_facts", lambda: {"model": "a CPU", "avx512": avx512})
+    _pretend_cpu(monkeypatch, avx512=avx512)
     batch_norms = {f"conv{block}_batchnorm": "fused_batch_norm" for block in (1, 2, 3)}
     assert _routed_names(build_elor(ElorConfig())) == {"conv2": "frame_pairs", "conv3": "frame_pairs", **batch_norms}
     assert _routed_names(build_lom(LomConfig())) == batch_norms
@@ -195,7 +201,7 @@ def test_measured_rules_route_elors_long_convolutions_and_batch_norms_and_shorts
 
 
 def test_without_avx512_only_wide_convolutions_of_short_kernels_take_the_patch_matmul(monkeypatch):
-    monkeypatch.setattr(routes, "cpu_facts", lambda: {"model": "an AVX2 CPU", "avx512": False})
+    _pretend_cpu(monkeypatch, avx512=False)
     inputs = keras.Input((400, 128))
     wide = keras.layers.Conv1D(8, 10, strides=5, name="wide")(inputs)  # 79 positions
     long_kernel = keras.layers.Conv1D(8, 16, strides=5, name="long_kernel")(inputs)
@@ -204,24 +210,10 @@ def test_without_avx512_only_wide_convolutions_of_short_kernels_take_the_patch_m
     assert _routed_names(model) == {"wide": "patch_matmul"}
 
 
-def test_cpu_facts_read_x86_flags_and_say_none_where_there_are_none(tmp_path):
-    x86 = tmp_path / "x86"
-    x86.write_text("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 fma\n\n"
-                   "processor\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 fma\n")
-    arm = tmp_path / "arm"
-    arm.write_text("processor\t: 0\nFeatures\t: fp asimd\n")
-    avx512 = tmp_path / "avx512"
-    avx512.write_text("model name\t: Intel Xeon\nflags\t\t: avx2 avx512f avx512bw\n")
-    assert routes.cpu_facts(str(x86)) == {"model": "AMD EPYC", "avx512": False}
-    assert routes.cpu_facts(str(avx512)) == {"model": "Intel Xeon", "avx512": True}
-    assert routes.cpu_facts(str(arm)) == {"model": None, "avx512": None}
-    assert routes.cpu_facts(str(tmp_path / "missing")) == {"model": None, "avx512": None}
-
-
 def test_a_network_inside_a_wrapper_model_is_routed_and_given_back(monkeypatch):
     from ser_keras.training.routes import routed_layers
 
-    monkeypatch.setattr(routes, "cpu_facts", lambda: {"model": "a CPU", "avx512": True})
+    _pretend_cpu(monkeypatch, avx512=True)
     network = build_raw_cnn(RAW_SEG)
     ids = keras.Input((4000,))
     wrapper = keras.Model(ids, network(keras.layers.Identity()(ids)))  # like the device-input window gather

@@ -35,7 +35,7 @@ from ser_keras.metrics import unweighted_average_recall, weighted_average_recall
 from ser_keras.models.elor import HEADS
 from ser_keras.runs import Budget
 from ser_keras.seeding import UnitSeeds
-from ser_keras.training.device_input import accelerators_visible
+from ser_keras.training import execution
 from ser_keras.training.fit import save_h5
 from ser_keras.training.split_heads import SplitHeadTrainer
 
@@ -145,15 +145,17 @@ def merge_hparams(base, overrides):
 class ElorExperiment:
     """The per-(network, fold) training of ELOR Table 5 on prepared :class:`ElorData`.
 
-    ``inputs_on_device`` (default: where TensorFlow sees a GPU or TPU): the stream carries slice
-    indices and the trainer cuts the inputs inside its compiled steps from copies on the device
-    (``ElorData.slice_inputs``); otherwise the host pipeline cuts them. Same batches either way.
+    ``inputs_on_device`` (default: as :mod:`~ser_keras.training.execution` decides, where
+    TensorFlow sees a GPU or TPU): the stream carries slice indices and the trainer cuts the
+    inputs inside its compiled steps from copies on the device (``ElorData.slice_inputs``);
+    otherwise the host pipeline cuts them. Same batches either way.
     """
 
     def __init__(self, data, config, record, *, inputs_on_device=None):
         self.data, self.config, self.record = data, config, record
         self.folds = data.folds
-        self.inputs_on_device = accelerators_visible() if inputs_on_device is None else inputs_on_device
+        self.inputs_on_device = (execution.current().inputs_on_device if inputs_on_device is None
+                                 else inputs_on_device)
 
     def prepare_inputs(self, networks):
         """Compute (or load from the cache) the features the ``networks`` read, before any

@@ -38,9 +38,9 @@ from ser_keras.plots import save_table1_figure
 from ser_keras.results import Scoring
 from ser_keras.runs import Budget
 from ser_keras.seeding import UnitSeeds
+from ser_keras.training import execution
 from ser_keras.training.aggregate import utterance_decisions
-from ser_keras.training.device_input import (accelerators_visible, device_corpus, with_context_gather,
-                                             with_window_gather)
+from ser_keras.training.device_input import device_corpus, with_context_gather, with_window_gather
 from ser_keras.training.fit import save_h5, train_frame_classifier
 
 logger = logging.getLogger(__name__)
@@ -193,7 +193,8 @@ class ShortExperiment:
         # Raw windows and LLD contexts cut inside the compiled step where a GPU/TPU trains (the
         # host pipeline cannot feed one); on a CPU the host pipeline overlaps the cut
         # with the step. Both give the same inputs in the same order, so the same numbers.
-        self.inputs_on_device = accelerators_visible() if inputs_on_device is None else inputs_on_device
+        self.inputs_on_device = (execution.current().inputs_on_device if inputs_on_device is None
+                                 else inputs_on_device)
         self._boaw = {}
         self._unit = threading.local()  # .seeds: the UnitSeeds of the unit this thread trains
         # Row family → the code that computes one fold of such a row.

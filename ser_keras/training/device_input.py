@@ -30,20 +30,17 @@ from ser_keras.data.windows import (
     corpus_tensor,
     window_id_dataset,
 )
+from ser_keras.training import execution
 from ser_keras.training.fit import save_h5, train_frame_classifier
 
 WINDOW_IDS = "window_ids"
 
 
-def accelerators_visible():
-    """Whether TensorFlow sees a GPU or TPU to train on."""
-    return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
-
-
 def _on_devices(host, copy, strategy, cache, key="_device_tensors"):
-    """``host`` where there is no accelerator, else ``copy(host, strategy)``, kept in ``cache``
-    (a dict, e.g. an object's ``__dict__``) under ``key`` so each strategy gets one copy."""
-    if not accelerators_visible():
+    """``host`` where inputs stay on the host (no GPU or TPU: this process's
+    :class:`~ser_keras.training.execution.Execution`), else ``copy(host, strategy)``, kept in
+    ``cache`` (a dict, e.g. an object's ``__dict__``) under ``key`` so each strategy gets one copy."""
+    if not execution.current().inputs_on_device:
         return host
     strategy = strategy or tf.distribute.get_strategy()
     copies = cache.setdefault(key, {})

@@ -15,10 +15,10 @@ that names the real limit ("epoch 7, LR 0.0125, stops below 1e-6"); a run's prog
 
 import math
 import keras
-import tensorflow as tf
 
 from ser_keras.io import atomic_path
 from ser_keras.models.h5_export import write_h5
+from ser_keras.training import execution
 from ser_keras.training.momentum import MomentumSGD
 from ser_keras.training.routes import routed_layers
 from ser_keras.training.schedules import HalveLearningRateOnPlateau, HalvingSchedule
@@ -95,9 +95,10 @@ def train_frame_classifier(
     batches with integer labels. An infinite (repeated) dataset needs ``steps_per_epoch`` /
     ``validation_steps``. max_epochs: optional hard cap (e.g. for ``--quick`` runs).
     jit_compile: XLA; ``None`` turns it on only when a GPU is visible (on CPU it slowed
-    training down). verbose: 2 prints the epoch lines and Keras' step bar; 0 and 1 print
-    nothing. checkpoint_path: where the best-validation model is written as ``.h5``
-    once training ends. The model ends up holding the best-validation weights.
+    training down; :mod:`ser_keras.training.execution` decides). verbose: 2 prints the epoch
+    lines and Keras' step bar; 0 and 1 print nothing. checkpoint_path: where the
+    best-validation model is written as ``.h5`` once training ends. The model ends up holding
+    the best-validation weights.
     tensorboard_dir: where ``keras.callbacks.TensorBoard`` logs each epoch:
     ``train/`` epoch_loss, epoch_accuracy, epoch_learning_rate (the rate used in that epoch);
     ``validation/`` epoch_loss, epoch_accuracy.
@@ -125,7 +126,7 @@ def train_frame_classifier(
     if val_ds is None:
         raise ValueError("`val_ds` is required: the learning-rate schedule runs on the validation loss.")
     if jit_compile is None:
-        jit_compile = bool(tf.config.list_physical_devices("GPU"))
+        jit_compile = execution.current().xla
     if steps_per_execution is None:
         steps_per_execution = pick_steps_per_execution(steps_per_epoch, validation_steps)
 

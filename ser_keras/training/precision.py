@@ -9,10 +9,9 @@ still sets); the split-head loop of ELOR has no loss scaling, so it always takes
 (float32's exponent range, no underflow).
 """
 
-from pathlib import Path
-
 import keras
-import tensorflow as tf
+
+from ser_keras.training import execution
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 
@@ -22,31 +21,22 @@ def configure_precision(precision="auto"):
     if precision not in PRECISIONS:
         raise ValueError(f"`precision` must be one of {PRECISIONS}. Got {precision!r}.")
     if precision == "auto":
-        precision = "mixed_float16" if tf.config.list_physical_devices("GPU") else "float32"
+        precision = execution.current().auto_precision
     keras.mixed_precision.set_global_policy(precision)
     return precision
 
 
 def native_bfloat16():
-    """Whether this machine computes bfloat16 natively (the first GPU, else the CPU)."""
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0))
-        return tuple(capability) >= (8, 0)
-    cpuinfo = Path("/proc/cpuinfo")
-    flags = cpuinfo.read_text() if cpuinfo.exists() else ""
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    """Whether this machine computes bfloat16 natively (the first GPU, else the CPU), as
+    :mod:`ser_keras.training.execution` found."""
+    return execution.current().bfloat16_native
 
 
 def half_precision_native():
     """Whether this machine computes a half-precision type natively: any GPU (float16), or a
     CPU with AVX512_BF16, AMX or AVX512_FP16. Elsewhere TensorFlow emulates it, several times
     slower than float32 (``python -m tools.bench.precision`` measures it)."""
-    if tf.config.list_physical_devices("GPU"):
-        return True
-    cpuinfo = Path("/proc/cpuinfo")
-    flags = cpuinfo.read_text() if cpuinfo.exists() else ""
-    return any(flag in flags for flag in ("avx512_bf16", "amx_bf16", "avx512_fp16", "amx_fp16"))
+    return execution.current().half_precision_native
 
 
 def mixed_policy(*, loss_scaling=True):

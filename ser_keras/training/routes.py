@@ -36,17 +36,19 @@ Same maths, other summation order: outputs and gradients agree with TensorFlow's
 rounding (tests). :func:`route_layers` applies the routes; the trainers route only while they
 train (:func:`routed_layers`), so predictions and saved models run TensorFlow's own ops and a
 reloaded ``.h5`` predicts bit for bit what the trained model predicted. Which layers a route
-takes depends on the hardware (a GPU: none; the CPU's vector instructions), so a trained
+takes depends on the hardware (a GPU: none; the CPU's vector instructions), as
+:mod:`ser_keras.training.execution` decides once per process, so a trained
 model's rounding does too: the trainers report the routed layers, and ``env.json`` the CPU.
 """
 
 import contextlib
-import functools
 import types
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from ser_keras.training import execution
 
 
 def frame_length(kernel_size, in_channels):
@@ -166,26 +168,7 @@ def _patch_matmul_pays_off(layer):
     if layer.output.shape[1] <= 5:
         return True
     kernel_size, stride, in_channels = layer.kernel_size[0], layer.strides[0], layer.input.shape[-1]
-    return cpu_facts()["avx512"] is False and in_channels >= 128 and kernel_size <= 3 * stride
-
-
-@functools.cache
-def cpu_facts(cpuinfo_path="/proc/cpuinfo"):
-    """``{"model": name, "avx512": bool}`` of this CPU from ``/proc/cpuinfo``; a value is
-    None where that file does not tell (not Linux, or a CPU without x86 flags)."""
-    model, flags = None, None
-    try:
-        with open(cpuinfo_path) as cpuinfo:
-            for line in cpuinfo:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key == "model name" and model is None:
-                    model = value.strip()
-                elif key == "flags" and flags is None:
-                    flags = value.split()
-    except OSError:
-        pass
-    return {"model": model, "avx512": None if flags is None else "avx512f" in flags}
+    return execution.current().cpu_avx512 is False and in_channels >= 128 and kernel_size <= 3 * stride
 
 
 def _frame_pairs_pay_off(layer):
@@ -282,11 +265,12 @@ def _layers(model):
 
 @contextlib.contextmanager
 def routed_layers(model, enabled=None):
-    """:func:`route_layers` for the ``with`` block (if ``enabled``; ``None``: where no GPU
-    is visible, the hardware the routes were measured on); the layers get their own ``call``
-    back when it ends. Graphs traced inside the block keep the routes."""
+    """:func:`route_layers` for the ``with`` block (if ``enabled``; ``None``: as this process's
+    :class:`~ser_keras.training.execution.Execution` decides, where no GPU is visible, the
+    hardware the routes were measured on); the layers get their own ``call`` back when it ends.
+    Graphs traced inside the block keep the routes."""
     if enabled is None:
-        enabled = not tf.config.list_logical_devices("GPU")
+        enabled = execution.current().routes
     routed = route_layers(model) if enabled else {}
     try:
         yield routed

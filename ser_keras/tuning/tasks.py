@@ -17,7 +17,8 @@ from ser_keras.data.windows import context_dataset, frame_index, window_id_datas
 from ser_keras.experiments.data import LLD_SETS
 from ser_keras.experiments.networks import NETWORKS, searchable
 from ser_keras.models.lld_mlp import lld_standardization
-from ser_keras.training.device_input import accelerators_visible, with_context_gather
+from ser_keras.training import execution
+from ser_keras.training.device_input import with_context_gather
 from ser_keras.tuning.search import LldMlpHyperModel, MlpData, SplitHeadHyperModel
 
 # --quick: every 10th training window and every 5th validation window (SHORT's quick budget).
@@ -28,8 +29,9 @@ def short_mlp_hypermodel(data, fold, *, source="compare", seed=0, quick=False, b
                          verbose=0, inputs_on_device=None):
     """LLD-MLP hypermodel on ``source`` ('compare' or 'egemaps') LLD contexts of ``fold`` of
     :class:`~ser_keras.experiments.data.ShortData` ``data``. ``inputs_on_device`` (default:
-    where TensorFlow sees a GPU or TPU): trials stream window ids and gather their contexts
-    inside the compiled steps (as Table 1 does).
+    as :mod:`~ser_keras.training.execution` decides, where TensorFlow sees a GPU or TPU):
+    trials stream window ids and gather their contexts inside the compiled steps (as Table 1
+    does).
 
     Returns ``(hypermodel, settings)``; ``settings`` describes the data for ``search.json``.
     """
@@ -40,7 +42,7 @@ def short_mlp_hypermodel(data, fold, *, source="compare", seed=0, quick=False, b
     counts = [len(matrix) for matrix in matrices]
     mean, variance = lld_standardization(np.concatenate([matrices[i] for i in fold.train]))
     train_owners, train_frames = frame_index(counts, fold.train, frame_step=budget["train_frame_step"])
-    on_device = accelerators_visible() if inputs_on_device is None else inputs_on_device
+    on_device = execution.current().inputs_on_device if inputs_on_device is None else inputs_on_device
     cut = window_id_dataset if on_device else functools.partial(context_dataset, data.context_tensor(source))
     train = cut(train_owners, train_frames, data.targets, batch_size=batch_size, shuffle=True, seed=seed, repeat=True)
     val_owners, val_frames = frame_index(counts, fold.validation, frame_step=budget["eval_frame_step"])
@@ -62,8 +64,9 @@ def elor_hypermodel(data, network, fold, *, seed=0, quick=False, epochs=30, pati
                     inputs_on_device=None):
     """Split-head hypermodel of ``network`` (one with a search space: 'elor', 'lom', 'ftr')
     on ``fold``'s slices of :class:`~ser_keras.experiments.data.ElorData` ``data``.
-    ``inputs_on_device`` (default: where TensorFlow sees a GPU or TPU): trials stream slice
-    indices and cut their inputs inside the compiled steps (``ElorData.slice_inputs``).
+    ``inputs_on_device`` (default: as :mod:`~ser_keras.training.execution` decides, where
+    TensorFlow sees a GPU or TPU): trials stream slice indices and cut their inputs inside the
+    compiled steps (``ElorData.slice_inputs``).
 
     Returns ``(hypermodel, settings, fixed)``: with ``quick``, ``fixed`` pins the layer
     sizes to Table 5's small ``--quick`` network (dropout, L2 and the optimiser are still
@@ -80,7 +83,7 @@ def elor_hypermodel(data, network, fold, *, seed=0, quick=False, epochs=30, pati
     def build_network(config):
         return spec.build(config, data, train)
 
-    on_device = accelerators_visible() if inputs_on_device is None else inputs_on_device
+    on_device = execution.current().inputs_on_device if inputs_on_device is None else inputs_on_device
 
     def datasets(batch_size):
         return (data.dataset(spec.input_kind, train, batch_size=batch_size, shuffle=True, seed=seed,
