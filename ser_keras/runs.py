@@ -1,7 +1,8 @@
 """Run records with provenance and identity, written by every replicate, tuning and tool script.
 
 A run folder holds ``fingerprint.json`` (the run's identity, below), ``config.json``
-(resolved config incl. seed), ``env.json`` (package versions, git SHA, dirty flag, CPU, cores, GPUs),
+(resolved config incl. seed), ``env.json`` (package versions, git SHA, dirty flag, CPU, cores, GPUs,
+how training executes),
 per-(row, fold) parts under ``parts/`` so an interrupted run resumes, and on completion
 ``metrics.json`` (schema: ``ser_keras/schemas/metrics.schema.json``; it names the machine the
 run finished on), ``results.csv``,
@@ -47,20 +48,18 @@ SOURCE_KEY = "code.source_files."
 
 
 def environment():
-    """Package versions, git commit and host facts for ``env.json``: among them the CPU and
-    the GPUs TensorFlow sees (which decide which layers the trainers route, see
-    :mod:`ser_keras.training.routes`)."""
-    import tensorflow as tf
+    """Package versions, git commit and host facts for ``env.json``: among them the CPU, the
+    GPUs TensorFlow sees and how this process executes training (``execution``: the device,
+    XLA, the same-maths routes, the input path, the precision defaults; see
+    :mod:`ser_keras.training.execution`)."""
+    from ser_keras.training import execution
 
-    from ser_keras.training.routes import cpu_facts
-
+    decided = execution.current()
     versions = package_versions(PACKAGES)
     root = Path(__file__).resolve().parent.parent
     return {"python": platform.python_version(), "platform": platform.platform(),
-            "cpu_count": os.cpu_count(), "cpu": cpu_facts(),
-            "gpus": [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
-                     for gpu in tf.config.list_physical_devices("GPU")],
-            "packages": versions, **_git(root)}
+            "cpu_count": os.cpu_count(), "cpu": {"model": decided.cpu_model, "avx512": decided.cpu_avx512},
+            "gpus": list(decided.gpus), "execution": decided.to_dict(), "packages": versions, **_git(root)}
 
 
 def package_versions(packages):
@@ -270,9 +269,9 @@ class RunRecord:
                    "wall_s": round(time.time() - self.started, 1), "rows": rows,
                    "claims": [claim.to_dict() for claim in claims],
                    "comparisons": [dataclasses.asdict(comparison) for comparison in comparisons]}
-        # Where this process ran; resumed or merged parts may have trained elsewhere (their sidecars
-        # name the layers they routed).
-        metrics["finished_on"] = {key: self.environment[key] for key in ("cpu", "cpu_count", "gpus")}
+        # Where and how this process ran; resumed or merged parts may have trained elsewhere (their
+        # sidecars name the layers they routed).
+        metrics["finished_on"] = {key: self.environment[key] for key in ("cpu", "cpu_count", "gpus", "execution")}
         if scoring is not None:
             metrics["scoring"] = scoring.to_dict()
         if extra:

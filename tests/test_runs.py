@@ -41,6 +41,9 @@ def test_finish_writes_every_record_file(tmp_path):
     assert len(env["gpus"]) == len(tf.config.list_physical_devices("GPU"))
     assert set(env["cpu"]) == {"model", "avx512"}  # the routes the trainers take depend on it
     assert all(isinstance(name, str) for name in env["gpus"])
+    # How this process trains, as the trainers decided it (ser_keras.training.execution).
+    assert env["execution"]["device"] == ("gpu" if env["gpus"] else "cpu")
+    assert env["execution"]["xla"] is bool(env["gpus"]) and env["execution"]["routes"] is not bool(env["gpus"])
     stored = read_json(out / "metrics.json")
     assert stored == metrics and stored["seed"] == 3 and stored["quick"] is True
     assert stored["corpus"] == {"spec": "synthetic:tiny", "sha256": "ab" * 32, "label_view": "four_class",
@@ -57,7 +60,8 @@ def test_finish_writes_every_record_file(tmp_path):
     assert "- quick budget" in table and "Budget: **quick** — quick smoke-test budget: at most 2 epochs." in table
     assert stored["budget"] == {"name": "quick", "max_epochs": 2, "description": BUDGET.words}
     # The code version and the machine travel with the numbers into the table too.
-    assert stored["finished_on"] == {"cpu": env["cpu"], "cpu_count": env["cpu_count"], "gpus": env["gpus"]}
+    assert stored["finished_on"] == {"cpu": env["cpu"], "cpu_count": env["cpu_count"], "gpus": env["gpus"],
+                                     "execution": env["execution"]}
     code = stored["fingerprint"]["code"]
     assert f"Code: ser-keras {code['ser_keras']}, source sha256 {code['source_sha256'][:12]}; finished on " in table
     assert set(code["packages"]) == {"tensorflow", "keras", "opensmile", "scikit-learn"}
