@@ -444,6 +444,7 @@ def test_table5_folds_on_slice_indices_equal_the_host_pipeline(elor_data, tmp_pa
         for head in ("arousal", "valence"):
             np.testing.assert_allclose(device_part[head].pop("probabilities"), host_part[head].pop("probabilities"),
                                        rtol=1e-4, atol=1e-5)
+        assert set(device_part.pop("compute")) == set(host_part.pop("compute"))  # what each unit cost differs
         assert device_part == host_part  # ids, predictions, epochs, slices
         for host_weight, device_weight in zip(host_weights, device_weights, strict=True):
             np.testing.assert_allclose(device_weight, host_weight, rtol=1e-4, atol=1e-4)

@@ -21,7 +21,8 @@ import threading
 import time
 
 import keras
-import tensorflow as tf
+
+from ser_keras.training import execution
 
 
 class _OtherThreadFailed(Exception):
@@ -129,9 +130,7 @@ class UnitMeter:
     def read(self, *, network):
         """``{"wall_s", "cpu_s", "peak_rss_mb", "device"}``; ``network``: whether the unit
         trained a network (on the GPUs TensorFlow sees, if any) or fitted on the CPU."""
-        gpus = tf.config.list_physical_devices("GPU") if network else []
-        device = ", ".join(tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
-                           for gpu in gpus) or "CPU"
+        device = ", ".join(execution.current().gpus if network else ()) or "CPU"
         return {"wall_s": round(time.perf_counter() - self._wall, 3),
                 "cpu_s": round(time.process_time() - self._cpu, 3),
                 "peak_rss_mb": round(_peak_rss_bytes() / 2 ** 20, 1), "device": device}
