@@ -3,6 +3,8 @@ and ``--mlp-hparams``: a tuning/search_short_mlp.py result replaces the LLD-MLP 
 
 import csv
 import json
+import re
+from pathlib import Path
 
 import keras
 import pytest
@@ -178,3 +180,18 @@ def test_reads_what_the_real_search_writes(tmp_path, tiny_root):
     assert chosen["egemaps"]["hidden_layers"]["*"] == best["hparams"]["hidden_layers"]
     search = chosen["egemaps"]["provenance"]["files"]["*"]["search"]
     assert search["fold"] == "Ses01" and search["quick"] is True
+
+
+def test_the_readmes_statistics_example_runs_on_a_runs_predictions(full_quick_run, monkeypatch, capsys):
+    # The README's worked example, verbatim but for the run folder, against what the run reported.
+    out, metrics = full_quick_run
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    example = next(block for block in readme.split("```python\n")[1:] if "from ser_keras.stats import" in block)
+    monkeypatch.chdir(out.parent)
+    exec(example.split("```")[0].replace("runs/table1", out.name), {})  # noqa: S102 - the README's own code
+    printed = capsys.readouterr().out.splitlines()
+    row = next(r for r in metrics["rows"] if r["id"] == "raw_subseg_cnn")
+    value = float(re.search(r"Interval\(value=(?:np\.float64\()?([0-9.]+)", printed[0]).group(1))
+    assert value == pytest.approx(row["value"], abs=0.005)
+    comparison = next(c for c in metrics["comparisons"] if c["system"] == "raw_subseg_cnn")
+    assert f"p={comparison['p']}" in printed[1]
