@@ -13,8 +13,11 @@ from ser_keras import console  # noqa: F401  (ser_keras.console.quiet() after `i
 
 __version__ = "0.1.0"
 
-_PLUGIN_API = {"register_row": "ser_keras.experiments.rows", "register_network": "ser_keras.experiments.networks",
-               "NetworkSpec": "ser_keras.experiments.networks"}
+_PLUGIN_API = {
+    "register_row": "ser_keras.experiments.rows",
+    "register_network": "ser_keras.experiments.networks",
+    "NetworkSpec": "ser_keras.experiments.networks",
+}
 
 
 def __getattr__(name):

@@ -28,21 +28,26 @@ from sklearn.svm import LinearSVC
 from ser_keras.metrics import unweighted_average_recall
 
 SVM_GRID = tuple({"C": c} for c in (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0))
-RANDOM_FOREST_GRID = tuple({"n_estimators": 300, "max_depth": depth, "min_samples_leaf": leaf}
-                           for depth in (None, 20) for leaf in (1, 5))
+RANDOM_FOREST_GRID = tuple(
+    {"n_estimators": 300, "max_depth": depth, "min_samples_leaf": leaf} for depth in (None, 20) for leaf in (1, 5)
+)
 GRIDS = {"svm": SVM_GRID, "rf": RANDOM_FOREST_GRID}
 
 
 def make_svm(C, random_state):
     """Standardise (training statistics) → linear SVM with complexity ``C``."""
-    return make_pipeline(StandardScaler(), LinearSVC(C=C, class_weight="balanced", max_iter=20000,
-                                                     random_state=random_state))
+    return make_pipeline(
+        StandardScaler(), LinearSVC(C=C, class_weight="balanced", max_iter=20000, random_state=random_state)
+    )
 
 
 def make_random_forest(params, random_state, n_jobs=1):
     """Random forest with ``params`` (e.g. one entry of ``RANDOM_FOREST_GRID``)."""
-    return make_pipeline(RandomForestClassifier(**{"max_features": "sqrt", "class_weight": "balanced", **params},
-                                                random_state=random_state, n_jobs=n_jobs))
+    return make_pipeline(
+        RandomForestClassifier(
+            **{"max_features": "sqrt", "class_weight": "balanced", **params}, random_state=random_state, n_jobs=n_jobs
+        )
+    )
 
 
 def make_classifier(kind, params, random_state, n_jobs=1):
@@ -83,8 +88,9 @@ def _join(first, second):
     return list(first) + list(second)
 
 
-def fit_with_validation(kind, X_train, y_train, X_val, y_val, *, random_state, labels, transformer=None,
-                        grid=None, n_jobs=1):
+def fit_with_validation(
+    kind, X_train, y_train, X_val, y_val, *, random_state, labels, transformer=None, grid=None, n_jobs=1
+):
     """Choose hyperparameters by validation UAR, then refit on train + validation.
 
     Returns ``(pipeline, params, validation_uar)``; ``pipeline.predict`` takes the same kind

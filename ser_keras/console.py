@@ -64,10 +64,12 @@ class _QuietLibraryDeprecations:
         self.show = show
 
     def __call__(self, message, category, filename, lineno, file=None, line=None):
-        if (issubclass(category, (DeprecationWarning, PendingDeprecationWarning))
-                and not os.path.abspath(filename).startswith(_PACKAGE_DIR)):
+        if issubclass(category, (DeprecationWarning, PendingDeprecationWarning)) and not os.path.abspath(
+            filename
+        ).startswith(_PACKAGE_DIR):
             return
         self.show(message, category, filename, lineno, file, line)
+
 
 _variables_set = []  # what quiet put into the environment, for restore_output
 
@@ -263,8 +265,14 @@ class RunProgress:
             import tqdm
 
             # tqdm's own "<remaining" assumes units that cost alike; the postfix carries ours.
-            self.bar = tqdm.tqdm(total=self.total, desc=self.title, unit="unit", file=self.stream, dynamic_ncols=True,
-                                 bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
+            self.bar = tqdm.tqdm(
+                total=self.total,
+                desc=self.title,
+                unit="unit",
+                file=self.stream,
+                dynamic_ncols=True,
+                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]",
+            )
         _entered.append(self)
         return self
 
@@ -302,7 +310,8 @@ class RunProgress:
 
         made = time.monotonic()
         return keras.callbacks.LambdaCallback(
-            on_epoch_end=lambda epoch, logs: self._beat(row, fold, made, epoch, logs or {}))
+            on_epoch_end=lambda epoch, logs: self._beat(row, fold, made, epoch, logs or {})
+        )
 
     def _beat(self, row, fold, made, epoch, logs):
         if self.verbose != 1 or self.bar is not None:
@@ -319,8 +328,9 @@ class RunProgress:
                 told.append(f"lr {float(logs['learning_rate']):g}")
             if "val_loss" in logs:
                 told.append(f"val_loss {float(logs['val_loss']):.3f}")
-            self.stream.write(f"{time.strftime('%H:%M:%S')}   {row} {fold}: {', '.join(told)}, "
-                              f"{_duration(now - started)}\n")
+            self.stream.write(
+                f"{time.strftime('%H:%M:%S')}   {row} {fold}: {', '.join(told)}, {_duration(now - started)}\n"
+            )
             self.stream.flush()
 
     def unit_started(self, row, fold):

@@ -66,13 +66,19 @@ def markdown_blocks(text):
             start = index
             kind = "|" if line.startswith("|") else "- " if line.startswith("- ") else ""
             index += 1
-            while index < len(lines) and lines[index].strip() and not lines[index].startswith("#") and (
-                    lines[index].startswith(kind) if kind else not lines[index].startswith(("|", "- "))):
+            while (
+                index < len(lines)
+                and lines[index].strip()
+                and not lines[index].startswith("#")
+                and (lines[index].startswith(kind) if kind else not lines[index].startswith(("|", "- ")))
+            ):
                 index += 1
             chunk = lines[start:index]
             if kind == "|":
-                cells = [[cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", row.strip()[1:-1])]
-                         for row in chunk]
+                cells = [
+                    [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", row.strip()[1:-1])]
+                    for row in chunk
+                ]
                 numeric = tuple(i for i, cell in enumerate(cells[1]) if cell.endswith(":")) if len(cells) > 1 else ()
                 blocks.append(Table(tuple(cells[0]), tuple(tuple(row) for row in cells[2:]), numeric))
             elif kind:
@@ -98,8 +104,9 @@ def to_markdown(title, generated, blocks):
             lines += [f"- {item}" for item in block.items]
         elif isinstance(block, Table):
             lines.append("| " + " | ".join(_markdown_cell(cell) for cell in block.header) + " |")
-            lines.append("|" + "|".join("---:" if i in block.numeric else "---" for i in range(len(block.header)))
-                         + "|")
+            lines.append(
+                "|" + "|".join("---:" if i in block.numeric else "---" for i in range(len(block.header))) + "|"
+            )
             lines += ["| " + " | ".join(_markdown_cell(cell) for cell in row) + " |" for row in block.rows]
         elif isinstance(block, Figure):
             lines.append(f"![{block.caption}](figures/{block.name})")
@@ -168,21 +175,29 @@ def to_html(title, generated, blocks, *, links=None):
         elif isinstance(block, Bullets):
             body.append("<ul>" + "".join(f"<li>{_inline(item)}</li>" for item in block.items) + "</ul>")
         elif isinstance(block, Table):
-            head = "".join(f"<th{_cell_class(i, '', block.numeric)}>{_inline(c)}</th>"
-                           for i, c in enumerate(block.header))
-            rows = "".join("<tr>" + "".join(f"<td{_cell_class(i, c, block.numeric)}>{_inline(c)}</td>"
-                                            for i, c in enumerate(row)) + "</tr>" for row in block.rows)
+            head = "".join(
+                f"<th{_cell_class(i, '', block.numeric)}>{_inline(c)}</th>" for i, c in enumerate(block.header)
+            )
+            rows = "".join(
+                "<tr>"
+                + "".join(f"<td{_cell_class(i, c, block.numeric)}>{_inline(c)}</td>" for i, c in enumerate(row))
+                + "</tr>"
+                for row in block.rows
+            )
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
         elif isinstance(block, Figure):
             data = base64.b64encode(block.path.read_bytes()).decode("ascii")
-            figures.append(f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(block.caption)}">'
-                           f"<figcaption>{html.escape(block.caption)}</figcaption></figure>")
+            figures.append(
+                f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(block.caption)}">'
+                f"<figcaption>{html.escape(block.caption)}</figcaption></figure>"
+            )
     flush_figures()
     for text, href in (links or {}).items():
         code = _inline(f"`{text}`")
         body = [part.replace(code, f'<a href="{html.escape(href)}">{code}</a>') for part in body]
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{html.escape(title)}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n"
-            f"<h1>{_inline(title)}</h1>\n<p>{_inline(generated)}</p>\n" + "\n".join(body)
-            + "\n</body>\n</html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n"
+        f"<h1>{_inline(title)}</h1>\n<p>{_inline(generated)}</p>\n" + "\n".join(body) + "\n</body>\n</html>\n"
+    )

@@ -16,7 +16,7 @@ def confusion_matrix(y_true, y_pred, num_classes):
     for name, values in (("y_true", y_true), ("y_pred", y_pred)):
         if values.size and (values.min() < 0 or values.max() >= num_classes):
             raise ValueError(f"{name} holds labels outside 0..{num_classes - 1}.")
-    return np.bincount(y_true * num_classes + y_pred, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+    return np.bincount(y_true * num_classes + y_pred, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
 def per_class_recall(y_true, y_pred, num_classes):

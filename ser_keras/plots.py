@@ -33,7 +33,9 @@ def save_confusion_matrix(path, matrix, labels, *, title=""):
     """Row-normalised confusion matrix (rows: true class) with per-cell recall in percent."""
     matrix = np.asarray(matrix, dtype=np.float64)
     if matrix.shape != (len(labels), len(labels)):
-        raise ValueError(f"A confusion matrix for {len(labels)} labels must be square of that size. Got {matrix.shape}.")
+        raise ValueError(
+            f"A confusion matrix for {len(labels)} labels must be square of that size. Got {matrix.shape}."
+        )
     totals = matrix.sum(axis=1, keepdims=True)
     recall = 100 * np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
     figure = _figure(4.2, 3.8)
@@ -137,15 +139,39 @@ def _result_rows(axes, labels, rows):
             axes.plot(row["paper"], position, "D", color=PAPER_COLOUR, markersize=6, zorder=3)
             largest = max(largest, row["paper"])
         if row.get("value") is None:
-            axes.text(0.01, position, row.get("status", "skipped"), transform=axes.get_yaxis_transform(),
-                      va="center", fontsize="small", color=BASELINE_COLOUR, style="italic",
-                      bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+            axes.text(
+                0.01,
+                position,
+                row.get("status", "skipped"),
+                transform=axes.get_yaxis_transform(),
+                va="center",
+                fontsize="small",
+                color=BASELINE_COLOUR,
+                style="italic",
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
+            )
             continue
         low, high = row["ci95"] if row.get("ci95") is not None else (row["value"], row["value"])
-        axes.errorbar(row["value"], position, xerr=[[row["value"] - low], [high - row["value"]]], fmt="o",
-                      color=OURS_COLOUR, capsize=3, markersize=5, zorder=4)
-        axes.annotate(f"{row['value']:.1f}", (row["value"], position), xytext=(0, 5), textcoords="offset points",
-                      ha="center", va="bottom", fontsize="small", color=OURS_COLOUR)
+        axes.errorbar(
+            row["value"],
+            position,
+            xerr=[[row["value"] - low], [high - row["value"]]],
+            fmt="o",
+            color=OURS_COLOUR,
+            capsize=3,
+            markersize=5,
+            zorder=4,
+        )
+        axes.annotate(
+            f"{row['value']:.1f}",
+            (row["value"], position),
+            xytext=(0, 5),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize="small",
+            color=OURS_COLOUR,
+        )
         largest = max(largest, high)
     axes.set_yticks(positions, labels)
     axes.set_ylim(-0.7, len(rows) - 0.3)
@@ -161,8 +187,9 @@ def _result_legend(figure, rows, baselines):
     handles = [Line2D([], [], marker="o", color=OURS_COLOUR, label="ours (95 % CI)")]
     if any(row.get("paper") is not None for row in rows):
         handles.append(Line2D([], [], marker="D", color=PAPER_COLOUR, linestyle="none", label="paper"))
-    handles += [Line2D([], [], color=BASELINE_COLOUR, linestyle=style, label=label)
-                for label, style in baselines.items()]
+    handles += [
+        Line2D([], [], color=BASELINE_COLOUR, linestyle=style, label=label) for label, style in baselines.items()
+    ]
     figure.legend(handles=handles, fontsize="small", loc="outside lower center", ncols=len(handles), frameon=False)
 
 
@@ -226,7 +253,10 @@ def save_table5_figure(path, rows, *, title="ELOR Table 5: ours vs the paper", s
         axes.xaxis.set_tick_params(labelbottom=True)  # sharex hides them on the upper panels
     grid[0, 0].set_xlim(0, min(100.0, 1.12 * largest + 4))  # one scale for every panel
     drawn = {kind for kind, _ in baselines.values()}
-    _result_legend(figure, [row for panel in panels.values() for row in panel],
-                   {label: style for kind, (label, style) in TABLE5_BASELINES.items() if kind in drawn})
+    _result_legend(
+        figure,
+        [row for panel in panels.values() for row in panel],
+        {label: style for kind, (label, style) in TABLE5_BASELINES.items() if kind in drawn},
+    )
     _titled(figure, title, subtitle)
     return _save(figure, path)

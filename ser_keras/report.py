@@ -46,8 +46,10 @@ TITLE = "ser-keras replication report"
 GENERATED = "Generated "  # the one line of report.md that differs between two generations
 DEVIATIONS_DOC = Path(__file__).resolve().parent.parent / "docs" / "deviations.md"
 # docs/deviations.md's sections that apply to each paper's scripts.
-DEVIATION_SECTIONS = {"SHORT": ("Budgets", "SHORT (Table 1 and §3)", "Both papers"),
-                      "ELOR": ("Budgets", "ELOR (Table 5 and the analyses)", "Both papers")}
+DEVIATION_SECTIONS = {
+    "SHORT": ("Budgets", "SHORT (Table 1 and §3)", "Both papers"),
+    "ELOR": ("Budgets", "ELOR (Table 5 and the analyses)", "Both papers"),
+}
 SPEAKER_COLUMNS = 10  # speakers per table of the per-speaker matrix, so it fits a 1280 px page
 _IEMOCAP_SPEAKER = re.compile(r"^Ses\d\d([FM])$")  # IEMOCAP's speakers are named session + gender
 
@@ -79,34 +81,49 @@ def read_run(path, number, *, skip=None):
     if (path / "metrics.json").is_file():
         metrics = read_json(path / "metrics.json")
         markdown = (path / "table.md").read_text(encoding="utf-8") if (path / "table.md").is_file() else ""
-        title = next((line[3:].strip() for line in markdown.splitlines() if line.startswith("## ")),
-                     metrics["script"])
+        title = next((line[3:].strip() for line in markdown.splitlines() if line.startswith("## ")), metrics["script"])
         corpus = metrics["corpus"]
-        optional = {name: read_json(path / f"{name}.json") if (path / f"{name}.json").is_file() else {}
-                    for name in ("config", "env")}
-        return RunFolder(number, path, title, corpus["sha256"], corpus["spec"], metrics, optional["config"],
-                         optional["env"], markdown, figures)
+        optional = {
+            name: read_json(path / f"{name}.json") if (path / f"{name}.json").is_file() else {}
+            for name in ("config", "env")
+        }
+        return RunFolder(
+            number,
+            path,
+            title,
+            corpus["sha256"],
+            corpus["spec"],
+            metrics,
+            optional["config"],
+            optional["env"],
+            markdown,
+            figures,
+        )
     if (path / "comparison.md").is_file():
         markdown = (path / "comparison.md").read_text(encoding="utf-8")
         corpus = re.search(r"corpus `([^`]*)` \(sha256 ([0-9a-f]{12})", markdown)
         if corpus is None:
-            raise ValueError(f"{path / 'comparison.md'} names no corpus and hash; write it with "
-                             "tools/compare_runs.py --out.")
+            raise ValueError(
+                f"{path / 'comparison.md'} names no corpus and hash; write it with tools/compare_runs.py --out."
+            )
         title = next((line[3:].strip() for line in markdown.splitlines() if line.startswith("## ")), "Run comparison")
         return RunFolder(number, path, title, corpus.group(2), corpus.group(1), None, {}, {}, markdown, figures)
-    raise ValueError(f"{path} is not a finished run folder: it holds neither metrics.json (a script's run) nor "
-                     "comparison.md (tools/compare_runs.py --out).")
+    raise ValueError(
+        f"{path} is not a finished run folder: it holds neither metrics.json (a script's run) nor "
+        "comparison.md (tools/compare_runs.py --out)."
+    )
 
 
 def check_corpora(runs, *, mixed_corpora=False):
     """Refuse runs of different corpus contents (sha256) unless ``mixed_corpora``."""
     first = runs[0].corpus_sha256
-    if mixed_corpora or all(run.corpus_sha256.startswith(first) or first.startswith(run.corpus_sha256)
-                            for run in runs):
+    if mixed_corpora or all(run.corpus_sha256.startswith(first) or first.startswith(run.corpus_sha256) for run in runs):
         return
     listing = "; ".join(f"{run.path}: {run.corpus_spec} (sha256 {run.corpus_sha256[:12]}…)" for run in runs)
-    raise ValueError(f"The runs are of different corpora: {listing}. One report compares runs of one corpus; "
-                     "pass --mixed-corpora to report them together anyway.")
+    raise ValueError(
+        f"The runs are of different corpora: {listing}. One report compares runs of one corpus; "
+        "pass --mixed-corpora to report them together anyway."
+    )
 
 
 # -- per speaker ----------------------------------------------------------------------------------
@@ -140,8 +157,10 @@ def speaker_genders(corpus_spec, speakers):
         return {speaker: match.group(1) for speaker in speakers if (match := _IEMOCAP_SPEAKER.match(speaker))}
     if kind == "manifest" and Path(location).is_file():
         with open(location, newline="", encoding="utf-8") as handle:
-            named = {(line.get("speaker") or "").strip(): (line.get("gender") or "").strip()
-                     for line in csv.DictReader(handle)}
+            named = {
+                (line.get("speaker") or "").strip(): (line.get("gender") or "").strip()
+                for line in csv.DictReader(handle)
+            }
         return {speaker: named[speaker] for speaker in speakers if named.get(speaker)}
     return {}
 
@@ -166,11 +185,20 @@ def speaker_scores(run):
             def percent(mask, score=score, row=row):
                 return round(100.0 * score(row.targets[mask], row.predictions[mask]), 2)
 
-            by_gender = {gender: percent(np.isin(speakers, [s for s in all_speakers if genders.get(s) == gender]))
-                         for gender in sorted(set(genders.values())) if any(genders.get(s) == gender for s in speakers)}
-            found.append(SpeakerScores(row_id, metric, percent(np.ones(len(speakers), bool)),
-                                       {speaker: percent(speakers == speaker) for speaker in sorted(set(row.speakers))},
-                                       by_gender))
+            by_gender = {
+                gender: percent(np.isin(speakers, [s for s in all_speakers if genders.get(s) == gender]))
+                for gender in sorted(set(genders.values()))
+                if any(genders.get(s) == gender for s in speakers)
+            }
+            found.append(
+                SpeakerScores(
+                    row_id,
+                    metric,
+                    percent(np.ones(len(speakers), bool)),
+                    {speaker: percent(speakers == speaker) for speaker in sorted(set(row.speakers))},
+                    by_gender,
+                )
+            )
     return found
 
 
@@ -195,14 +223,20 @@ def compute_ledger(run):
     listed = list(run.config.get("rows") or run.config.get("networks") or ())
     folders = [p for p in (run.path / "parts").glob("*") if p.is_dir()]
     ledger = []
-    for folder in sorted(folders, key=lambda f: (listed.index(f.name) if f.name in listed else len(listed),
-                                                 f.name)):
+    for folder in sorted(folders, key=lambda f: (listed.index(f.name) if f.name in listed else len(listed), f.name)):
         costs = [read_json(part).get("compute") for part in sorted(folder.glob("*.json"))]
         measured = [cost for cost in costs if cost]
-        ledger.append(LedgerRow(folder.name, len(costs), len(measured), sum(c["wall_s"] for c in measured),
-                                sum(c["cpu_s"] for c in measured),
-                                max((c["peak_rss_mb"] for c in measured), default=None),
-                                tuple(sorted({c["device"] for c in measured}))))
+        ledger.append(
+            LedgerRow(
+                folder.name,
+                len(costs),
+                len(measured),
+                sum(c["wall_s"] for c in measured),
+                sum(c["cpu_s"] for c in measured),
+                max((c["peak_rss_mb"] for c in measured), default=None),
+                tuple(sorted({c["device"] for c in measured})),
+            )
+        )
     return ledger
 
 
@@ -236,10 +270,35 @@ def _paper_columns(row):
 
 
 def results_table(metrics):
-    rows = [(r["id"], r.get("system", ""), r.get("classifier", ""), r.get("metric", ""), _number(r.get("value")),
-             _ci_text(r), *_paper_columns(r), r.get("status", "")) for r in metrics["rows"]]
-    return Table(("id", "system", "classifier", "metric", "ours", "95 % CI", "paper", "ours − paper (pp)",
-                  "paper in CI", "status"), tuple(rows), numeric=(4, 6, 7))
+    rows = [
+        (
+            r["id"],
+            r.get("system", ""),
+            r.get("classifier", ""),
+            r.get("metric", ""),
+            _number(r.get("value")),
+            _ci_text(r),
+            *_paper_columns(r),
+            r.get("status", ""),
+        )
+        for r in metrics["rows"]
+    ]
+    return Table(
+        (
+            "id",
+            "system",
+            "classifier",
+            "metric",
+            "ours",
+            "95 % CI",
+            "paper",
+            "ours − paper (pp)",
+            "paper in CI",
+            "status",
+        ),
+        tuple(rows),
+        numeric=(4, 6, 7),
+    )
 
 
 def code_version(run, *, short=False):
@@ -265,16 +324,22 @@ def provenance(run):
     corpus, budget = metrics["corpus"], metrics["budget"]
     hparams = metrics.get("hyperparameters")
     files = (metrics.get("fingerprint") or {}).get("hyperparameter_files") or {}
-    items = [f"Corpus `{corpus['spec']}`, sha256 `{corpus['sha256']}`, label view {corpus.get('label_view')}"
-             + (f", {corpus['utterances']} utterances" if corpus.get("utterances") is not None else "")
-             + f"; protocol {metrics['protocol']}"
-             + (f"; folds {', '.join(metrics['folds'])}" if metrics.get("folds") else "") + ".",
-             f"Budget **{budget['name']}**: {budget.get('description')}.", f"Seed {metrics['seed']}.",
-             f"Code: {code_version(run)}.",
-             "Hyperparameters: " + (hparams["summary"] if hparams else "the config defaults (no hyperparameter file)")
-             + "".join(f"; `{name}` sha256 `{sha[:12]}`" for name, sha in files.items()) + ".",
-             f"Finished on {describe_machine(metrics['finished_on'])}." if metrics.get("finished_on") else "",
-             f"Run wall time {metrics['wall_s']} s (of this invocation; resumed parts ran earlier)."]
+    items = [
+        f"Corpus `{corpus['spec']}`, sha256 `{corpus['sha256']}`, label view {corpus.get('label_view')}"
+        + (f", {corpus['utterances']} utterances" if corpus.get("utterances") is not None else "")
+        + f"; protocol {metrics['protocol']}"
+        + (f"; folds {', '.join(metrics['folds'])}" if metrics.get("folds") else "")
+        + ".",
+        f"Budget **{budget['name']}**: {budget.get('description')}.",
+        f"Seed {metrics['seed']}.",
+        f"Code: {code_version(run)}.",
+        "Hyperparameters: "
+        + (hparams["summary"] if hparams else "the config defaults (no hyperparameter file)")
+        + "".join(f"; `{name}` sha256 `{sha[:12]}`" for name, sha in files.items())
+        + ".",
+        f"Finished on {describe_machine(metrics['finished_on'])}." if metrics.get("finished_on") else "",
+        f"Run wall time {metrics['wall_s']} s (of this invocation; resumed parts ran earlier).",
+    ]
     if config.get("argv") is not None:
         items.append(f"Command: `ser-keras {metrics['script'].replace('_', '-')} {' '.join(config['argv'])}`.")
     return Bullets(tuple(item for item in items if item))
@@ -293,8 +358,10 @@ def deviations(run):
         items.append(recorded if isinstance(recorded, str) else "; ".join(f"{k}: {v}" for k, v in recorded.items()))
     paper = "ELOR" if metrics["script"].startswith("wieser") else "SHORT"
     sections = ", ".join(f"“{section}”" for section in DEVIATION_SECTIONS[paper])
-    items.append(f"The choices every {paper} run makes where the paper is silent or departed from: "
-                 f"`docs/deviations.md`, sections {sections}.")
+    items.append(
+        f"The choices every {paper} run makes where the paper is silent or departed from: "
+        f"`docs/deviations.md`, sections {sections}."
+    )
     return Bullets(tuple(items))
 
 
@@ -304,80 +371,174 @@ def speaker_blocks(run):
     except ValueError as error:
         return [Paragraph(f"Not broken down per speaker: {error}")]
     if not scores:
-        return [Paragraph("This run predicts no test items (`predictions.csv` holds none), so there is nothing "
-                          "to score per speaker.")]
+        return [
+            Paragraph(
+                "This run predicts no test items (`predictions.csv` holds none), so there is nothing "
+                "to score per speaker."
+            )
+        ]
     genders = sorted({gender for s in scores for gender in s.genders})
     summary = []
     for s in scores:
         low, high, sd = s.spread
-        summary.append((s.row, s.metric, _number(s.pooled), str(len(s.speakers)),
-                        f"{_number(s.speakers[low])} ({low})", f"{_number(s.speakers[high])} ({high})",
-                        _number(sd), *(_number(s.genders.get(g)) for g in genders)))
+        summary.append(
+            (
+                s.row,
+                s.metric,
+                _number(s.pooled),
+                str(len(s.speakers)),
+                f"{_number(s.speakers[low])} ({low})",
+                f"{_number(s.speakers[high])} ({high})",
+                _number(sd),
+                *(_number(s.genders.get(g)) for g in genders),
+            )
+        )
     numeric = (2, 3, 6, *range(7, 7 + len(genders)))
-    blocks = [Paragraph("Recomputed from `predictions.csv`: each speaker's score over that speaker's test items "
-                        + ("(UAR over the classes present in them); " if any(s.metric == "UAR" for s in scores) else "")
-                        + "SD is the sample SD over speakers"
-                        + ("; a gender's score pools the items of its speakers." if genders else
-                           "; the corpus does not say the speakers' genders.")),
-              Table(("row", "metric", "pooled", "speakers", "lowest speaker", "highest speaker", "SD",
-                     *(f"gender {g}" for g in genders)), tuple(summary), numeric=numeric)]
+    blocks = [
+        Paragraph(
+            "Recomputed from `predictions.csv`: each speaker's score over that speaker's test items "
+            + ("(UAR over the classes present in them); " if any(s.metric == "UAR" for s in scores) else "")
+            + "SD is the sample SD over speakers"
+            + (
+                "; a gender's score pools the items of its speakers."
+                if genders
+                else "; the corpus does not say the speakers' genders."
+            )
+        ),
+        Table(
+            (
+                "row",
+                "metric",
+                "pooled",
+                "speakers",
+                "lowest speaker",
+                "highest speaker",
+                "SD",
+                *(f"gender {g}" for g in genders),
+            ),
+            tuple(summary),
+            numeric=numeric,
+        ),
+    ]
     speakers = sorted({speaker for s in scores for speaker in s.speakers})
     for start in range(0, len(speakers), SPEAKER_COLUMNS):
-        chunk = speakers[start:start + SPEAKER_COLUMNS]
-        blocks.append(Table(("row", "metric", *chunk),
-                            tuple((s.row, s.metric, *(_number(s.speakers.get(k)) for k in chunk)) for s in scores),
-                            numeric=tuple(range(2, 2 + len(chunk)))))
+        chunk = speakers[start : start + SPEAKER_COLUMNS]
+        blocks.append(
+            Table(
+                ("row", "metric", *chunk),
+                tuple((s.row, s.metric, *(_number(s.speakers.get(k)) for k in chunk)) for s in scores),
+                numeric=tuple(range(2, 2 + len(chunk))),
+            )
+        )
     return blocks
 
 
 def ledger_blocks(run):
     ledger = compute_ledger(run)
     if not ledger:
-        return [Paragraph("This run trained and fitted nothing of its own (no `parts/`): it read the models of "
-                          "another run; its cost is its run wall time above.")]
-    rows = [(r.row, f"{r.measured} of {r.units}", _number(r.wall_s, 1) if r.measured else "not recorded",
-             _number(r.cpu_s, 1) if r.measured else "", _number(r.peak_rss_mb, 0), ", ".join(r.devices))
-            for r in ledger]
+        return [
+            Paragraph(
+                "This run trained and fitted nothing of its own (no `parts/`): it read the models of "
+                "another run; its cost is its run wall time above."
+            )
+        ]
+    rows = [
+        (
+            r.row,
+            f"{r.measured} of {r.units}",
+            _number(r.wall_s, 1) if r.measured else "not recorded",
+            _number(r.cpu_s, 1) if r.measured else "",
+            _number(r.peak_rss_mb, 0),
+            ", ".join(r.devices),
+        )
+        for r in ledger
+    ]
     measured = [r for r in ledger if r.measured]
     if measured:
-        rows.append(("all rows", f"{sum(r.measured for r in ledger)} of {sum(r.units for r in ledger)}",
-                     _number(sum(r.wall_s for r in measured), 1), _number(sum(r.cpu_s for r in measured), 1),
-                     _number(max(r.peak_rss_mb for r in measured), 0),
-                     ", ".join(sorted({d for r in measured for d in r.devices}))))
+        rows.append(
+            (
+                "all rows",
+                f"{sum(r.measured for r in ledger)} of {sum(r.units for r in ledger)}",
+                _number(sum(r.wall_s for r in measured), 1),
+                _number(sum(r.cpu_s for r in measured), 1),
+                _number(max(r.peak_rss_mb for r in measured), 0),
+                ", ".join(sorted({d for r in measured for d in r.devices})),
+            )
+        )
     unit = "network (both heads)" if run.metrics["script"].startswith("wieser") else "row"
-    note = (f"Per {unit}, summed over its (row, fold) units. A run trains up to two units at once (two threads), "
-            "so the units' wall seconds may overlap and CPU seconds are the process's CPU seconds during each unit "
-            "(its own work and whatever ran beside it), not the unit's share; peak RSS is the process's peak "
-            "resident memory by the unit's end; device: where the unit trained.")
+    note = (
+        f"Per {unit}, summed over its (row, fold) units. A run trains up to two units at once (two threads), "
+        "so the units' wall seconds may overlap and CPU seconds are the process's CPU seconds during each unit "
+        "(its own work and whatever ran beside it), not the unit's share; peak RSS is the process's peak "
+        "resident memory by the unit's end; device: where the unit trained."
+    )
     missing = sum(r.units - r.measured for r in ledger)
     if missing:
-        note += (f" {missing} unit(s) recorded no cost: trained by a ser-keras before units recorded their cost "
-                 "(rerun them to measure).")
-    return [Paragraph(note), Table(("row", "units measured", "wall s", "process CPU s during the units",
-                                    "peak RSS MB", "device"), tuple(rows), numeric=(2, 3, 4))]
+        note += (
+            f" {missing} unit(s) recorded no cost: trained by a ser-keras before units recorded their cost "
+            "(rerun them to measure)."
+        )
+    return [
+        Paragraph(note),
+        Table(
+            ("row", "units measured", "wall s", "process CPU s during the units", "peak RSS MB", "device"),
+            tuple(rows),
+            numeric=(2, 3, 4),
+        ),
+    ]
 
 
 def run_blocks(run):
     """The blocks of one run's section."""
     blocks = [Heading(2, f"Run {run.number}: {run.title}"), Paragraph(f"From the run folder `{run.path.name}`.")]
-    figures = [Heading(3, "Figures"), *(Figure(path, f"run{run.number}_{'_'.join(path.relative_to(run.path).parts)}",
-                                               f"Run {run.number}, {path.relative_to(run.path)}")
-                                        for path in run.figures)] if run.figures else []
+    figures = (
+        [
+            Heading(3, "Figures"),
+            *(
+                Figure(
+                    path,
+                    f"run{run.number}_{'_'.join(path.relative_to(run.path).parts)}",
+                    f"Run {run.number}, {path.relative_to(run.path)}",
+                )
+                for path in run.figures
+            ),
+        ]
+        if run.figures
+        else []
+    )
     if run.metrics is None:  # a comparison of two runs: its own Markdown, below its title
-        return blocks + [block for block in markdown_blocks(run.markdown)
-                         if not (isinstance(block, Heading) and block.level <= 2)] + figures
+        return (
+            blocks
+            + [
+                block
+                for block in markdown_blocks(run.markdown)
+                if not (isinstance(block, Heading) and block.level <= 2)
+            ]
+            + figures
+        )
     metrics = run.metrics
-    blocks += [Heading(3, "Provenance"), provenance(run), Heading(3, "Deviations that apply"), deviations(run),
-               Heading(3, "Ours beside the paper"), results_table(metrics)]
+    blocks += [
+        Heading(3, "Provenance"),
+        provenance(run),
+        Heading(3, "Deviations that apply"),
+        deviations(run),
+        Heading(3, "Ours beside the paper"),
+        results_table(metrics),
+    ]
     if metrics.get("claims"):
-        blocks += [Heading(3, "The paper's claims on this run"),
-                   Table(("claim", "verdict", "on what"),
-                         tuple((c["claim"], c["verdict"], c.get("detail", "")) for c in metrics["claims"]))]
+        blocks += [
+            Heading(3, "The paper's claims on this run"),
+            Table(
+                ("claim", "verdict", "on what"),
+                tuple((c["claim"], c["verdict"], c.get("detail", "")) for c in metrics["claims"]),
+            ),
+        ]
     # table.md's own sections (paired comparisons, ...) as written; its closing bullets are notes.
     written = markdown_blocks(run.markdown)
     notes = written.pop() if written and isinstance(written[-1], Bullets) else None
-    blocks += written[next((i for i, b in enumerate(written) if isinstance(b, Heading) and b.level >= 3),
-                           len(written)):]
+    blocks += written[
+        next((i for i, b in enumerate(written) if isinstance(b, Heading) and b.level >= 3), len(written)) :
+    ]
     blocks += [Heading(3, "Per speaker"), *speaker_blocks(run), Heading(3, "Compute ledger"), *ledger_blocks(run)]
     if notes is not None:
         blocks += [Heading(3, "Notes"), notes]
@@ -392,19 +553,34 @@ def report_blocks(runs):
     for run in runs:
         metrics = run.metrics or {}
         claims = metrics.get("claims") or []
-        read.append((str(run.number), f"`{run.path.name}`", run.title,
-                     "compare_runs" if run.metrics is None else metrics["script"],
-                     (metrics.get("budget") or {}).get("name", ""), str(metrics.get("seed", "")),
-                     f"{run.corpus_spec} ({run.corpus_sha256[:12]}…)",
-                     code_version(run, short=True) if run.metrics else "",
-                     ", ".join(f"{n} {verdict}" for verdict, n in Counter(c["verdict"] for c in claims).items()),
-                     str(metrics.get("wall_s", ""))))
-    blocks = [Paragraph(f"{len(runs)} run folder(s) read, on " + ("corpus " if len(corpora) == 1 else
-                                                                  "**different corpora** (--mixed-corpora): ")
-                        + corpus_text + ". The paper's numbers are those our copy of each paper gives; the "
-                        "deviations from the papers are listed in `docs/deviations.md` of the ser-keras source."),
-              Table(("run", "folder", "what", "script", "budget", "seed", "corpus", "code", "claims",
-                     "wall s"), tuple(read), numeric=(0, 5, 9))]
+        read.append(
+            (
+                str(run.number),
+                f"`{run.path.name}`",
+                run.title,
+                "compare_runs" if run.metrics is None else metrics["script"],
+                (metrics.get("budget") or {}).get("name", ""),
+                str(metrics.get("seed", "")),
+                f"{run.corpus_spec} ({run.corpus_sha256[:12]}…)",
+                code_version(run, short=True) if run.metrics else "",
+                ", ".join(f"{n} {verdict}" for verdict, n in Counter(c["verdict"] for c in claims).items()),
+                str(metrics.get("wall_s", "")),
+            )
+        )
+    blocks = [
+        Paragraph(
+            f"{len(runs)} run folder(s) read, on "
+            + ("corpus " if len(corpora) == 1 else "**different corpora** (--mixed-corpora): ")
+            + corpus_text
+            + ". The paper's numbers are those our copy of each paper gives; the "
+            "deviations from the papers are listed in `docs/deviations.md` of the ser-keras source."
+        ),
+        Table(
+            ("run", "folder", "what", "script", "budget", "seed", "corpus", "code", "claims", "wall s"),
+            tuple(read),
+            numeric=(0, 5, 9),
+        ),
+    ]
     for run in runs:
         blocks += run_blocks(run)
     return blocks
@@ -435,6 +611,7 @@ def write_report(paths, out, *, mixed_corpora=False, now=None):
     write_text(out / "report.md", to_markdown(TITLE, generated, blocks))
     # A link the page can follow where this ser-keras has its source tree (an editable install).
     href = Path(os.path.relpath(DEVIATIONS_DOC, out.resolve())).as_posix() if DEVIATIONS_DOC.is_file() else None
-    write_text(out / "report.html", to_html(TITLE, generated, blocks,
-                                            links={"docs/deviations.md": href} if href else None))
+    write_text(
+        out / "report.html", to_html(TITLE, generated, blocks, links={"docs/deviations.md": href} if href else None)
+    )
     return out / "report.md", out / "report.html"

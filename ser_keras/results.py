@@ -87,9 +87,15 @@ class Claim:
     def holds(self):
         """True / False for a decided claim — by a test, or read off point values (then
         :attr:`tested` is False) — and None for inconclusive, too few speakers and n/a."""
-        return {"holds": True, "does not hold": False, POINT_VERDICTS[0]: True,
-                POINT_VERDICTS[1]: False}.get(self.verdict)
+        return {"holds": True, "does not hold": False, POINT_VERDICTS[0]: True, POINT_VERDICTS[1]: False}.get(
+            self.verdict
+        )
 
     def to_dict(self):
-        return {"claim": self.claim, "verdict": self.verdict, "holds": self.holds, "tested": self.tested,
-                "detail": self.detail}
+        return {
+            "claim": self.claim,
+            "verdict": self.verdict,
+            "holds": self.holds,
+            "tested": self.tested,
+            "detail": self.detail,
+        }

@@ -40,8 +40,18 @@ from ser_keras.stats import comparisons_csv_rows
 # One line per test item and row; the speaker lets a paired test resample speakers from the
 # file alone (tools/compare_runs.py).
 PREDICTIONS_HEADER = ("id", "row", "fold", "target", "prediction", "speaker")
-PACKAGES = ("ser-keras", "tensorflow", "keras", "keras-tuner", "opensmile", "numpy", "scipy",
-            "scikit-learn", "h5py", "soundfile")
+PACKAGES = (
+    "ser-keras",
+    "tensorflow",
+    "keras",
+    "keras-tuner",
+    "opensmile",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "h5py",
+    "soundfile",
+)
 # Libraries whose version can change a trained or extracted number: part of the identity.
 IDENTITY_PACKAGES = ("tensorflow", "keras", "opensmile", "scikit-learn")
 SOURCE_KEY = "code.source_files."
@@ -57,9 +67,16 @@ def environment():
     decided = execution.current()
     versions = package_versions(PACKAGES)
     root = Path(__file__).resolve().parent.parent
-    return {"python": platform.python_version(), "platform": platform.platform(),
-            "cpu_count": os.cpu_count(), "cpu": {"model": decided.cpu_model, "avx512": decided.cpu_avx512},
-            "gpus": list(decided.gpus), "execution": decided.to_dict(), "packages": versions, **_git(root)}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "cpu": {"model": decided.cpu_model, "avx512": decided.cpu_avx512},
+        "gpus": list(decided.gpus),
+        "execution": decided.to_dict(),
+        "packages": versions,
+        **_git(root),
+    }
 
 
 def package_versions(packages):
@@ -125,8 +142,9 @@ def source_hashes():
     """sha256 of every source file of the installed package (``.py`` and the JSON schemas),
     by path relative to the package's parent folder."""
     package = Path(ser_keras.__file__).resolve().parent
-    files = sorted(path for pattern in ("*.py", "*.json") for path in package.rglob(pattern)
-                   if "__pycache__" not in path.parts)
+    files = sorted(
+        path for pattern in ("*.py", "*.json") for path in package.rglob(pattern) if "__pycache__" not in path.parts
+    )
     return {path.relative_to(package.parent).as_posix(): file_sha256(path) for path in files}
 
 
@@ -135,8 +153,12 @@ def code_version():
     each file's, to name what changed), and the versions of :data:`IDENTITY_PACKAGES`."""
     files = source_hashes()
     combined = hashlib.sha256("".join(f"{path}\0{digest}\n" for path, digest in files.items()).encode())
-    return {"ser_keras": ser_keras.__version__, "source_sha256": combined.hexdigest(), "source_files": files,
-            "packages": package_versions(IDENTITY_PACKAGES)}
+    return {
+        "ser_keras": ser_keras.__version__,
+        "source_sha256": combined.hexdigest(),
+        "source_files": files,
+        "packages": package_versions(IDENTITY_PACKAGES),
+    }
 
 
 def file_sha256(path):
@@ -146,26 +168,39 @@ def file_sha256(path):
 def run_fingerprint(*, script, corpus, label_view, protocol, budget, seed, settings, hparam_files=()):
     """The identity of a run (module docstring). ``settings``: row/network configs that decide
     its numbers (not the selection of rows or folds, which parts are keyed by)."""
-    return _jsonable({"script": script, "corpus": {"spec": corpus.spec, "sha256": corpus.sha256},
-                      "label_view": label_view, "protocol": protocol, "budget": budget.to_dict(), "seed": seed,
-                      "settings": settings,
-                      "hyperparameter_files": {str(path): file_sha256(path) for path in hparam_files},
-                      "code": code_version()})
+    return _jsonable(
+        {
+            "script": script,
+            "corpus": {"spec": corpus.spec, "sha256": corpus.sha256},
+            "label_view": label_view,
+            "protocol": protocol,
+            "budget": budget.to_dict(),
+            "seed": seed,
+            "settings": settings,
+            "hyperparameter_files": {str(path): file_sha256(path) for path in hparam_files},
+            "code": code_version(),
+        }
+    )
 
 
 def fingerprint_differences(stored, current, *, ignore=()):
     """``[(key, stored value, current value)]`` over dotted keys of two fingerprints."""
     flat_stored, flat_current = _flatten(stored), _flatten(current)
-    return [(key, flat_stored.get(key), flat_current.get(key))
-            for key in sorted(set(flat_stored) | set(flat_current))
-            if flat_stored.get(key) != flat_current.get(key) and not key.startswith(tuple(ignore))]
+    return [
+        (key, flat_stored.get(key), flat_current.get(key))
+        for key in sorted(set(flat_stored) | set(flat_current))
+        if flat_stored.get(key) != flat_current.get(key) and not key.startswith(tuple(ignore))
+    ]
 
 
 def describe_differences(differences, *, there="there", now="now"):
     """The differences in words; changed source files are named together, without hashes."""
-    edited = [key[len(SOURCE_KEY):] for key, _, _ in differences if key.startswith(SOURCE_KEY)]
-    words = [f"{key}: {first!r} {there}, {second!r} {now}" for key, first, second in differences
-             if not key.startswith(SOURCE_KEY) and key != "code.source_sha256"]
+    edited = [key[len(SOURCE_KEY) :] for key, _, _ in differences if key.startswith(SOURCE_KEY)]
+    words = [
+        f"{key}: {first!r} {there}, {second!r} {now}"
+        for key, first, second in differences
+        if not key.startswith(SOURCE_KEY) and key != "code.source_sha256"
+    ]
     if edited:
         words.append(f"package source differs in {', '.join(edited)}")
     return "; ".join(words)
@@ -211,15 +246,19 @@ class RunRecord:
             return
         path = self.out / "fingerprint.json"
         if not path.exists():
-            raise RunIdentityError(f"{self.out} holds results without a fingerprint (an older ser-keras run); "
-                                   "choose another --out.")
+            raise RunIdentityError(
+                f"{self.out} holds results without a fingerprint (an older ser-keras run); choose another --out."
+            )
         differences = fingerprint_differences(read_json(path), self.fingerprint)
         if differences:
-            raise RunIdentityError(f"{self.out} holds a run of another identity, nothing reused: "
-                                   f"{describe_differences(differences)}. Choose another --out.")
+            raise RunIdentityError(
+                f"{self.out} holds a run of another identity, nothing reused: "
+                f"{describe_differences(differences)}. Choose another --out."
+            )
         if not resume:
-            raise FileExistsError(f"{self.out} already holds results of this run; pass --resume to continue "
-                                  "it or choose another --out.")
+            raise FileExistsError(
+                f"{self.out} already holds results of this run; pass --resume to continue it or choose another --out."
+            )
 
     @property
     def budget(self):
@@ -247,11 +286,33 @@ class RunRecord:
         corpus = self.corpus
         if isinstance(corpus, dict):  # merged runs carry the corpus description, not the records
             return corpus
-        return {"spec": corpus.spec, "sha256": corpus.sha256, "label_view": label_view,
-                "utterances": len(corpus.utterances)} if corpus is not None else None
+        return (
+            {
+                "spec": corpus.spec,
+                "sha256": corpus.sha256,
+                "label_view": label_view,
+                "utterances": len(corpus.utterances),
+            }
+            if corpus is not None
+            else None
+        )
 
-    def finish(self, rows, *, protocol, predictions=(), claims=(), extra=None, label_view=None,
-               table_title="", notes=(), sections=(), hyperparameters=None, comparisons=(), scoring=None):
+    def finish(
+        self,
+        rows,
+        *,
+        protocol,
+        predictions=(),
+        claims=(),
+        extra=None,
+        label_view=None,
+        table_title="",
+        notes=(),
+        sections=(),
+        hyperparameters=None,
+        comparisons=(),
+        scoring=None,
+    ):
         """Write metrics.json, results.csv, predictions.csv and table.md; return the metrics.
 
         ``rows``: :class:`ResultRow` records; ``predictions``: lines of :data:`PREDICTIONS_HEADER`;
@@ -261,14 +322,20 @@ class RunRecord:
         where tuned values came from (``{"summary": words, ...}``), None for the defaults;
         ``comparisons``: :class:`~ser_keras.stats.Comparison` records for ``comparisons.csv``."""
         rows = [row.to_dict() for row in rows]
-        metrics = {"script": self.script, "corpus": self.corpus_info(label_view), "protocol": protocol,
-                   "seed": self.config.get("seed"), "budget": self.budget,
-                   "quick": self.budget["name"] == "quick",
-                   "hyperparameters": hyperparameters,
-                   "fingerprint": self.fingerprint,
-                   "wall_s": round(time.time() - self.started, 1), "rows": rows,
-                   "claims": [claim.to_dict() for claim in claims],
-                   "comparisons": [dataclasses.asdict(comparison) for comparison in comparisons]}
+        metrics = {
+            "script": self.script,
+            "corpus": self.corpus_info(label_view),
+            "protocol": protocol,
+            "seed": self.config.get("seed"),
+            "budget": self.budget,
+            "quick": self.budget["name"] == "quick",
+            "hyperparameters": hyperparameters,
+            "fingerprint": self.fingerprint,
+            "wall_s": round(time.time() - self.started, 1),
+            "rows": rows,
+            "claims": [claim.to_dict() for claim in claims],
+            "comparisons": [dataclasses.asdict(comparison) for comparison in comparisons],
+        }
         # Where and how this process ran; resumed or merged parts may have trained elsewhere (their
         # sidecars name the layers they routed).
         metrics["finished_on"] = {key: self.environment[key] for key in ("cpu", "cpu_count", "gpus", "execution")}
@@ -277,9 +344,13 @@ class RunRecord:
         if extra:
             metrics.update(extra)
         write_json(self.out / "metrics.json", metrics)
-        write_text(self.out / "results.csv", csv_text(["id", "system", "classifier", "metric", "value",
-                                                    "ci95_low", "ci95_high", "paper", "status", "origin"],
-                                                   [_flat(row) for row in rows]))
+        write_text(
+            self.out / "results.csv",
+            csv_text(
+                ["id", "system", "classifier", "metric", "value", "ci95_low", "ci95_high", "paper", "status", "origin"],
+                [_flat(row) for row in rows],
+            ),
+        )
         write_text(self.out / "predictions.csv", csv_text(PREDICTIONS_HEADER, predictions))
         if comparisons:
             header, *lines = comparisons_csv_rows(comparisons)
@@ -290,8 +361,18 @@ class RunRecord:
 
 def _flat(row):
     low, high = row.get("ci95") or (None, None)
-    return [row["id"], row.get("system"), row.get("classifier"), row.get("metric"), row.get("value"),
-            low, high, row.get("paper"), row.get("status"), row.get("origin")]
+    return [
+        row["id"],
+        row.get("system"),
+        row.get("classifier"),
+        row.get("metric"),
+        row.get("value"),
+        low,
+        high,
+        row.get("paper"),
+        row.get("status"),
+        row.get("origin"),
+    ]
 
 
 def csv_text(header, rows):
@@ -328,10 +409,13 @@ def markdown_table(metrics, *, title="", notes=(), sections=()):
     corpus = metrics.get("corpus") or {}
     budget = metrics.get("budget") or {}
     sha = (corpus.get("sha256") or "")[:12]
-    lines = [f"## {title or metrics['script']}", "",
-             f"Corpus `{corpus.get('spec')}` (sha256 {sha}…), label view {corpus.get('label_view')}, "
-             f"protocol {metrics['protocol']}, seed {metrics['seed']}, wall {metrics['wall_s']} s.",
-             f"Budget: **{budget.get('name')}** — {budget.get('description')}."]
+    lines = [
+        f"## {title or metrics['script']}",
+        "",
+        f"Corpus `{corpus.get('spec')}` (sha256 {sha}…), label view {corpus.get('label_view')}, "
+        f"protocol {metrics['protocol']}, seed {metrics['seed']}, wall {metrics['wall_s']} s.",
+        f"Budget: **{budget.get('name')}** — {budget.get('description')}.",
+    ]
     provenance = metrics.get("hyperparameters")
     if provenance:
         lines.append(f"Hyperparameters: {provenance['summary']}")
@@ -343,13 +427,19 @@ def markdown_table(metrics, *, title="", notes=(), sections=()):
     lines.append(code_line + ".")
     clusters = sorted({row.get("ci_clusters") for row in metrics["rows"] if row.get("ci_unit")})
     ci_header = {0: "95 % CI", 1: f"95 % CI over {clusters[0]} speakers" if clusters else ""}.get(
-        len(clusters), "95 % CI over speakers")
-    lines += ["", f"| id | system | classifier | metric | ours | {ci_header} | paper | status |",
-              "|---|---|---|---|---|---|---|---|"]
+        len(clusters), "95 % CI over speakers"
+    )
+    lines += [
+        "",
+        f"| id | system | classifier | metric | ours | {ci_header} | paper | status |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for row in metrics["rows"]:
-        lines.append(f"| {row['id']} | {row.get('system', '')} | {row.get('classifier', '')} | "
-                     f"{row.get('metric', '')} | {_number(row.get('value'))} | {_ci_cell(row, len(clusters) > 1)} | "
-                     f"{_paper_cell(row)} | {row.get('status', '')} |")
+        lines.append(
+            f"| {row['id']} | {row.get('system', '')} | {row.get('classifier', '')} | "
+            f"{row.get('metric', '')} | {_number(row.get('value'))} | {_ci_cell(row, len(clusters) > 1)} | "
+            f"{_paper_cell(row)} | {row.get('status', '')} |"
+        )
     if metrics.get("claims"):
         lines += ["", "| paper's claim | on this run | on what |", "|---|---|---|"]
         lines += [f"| {c['claim']} | {c['verdict']} | {c.get('detail', '')} |" for c in metrics["claims"]]

@@ -41,8 +41,23 @@ TESTED_VERDICTS = ("holds", "does not hold", "inconclusive", "too few speakers t
 POINT_VERDICTS = ("as stated (point values, untested)", "not as stated (point values, untested)")
 VERDICTS = TESTED_VERDICTS + POINT_VERDICTS + ("n/a",)
 EXPECTATIONS = ("better", "worse", "non_inferior")
-CSV_HEADER = ("system", "reference", "metric", "value_system", "value_reference", "difference", "ci95_low",
-              "ci95_high", "p", "p_holm", "p_mcnemar", "significant", "n_utterances", "speakers", "method")
+CSV_HEADER = (
+    "system",
+    "reference",
+    "metric",
+    "value_system",
+    "value_reference",
+    "difference",
+    "ci95_low",
+    "ci95_high",
+    "p",
+    "p_holm",
+    "p_mcnemar",
+    "significant",
+    "n_utterances",
+    "speakers",
+    "method",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,7 +161,7 @@ def _t_bounds(value, influence, confidence):
     clusters = len(influence)
     if clusters < 2:
         return None, None
-    standard_error = np.sqrt(clusters / (clusters - 1) * np.sum(influence ** 2))
+    standard_error = np.sqrt(clusters / (clusters - 1) * np.sum(influence**2))
     half = student_t.ppf(0.5 + confidence / 2, clusters - 1) * standard_error
     return value - half, value + half
 
@@ -168,8 +183,15 @@ def interval(targets, predictions, speakers, *, metric="UAR", num_classes=None, 
     clusters = len(totals.speakers)
     if low is not None:
         low, high = max(0.0, low), min(100.0, high)
-    return Interval(value=value, low=low, high=high, unit="speaker", clusters=clusters, confidence=confidence,
-                    method=f"t interval ({clusters - 1} df) on the cluster-robust SE over {clusters} speakers")
+    return Interval(
+        value=value,
+        low=low,
+        high=high,
+        unit="speaker",
+        clusters=clusters,
+        confidence=confidence,
+        method=f"t interval ({clusters - 1} df) on the cluster-robust SE over {clusters} speakers",
+    )
 
 
 def mean_interval(values, speakers, *, confidence=0.95):
@@ -188,8 +210,15 @@ def mean_interval(values, speakers, *, confidence=0.95):
     counts = np.bincount(index).astype(np.float64)
     value = float(sums.sum() / counts.sum())
     low, high = _t_bounds(value, (sums - value * counts) / counts.sum(), confidence)
-    return Interval(value=value, low=low, high=high, unit="speaker", clusters=len(names), confidence=confidence,
-                    method=f"t interval ({len(names) - 1} df) on the cluster-robust SE over {len(names)} speakers")
+    return Interval(
+        value=value,
+        low=low,
+        high=high,
+        unit="speaker",
+        clusters=len(names),
+        confidence=confidence,
+        method=f"t interval ({len(names) - 1} df) on the cluster-robust SE over {len(names)} speakers",
+    )
 
 
 def sign_flip_p(contributions, *, seed=0, flips=MONTE_CARLO_FLIPS):
@@ -206,7 +235,7 @@ def sign_flip_p(contributions, *, seed=0, flips=MONTE_CARLO_FLIPS):
     if clusters <= EXACT_MAX_SPEAKERS:
         signs = np.array(list(itertools.product((1.0, -1.0), repeat=clusters)))
         p = float(np.mean(np.abs(signs @ contributions) >= observed - tolerance))
-        return p, True, min(1.0, 2.0 / 2 ** clusters)
+        return p, True, min(1.0, 2.0 / 2**clusters)
     rng = np.random.default_rng(seed)
     signs = rng.choice((1.0, -1.0), size=(flips, clusters))
     hits = int(np.sum(np.abs(signs @ contributions) >= observed - tolerance))
@@ -228,9 +257,17 @@ def paired_test(targets, predictions_a, predictions_b, speakers, *, metric="UAR"
     low, high = _t_bounds(difference, 100.0 * (first.influence() - second.influence()), 0.95)
     p, exact, min_p = sign_flip_p(first.contribution() - second.contribution(), seed=seed)
     clusters = len(first.speakers)
-    flips = f"all {2 ** clusters} sign flips" if exact else f"{MONTE_CARLO_FLIPS} random sign flips"
-    return PairedTest(difference=difference, low=low, high=high, p=p, min_p=min_p, clusters=clusters, exact=exact,
-                      method=f"speaker sign-flip test ({flips}); t interval ({clusters - 1} df), cluster-robust SE")
+    flips = f"all {2**clusters} sign flips" if exact else f"{MONTE_CARLO_FLIPS} random sign flips"
+    return PairedTest(
+        difference=difference,
+        low=low,
+        high=high,
+        p=p,
+        min_p=min_p,
+        clusters=clusters,
+        exact=exact,
+        method=f"speaker sign-flip test ({flips}); t interval ({clusters - 1} df), cluster-robust SE",
+    )
 
 
 def mcnemar_exact(correct_a, correct_b):
@@ -244,11 +281,14 @@ def mcnemar_exact(correct_a, correct_b):
     correct_a, correct_b = np.asarray(correct_a), np.asarray(correct_b)
     for name, values in (("correct_a", correct_a), ("correct_b", correct_b)):
         if values.dtype != np.bool_:
-            raise TypeError(f"The {name!r} parameter of mcnemar_exact must be a boolean vector (right or wrong per "
-                            f"utterance). Got dtype {values.dtype}.")
+            raise TypeError(
+                f"The {name!r} parameter of mcnemar_exact must be a boolean vector (right or wrong per "
+                f"utterance). Got dtype {values.dtype}."
+            )
     if correct_a.shape != correct_b.shape or correct_a.ndim != 1:
-        raise ValueError(f"correct_a and correct_b must be 1-D of one length. Got shapes {correct_a.shape} and "
-                         f"{correct_b.shape}.")
+        raise ValueError(
+            f"correct_a and correct_b must be 1-D of one length. Got shapes {correct_a.shape} and {correct_b.shape}."
+        )
     only_a = int(np.sum(correct_a & ~correct_b))
     only_b = int(np.sum(~correct_a & correct_b))
     discordant = only_a + only_b
@@ -302,8 +342,10 @@ class Comparison:
     def significant(self, alpha=DEFAULT_ALPHA):
         """Holm-adjusted p below ``alpha``; None when no p could fall below it (too few speakers)."""
         if self.p_holm is None:
-            raise ValueError(f"Comparison of {self.system!r} against {self.reference!r} has no Holm-adjusted p; "
-                             f"pass the family of comparisons through with_holm first.")
+            raise ValueError(
+                f"Comparison of {self.system!r} against {self.reference!r} has no Holm-adjusted p; "
+                f"pass the family of comparisons through with_holm first."
+            )
         return self.p_holm < alpha if self.testable(alpha) else None
 
 
@@ -316,8 +358,9 @@ def _index_by_id(ids, system):
     return positions
 
 
-def compare_systems(reference_id, system_id, ids_ref, targets_ref, pred_ref, ids_sys, targets_sys, pred_sys, *,
-                    speakers, metric, seed=0):
+def compare_systems(
+    reference_id, system_id, ids_ref, targets_ref, pred_ref, ids_sys, targets_sys, pred_sys, *, speakers, metric, seed=0
+):
     """Compare ``system_id`` against ``reference_id`` on the utterance ids both predicted.
 
     ``speakers`` names the speaker of each utterance of the reference, aligned with
@@ -333,18 +376,28 @@ def compare_systems(reference_id, system_id, ids_ref, targets_ref, pred_ref, ids
     targets = np.asarray(targets_ref)[take_ref]
     disagree = [utterance for utterance, same in zip(shared, targets == np.asarray(targets_sys)[take_sys]) if not same]
     if disagree:
-        raise ValueError(f"Systems {reference_id!r} and {system_id!r} disagree on the target of {len(disagree)} "
-                         f"shared utterance(s), e.g. {disagree[:3]}; were they scored on the same labels?")
+        raise ValueError(
+            f"Systems {reference_id!r} and {system_id!r} disagree on the target of {len(disagree)} "
+            f"shared utterance(s), e.g. {disagree[:3]}; were they scored on the same labels?"
+        )
     predictions_ref, predictions_sys = np.asarray(pred_ref)[take_ref], np.asarray(pred_sys)[take_sys]
     groups = np.asarray(speakers)[take_ref]
     test = paired_test(targets, predictions_sys, predictions_ref, groups, metric=metric, seed=seed)
-    return Comparison(system=system_id, reference=reference_id, metric=metric,
-                      value_system=interval(targets, predictions_sys, groups, metric=metric).value,
-                      value_reference=interval(targets, predictions_ref, groups, metric=metric).value,
-                      difference=test.difference, ci95=None if test.low is None else (test.low, test.high),
-                      p=test.p, min_p=test.min_p,
-                      p_mcnemar=mcnemar_exact(predictions_sys == targets, predictions_ref == targets),
-                      n_utterances=len(shared), speakers=test.clusters, method=test.method)
+    return Comparison(
+        system=system_id,
+        reference=reference_id,
+        metric=metric,
+        value_system=interval(targets, predictions_sys, groups, metric=metric).value,
+        value_reference=interval(targets, predictions_ref, groups, metric=metric).value,
+        difference=test.difference,
+        ci95=None if test.low is None else (test.low, test.high),
+        p=test.p,
+        min_p=test.min_p,
+        p_mcnemar=mcnemar_exact(predictions_sys == targets, predictions_ref == targets),
+        n_utterances=len(shared),
+        speakers=test.clusters,
+        method=test.method,
+    )
 
 
 def with_holm(comparisons):
@@ -412,9 +465,25 @@ def comparisons_csv_rows(comparisons, alpha=DEFAULT_ALPHA):
     for c in comparisons:
         low, high = c.ci95 or (None, None)
         significant = None if c.p_holm is None else c.significant(alpha)
-        rows.append([c.system, c.reference, c.metric, c.value_system, c.value_reference, c.difference, low, high,
-                     c.p, c.p_holm, c.p_mcnemar, "n/a" if significant is None else significant, c.n_utterances,
-                     c.speakers, c.method])
+        rows.append(
+            [
+                c.system,
+                c.reference,
+                c.metric,
+                c.value_system,
+                c.value_reference,
+                c.difference,
+                low,
+                high,
+                c.p,
+                c.p_holm,
+                c.p_mcnemar,
+                "n/a" if significant is None else significant,
+                c.n_utterances,
+                c.speakers,
+                c.method,
+            ]
+        )
     return rows
 
 
@@ -447,22 +516,33 @@ def comparisons_markdown(comparisons, reference, *, unit="pp", alpha=DEFAULT_ALP
         raise ValueError(f"Every comparison must be against {reference!r}. Got references {foreign}.")
     unadjusted = [c.system for c in comparisons if c.p_holm is None]
     if unadjusted:
-        raise ValueError(f"Comparisons of {unadjusted} have no Holm-adjusted p; pass the family through with_holm "
-                         f"first.")
+        raise ValueError(
+            f"Comparisons of {unadjusted} have no Holm-adjusted p; pass the family through with_holm first."
+        )
     metric = metrics.pop()
-    lines = [f"### Paired comparisons against {reference}", "",
-             f"| system | Δ {metric} ({unit}) | 95 % CI | p (sign flip) | p (Holm) | p (McNemar) | significant |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"### Paired comparisons against {reference}",
+        "",
+        f"| system | Δ {metric} ({unit}) | 95 % CI | p (sign flip) | p (Holm) | p (McNemar) | significant |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for c in comparisons:
         low, high = c.ci95 or (None, None)
-        lines.append(f"| {c.system} | {c.difference:+.2f} | [{_signed(low)}, {_signed(high)}] | {p_text(c.p)} | "
-                     f"{p_text(c.p_holm)} | {p_text(c.p_mcnemar)} | {significance_text(c, alpha)} |")
+        lines.append(
+            f"| {c.system} | {c.difference:+.2f} | [{_signed(low)}, {_signed(high)}] | {p_text(c.p)} | "
+            f"{p_text(c.p_holm)} | {p_text(c.p_mcnemar)} | {significance_text(c, alpha)} |"
+        )
     speakers = sorted({c.speakers for c in comparisons})
-    lines += ["", f"Δ = system − {reference} on their shared utterances, over "
-                  f"{' / '.join(map(str, speakers))} speakers: speaker sign-flip test, t interval on the "
-                  f"cluster-robust SE; significant = Holm-adjusted p < {alpha:g} over the {len(comparisons)} "
-                  f"comparisons; McNemar (exact, accuracy, ignores speakers) beside it."]
+    lines += [
+        "",
+        f"Δ = system − {reference} on their shared utterances, over "
+        f"{' / '.join(map(str, speakers))} speakers: speaker sign-flip test, t interval on the "
+        f"cluster-robust SE; significant = Holm-adjusted p < {alpha:g} over the {len(comparisons)} "
+        f"comparisons; McNemar (exact, accuracy, ignores speakers) beside it.",
+    ]
     if any(not c.testable(alpha) for c in comparisons):
-        lines.append(f"With {min(speakers)} speakers no sign-flip p can fall below {alpha:g} "
-                     f"(smallest p = 2 / 2^speakers): too few speakers for a {100 * alpha:g} % test.")
+        lines.append(
+            f"With {min(speakers)} speakers no sign-flip p can fall below {alpha:g} "
+            f"(smallest p = 2 / 2^speakers): too few speakers for a {100 * alpha:g} % test."
+        )
     return "\n".join(lines) + "\n"

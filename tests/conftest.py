@@ -50,8 +50,11 @@ def tiny_root(corpus_cache):
 @pytest.fixture
 def tiny_copy(tiny_root, tmp_path):
     """A private copy of synthetic:tiny that a test may corrupt."""
-    return Path(shutil.copytree(tiny_root, tmp_path / "IEMOCAP_full_release",
-                                ignore=shutil.ignore_patterns("MANIFEST.sha256", "COMPLETE")))
+    return Path(
+        shutil.copytree(
+            tiny_root, tmp_path / "IEMOCAP_full_release", ignore=shutil.ignore_patterns("MANIFEST.sha256", "COMPLETE")
+        )
+    )
 
 
 def write_wav(path, signal=None, *, seconds=0.5, rate=16000, subtype="PCM_16", channels=1, seed=0):
@@ -84,7 +87,7 @@ def naive_window(signal, frame):
     sub-frame utterance zero-padded to one frame."""
     count = max(len(signal) // 160, 1)
     padded = np.pad(signal, (0, max(0, 160 - len(signal))))
-    parts = [padded[min(max(frame + k, 0), count - 1) * 160:][:160] for k in range(-12, 13)]
+    parts = [padded[min(max(frame + k, 0), count - 1) * 160 :][:160] for k in range(-12, 13)]
     return np.concatenate(parts)
 
 
@@ -120,9 +123,11 @@ def tiny_split_head_task():
 
     from ser_keras.models.elor import HEADS, ElorConfig
 
-    config = ElorConfig(input_length=64, conv_filters=(3, 3, 3), conv_kernel_sizes=(3, 3, 3), pool_sizes=(2, 2, 2),
-                        head_units=(4, 4))
+    config = ElorConfig(
+        input_length=64, conv_filters=(3, 3, 3), conv_kernel_sizes=(3, 3, 3), pool_sizes=(2, 2, 2), head_units=(4, 4)
+    )
     rng = np.random.default_rng(0)
-    data = tf.data.Dataset.from_tensor_slices((rng.standard_normal((16, 64)).astype("float32"),
-                                               {head: rng.integers(0, 5, 16) for head in HEADS})).batch(8)
+    data = tf.data.Dataset.from_tensor_slices(
+        (rng.standard_normal((16, 64)).astype("float32"), {head: rng.integers(0, 5, 16) for head in HEADS})
+    ).batch(8)
     return config, data

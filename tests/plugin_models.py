@@ -32,8 +32,10 @@ def tiny_slice_cnn(config):
     x = keras.layers.Reshape((96000, 1))(slices)
     x = keras.layers.Conv1D(4, 400, strides=400, activation="relu", name="trunk_conv")(x)
     x = keras.layers.GlobalAveragePooling1D()(x)
-    outputs = {head: keras.layers.Dense(config.num_classes, activation="softmax", name=head)(x)
-               for head in ("valence", "arousal")}
+    outputs = {
+        head: keras.layers.Dense(config.num_classes, activation="softmax", name=head)(x)
+        for head in ("valence", "arousal")
+    }
     return keras.Model(slices, outputs, name="tiny_slice_cnn")
 
 
@@ -46,16 +48,19 @@ def _mfcc_trunk():
 def open_frames_list(config):
     """Heads returned as a list, named by their layers."""
     frames, x = _mfcc_trunk()
-    heads = [keras.layers.Dense(config.num_classes, activation="softmax", name=head)(x)
-             for head in ("valence", "arousal")]
+    heads = [
+        keras.layers.Dense(config.num_classes, activation="softmax", name=head)(x) for head in ("valence", "arousal")
+    ]
     return keras.Model(frames, heads, name="open_frames_list")
 
 
 def open_frames_dict(config):
     """Heads returned as a dict, named by its keys (the layers have names of their own)."""
     frames, x = _mfcc_trunk()
-    heads = {head: keras.layers.Dense(config.num_classes, activation="softmax", name=f"{head[0]}_out")(x)
-             for head in ("arousal", "valence")}
+    heads = {
+        head: keras.layers.Dense(config.num_classes, activation="softmax", name=f"{head[0]}_out")(x)
+        for head in ("arousal", "valence")
+    }
     return keras.Model(frames, heads, name="open_frames_dict")
 
 

@@ -20,7 +20,9 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _main(name, out, *extra):
-    importlib.import_module(f"ser_keras.cli.{name}").main(["--corpus", "synthetic:tiny", "--quick", "--out", str(out), "--verbose", "0", *extra])
+    importlib.import_module(f"ser_keras.cli.{name}").main(
+        ["--corpus", "synthetic:tiny", "--quick", "--out", str(out), "--verbose", "0", *extra]
+    )
     return json.loads((out / "metrics.json").read_text())
 
 
@@ -96,8 +98,9 @@ def test_relevance_signals_match_a_direct_computation(table3, tmp_path, window_o
     corpus = load_corpus("synthetic:tiny")
     budget = analysis_budget(corpus.kind, quick=True)
     config = ShortAnalysisConfig(folds=("Ses01",), verbose=0, budget=budget.name, **budget.settings)
-    fingerprint = run_fingerprint(script="test", corpus=corpus, label_view="four_class", protocol="p", budget=budget,
-                                  seed=0, settings={})
+    fingerprint = run_fingerprint(
+        script="test", corpus=corpus, label_view="four_class", protocol="p", budget=budget, seed=0, settings={}
+    )
     record = RunRecord(tmp_path / "rel", script="test", fingerprint=fingerprint, config={})
     data = ShortData(corpus, folds=("Ses01",), verbose=0)
     analysis = ShortAnalysis(data, config, record, source=table3[0])

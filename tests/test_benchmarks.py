@@ -80,7 +80,12 @@ def test_split_head_flops_count_each_head_backward_once():
 
 def test_record_targets_and_holds():
     assert harness.record("r", 0.93, "ratio", at_least=0.9) == {
-        "name": "r", "value": 0.93, "unit": "ratio", "target": ">= 0.9", "holds": True}
+        "name": "r",
+        "value": 0.93,
+        "unit": "ratio",
+        "target": ">= 0.9",
+        "holds": True,
+    }
     assert harness.record("r", 0.5, "ratio", at_least=0.9)["holds"] is False
     assert harness.record("m", 3.0, "GB", at_most=2.5)["holds"] is False
     assert harness.record("m", 2.0, "GB", at_most=2.5)["holds"] is True
@@ -132,11 +137,14 @@ def test_layer_profile_times_every_weighted_layer_with_the_first_layer_input_gra
 
     # A clock that advances one second per reading: every timed round takes exactly 1 s on
     # both clocks, so each rate must be training FLOPs x examples per round, in FLOP/s.
-    readings = iter(range(10 ** 6))
+    readings = iter(range(10**6))
     monkeypatch.setattr(timing, "clock", lambda: dict.fromkeys(harness.CLOCKS, float(next(readings))))
     profile = harness.layer_training_rates(_tiny_cnn(), batch_size=4, rounds=1, steps=2)
     assert [(name, flops) for name, flops, _ in profile] == [
-        ("conv1", 2 * CONV1), ("conv2", 3 * CONV2), ("dense", 3 * DENSE)]
+        ("conv1", 2 * CONV1),
+        ("conv2", 3 * CONV2),
+        ("dense", 3 * DENSE),
+    ]
     for _, flops, rate in profile:
         assert rate == {"wall": flops * 4 * 2, "cpu": flops * 4 * 2 * (os.cpu_count() or 1)}
 
@@ -156,6 +164,7 @@ def test_precision_benchmark_times_each_model_under_both_policies(monkeypatch):
             seen.append((name, policy))
             rate = {"wall": rates[policy], "cpu": 2 * rates[policy]}
             return {"pipeline": rate} if name == "raw" else (None, rate)
+
         return measure
 
     monkeypatch.setattr(harness, "load_window_store", lambda corpus: None)
@@ -207,8 +216,7 @@ def test_script_cpu_time_counts_the_fork_server_workers(tmp_path):
     # the reaper their 0.8 CPU-s were lost (≈ 0.1 s counted) and cores busy came out low.
     script = tmp_path / "work.py"
     script.write_text(_FORK_SERVER_WORK)
-    seconds, cpu_seconds = harness.script_wall_time(str(script), ["0"], log_path=tmp_path / "log",
-                                                       timeout_s=120)
+    seconds, cpu_seconds = harness.script_wall_time(str(script), ["0"], log_path=tmp_path / "log", timeout_s=120)
     assert cpu_seconds >= 0.75 and seconds > 0
     with pytest.raises(RuntimeError, match="exited with 3"):
         harness.script_wall_time(str(script), ["3"], log_path=tmp_path / "log", timeout_s=120)
@@ -232,7 +240,8 @@ def test_gpu_benchmark_runs_on_the_cpu_through_both_input_paths(monkeypatch, tin
             assert values[f"{model}_device_input_rate ({clock})"] > 0
             assert values[f"device_vs_host_{model} ({clock})"] == pytest.approx(
                 values[f"{model}_device_input_rate ({clock})"] / values[f"{model}_host_pipeline_rate ({clock})"],
-                rel=2e-3)
+                rel=2e-3,
+            )
     assert values["elor_routed_vs_tensorflow (wall)"] > 0
     assert details["gpu"] is None and details["projection"] is None
 
@@ -256,8 +265,9 @@ def test_split_head_trace_shows_which_ops_compute_the_routed_layers(tmp_path, ro
     from ser_keras.training.split_heads import SplitHeadTrainer
     from tools.bench.harness.profile import network_part, op_self_times, trace_split_head_training
 
-    config = ElorConfig(input_length=200, conv_filters=(3, 3), conv_kernel_sizes=(5, 16), pool_sizes=(2, 2),
-                        head_units=(4,))  # conv2 takes 3 channels through a kernel of 16: routed
+    config = ElorConfig(
+        input_length=200, conv_filters=(3, 3), conv_kernel_sizes=(5, 16), pool_sizes=(2, 2), head_units=(4,)
+    )  # conv2 takes 3 channels through a kernel of 16: routed
     trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=0.01, routes=routed)
     x = tf.random.normal((4, 200))
     labels = {head: tf.constant([0, 1, 2, 3]) for head in ("valence", "arousal")}
@@ -281,8 +291,9 @@ def test_run_benchmarks_names_the_machine_and_the_code_beside_its_figures(tmp_pa
 
     monkeypatch.setattr(run_benchmarks, "run_tool", fake_tool)
     page = tmp_path / "performance.md"
-    run_benchmarks.main(["--quick", "--out", str(tmp_path), "--only", "pipeline,memory,end_to_end",
-                         "--docs", str(page)])
+    run_benchmarks.main(
+        ["--quick", "--out", str(tmp_path), "--only", "pipeline,memory,end_to_end", "--docs", str(page)]
+    )
     details = json.loads((tmp_path / "details.json").read_text())
     assert details["pipeline"] == {"ran": "pipeline"} and details["memory"] == {"ran": "memory"}
     environment = details["environment"]
@@ -293,26 +304,45 @@ def test_run_benchmarks_names_the_machine_and_the_code_beside_its_figures(tmp_pa
     assert blank == "" and table[2] == "| pipeline_ratio | 0.5 | ratio | >= 0.9 | **misses** |"
     skipped = ["table1_wall_time", "table1_cores_busy", "wieser_table5_quick_wall_time"]  # end_to_end in --quick
     assert [item["name"] for item in json.loads((tmp_path / "benchmarks.json").read_text())] == [
-        "pipeline_ratio", "memory_ratio", *skipped]
-    assert details["run"]["sections"] == {"pipeline": ["pipeline_ratio"], "memory": ["memory_ratio"],
-                                          "end_to_end": skipped}
-    assert details["run"]["command"] == (f"python -m tools.bench.run_benchmarks --quick --out {tmp_path} "
-                                         f"--only pipeline,memory,end_to_end --docs {page}")
+        "pipeline_ratio",
+        "memory_ratio",
+        *skipped,
+    ]
+    assert details["run"]["sections"] == {
+        "pipeline": ["pipeline_ratio"],
+        "memory": ["memory_ratio"],
+        "end_to_end": skipped,
+    }
+    assert details["run"]["command"] == (
+        f"python -m tools.bench.run_benchmarks --quick --out {tmp_path} --only pipeline,memory,end_to_end --docs {page}"
+    )
     text = page.read_text()
     assert heading in text and "0 of 5 targets hold; 3 not measured in this run." in text
 
 
 def _page_fixture(folder):
     """A run's two files as run_benchmarks writes them: two benchmarks, three records."""
-    records = [harness.record("pipeline_vs_in_memory_raw_subseg (cpu)", 0.93, "ratio", at_least=0.9),
-               harness.record("matmul_4096_ceiling (cpu)", 216.8, "GFLOP/s"),
-               harness.record("stream_peak_rss", 3.5, "GB", at_most=3.128)]
-    details = {"memory": {"full_epoch": True},
-               "environment": {"cpu": {"model": "AMD EPYC", "avx512": True}, "cpu_count": 2, "gpus": [],
-                               "git_sha": "735c7f9298bb0cee0da94743f59fee3844cb7171", "git_dirty": False},
-               "run": {"date": "2026-12-03", "quick": False, "command": "python -m tools.bench.run_benchmarks --out b",
-                       "sections": {"pipeline": [item["name"] for item in records[:2]],
-                                    "memory": [records[2]["name"]]}}}
+    records = [
+        harness.record("pipeline_vs_in_memory_raw_subseg (cpu)", 0.93, "ratio", at_least=0.9),
+        harness.record("matmul_4096_ceiling (cpu)", 216.8, "GFLOP/s"),
+        harness.record("stream_peak_rss", 3.5, "GB", at_most=3.128),
+    ]
+    details = {
+        "memory": {"full_epoch": True},
+        "environment": {
+            "cpu": {"model": "AMD EPYC", "avx512": True},
+            "cpu_count": 2,
+            "gpus": [],
+            "git_sha": "735c7f9298bb0cee0da94743f59fee3844cb7171",
+            "git_dirty": False,
+        },
+        "run": {
+            "date": "2026-12-03",
+            "quick": False,
+            "command": "python -m tools.bench.run_benchmarks --out b",
+            "sections": {"pipeline": [item["name"] for item in records[:2]], "memory": [records[2]["name"]]},
+        },
+    }
     (folder / "benchmarks.json").write_text(json.dumps(records))
     (folder / "details.json").write_text(json.dumps(details))
     return records, details
@@ -326,17 +356,22 @@ def test_performance_page_says_how_it_was_made_and_lists_every_figure_under_its_
     run_benchmarks.main(["--out", f"{tmp_path}/", "--docs", str(page), "--docs-only"])
     lines = page.read_text().splitlines()
     assert lines[0] == "# Performance"
-    assert lines[2] == (f"Generated from `{tmp_path}/benchmarks.json` and `{tmp_path}/details.json` by `python -m "
-                        f"tools.bench.run_benchmarks --out {tmp_path} --docs {page} --docs-only`; do not edit by hand.")
-    assert lines[4] == ("Figures of the run of 2026-12-03 (`python -m tools.bench.run_benchmarks --out b`). "
-                        "Machine: AMD EPYC (AVX-512), 2 CPU cores, no GPU; code: git 735c7f9298bb; full run.")
+    assert lines[2] == (
+        f"Generated from `{tmp_path}/benchmarks.json` and `{tmp_path}/details.json` by `python -m "
+        f"tools.bench.run_benchmarks --out {tmp_path} --docs {page} --docs-only`; do not edit by hand."
+    )
+    assert lines[4] == (
+        "Figures of the run of 2026-12-03 (`python -m tools.bench.run_benchmarks --out b`). "
+        "Machine: AMD EPYC (AVX-512), 2 CPU cores, no GPU; code: git 735c7f9298bb; full run."
+    )
     assert "1 of 2 targets hold." in lines
     headings = [line for line in lines if line.startswith("## ")]
     assert headings == ["## Targets", "## pipeline", "## memory"]
     # Each benchmark is introduced by the first sentence of its docstring.
     memory = lines.index("## memory")
-    assert lines[memory + 2] == ("Benchmark 4: peak RSS while streaming one epoch of shuffled 250 ms windows. "
-                                 "(`python -m tools.bench.memory`)")
+    assert lines[memory + 2] == (
+        "Benchmark 4: peak RSS while streaming one epoch of shuffled 250 ms windows. (`python -m tools.bench.memory`)"
+    )
     assert lines[memory + 6] == "| stream_peak_rss | 3.5 | GB | <= 3.128 | **misses** |"
     assert sum(line.startswith("| pipeline_vs_in_memory_raw_subseg (cpu) | 0.93 |") for line in lines) == 2
     assert sum(line.startswith("| matmul_4096_ceiling (cpu) | 216.8 |") for line in lines) == 1
@@ -368,8 +403,12 @@ def test_committed_performance_page_is_generated_from_the_committed_figures():
     from tools.bench.harness.page import performance_page
 
     out = ROOT / "tools" / "bench" / "results"
-    page = performance_page(harness.check_records(read_json(out / "benchmarks.json")), read_json(out / "details.json"),
-                            out="tools/bench/results", docs="docs/performance.md")
+    page = performance_page(
+        harness.check_records(read_json(out / "benchmarks.json")),
+        read_json(out / "details.json"),
+        out="tools/bench/results",
+        docs="docs/performance.md",
+    )
     assert (ROOT / "docs" / "performance.md").read_text() == page
 
 
@@ -384,18 +423,21 @@ def test_benchmarks_run_as_modules_from_any_folder(tmp_path):
 def test_every_benchmark_starts_as_the_commands_do_with_onednn_on():
     # Its figures must be those of the commands: console.quiet() picks oneDNN where TensorFlow would not.
     names = ("pipeline", "torch", "memory", "features", "precision", "gpu_projection", "gpu", "profile", "windows")
-    code = ("import importlib, os, sys\n"
-            "for name in sys.argv[1:]:\n"
-            "    os.environ.pop('TF_ENABLE_ONEDNN_OPTS', None)\n"
-            "    try:\n"
-            "        importlib.import_module(f'tools.bench.{name}').main(['--help'])\n"
-            "    except SystemExit:\n"
-            "        pass\n"
-            "    print('oneDNN', name, os.environ.get('TF_ENABLE_ONEDNN_OPTS'))\n")
+    code = (
+        "import importlib, os, sys\n"
+        "for name in sys.argv[1:]:\n"
+        "    os.environ.pop('TF_ENABLE_ONEDNN_OPTS', None)\n"
+        "    try:\n"
+        "        importlib.import_module(f'tools.bench.{name}').main(['--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "    print('oneDNN', name, os.environ.get('TF_ENABLE_ONEDNN_OPTS'))\n"
+    )
     _, environment = harness.tool_command("windows", [])
     environment.pop("TF_ENABLE_ONEDNN_OPTS", None)
-    done = subprocess.run([sys.executable, "-c", code, *names], env=environment, capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code, *names], env=environment, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     settings = [line.split()[1:] for line in done.stdout.splitlines() if line.startswith("oneDNN ")]
     assert settings == [[name, "1"] for name in names]
@@ -403,9 +445,11 @@ def test_every_benchmark_starts_as_the_commands_do_with_onednn_on():
 
 def test_the_pytorch_peer_imports_without_tensorflow_or_ser_keras():
     # The peer runs under a venv with torch and numpy only.
-    code = ("import sys; sys.modules['tensorflow'] = None; sys.modules['ser_keras'] = None; "
-            "sys.path.insert(0, sys.argv[1]); from tools.bench.harness.peers import torch_raw_cnn_rate; "
-            "print('imported')")
+    code = (
+        "import sys; sys.modules['tensorflow'] = None; sys.modules['ser_keras'] = None; "
+        "sys.path.insert(0, sys.argv[1]); from tools.bench.harness.peers import torch_raw_cnn_rate; "
+        "print('imported')"
+    )
     done = subprocess.run([sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and "imported" in done.stdout, done.stderr[-2000:]
 

@@ -81,8 +81,11 @@ def test_transform_of_test_data_leaves_the_fitted_state_alone():
     rng = np.random.default_rng(2)
     train = [rng.standard_normal((20, 3)).astype(np.float32) for _ in range(4)]
     boaw = BagOfAudioWords(5, standardize_input=True, idf=True, standardize_output=True).fit(train)
-    state = {name: np.copy(value) for name, value in vars(boaw).items() if name.endswith("_") and
-             isinstance(value, np.ndarray)}
+    state = {
+        name: np.copy(value)
+        for name, value in vars(boaw).items()
+        if name.endswith("_") and isinstance(value, np.ndarray)
+    }
     codebooks = [codebook.copy() for codebook in boaw.codebooks_]
     boaw.transform([rng.normal(50, 9, (30, 3)).astype(np.float32)])
     for name, value in state.items():

@@ -18,8 +18,11 @@ NAMESPACE, KEY = "0123abcd", "ComParE_2016_LLD-test"
 
 def test_round_trip_of_frame_matrices_and_vectors(tmp_path):
     cache = FeatureCache(tmp_path)
-    frames = {"Ses01F_impro01_F000": np.arange(12, dtype=np.float32).reshape(4, 3),
-              "speaker/with/slash": np.ones((1, 3), np.float32), "empty": np.zeros((0, 3), np.float32)}
+    frames = {
+        "Ses01F_impro01_F000": np.arange(12, dtype=np.float32).reshape(4, 3),
+        "speaker/with/slash": np.ones((1, 3), np.float32),
+        "empty": np.zeros((0, 3), np.float32),
+    }
     cache.put(NAMESPACE, KEY, frames)
     cache.put(NAMESPACE, "functionals", {"a": np.arange(5, dtype=np.float32)})
     found = cache.get(NAMESPACE, KEY, list(frames) + ["absent"])

@@ -16,8 +16,9 @@ TOOL = Path(__file__).resolve().parent.parent / "tools" / "calibrate_stats.py"
 @pytest.mark.slow
 def test_calibration_keeps_the_level_and_the_coverage(tmp_path):
     out = tmp_path / "calibration.json"
-    run = subprocess.run([sys.executable, str(TOOL), "--simulations", "150", "--json", str(out)],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, str(TOOL), "--simulations", "150", "--json", str(out)], capture_output=True, text=True
+    )
     assert run.returncode in (0, 1), run.stderr[-2000:]  # 1: a target missed at this noise level
     results = json.loads(out.read_text())
     assert {r["speakers"] for r in results} == {2, 5, 10, 24} and len(results) == 12

@@ -8,8 +8,13 @@ import pytest
 
 from ser_keras.data.labels import DIMENSION_CLASSES, FOUR_CLASSES
 from ser_keras.experiments.analysis_elor import correlation_claims, descriptor_claims
-from ser_keras.experiments.analysis_short_summaries import (confusion_claims, frequency_claims, frequency_summary,
-                                                            importance_claims, importance_summary)
+from ser_keras.experiments.analysis_short_summaries import (
+    confusion_claims,
+    frequency_claims,
+    frequency_summary,
+    importance_claims,
+    importance_summary,
+)
 from ser_keras.experiments.elor_table5 import extreme_claims, table5_claims
 
 PAPER_NETWORKS = ("elor", "lom", "ftr", "elor_ftr")
@@ -28,15 +33,23 @@ def holds_of(claim):
 # -- ELOR Table 5: orderings on point values ---------------------------------------------
 # {network: (arousal WAR, arousal UAR, valence WAR, valence UAR)} in %: WAR > UAR and
 # arousal > valence throughout, as the paper's §4 says of its Table 5.
-PAPER_LIKE_TABLE5 = {"elor": (62, 48, 50, 36), "lom": (58, 45, 49, 35), "ftr": (55, 41, 48, 34),
-                     "elor_ftr": (60, 46, 53, 38)}
+PAPER_LIKE_TABLE5 = {
+    "elor": (62, 48, 50, 36),
+    "lom": (58, 45, 49, 35),
+    "ftr": (55, 41, 48, 34),
+    "elor_ftr": (60, 46, 53, 38),
+}
 WAR_ABOVE_UAR = "WAR > UAR for every network"
 AROUSAL_ABOVE_VALENCE = "Arousal > valence for every network"
 
 
 def table5_values(scores):
-    return {f"{network}_{dimension}_{metric}": scores[network][2 * d + m] for network in scores
-            for d, dimension in enumerate(("arousal", "valence")) for m, metric in enumerate(("war", "uar"))}
+    return {
+        f"{network}_{dimension}_{metric}": scores[network][2 * d + m]
+        for network in scores
+        for d, dimension in enumerate(("arousal", "valence"))
+        for m, metric in enumerate(("war", "uar"))
+    }
 
 
 def table5_claim(text, scores, networks=PAPER_NETWORKS):
@@ -71,8 +84,12 @@ def test_table5_point_claims_cover_the_networks_run_and_none_without_any():
 # -- ELOR Table 5: best / worst as paired tests -------------------------------------------
 # Share of correct slices per network and head: ELoR best and FTR worst on arousal, ELoR+FTR
 # best on valence (the paper's §4), by margins a paired test on 300 slices resolves.
-PAPER_LIKE_ACCURACY = {"elor": {"arousal": 0.75, "valence": 0.45}, "lom": {"arousal": 0.55, "valence": 0.45},
-                       "ftr": {"arousal": 0.30, "valence": 0.40}, "elor_ftr": {"arousal": 0.60, "valence": 0.70}}
+PAPER_LIKE_ACCURACY = {
+    "elor": {"arousal": 0.75, "valence": 0.45},
+    "lom": {"arousal": 0.55, "valence": 0.45},
+    "ftr": {"arousal": 0.30, "valence": 0.40},
+    "elor_ftr": {"arousal": 0.60, "valence": 0.70},
+}
 
 
 FOLDS = tuple(f"Ses0{session}{gender}" for session in range(1, 5) for gender in "FM")  # 8 test speakers
@@ -96,21 +113,28 @@ def head_parts(accuracy, *, copy=None, folds=FOLDS, slices=40):
             for fold in folds:
                 wrong = (targets[fold] + rng.integers(1, DIMENSION_CLASSES, slices)) % DIMENSION_CLASSES
                 predictions = np.where(rng.random(slices) < share, targets[fold], wrong)
-                parts[network][head][fold] = {"ids": [f"{fold}_u{i}@0" for i in range(slices)],
-                                              "targets": targets[fold].tolist(), "predictions": predictions.tolist()}
+                parts[network][head][fold] = {
+                    "ids": [f"{fold}_u{i}@0" for i in range(slices)],
+                    "targets": targets[fold].tolist(),
+                    "predictions": predictions.tolist(),
+                }
     for network, other in (copy or {}).items():
         parts[network] = parts[other]
     return parts
 
 
 def extreme_verdicts(accuracy=PAPER_LIKE_ACCURACY, **kwargs):
-    return {claim.claim: claim.verdict for claim in extreme_claims(head_parts(accuracy, **kwargs),
-                                                                   speaker_of=speaker_of)}
+    return {
+        claim.claim: claim.verdict for claim in extreme_claims(head_parts(accuracy, **kwargs), speaker_of=speaker_of)
+    }
 
 
 def test_extreme_claims_hold_on_paper_like_predictions():
-    assert extreme_verdicts() == {"ELoR best on arousal": "holds", "FTR worst on arousal": "holds",
-                                  "ELoR+FTR best on valence": "holds"}
+    assert extreme_verdicts() == {
+        "ELoR best on arousal": "holds",
+        "FTR worst on arousal": "holds",
+        "ELoR+FTR best on valence": "holds",
+    }
 
 
 def test_elor_best_on_arousal_does_not_hold_when_lom_is_clearly_better():
@@ -145,9 +169,13 @@ def test_extreme_claims_need_all_four_networks():
 
 
 # -- ELOR Fig. 4 --------------------------------------------------------------------------
-PAPER_LIKE_CORRELATIONS = {"saliency_input_corr_arousal": 0.50, "saliency_input_corr_valence": 0.53,
-                           "saliency_input_envelope_corr_arousal": 0.61,
-                           "saliency_input_envelope_corr_valence": 0.58, "saliency_arousal_valence_corr": 0.96}
+PAPER_LIKE_CORRELATIONS = {
+    "saliency_input_corr_arousal": 0.50,
+    "saliency_input_corr_valence": 0.53,
+    "saliency_input_envelope_corr_arousal": 0.61,
+    "saliency_input_envelope_corr_valence": 0.58,
+    "saliency_arousal_valence_corr": 0.96,
+}
 
 
 def correlation_holds(**changed):
@@ -179,16 +207,28 @@ AROUSAL_DESCRIPTORS = ("spectral_centroid_hz", "pause_count", "peak_amplitude", 
 def descriptor_rows(arousal=None, valence=None, gained=True, start="random"):
     """Rows of 5 labels per head; descriptor values per label (arousal rising, valence U-shaped
     in centroid and periodicity, as in the paper's Table 6) unless overridden."""
-    arousal = {"spectral_centroid_hz": [900, 1200, 1500, 1900, 2400], "pause_count": [1, 2, 4, 5, 7],
-               "peak_amplitude": [0.2, 0.3, 0.5, 0.6, 0.9], "periodic_fraction": [0.1, 0.2, 0.3, 0.5, 0.6],
-               **(arousal or {})}
-    valence = {"spectral_centroid_hz": [2200, 1400, 1100, 1300, 2100],
-               "periodic_fraction": [0.6, 0.3, 0.2, 0.3, 0.5], **(valence or {})}
+    arousal = {
+        "spectral_centroid_hz": [900, 1200, 1500, 1900, 2400],
+        "pause_count": [1, 2, 4, 5, 7],
+        "peak_amplitude": [0.2, 0.3, 0.5, 0.6, 0.9],
+        "periodic_fraction": [0.1, 0.2, 0.3, 0.5, 0.6],
+        **(arousal or {}),
+    }
+    valence = {
+        "spectral_centroid_hz": [2200, 1400, 1100, 1300, 2100],
+        "periodic_fraction": [0.6, 0.3, 0.2, 0.3, 0.5],
+        **(valence or {}),
+    }
     rows = []
     for head, values in (("arousal", arousal), ("valence", valence)):
         for label in range(5):
-            row = {"head": head, "start": start, "label": label, "activation_start": 0.2,
-                   "activation_end": 0.9 if gained else 0.1}
+            row = {
+                "head": head,
+                "start": start,
+                "label": label,
+                "activation_start": 0.2,
+                "activation_end": 0.9 if gained else 0.1,
+            }
             row.update({key: per_label[label] for key, per_label in values.items()})
             row.update({key: 0.0 for key in AROUSAL_DESCRIPTORS if key not in row})
             rows.append(row)
@@ -237,13 +277,20 @@ FREQUENCIES = np.linspace(0, 8000, 257)
 def fold_curves(peak_hz, folds=5, jitter=0.0, seed=0):
     """{fold: (frequencies, response)}: a bump at ``peak_hz`` per fold, optionally jittered."""
     rng = np.random.default_rng(seed)
-    return {f"M-{fold}": (FREQUENCIES, 0.05 + np.exp(-((FREQUENCIES - peak_hz) / 600.0) ** 2)
-                          + jitter * rng.random(len(FREQUENCIES))) for fold in range(1, folds + 1)}
+    return {
+        f"M-{fold}": (
+            FREQUENCIES,
+            0.05 + np.exp(-(((FREQUENCIES - peak_hz) / 600.0) ** 2)) + jitter * rng.random(len(FREQUENCIES)),
+        )
+        for fold in range(1, folds + 1)
+    }
 
 
 def frequency_holds(subseg, seg):
-    return [holds_of(claim) for claim in frequency_claims({"subseg": frequency_summary(subseg),
-                                                          "seg": frequency_summary(seg)})]
+    return [
+        holds_of(claim)
+        for claim in frequency_claims({"subseg": frequency_summary(subseg), "seg": frequency_summary(seg)})
+    ]
 
 
 def test_frequency_claims_hold_on_paper_like_responses():
@@ -268,9 +315,11 @@ def test_fold_agreement_claim_fails_on_dissimilar_folds_and_needs_two_folds():
 
 # -- SHORT Table 4 ------------------------------------------------------------------------
 # The paper's Table 4 top-10 ComParE feature indices (F-Index column) of each input.
-TABLE4_INDICES = {"raw": [2957, 1513, 4138, 3218, 5496, 6039, 5490, 6035, 74, 6030],
-                  "subseg_rel": [5168, 5166, 1637, 1522, 1523, 1587, 5173, 3311, 1244, 3712],
-                  "seg_rel": [5166, 1523, 1522, 2957, 1431, 5097, 5489, 132, 5173, 4144]}
+TABLE4_INDICES = {
+    "raw": [2957, 1513, 4138, 3218, 5496, 6039, 5490, 6035, 74, 6030],
+    "subseg_rel": [5168, 5166, 1637, 1522, 1523, 1587, 5173, 3311, 1244, 3712],
+    "seg_rel": [5166, 1523, 1522, 2957, 1431, 5097, 5489, 132, 5173, 4144],
+}
 SPECTRAL_INDICES = [2957, 1513, 4138, 3218, 5496, 6039, 5490, 6035, 6030, 1244]
 
 
@@ -283,14 +332,21 @@ def importance_from_top(indices, features=6373):
 
 def importance_holds(**top):
     indices = {**TABLE4_INDICES, **top}
-    return [holds_of(claim) for claim in importance_claims({name: importance_summary(importance_from_top(chosen))
-                                                           for name, chosen in indices.items()})]
+    return [
+        holds_of(claim)
+        for claim in importance_claims(
+            {name: importance_summary(importance_from_top(chosen)) for name, chosen in indices.items()}
+        )
+    ]
 
 
 def test_importance_claims_hold_on_the_papers_table4_features():
     summaries = {name: importance_summary(importance_from_top(chosen)) for name, chosen in TABLE4_INDICES.items()}
-    assert [(summaries[name]["spectral"], summaries[name]["cepstral"]) for name in TABLE4_INDICES] == \
-        [(9, 0), (1, 8), (6, 4)]  # the paper's counts: raw 9/10 spectral, 8/10 and 4/10 cepstral
+    assert [(summaries[name]["spectral"], summaries[name]["cepstral"]) for name in TABLE4_INDICES] == [
+        (9, 0),
+        (1, 8),
+        (6, 4),
+    ]  # the paper's counts: raw 9/10 spectral, 8/10 and 4/10 cepstral
     assert importance_holds() == [True] * 4
 
 
@@ -313,8 +369,12 @@ def test_seg_spectral_claim_fails_on_a_cepstral_seg_top():
 # Per-class recall in FOUR_CLASSES order (ang, hap, neu, sad), shaped like the paper's Fig. 3:
 # SubSeg ahead on happy and sad, ComParE ahead on neutral and angry, SubSeg best on sad (raw)
 # and happy (SubSeg-Rel), ComParE on SubSeg-Rel flatter than on raw audio.
-PAPER_LIKE_RECALLS = {"compare_raw": [0.68, 0.42, 0.66, 0.55], "compare_rel": [0.56, 0.52, 0.55, 0.54],
-                      "subseg_raw": [0.58, 0.55, 0.50, 0.72], "subseg_rel": [0.50, 0.70, 0.52, 0.61]}
+PAPER_LIKE_RECALLS = {
+    "compare_raw": [0.68, 0.42, 0.66, 0.55],
+    "compare_rel": [0.56, 0.52, 0.55, 0.54],
+    "subseg_raw": [0.58, 0.55, 0.50, 0.72],
+    "subseg_rel": [0.50, 0.70, 0.52, 0.61],
+}
 
 
 def confusion_holds(**changed):

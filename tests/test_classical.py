@@ -33,8 +33,9 @@ def test_svm_selection_refits_on_train_and_validation():
 def test_random_forest_selection_with_a_small_grid():
     (x_train, y_train), (x_val, y_val) = _blobs(60, 3), _blobs(20, 4)
     grid = [{"n_estimators": 10, "max_depth": depth, "min_samples_leaf": 1} for depth in (1, None)]
-    model, params, uar = fit_with_validation("rf", x_train, y_train, x_val, y_val, random_state=0,
-                                             labels=LABELS, grid=grid)
+    model, params, uar = fit_with_validation(
+        "rf", x_train, y_train, x_val, y_val, random_state=0, labels=LABELS, grid=grid
+    )
     assert params in grid and 0.0 <= uar <= 1.0
     assert model[-1].n_estimators == 10 and model[-1].random_state == 0
 
@@ -56,8 +57,9 @@ def test_forest_workers_that_empty_the_warning_filters_leave_them_as_they_were(m
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         before = list(warnings.filters)
-        model, _, _ = fit_with_validation("rf", x_train, y_train, x_val, y_val, random_state=0, labels=LABELS,
-                                          grid=grid, n_jobs=2)
+        model, _, _ = fit_with_validation(
+            "rf", x_train, y_train, x_val, y_val, random_state=0, labels=LABELS, grid=grid, n_jobs=2
+        )
         assert filters_seen == [before] * 3  # two grid points, the refit: each starts from the filters of before
         assert warnings.filters == before
     assert model[-1].n_jobs == 1  # predicts and sums importances in the caller's thread
@@ -86,8 +88,16 @@ def test_boaw_codebooks_never_see_the_test_fold():
     train, val, test = bags(24, 0), bags(8, 0), bags(8, 0)
     y_train, y_val = [LABELS[index % 4] for index in range(24)], [LABELS[index % 4] for index in range(8)]
     SpyBagOfAudioWords.fitted_on.clear()
-    model, _, _ = fit_with_validation("svm", train, y_train, val, y_val, random_state=0, labels=LABELS,
-                                      transformer=SpyBagOfAudioWords(16, standardize_input=True))
+    model, _, _ = fit_with_validation(
+        "svm",
+        train,
+        y_train,
+        val,
+        y_val,
+        random_state=0,
+        labels=LABELS,
+        transformer=SpyBagOfAudioWords(16, standardize_input=True),
+    )
     seen = {id(array) for array in SpyBagOfAudioWords.fitted_on}
     assert seen == {id(array) for array in train + val}
     assert not seen & {id(array) for array in test}

@@ -26,8 +26,10 @@ def test_setup_cfg_installs_one_command_per_subcommand():
     setup.read(ROOT / "setup.cfg")
     lines = [line.strip() for line in setup["options.entry_points"]["console_scripts"].splitlines() if line.strip()]
     installed = dict(line.split(" = ") for line in lines)
-    assert installed == {"ser-keras": "ser_keras.cli.__main__:main",
-                         **{f"ser-keras-{command_name(m)}": f"ser_keras.cli.{m}:main" for m in MODULES}}
+    assert installed == {
+        "ser-keras": "ser_keras.cli.__main__:main",
+        **{f"ser-keras-{command_name(m)}": f"ser_keras.cli.{m}:main" for m in MODULES},
+    }
 
 
 @pytest.mark.parametrize("folder", SUBCOMMANDS)
@@ -65,8 +67,9 @@ def test_commands_accept_either_spelling():
 
 @pytest.mark.integration
 def test_table1_help_runs_as_a_command():
-    done = subprocess.run([sys.executable, "-m", "ser_keras.cli", "table1", "--help"], capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "ser_keras.cli", "table1", "--help"], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: ser-keras table1") and "--corpus" in done.stdout
 

@@ -14,9 +14,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import tiny_split_head_task
 
 from ser_keras import console
-from conftest import tiny_split_head_task
 from ser_keras.models.elor import build_elor
 from ser_keras.training.fit import train_frame_classifier
 from ser_keras.training.split_heads import SplitHeadTrainer
@@ -41,12 +41,14 @@ print(os.environ.get("TF_CPP_MIN_LOG_LEVEL"), os.environ.get("SER_KERAS_DEBUG"))
 
 
 def _run_noisy(*argv, debug=None):
-    environment = {key: value for key, value in os.environ.items()
-                   if key not in ("TF_CPP_MIN_LOG_LEVEL", console.DEBUG_VARIABLE)}
+    environment = {
+        key: value for key, value in os.environ.items() if key not in ("TF_CPP_MIN_LOG_LEVEL", console.DEBUG_VARIABLE)
+    }
     if debug is not None:
         environment[console.DEBUG_VARIABLE] = debug
-    return subprocess.run([sys.executable, "-c", NOISY_PROGRAM, *argv], capture_output=True, text=True,
-                          env=environment, check=True)
+    return subprocess.run(
+        [sys.executable, "-c", NOISY_PROGRAM, *argv], capture_output=True, text=True, env=environment, check=True
+    )
 
 
 def test_quiet_silences_tensorflow_and_keras():
@@ -87,19 +89,27 @@ def process_state():
 def _run_python(program, **variables):
     """Run ``program`` in a fresh interpreter, in the environment of a new user's shell (none of
     TensorFlow's or this package's console variables) plus ``variables``."""
-    environment = {key: value for key, value in os.environ.items()
-                   if key not in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", console.DEBUG_VARIABLE)}
-    return subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
-                          env={**environment, **variables}, check=False)
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", console.DEBUG_VARIABLE)
+    }
+    return subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, env={**environment, **variables}, check=False
+    )
 
 
 def test_importing_ser_keras_changes_nothing_in_the_process():
-    program = TENSORFLOW_SPY + PROCESS_STATE + """
+    program = (
+        TENSORFLOW_SPY
+        + PROCESS_STATE
+        + """
 before = process_state()
 import ser_keras
 print("unchanged" if process_state() == before else f"changed: {before} -> {process_state()}")
 import tensorflow
 """
+    )
     done = _run_python(program)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines() == ["unchanged", "tensorflow loads with None None"]
@@ -122,8 +132,16 @@ def test_deprecations_of_this_package_still_show_when_quiet():
     assert shown == ["ours", "a library's advice"]
 
 
-@pytest.mark.parametrize("argv, expected", [(["--verbose", "2"], True), (["--verbose=2"], True),
-                                            (["--verbose", "1"], False), (["--seed", "2"], False), ([], False)])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--verbose", "2"], True),
+        (["--verbose=2"], True),
+        (["--verbose", "1"], False),
+        (["--seed", "2"], False),
+        ([], False),
+    ],
+)
 def test_debug_requested_reads_verbose_two_from_the_command_line(argv, expected, monkeypatch):
     monkeypatch.delenv(console.DEBUG_VARIABLE, raising=False)
     assert console.debug_requested(argv) is expected
@@ -281,8 +299,15 @@ def test_split_heads_print_only_at_verbose_two_with_the_real_limit(capsys):
 
 def test_the_package_imports_where_tensorflow_and_absl_are_missing():
     # The PyTorch peer of the benchmarks imports ser_keras in a venv without TensorFlow.
-    code = ("import sys; sys.modules['absl'] = None; sys.modules['tensorflow'] = None; "
-            "import ser_keras.console; print('imported')")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
-                          env={k: v for k, v in os.environ.items() if k != console.DEBUG_VARIABLE})
+    code = (
+        "import sys; sys.modules['absl'] = None; sys.modules['tensorflow'] = None; "
+        "import ser_keras.console; print('imported')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != console.DEBUG_VARIABLE},
+    )
     assert done.returncode == 0 and "imported" in done.stdout, done.stderr[-2000:]

@@ -16,12 +16,28 @@ NOISE = re.compile(r"oneDNN|cudart|absl|cpu_feature_guard|NodeDef|HDF5 file via|
 @pytest.mark.integration
 def test_quick_table1_log_is_short_quiet_and_plain(tmp_path, corpus_cache):
     log = tmp_path / "log"
-    env = {key: value for key, value in os.environ.items()  # a new user's shell sets no TF logging
-           if not key.startswith(("TF_CPP", "SER_KERAS_DEBUG"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()  # a new user's shell sets no TF logging
+        if not key.startswith(("TF_CPP", "SER_KERAS_DEBUG"))
+    }
     with open(log, "w") as handle:  # a file, not a terminal: `> log 2>&1`
-        result = subprocess.run([sys.executable, "replicate/table1.py", "--quick", "--corpus", "synthetic:tiny",
-                                 "--out", str(tmp_path / "run")], cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
-                                env=env, check=False)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "replicate/table1.py",
+                "--quick",
+                "--corpus",
+                "synthetic:tiny",
+                "--out",
+                str(tmp_path / "run"),
+            ],
+            cwd=ROOT,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=env,
+            check=False,
+        )
     text = log.read_text()
     assert result.returncode == 0, text[-3000:]
     lines = text.splitlines()

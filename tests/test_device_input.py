@@ -96,8 +96,9 @@ def test_a_corpus_copied_under_a_strategy_cuts_the_same_windows_and_slices():
     owners, frames = frame_index(frame_counts(store.lengths))
     np.testing.assert_array_equal(copy.windows(owners, frames).numpy(), host.windows(owners, frames).numpy())
     starts = np.zeros(len(LENGTHS), np.int64)
-    np.testing.assert_array_equal(copy.slices(np.arange(len(LENGTHS)), starts).numpy(),
-                                  host.slices(np.arange(len(LENGTHS)), starts).numpy())
+    np.testing.assert_array_equal(
+        copy.slices(np.arange(len(LENGTHS)), starts).numpy(), host.slices(np.arange(len(LENGTHS)), starts).numpy()
+    )
     assert device_corpus(store) is host  # no accelerator here: the host tensor is the device's
 
 
@@ -128,9 +129,19 @@ def test_training_on_window_ids_gives_the_weights_of_the_host_pipeline():
     host = train_frame_classifier(
         host_network,
         window_dataset(store, train_owners, train_frames, TARGETS, batch_size=16, shuffle=True, seed=5, repeat=True),
-        window_dataset(store, val_owners, val_frames, TARGETS, batch_size=16), **recipe)
-    device = train_frame_classifier_on_device(device_network, store, (train_owners, train_frames),
-                                              (val_owners, val_frames), TARGETS, batch_size=16, seed=5, **recipe)
+        window_dataset(store, val_owners, val_frames, TARGETS, batch_size=16),
+        **recipe,
+    )
+    device = train_frame_classifier_on_device(
+        device_network,
+        store,
+        (train_owners, train_frames),
+        (val_owners, val_frames),
+        TARGETS,
+        batch_size=16,
+        seed=5,
+        **recipe,
+    )
     # Same windows (bit-identical, above), same order, same kernels: bit-identical on the CPU;
     # the tolerance leaves room for another device's float32 summation order, far below 1e-5
     # after 6 SGD steps.
@@ -158,20 +169,34 @@ def test_the_saved_network_takes_windows_and_reloads_with_plain_keras(tmp_path):
     keras.utils.set_random_seed(1)
     network = build_raw_subseg()
     checkpoint = tmp_path / "raw_subseg.h5"
-    train_frame_classifier_on_device(network, store, (train_owners, train_frames), (val_owners, val_frames), TARGETS,
-                                     batch_size=16, steps_per_epoch=2, max_epochs=1, verbose=0,
-                                     checkpoint_path=checkpoint)
+    train_frame_classifier_on_device(
+        network,
+        store,
+        (train_owners, train_frames),
+        (val_owners, val_frames),
+        TARGETS,
+        batch_size=16,
+        steps_per_epoch=2,
+        max_epochs=1,
+        verbose=0,
+        checkpoint_path=checkpoint,
+    )
     with h5py.File(checkpoint) as saved:
         config = saved.attrs["model_config"]
     assert "window_gather" not in config and "WindowGather" not in config
     windows = _collect(window_dataset(store, val_owners, val_frames, batch_size=16))
     np.save(tmp_path / "windows.npy", windows)
-    done = subprocess.run([sys.executable, "-c", RELOAD, str(checkpoint), str(tmp_path / "windows.npy"),
-                           str(tmp_path / "reloaded.npy")], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", RELOAD, str(checkpoint), str(tmp_path / "windows.npy"), str(tmp_path / "reloaded.npy")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "(None, 4000)" in done.stdout
-    np.testing.assert_allclose(np.load(tmp_path / "reloaded.npy"), network.predict(windows, verbose=0),
-                               rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        np.load(tmp_path / "reloaded.npy"), network.predict(windows, verbose=0), rtol=1e-6, atol=1e-7
+    )
 
 
 def test_networks_on_other_inputs_and_bad_checkpoints_are_refused():
@@ -239,11 +264,15 @@ def test_training_on_context_ids_gives_the_weights_of_the_host_pipeline():
     host = train_frame_classifier(
         host_network,
         context_dataset(matrices, *train, TARGETS, batch_size=16, shuffle=True, seed=5, repeat=True),
-        context_dataset(matrices, *validation, TARGETS, batch_size=16), **recipe)
+        context_dataset(matrices, *validation, TARGETS, batch_size=16),
+        **recipe,
+    )
     device = train_frame_classifier(
         with_input_gather(device_network, ContextGather(device_contexts(ContextTensor(matrices)))),
         window_id_dataset(*train, TARGETS, batch_size=16, shuffle=True, seed=5, repeat=True),
-        window_id_dataset(*validation, TARGETS, batch_size=16), **recipe)
+        window_id_dataset(*validation, TARGETS, batch_size=16),
+        **recipe,
+    )
     # As for windows: bit-identical on the CPU, with room for another device's summation order.
     for host_weight, device_weight in zip(host_network.get_weights(), device_network.get_weights(), strict=True):
         np.testing.assert_allclose(device_weight, host_weight, rtol=1e-5, atol=1e-6)
@@ -258,10 +287,14 @@ def test_the_saved_lld_mlp_takes_contexts_and_holds_no_gather(tmp_path):
     train, validation = frame_index(LLD_FRAMES, [0, 2, 3, 5]), frame_index(LLD_FRAMES, [1, 4])
     keras.utils.set_random_seed(1)
     network = _lld_mlp(matrices)
-    train_frame_classifier(with_input_gather(network, ContextGather(device_contexts(ContextTensor(matrices)))),
-                           window_id_dataset(*train, TARGETS, batch_size=16, shuffle=True, seed=5, repeat=True),
-                           window_id_dataset(*validation, TARGETS, batch_size=16), steps_per_epoch=2, max_epochs=1,
-                           verbose=0)
+    train_frame_classifier(
+        with_input_gather(network, ContextGather(device_contexts(ContextTensor(matrices)))),
+        window_id_dataset(*train, TARGETS, batch_size=16, shuffle=True, seed=5, repeat=True),
+        window_id_dataset(*validation, TARGETS, batch_size=16),
+        steps_per_epoch=2,
+        max_epochs=1,
+        verbose=0,
+    )
     checkpoint = tmp_path / "lld_mlp.h5"
     save_h5(network, checkpoint)
     with h5py.File(checkpoint) as saved:
@@ -270,15 +303,19 @@ def test_the_saved_lld_mlp_takes_contexts_and_holds_no_gather(tmp_path):
     reloaded = load_h5(checkpoint)
     assert reloaded.input_shape == (None, 25, LLD_FEATURES)
     contexts = _collect(context_dataset(matrices, *validation, batch_size=16))
-    np.testing.assert_allclose(reloaded.predict(contexts, verbose=0), network.predict(contexts, verbose=0),
-                               rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        reloaded.predict(contexts, verbose=0), network.predict(contexts, verbose=0), rtol=1e-6, atol=1e-7
+    )
 
 
 def test_a_gather_and_a_network_on_other_inputs_are_refused():
     contexts = ContextGather(ContextTensor(_lld_matrices()))
     narrower = build_lld_mlp(3, feature_mean=np.zeros(3), feature_variance=np.ones(3), hidden_layers=(8,))
-    with pytest.raises(ValueError, match=r"take ± 12-frame LLD contexts of shape \(None, 25, 4\)\. "
-                                         r"Got input shape \(None, 25, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"take ± 12-frame LLD contexts of shape \(None, 25, 4\)\. "
+        r"Got input shape \(None, 25, 3\)",
+    ):
         with_input_gather(narrower, contexts)
     with pytest.raises(ValueError, match=r"take ± 12-frame LLD contexts .* Got input shape \(None, 4000\)"):
         with_input_gather(_identity_network(), contexts)
@@ -317,6 +354,7 @@ def test_table1_network_rows_on_window_ids_equal_the_host_pipeline(tmp_path):
 
 # ELOR's 6 s slices: slice indices in the stream, the inputs cut in the split-head steps.
 
+
 @pytest.fixture(scope="module")
 def elor_data(tiny_root):
     from ser_keras.data.corpus import load_corpus
@@ -352,8 +390,9 @@ def _elor_trainer(elor_data, train, on_device, strategy=None):
     strategy = strategy or tf.distribute.get_strategy()
     keras.utils.set_random_seed(5)
     stage = elor_data.slice_inputs(spec.input_kind, strategy=strategy) if on_device else None
-    trainer = SplitHeadTrainer(lambda: spec.build(config, elor_data, train), learning_rate=0.05, seed=5,
-                               input_stage=stage, strategy=strategy)
+    trainer = SplitHeadTrainer(
+        lambda: spec.build(config, elor_data, train), learning_rate=0.05, seed=5, input_stage=stage, strategy=strategy
+    )
     return trainer, spec.input_kind
 
 
@@ -364,7 +403,7 @@ def test_split_head_training_on_slice_indices_gives_the_weights_of_the_host_pipe
         trainer, input_kind = _elor_trainer(elor_data, train, on_device)
 
         def stream(index, **shuffle):
-            return elor_data.dataset(input_kind, index, batch_size=4, slice_ids=on_device, **shuffle)
+            return elor_data.dataset(input_kind, index, batch_size=4, slice_ids=on_device, **shuffle)  # noqa: B023
 
         history = trainer.fit(stream(train, shuffle=True, seed=5), stream(validation), epochs=2, patience=2, verbose=0)
         path = tmp_path / f"elor_ftr_{on_device}.h5"
@@ -394,7 +433,7 @@ def test_the_gpu_branch_copies_the_slice_tables_once_and_trains_as_the_host_path
         trainer, input_kind = _elor_trainer(elor_data, train, on_device, strategy)
 
         def stream(index, **shuffle):
-            return elor_data.dataset(input_kind, index, batch_size=4, slice_ids=on_device, **shuffle)
+            return elor_data.dataset(input_kind, index, batch_size=4, slice_ids=on_device, **shuffle)  # noqa: B023
 
         histories.append(trainer.fit(stream(train, shuffle=True, seed=5), stream(validation), epochs=1, verbose=0))
         weights.append(trainer.model.get_weights())
@@ -428,7 +467,9 @@ def test_table5_folds_on_slice_indices_equal_the_host_pipeline(elor_data, tmp_pa
     fold = elor_data.folds[0]
     results = {}
     for on_device in (False, True):
-        record = RunRecord(tmp_path / str(on_device), script="wieser_table5", fingerprint={"budget": "quick"}, config={})
+        record = RunRecord(
+            tmp_path / str(on_device), script="wieser_table5", fingerprint={"budget": "quick"}, config={}
+        )
         experiment = ElorExperiment(elor_data, config, record, inputs_on_device=on_device)
         for network in ("elor_ftr", "lom"):
             part = experiment.run_fold(network, fold)
@@ -442,8 +483,9 @@ def test_table5_folds_on_slice_indices_equal_the_host_pipeline(elor_data, tmp_pa
         # run). The largest such differences sit in conv biases ahead of BatchNorm, whose
         # gradient is zero in exact arithmetic: their ~1e-4 values are that noise alone.
         for head in ("arousal", "valence"):
-            np.testing.assert_allclose(device_part[head].pop("probabilities"), host_part[head].pop("probabilities"),
-                                       rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(
+                device_part[head].pop("probabilities"), host_part[head].pop("probabilities"), rtol=1e-4, atol=1e-5
+            )
         assert set(device_part.pop("compute")) == set(host_part.pop("compute"))  # what each unit cost differs
         assert device_part == host_part  # ids, predictions, epochs, slices
         for host_weight, device_weight in zip(host_weights, device_weights, strict=True):
@@ -464,11 +506,13 @@ def test_search_trials_on_ids_score_as_on_the_host_pipeline(search, elor_data, t
     for on_device in (False, True):
         if search == "short_mlp":
             data = ShortData(load_corpus("synthetic:tiny"), folds=("Ses01",), verbose=0)
-            hypermodel, _ = short_mlp_hypermodel(data, data.folds[0], source="egemaps", quick=True, max_epochs=2,
-                                                 inputs_on_device=on_device)
+            hypermodel, _ = short_mlp_hypermodel(
+                data, data.folds[0], source="egemaps", quick=True, max_epochs=2, inputs_on_device=on_device
+            )
         else:
-            hypermodel, _, _ = elor_hypermodel(elor_data, "lom", elor_data.folds[0], quick=True, epochs=2, patience=2,
-                                               inputs_on_device=on_device)
+            hypermodel, _, _ = elor_hypermodel(
+                elor_data, "lom", elor_data.folds[0], quick=True, epochs=2, patience=2, inputs_on_device=on_device
+            )
         stage = hypermodel.data.gather if search == "short_mlp" else hypermodel.input_stage
         assert (stage is not None) == on_device
         hp = keras_tuner.HyperParameters()

@@ -13,9 +13,9 @@ from ser_keras import console
 from ser_keras.data.corpus import Utterance, load_corpus
 from ser_keras.data.labels import dimensional_view
 from ser_keras.data.windows import SLICE
+from ser_keras.experiments import elor_table5
 from ser_keras.experiments.data import ElorData
 from ser_keras.experiments.elor import ElorExperiment, ElorExperimentConfig, budget, load_hparams, merge_hparams
-from ser_keras.experiments import elor_table5
 from ser_keras.experiments.elor_table5 import TABLE5_IDS, majority_parts, table5_claims
 from ser_keras.experiments.networks import NETWORKS, network_id
 from ser_keras.models.elor import HEADS, ElorConfig, ElorFtrConfig
@@ -80,13 +80,21 @@ def test_merge_hparams_elor_ftr_inherits_elor_and_quick_budget_is_small():
 
 def _values(scores):
     """Row values from {network: (arousal WAR, arousal UAR, valence WAR, valence UAR)}."""
-    return {f"{n}_{d}_{m}": scores[n][2 * i + j] for n in scores
-            for i, d in enumerate(("arousal", "valence")) for j, m in enumerate(("war", "uar"))}
+    return {
+        f"{n}_{d}_{m}": scores[n][2 * i + j]
+        for n in scores
+        for i, d in enumerate(("arousal", "valence"))
+        for j, m in enumerate(("war", "uar"))
+    }
 
 
 def test_point_claims_hold_on_the_paper_ordering_and_fail_when_broken():
-    paper_like = {"elor": (60, 50, 50, 40), "lom": (55, 45, 48, 38), "ftr": (50, 40, 49, 39),
-                  "elor_ftr": (58, 48, 52, 42)}
+    paper_like = {
+        "elor": (60, 50, 50, 40),
+        "lom": (55, 45, 48, 38),
+        "ftr": (50, 40, 49, 39),
+        "elor_ftr": (58, 48, 52, 42),
+    }
     claims = table5_claims(_values(paper_like), NETWORKS)
     assert [c.verdict for c in claims] == ["as stated (point values, untested)"] * 2
     assert not any(c.tested for c in claims)
@@ -135,9 +143,9 @@ def test_datasets_cut_slices_and_features_per_network(tiny_data):
     (waveform, functionals), _ = next(iter(experiment.dataset("raw+is10", index, batch_size=8)))
     store = experiment.store
     owner, start = experiment.owners[2], experiment.starts[2]
-    signal = store.signal(owner)[start:start + SLICE]
-    np.testing.assert_array_equal(waveform.numpy()[1, :len(signal)], signal)
-    assert not np.any(waveform.numpy()[1, len(signal):])  # zero padded
+    signal = store.signal(owner)[start : start + SLICE]
+    np.testing.assert_array_equal(waveform.numpy()[1, : len(signal)], signal)
+    assert not np.any(waveform.numpy()[1, len(signal) :])  # zero padded
     np.testing.assert_array_equal(functionals.numpy(), experiment.is10_features()[index])
 
 
@@ -167,8 +175,9 @@ def test_the_table5_eta_is_paced_by_measured_fold_times_and_builds_no_model(tiny
     def stand_in(self, network, fold, **kwargs):
         clock[0] += fold_seconds[network]
         test = np.flatnonzero(np.isin(tiny_data.owners, fold.test))
-        heads = {head: {"targets": tiny_data.targets[head][test].tolist(), "predictions": [0] * len(test)}
-                 for head in HEADS}
+        heads = {
+            head: {"targets": tiny_data.targets[head][test].tolist(), "predictions": [0] * len(test)} for head in HEADS
+        }
         return {"ids": [tiny_data.slice_ids[i] for i in test], **heads, "summary": "stand-in"}
 
     def no_build(*args, **kwargs):
@@ -179,12 +188,22 @@ def test_the_table5_eta_is_paced_by_measured_fold_times_and_builds_no_model(tiny
     for network in fold_seconds:
         monkeypatch.setitem(NETWORKS, network, dataclasses.replace(NETWORKS[network], builder=no_build))
     # One thread, so the units come in the main thread's order: ELoR (the heavier) first.
-    monkeypatch.setattr(elor_table5, "run_units", lambda networks, beside, folds, compute: {
-        (network, fold): compute(network, fold, lambda: None) for network in networks for fold in folds})
+    monkeypatch.setattr(
+        elor_table5,
+        "run_units",
+        lambda networks, beside, folds, compute: {
+            (network, fold): compute(network, fold, lambda: None) for network in networks for fold in folds
+        },
+    )
     quick = budget("synthetic", quick=True)
     config = ElorExperimentConfig(networks=("ftr", "elor"), **quick.settings)
-    record = RunRecord(tmp_path, script="wieser_table5", fingerprint={"budget": quick.to_dict()}, config={},
-                       corpus={"spec": "synthetic:tiny"})
+    record = RunRecord(
+        tmp_path,
+        script="wieser_table5",
+        fingerprint={"budget": quick.to_dict()},
+        config={},
+        corpus={"spec": "synthetic:tiny"},
+    )
     folds = len(tiny_data.folds)
     stream = io.StringIO()
     with console.RunProgress(2 * folds, stream=stream) as progress:
@@ -226,7 +245,10 @@ def test_a_unit_that_finishes_leaves_the_checkpoint_folder_to_a_unit_about_to_tr
             if finished is not None:
                 finished.set()
 
-    threads = [threading.Thread(target=unit, args=(second,)), threading.Thread(target=unit, args=(first, first_finished))]
+    threads = [
+        threading.Thread(target=unit, args=(second,)),
+        threading.Thread(target=unit, args=(first, first_finished)),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -46,7 +46,10 @@ def _tiny_models():
 def test_default_configs_are_the_search_space_centre():
     config = ElorConfig()
     assert (config.input_length, config.conv_filters, config.conv_kernel_sizes, config.pool_sizes) == (
-        96000, (40, 40, 40), (20, 40, 40), (2, 10, 10)
+        96000,
+        (40, 40, 40),
+        (20, 40, 40),
+        (2, 10, 10),
     )
     # (96000 - 19) // 2 = 47990; (47990 - 39) // 10 = 4795; (4795 - 39) // 10 = 475 steps x 40.
     assert flatten_size(config) == 19000
@@ -158,8 +161,12 @@ def test_h5_reloads_bit_identically_without_ser_keras(tmp_path):
     models["ELoR+FTR"].save(tmp_path / "elor_ftr.h5")
     environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH="")
     result = subprocess.run(
-        [sys.executable, "-c", ROUND_TRIP, str(tmp_path)], cwd=tmp_path, env=environment,
-        capture_output=True, text=True, timeout=300,
+        [sys.executable, "-c", ROUND_TRIP, str(tmp_path)],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     for name, outputs in expected.items():

@@ -20,7 +20,14 @@ def test_describe_real_emodb():
     summary = describe_corpus(load_corpus(f"emodb:{EMODB}"))
     assert summary["utterances"] == 535 and summary["speakers"] == 10 and summary["sessions"] == 0
     assert summary["label_views"]["all"]["classes"] == {
-        "ang": 127, "bor": 81, "dis": 46, "fea": 69, "hap": 71, "neu": 79, "sad": 62}
+        "ang": 127,
+        "bor": 81,
+        "dis": 46,
+        "fea": 69,
+        "hap": 71,
+        "neu": 79,
+        "sad": 62,
+    }
     four = summary["label_views"]["four_class"]
     assert four["utterances"] == 339 and four["classes"] == {"ang": 127, "hap": 71, "neu": 79, "sad": 62}
     assert four["dropped"] == {"bor": 81, "dis": 46, "fea": 69}
@@ -32,8 +39,11 @@ def test_describe_real_emodb():
 @pytest.mark.skipif(not EMODB.is_dir(), reason="shared EmoDB copy not present")
 def test_the_truncated_file_of_the_emodb_copy_is_refused():
     # 16b10Wb.wav's data chunk announces 44100 samples (2 s at 22.05 kHz); the file holds 42474.
-    with pytest.raises(AudioError, match=r"16b10Wb\.wav: truncated WAV: the data chunk announces 44100 samples "
-                                         r"but the file holds 42474"):
+    with pytest.raises(
+        AudioError,
+        match=r"16b10Wb\.wav: truncated WAV: the data chunk announces 44100 samples "
+        r"but the file holds 42474",
+    ):
         load_waveform(EMODB / "16b10Wb.wav")
     assert len(load_waveform(EMODB / "16b10Wa.wav")) == 32000  # its sibling: 2 s resampled to 16 kHz
 
@@ -44,7 +54,10 @@ def test_emodb_names_speakers_and_labels(tmp_path, wav_writer):
     wav_writer(tmp_path / "notes.wav")
     corpus = read_emodb(tmp_path)
     assert [(u.id, u.speaker, u.label, u.gender) for u in corpus.utterances] == [
-        ("03a01Wa", "03", "ang", "M"), ("10a02Nb", "10", "neu", "M"), ("16b10Tc", "16", "sad", "F")]
+        ("03a01Wa", "03", "ang", "M"),
+        ("10a02Nb", "10", "neu", "M"),
+        ("16b10Tc", "16", "sad", "F"),
+    ]
     assert len(corpus.problems) == 1 and "notes.wav: name is not SSTTTEv.wav" in corpus.problems[0]
     (tmp_path / "empty").mkdir()
     with pytest.raises(CorpusLayoutError, match="holds no SSTTTEv.wav files"):
@@ -56,10 +69,12 @@ def test_manifest_reads_relative_paths_optional_columns_and_normalises_labels(tm
     wav_writer(tmp_path / "audio" / "b.wav")
     absolute = wav_writer(tmp_path / "elsewhere" / "c.wav")
     csv_path = tmp_path / "corpus.csv"
-    csv_path.write_text("path,speaker,label,session,valence,arousal,gender\n"
-                        "audio/a.wav,s1,Angry,S1,2,4.5,F\n"
-                        "audio/b.wav, s2 ,excited,,,,\n"
-                        f"{absolute},s2,Contempt,,,,M\n")
+    csv_path.write_text(
+        "path,speaker,label,session,valence,arousal,gender\n"
+        "audio/a.wav,s1,Angry,S1,2,4.5,F\n"
+        "audio/b.wav, s2 ,excited,,,,\n"
+        f"{absolute},s2,Contempt,,,,M\n"
+    )
     corpus = read_manifest(csv_path)
     a, b, c = corpus.utterances
     assert a.path == str((tmp_path / "audio" / "a.wav").resolve()) and a.id == "a"
@@ -88,18 +103,33 @@ def test_manifest_rating_and_duplicate_errors_name_the_line(tmp_path, wav_writer
         read_manifest(csv_path)
 
 
-@pytest.mark.parametrize("raw, code, four", [
-    ("ang", "ang", "ang"), (" Anger ", "ang", "ang"), ("HAPPY", "hap", "hap"), ("exc", "exc", "hap"),
-    ("Excited", "exc", "hap"), ("neutral", "neu", "neu"), ("Sadness", "sad", "sad"), ("fru", "fru", None),
-    ("Frustrated", "fru", None), ("xxx", "xxx", None), ("", None, None), (None, None, None)])
+@pytest.mark.parametrize(
+    "raw, code, four",
+    [
+        ("ang", "ang", "ang"),
+        (" Anger ", "ang", "ang"),
+        ("HAPPY", "hap", "hap"),
+        ("exc", "exc", "hap"),
+        ("Excited", "exc", "hap"),
+        ("neutral", "neu", "neu"),
+        ("Sadness", "sad", "sad"),
+        ("fru", "fru", None),
+        ("Frustrated", "fru", None),
+        ("xxx", "xxx", None),
+        ("", None, None),
+        (None, None, None),
+    ],
+)
 def test_label_normalisation_and_four_class_mapping(raw, code, four):
     assert normalise_label(raw) == code
     assert four_class_label(raw) == four
 
 
 def test_categorical_views():
-    utterances = [Utterance(id=str(i), path="/x", speaker="s", label=label)
-                  for i, label in enumerate(["exc", "hap", "sad", "fru", "xxx", "ang", None])]
+    utterances = [
+        Utterance(id=str(i), path="/x", speaker="s", label=label)
+        for i, label in enumerate(["exc", "hap", "sad", "fru", "xxx", "ang", None])
+    ]
     four = categorical_view(utterances, "four_class")
     assert four.classes == ("ang", "hap", "neu", "sad") and four.targets == (1, 1, 3, 0)
     assert four.dropped == {"fru": 1, "xxx": 1, "None": 1}

@@ -19,20 +19,39 @@ from ser_keras.training.fit import train_frame_classifier
 from ser_keras.training.routes import routed_layers
 
 AVX2_CPU = {"model": "AMD EPYC", "avx512": False}
-H100 = execution.decide(gpus=["NVIDIA H100 80GB HBM3"], tpu=False, cpu=AVX2_CPU, cpuinfo_flags=("avx2",),
-                        gpu_capability=(9, 0))
+H100 = execution.decide(
+    gpus=["NVIDIA H100 80GB HBM3"], tpu=False, cpu=AVX2_CPU, cpuinfo_flags=("avx2",), gpu_capability=(9, 0)
+)
 CPU = execution.decide(gpus=[], tpu=False, cpu=AVX2_CPU, cpuinfo_flags=("avx2",))
 # The modules that each asked TensorFlow (or /proc/cpuinfo) for the hardware before.
-FORMER_DECIDERS = ("training/fit.py", "training/routes.py", "training/precision.py", "training/device_input.py",
-                   "runs.py", "tuning/tasks.py", "experiments/short.py", "experiments/elor.py")
+FORMER_DECIDERS = (
+    "training/fit.py",
+    "training/routes.py",
+    "training/precision.py",
+    "training/device_input.py",
+    "runs.py",
+    "tuning/tasks.py",
+    "experiments/short.py",
+    "experiments/elor.py",
+)
 DEVICE_QUERIES = ("list_physical_devices", "list_logical_devices", "get_visible_devices", "get_device_details")
 
 
 def test_a_gpu_takes_xla_the_device_input_and_no_routes_and_a_cpu_the_opposite():
     assert (H100.device, H100.xla, H100.routes, H100.inputs_on_device, H100.auto_precision) == (
-        "gpu", True, False, True, "mixed_float16")
+        "gpu",
+        True,
+        False,
+        True,
+        "mixed_float16",
+    )
     assert (CPU.device, CPU.xla, CPU.routes, CPU.inputs_on_device, CPU.auto_precision) == (
-        "cpu", False, True, False, "float32")
+        "cpu",
+        False,
+        True,
+        False,
+        "float32",
+    )
     tpu = execution.decide(gpus=[], tpu=True, cpu=AVX2_CPU, cpuinfo_flags=())
     assert (tpu.device, tpu.xla, tpu.routes, tpu.inputs_on_device) == ("tpu", False, True, True)
     assert H100.input_path == "ids cut on the device" and CPU.input_path == "host pipeline"
@@ -41,24 +60,28 @@ def test_a_gpu_takes_xla_the_device_input_and_no_routes_and_a_cpu_the_opposite()
         execution.Execution("npu", (), None, None, False, True, False, "float32", False, False)
 
 
-@pytest.mark.parametrize("gpus, capability, flags, bfloat16, half", [
-    (["V100"], (7, 0), (), False, True),  # any GPU computes float16; bfloat16 from Ampere on
-    (["A100"], (8, 0), (), True, True),
-    ([], None, ("avx2", "avx512f"), False, False),  # emulated on this CPU
-    ([], None, ("avx512f", "avx512_bf16"), True, True),
-    ([], None, ("amx_bf16",), True, True),
-    ([], None, ("avx512_fp16",), False, True),
-])
-def test_native_half_precision_follows_the_gpus_capability_else_the_cpu_flags(gpus, capability, flags, bfloat16,
-                                                                               half):
+@pytest.mark.parametrize(
+    "gpus, capability, flags, bfloat16, half",
+    [
+        (["V100"], (7, 0), (), False, True),  # any GPU computes float16; bfloat16 from Ampere on
+        (["A100"], (8, 0), (), True, True),
+        ([], None, ("avx2", "avx512f"), False, False),  # emulated on this CPU
+        ([], None, ("avx512f", "avx512_bf16"), True, True),
+        ([], None, ("amx_bf16",), True, True),
+        ([], None, ("avx512_fp16",), False, True),
+    ],
+)
+def test_native_half_precision_follows_the_gpus_capability_else_the_cpu_flags(gpus, capability, flags, bfloat16, half):
     decided = execution.decide(gpus=gpus, tpu=False, cpu=AVX2_CPU, cpuinfo_flags=flags, gpu_capability=capability)
     assert (decided.bfloat16_native, decided.half_precision_native) == (bfloat16, half)
 
 
 def test_cpu_facts_read_x86_flags_and_say_none_where_there_are_none(tmp_path):
     x86 = tmp_path / "x86"
-    x86.write_text("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 fma\n\n"
-                   "processor\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 fma\n")
+    x86.write_text(
+        "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 fma\n\n"
+        "processor\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 fma\n"
+    )
     arm = tmp_path / "arm"
     arm.write_text("processor\t: 0\nFeatures\t: fp asimd\n")
     avx512 = tmp_path / "avx512"
@@ -160,6 +183,7 @@ def _tiny_cnn():
 def _train_tiny_cnn():
     model = _tiny_cnn()
     rng = np.random.default_rng(0)
-    data = tf.data.Dataset.from_tensor_slices((rng.normal(size=(16, 20, 4)).astype("float32"),
-                                               rng.integers(0, 2, 16))).batch(8)
+    data = tf.data.Dataset.from_tensor_slices(
+        (rng.normal(size=(16, 20, 4)).astype("float32"), rng.integers(0, 2, 16))
+    ).batch(8)
     return train_frame_classifier(model, data, data, max_epochs=1, verbose=0), model

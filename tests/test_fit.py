@@ -19,7 +19,9 @@ def sine_windows(count, seed, window=4000):
     time = np.arange(window) / 16000
     frequencies = np.array([150.0, 400.0, 1000.0, 2500.0])[labels]
     phases = rng.uniform(0, 2 * np.pi, count)
-    waves = np.sin(2 * np.pi * frequencies[:, None] * time + phases[:, None]) + 0.3 * rng.standard_normal((count, window))
+    waves = np.sin(2 * np.pi * frequencies[:, None] * time + phases[:, None]) + 0.3 * rng.standard_normal(
+        (count, window)
+    )
     waves = (waves - waves.mean(axis=1, keepdims=True)) / waves.std(axis=1, keepdims=True)
     return tf.data.Dataset.from_tensor_slices((waves.astype("float32"), labels)).batch(32)
 
@@ -28,9 +30,15 @@ def test_two_epochs_of_raw_subseg_lower_the_loss_and_save_the_best_model(tmp_pat
     keras.utils.set_random_seed(0)
     model = build_raw_subseg()
     checkpoint = tmp_path / "models" / "raw_subseg.h5"
-    result = train_frame_classifier(model, sine_windows(128, 1), sine_windows(64, 2), max_epochs=2,
-                                    schedule=HalvingSchedule(initial_epochs=1), verbose=0,
-                                    checkpoint_path=checkpoint)
+    result = train_frame_classifier(
+        model,
+        sine_windows(128, 1),
+        sine_windows(64, 2),
+        max_epochs=2,
+        schedule=HalvingSchedule(initial_epochs=1),
+        verbose=0,
+        checkpoint_path=checkpoint,
+    )
     history = result["history"]
     assert result["epochs_run"] == 2 and result["stopped_by"] == "max_epochs"
     assert history["loss"][1] < history["loss"][0]
@@ -52,8 +60,9 @@ def test_schedule_ends_training_at_the_floor_and_keeps_best_weights():
     model = build_lld_mlp(4, feature_mean=np.zeros(4), feature_variance=np.ones(4), hidden_layers=(8,))
     # Random labels: validation loss cannot keep dropping by 1.0 per epoch, so every epoch
     # after the first halves 0.1 -> 0.05 -> 0.025 < 0.03 and training stops after epoch 3.
-    result = train_frame_classifier(model, train, train, schedule=HalvingSchedule(initial_epochs=1, min_delta=1.0,
-                                                                                  floor=0.03), verbose=0)
+    result = train_frame_classifier(
+        model, train, train, schedule=HalvingSchedule(initial_epochs=1, min_delta=1.0, floor=0.03), verbose=0
+    )
     assert result["stopped_by"] == "learning_rate_floor"
     assert result["epochs_run"] == 3 and result["halvings"] == 2
     assert result["final_learning_rate"] == pytest.approx(0.025)
@@ -81,8 +90,15 @@ def _random_lld_run(steps_per_execution, *, steps_per_epoch):
     train = tf.data.Dataset.from_tensor_slices((features, labels)).shuffle(len(features), seed=1).batch(16).repeat()
     validation = tf.data.Dataset.from_tensor_slices((features[:80], labels[:80])).batch(16)
     model = build_lld_mlp(4, feature_mean=np.zeros(4), feature_variance=np.ones(4), hidden_layers=(8,))
-    summary = train_frame_classifier(model, train, validation, steps_per_epoch=steps_per_epoch, max_epochs=3,
-                                     verbose=0, steps_per_execution=steps_per_execution)
+    summary = train_frame_classifier(
+        model,
+        train,
+        validation,
+        steps_per_epoch=steps_per_epoch,
+        max_epochs=3,
+        verbose=0,
+        steps_per_execution=steps_per_execution,
+    )
     return summary, [keras.ops.convert_to_numpy(weight) for weight in model.weights]
 
 
@@ -111,9 +127,11 @@ def test_mixed_precision_model_trains_and_the_schedule_reaches_the_loss_scaled_o
     finally:
         keras.mixed_precision.set_global_policy("float32")
     data = tf.data.Dataset.from_tensor_slices(
-        (np.random.default_rng(0).normal(size=(32, 25, 4)).astype("float32"), np.zeros(32, "int32"))).batch(16)
-    result = train_frame_classifier(model, data, data, max_epochs=2, verbose=0,
-                                    schedule=HalvingSchedule(initial_epochs=1, min_delta=10.0))
+        (np.random.default_rng(0).normal(size=(32, 25, 4)).astype("float32"), np.zeros(32, "int32"))
+    ).batch(16)
+    result = train_frame_classifier(
+        model, data, data, max_epochs=2, verbose=0, schedule=HalvingSchedule(initial_epochs=1, min_delta=10.0)
+    )
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     assert result["final_learning_rate"] == pytest.approx(0.05)
     assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.05)
@@ -163,8 +181,11 @@ def test_fused_momentum_updates_give_keras_sgd_weights_bit_for_bit(momentum, nes
         inputs = keras.Input((400,))
         hidden = keras.layers.Dense(64, activation="relu")(keras.layers.Reshape((400,))(inputs))
         model = keras.Model(inputs, keras.layers.Dense(4, activation="softmax")(hidden))
-        model.compile(optimizer=optimizer_class(learning_rate=0.1, momentum=momentum, nesterov=nesterov),
-                      loss="sparse_categorical_crossentropy", steps_per_execution=3)
+        model.compile(
+            optimizer=optimizer_class(learning_rate=0.1, momentum=momentum, nesterov=nesterov),
+            loss="sparse_categorical_crossentropy",
+            steps_per_execution=3,
+        )
         start = model.get_weights()
         model.fit(data, epochs=2, verbose=0, shuffle=False)
         model.optimizer.learning_rate.assign(0.05)

@@ -74,16 +74,21 @@ def _paper_networks(rng):
         "raw_seg": (build_raw_seg(), [rng.standard_normal((4, 4000))]),
         "elor": (build_elor(ElorConfig(input_length=100, **TRUNK)), [rng.standard_normal((4, 100))]),
         "lom": (build_lom(LomConfig(frames=40, coefficients=26, **TRUNK)), [rng.standard_normal((4, 40, 26))]),
-        "ftr": (build_ftr(FtrConfig(num_functionals=FUNCTIONALS, head_units=(6, 4)), **functionals),
-                [rng.normal(size=(4, FUNCTIONALS))]),
-        "elor_ftr": (build_elor_ftr(ElorFtrConfig(input_length=100, num_functionals=FUNCTIONALS, **TRUNK),
-                                    **functionals),
-                     [rng.standard_normal((4, 100)), rng.normal(size=(4, FUNCTIONALS))]),
+        "ftr": (
+            build_ftr(FtrConfig(num_functionals=FUNCTIONALS, head_units=(6, 4)), **functionals),
+            [rng.normal(size=(4, FUNCTIONALS))],
+        ),
+        "elor_ftr": (
+            build_elor_ftr(ElorFtrConfig(input_length=100, num_functionals=FUNCTIONALS, **TRUNK), **functionals),
+            [rng.standard_normal((4, 100)), rng.normal(size=(4, FUNCTIONALS))],
+        ),
     }
     for name, count in (("egemaps_lld_mlp", EGEMAPS_LLDS), ("compare_lld_mlp", COMPARE_LLDS)):
         mean, variance = _statistics(rng, count)
-        networks[name] = (build_lld_mlp(count, feature_mean=mean, feature_variance=variance, hidden_layers=(16, 8)),
-                          [rng.normal(size=(4, 25, count))])
+        networks[name] = (
+            build_lld_mlp(count, feature_mean=mean, feature_variance=variance, hidden_layers=(16, 8)),
+            [rng.normal(size=(4, 25, count))],
+        )
     # The precision --mixed-precision auto picks on a GPU.
     previous = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy("mixed_float16")
@@ -96,8 +101,14 @@ def _paper_networks(rng):
 
 def _randomise(model, rng):
     """Distinct random weights for every variable (BatchNorm variances positive)."""
-    model.set_weights([rng.uniform(0.5, 2.0, size=variable.shape) if "moving_variance" in variable.path
-                       else rng.normal(scale=0.3, size=variable.shape) for variable in model.weights])
+    model.set_weights(
+        [
+            rng.uniform(0.5, 2.0, size=variable.shape)
+            if "moving_variance" in variable.path
+            else rng.normal(scale=0.3, size=variable.shape)
+            for variable in model.weights
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -144,8 +155,15 @@ def test_every_paper_network_is_saved_in_the_keras2_form(saved):
 def test_every_paper_network_loads_and_predicts_bit_for_bit(saved, reader, major):
     folder, expected, _ = saved
     environment = {**os.environ, "PYTHONPATH": ""}
-    result = subprocess.run([sys.executable, "-c", LOAD, reader, str(folder), *expected], capture_output=True,
-                            text=True, env=environment, cwd=folder, timeout=300, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD, reader, str(folder), *expected],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=folder,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["version"].startswith(major) and report["ser_keras"] == []
@@ -163,13 +181,17 @@ def test_a_model_without_a_keras2_form_keeps_the_keras3_file_and_says_so(tmp_pat
     assert written.model_config == "Keras 3" and written.loads_with == (KERAS3_READER,)
     assert "Sequential" in written.why_keras3_only
     inputs = np.ones((2, 3), "float32")
-    assert np.array_equal(load_h5(tmp_path / "sequential.h5").predict(inputs, verbose=0),
-                          model.predict(inputs, verbose=0))
+    assert np.array_equal(
+        load_h5(tmp_path / "sequential.h5").predict(inputs, verbose=0), model.predict(inputs, verbose=0)
+    )
 
 
 def test_a_keras3_only_setting_in_use_is_named(tmp_path):
-    model = build_ftr(FtrConfig(num_functionals=FUNCTIONALS, head_units=(6,)),
-                      functional_mean=np.zeros(FUNCTIONALS), functional_variance=np.ones(FUNCTIONALS))
+    model = build_ftr(
+        FtrConfig(num_functionals=FUNCTIONALS, head_units=(6,)),
+        functional_mean=np.zeros(FUNCTIONALS),
+        functional_variance=np.ones(FUNCTIONALS),
+    )
     model.save(tmp_path / "keras3.h5")
     config = _stored_config(tmp_path / "keras3.h5")
     config["config"]["layers"][0]["config"]["optional"] = True

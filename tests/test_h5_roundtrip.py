@@ -34,8 +34,10 @@ def test_models_reload_in_a_fresh_process_with_identical_predictions(tmp_path):
     models = {
         "raw_subseg": (subseg, rng.standard_normal((5, 4000))),
         "raw_seg": (build_raw_seg(num_classes=3), rng.standard_normal((5, 4000))),
-        "lld_mlp": (build_lld_mlp(23, feature_mean=lld_mean, feature_variance=lld_variance, hidden_layers=(16, 8)),
-                    rng.normal(size=(5, 25, 23))),
+        "lld_mlp": (
+            build_lld_mlp(23, feature_mean=lld_mean, feature_variance=lld_variance, hidden_layers=(16, 8)),
+            rng.normal(size=(5, 25, 23)),
+        ),
     }
     expected = {}
     for name, (model, inputs) in models.items():
@@ -47,8 +49,14 @@ def test_models_reload_in_a_fresh_process_with_identical_predictions(tmp_path):
         else:
             save_h5(model, tmp_path / f"{name}.h5")
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ""}
-    result = subprocess.run([sys.executable, "-c", RELOAD, str(tmp_path)], capture_output=True, text=True,
-                            env=environment, cwd=tmp_path, timeout=240)
+    result = subprocess.run(
+        [sys.executable, "-c", RELOAD, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+        timeout=240,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     for name in models:
         reloaded = np.load(tmp_path / f"{name}_reloaded.npy")

@@ -10,14 +10,14 @@ import types
 
 import keras
 import pytest
-
 from conftest import tiny_split_head_task
+from test_console import _lld_windows, _small_classifier
+
 from ser_keras import console
 from ser_keras.cli import table1, wieser_table5
 from ser_keras.models.elor import build_elor
 from ser_keras.training.fit import train_frame_classifier
 from ser_keras.training.split_heads import SplitHeadTrainer
-from test_console import _lld_windows, _small_classifier
 
 STAMP = re.compile(r"\d\d:\d\d:\d\d   ")
 
@@ -50,9 +50,11 @@ def test_a_long_unit_beats_after_a_minute_then_at_most_once_a_minute(clock):
     for epoch, seconds in enumerate((30, 61, 90, 125, 150, 300)):
         clock[0] = seconds
         heartbeat.on_epoch_end(epoch, logs)
-    assert _beats(stream) == ["raw_seg_cnn Ses03: epoch 2, lr 0.0025, val_loss 1.213, 61 s",
-                              "raw_seg_cnn Ses03: epoch 4, lr 0.0025, val_loss 1.213, 2 min",
-                              "raw_seg_cnn Ses03: epoch 6, lr 0.0025, val_loss 1.213, 5 min"]
+    assert _beats(stream) == [
+        "raw_seg_cnn Ses03: epoch 2, lr 0.0025, val_loss 1.213, 61 s",
+        "raw_seg_cnn Ses03: epoch 4, lr 0.0025, val_loss 1.213, 2 min",
+        "raw_seg_cnn Ses03: epoch 6, lr 0.0025, val_loss 1.213, 5 min",
+    ]
 
 
 def test_the_minute_counts_from_the_units_start_and_each_unit_beats_on_its_own(clock):
@@ -89,8 +91,13 @@ def test_the_short_trainer_beats_with_the_epochs_learning_rate(clock):
     stream = io.StringIO()
     progress = console.RunProgress(total=1, stream=stream)
     progress.unit_started("compare_lld_mlp", "Ses01")
-    train_frame_classifier(_small_classifier(), _lld_windows(), _lld_windows(seed=1), max_epochs=2,
-                           callbacks=[_advance(clock, 61), progress.heartbeat("compare_lld_mlp", "Ses01")])
+    train_frame_classifier(
+        _small_classifier(),
+        _lld_windows(),
+        _lld_windows(seed=1),
+        max_epochs=2,
+        callbacks=[_advance(clock, 61), progress.heartbeat("compare_lld_mlp", "Ses01")],
+    )
     beats = _beats(stream)
     assert len(beats) == 2 and beats[1].endswith(", 2 min")
     assert re.fullmatch(r"compare_lld_mlp Ses01: epoch 1, lr 0\.1, val_loss \d+\.\d{3}, 61 s", beats[0])
@@ -103,17 +110,30 @@ def test_the_split_head_trainer_tells_its_callbacks_each_epoch(clock):
     progress = console.RunProgress(total=1, stream=stream)
     progress.unit_started("elor", "Ses01F")
     trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=0.01)
-    history = trainer.fit(data, data, epochs=2, patience=5, callbacks=[
-        keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: told.append((epoch, logs))),
-        _advance(clock, 61), progress.heartbeat("elor", "Ses01F")])
+    history = trainer.fit(
+        data,
+        data,
+        epochs=2,
+        patience=5,
+        callbacks=[
+            keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: told.append((epoch, logs))),
+            _advance(clock, 61),
+            progress.heartbeat("elor", "Ses01F"),
+        ],
+    )
     assert [epoch for epoch, _ in told] == [0, 1]
     assert [logs["val_loss"] for _, logs in told] == history["val_loss"]
     assert [beat.split(", val_loss")[0] for beat in _beats(stream)] == ["elor Ses01F: epoch 1", "elor Ses01F: epoch 2"]
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("script, unit", [(table1, ["--rows", "raw_seg_cnn", "--folds", "Ses01"]),
-                                          (wieser_table5, ["--networks", "lom", "--folds", "Ses03M"])])
+@pytest.mark.parametrize(
+    "script, unit",
+    [
+        (table1, ["--rows", "raw_seg_cnn", "--folds", "Ses01"]),
+        (wieser_table5, ["--networks", "lom", "--folds", "Ses03M"]),
+    ],
+)
 def test_the_replication_scripts_give_their_units_the_heartbeat(clock, tmp_path, capsys, script, unit):
     # Every reading of the console's clock is a minute later: every epoch of every unit beats.
     readings = iter(range(0, 10**9, 61))

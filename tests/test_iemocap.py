@@ -19,7 +19,8 @@ SPEC_EXAMPLE = (
     "C-M1:\tAnger;\t()\n"
     "A-E2:\tval 2; act 4; dom  3;\t()\n"
     "A-M1:\tval 1; act 5; dom  4;\t()\n"
-    "\n")
+    "\n"
+)
 
 
 def test_spec_example_turns_and_evaluator_lines(tmp_path, dialog_writer):
@@ -27,12 +28,16 @@ def test_spec_example_turns_and_evaluator_lines(tmp_path, dialog_writer):
     corpus = read_iemocap(tmp_path)
     first, second = corpus.utterances
     assert (first.id, first.label, first.speaker, first.gender, first.session) == (
-        "Ses01F_impro01_F000", "neu", "Ses01F", "F", "Ses01")
+        "Ses01F_impro01_F000",
+        "neu",
+        "Ses01F",
+        "F",
+        "Ses01",
+    )
     assert first.duration == pytest.approx(8.2357 - 6.2901)
     assert (first.valence, first.arousal) == (2.5, 2.5)
     assert first.dialog == "Ses01F_impro01" and first.improvised is True
-    assert first.categorical == (("E2", ("Neutral",)), ("E3", ("Neutral",)), ("E4", ("Neutral",)),
-                                 ("F1", ("Neutral",)))
+    assert first.categorical == (("E2", ("Neutral",)), ("E3", ("Neutral",)), ("E4", ("Neutral",)), ("F1", ("Neutral",)))
     # 'dom  2' (two spaces) parses; the self-rating F1 stays under its own name.
     assert first.ratings == (("E3", 3.0, 2.0, 2.0), ("E4", 2.0, 3.0, 3.0), ("F1", 3.0, 2.0, 1.0))
     assert first.rating("E2") is None and first.rating("F1") == (3.0, 2.0)
@@ -60,21 +65,25 @@ def test_scripted_turn_names():
 
 
 def test_scripted_dialog_reads_through(tmp_path, dialog_writer, block):
-    dialog_writer(tmp_path, "Ses02F_script01_1", block("Ses02F_script01_1_M004", "hap"),
-                  wavs=["Ses02F_script01_1_M004"])
+    dialog_writer(
+        tmp_path, "Ses02F_script01_1", block("Ses02F_script01_1_M004", "hap"), wavs=["Ses02F_script01_1_M004"]
+    )
     (utterance,) = read_iemocap(tmp_path).utterances
     assert (utterance.dialog, utterance.speaker, utterance.improvised) == ("Ses02F_script01_1", "Ses02M", False)
     assert utterance.path.endswith("Session2/sentences/wav/Ses02F_script01_1/Ses02F_script01_1_M004.wav")
 
 
 def test_malformed_lines_are_reported_with_file_and_line_and_skipped(tmp_path, dialog_writer, block):
-    text = (block("Ses01F_impro01_F000", "neu", lines=["C-E2:\tNeutral;\t()", "A-E2:\tval 3; act 2; dom  2;\t()"])
-            + "[1.0 - oops]\tSes01F_impro01_F001\tneu\t[2.5000, 2.5000, 2.5000]\n"  # line 7
-            + "A-E2:\tval 3; act 3; dom 3;\t()\n\n"
-            + "this is not an annotation\n\n"  # line 10
-            + block("Ses01F_impro01_M000", "sad", 3.0, 4.0, lines=["A-E2:\tval 1; act 1; dom 1;\t()"]))
-    evaluation = dialog_writer(tmp_path, "Ses01F_impro01", text,
-                               wavs=["Ses01F_impro01_F000", "Ses01F_impro01_F001", "Ses01F_impro01_M000"])
+    text = (
+        block("Ses01F_impro01_F000", "neu", lines=["C-E2:\tNeutral;\t()", "A-E2:\tval 3; act 2; dom  2;\t()"])
+        + "[1.0 - oops]\tSes01F_impro01_F001\tneu\t[2.5000, 2.5000, 2.5000]\n"  # line 7
+        + "A-E2:\tval 3; act 3; dom 3;\t()\n\n"
+        + "this is not an annotation\n\n"  # line 10
+        + block("Ses01F_impro01_M000", "sad", 3.0, 4.0, lines=["A-E2:\tval 1; act 1; dom 1;\t()"])
+    )
+    evaluation = dialog_writer(
+        tmp_path, "Ses01F_impro01", text, wavs=["Ses01F_impro01_F000", "Ses01F_impro01_F001", "Ses01F_impro01_M000"]
+    )
     problems = []
     turns = parse_evaluation_file(evaluation, problems)
     assert [t["name"] for t in turns] == ["Ses01F_impro01_F000", "Ses01F_impro01_M000"]

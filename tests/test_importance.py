@@ -15,15 +15,42 @@ from ser_keras.interpret.importance import (
 
 # SHORT Table 4 (published-numbers.md): 0-based ComParE_2016 functional index -> group.
 PAPER_TABLE4 = {
-    "raw": [(2957, "Spectral Flux"), (1513, "Spectral Harmonicity"), (4138, "Spectral (Auditory)"),
-            (3218, "Spectral Harmonicity"), (5496, "Spectral (Auditory)"), (6039, "Spectral Flux"),
-            (5490, "Spectral (Auditory)"), (6035, "Spectral Flux"), (74, "Prosodic"), (6030, "Spectral Flux")],
-    "subseg_rel": [(5168, "Cepstral"), (5166, "Cepstral"), (1637, "Cepstral"), (1522, "Cepstral"),
-                   (1523, "Cepstral"), (1587, "Cepstral"), (5173, "Cepstral"), (3311, "Cepstral"),
-                   (1244, "Spectral Flux"), (3712, "Voice quality")],
-    "seg_rel": [(5166, "Cepstral"), (1523, "Cepstral"), (1522, "Cepstral"), (2957, "Spectral Flux"),
-                (1431, "Spectral Slope"), (5097, "Spectral Slope"), (5489, "Spectral (Auditory)"),
-                (132, "Spectral (Auditory)"), (5173, "Cepstral"), (4144, "Spectral (Auditory)")],
+    "raw": [
+        (2957, "Spectral Flux"),
+        (1513, "Spectral Harmonicity"),
+        (4138, "Spectral (Auditory)"),
+        (3218, "Spectral Harmonicity"),
+        (5496, "Spectral (Auditory)"),
+        (6039, "Spectral Flux"),
+        (5490, "Spectral (Auditory)"),
+        (6035, "Spectral Flux"),
+        (74, "Prosodic"),
+        (6030, "Spectral Flux"),
+    ],
+    "subseg_rel": [
+        (5168, "Cepstral"),
+        (5166, "Cepstral"),
+        (1637, "Cepstral"),
+        (1522, "Cepstral"),
+        (1523, "Cepstral"),
+        (1587, "Cepstral"),
+        (5173, "Cepstral"),
+        (3311, "Cepstral"),
+        (1244, "Spectral Flux"),
+        (3712, "Voice quality"),
+    ],
+    "seg_rel": [
+        (5166, "Cepstral"),
+        (1523, "Cepstral"),
+        (1522, "Cepstral"),
+        (2957, "Spectral Flux"),
+        (1431, "Spectral Slope"),
+        (5097, "Spectral Slope"),
+        (5489, "Spectral (Auditory)"),
+        (132, "Spectral (Auditory)"),
+        (5173, "Cepstral"),
+        (4144, "Spectral (Auditory)"),
+    ],
 }
 
 

@@ -11,10 +11,10 @@ import sys
 import threading
 
 import pytest
+from test_kill_resume import ROOT, _table1, _table1_command
 
 from ser_keras import console
 from ser_keras.cli import common
-from test_kill_resume import ROOT, _table1, _table1_command
 
 SAID = re.compile(r"interrupted( after (\d+) of (\d+) units)?; finished units are kept; resume with: (.+)")
 
@@ -35,23 +35,31 @@ with console.plain_interrupts("python run.py --resume"), contextlib.ExitStack() 
 """
 
 
-@pytest.mark.parametrize("name, counted, status, count", [("SIGINT", "counted", 130, " after 2 of 5 units"),
-                                                           ("SIGTERM", "counted", 143, " after 2 of 5 units"),
-                                                           ("SIGINT", "uncounted", 130, "")])
+@pytest.mark.parametrize(
+    "name, counted, status, count",
+    [
+        ("SIGINT", "counted", 130, " after 2 of 5 units"),
+        ("SIGTERM", "counted", 143, " after 2 of 5 units"),
+        ("SIGINT", "uncounted", 130, ""),
+    ],
+)
 def test_a_signal_ends_the_run_with_one_line_and_its_exit_status(name, counted, status, count):
-    done = subprocess.run([sys.executable, "-c", SIGNALLED_RUN, name, counted], capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", SIGNALLED_RUN, name, counted], capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == status, done.stderr[-2000:]
     assert done.stdout == "printed before the signal\n"
     assert "Traceback" not in done.stderr
-    assert done.stderr.splitlines()[-1] == (f"interrupted{count}; finished units are kept; "
-                                            "resume with: python run.py --resume")
+    assert done.stderr.splitlines()[-1] == (
+        f"interrupted{count}; finished units are kept; resume with: python run.py --resume"
+    )
 
 
 def test_a_signal_the_run_was_started_to_ignore_stays_ignored():
     program = "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)\n" + SIGNALLED_RUN
-    done = subprocess.run([sys.executable, "-c", program, "SIGINT", "counted"], capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", program, "SIGINT", "counted"], capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines() == ["printed before the signal", "went on after the signal"]
 
@@ -63,13 +71,19 @@ def test_the_handlers_are_put_back_after_the_block():
     assert {number: signal.getsignal(number) for number in before} == before
 
 
-@pytest.mark.parametrize("program, argv, expected", [
-    ("replicate/table1.py", ["--quick", "--out", "runs/my run"],
-     "python replicate/table1.py --quick --out 'runs/my run' --resume"),
-    ("replicate/table1.py", ["--resume", "--quick"], "python replicate/table1.py --resume --quick"),
-    ("/usr/local/bin/ser-keras-table1", ["--quick"], "ser-keras-table1 --quick --resume"),
-    ("ser-keras table1", ["--seed", "1"], "ser-keras table1 --seed 1 --resume"),  # the dispatcher's argv[0]
-])
+@pytest.mark.parametrize(
+    "program, argv, expected",
+    [
+        (
+            "replicate/table1.py",
+            ["--quick", "--out", "runs/my run"],
+            "python replicate/table1.py --quick --out 'runs/my run' --resume",
+        ),
+        ("replicate/table1.py", ["--resume", "--quick"], "python replicate/table1.py --resume --quick"),
+        ("/usr/local/bin/ser-keras-table1", ["--quick"], "ser-keras-table1 --quick --resume"),
+        ("ser-keras table1", ["--seed", "1"], "ser-keras table1 --seed 1 --resume"),  # the dispatcher's argv[0]
+    ],
+)
 def test_the_resume_command_is_the_command_line_with_resume(monkeypatch, program, argv, expected):
     monkeypatch.setattr(common.shutil, "which", lambda name: sys.executable)
     monkeypatch.setattr(sys, "argv", [program, *argv])
@@ -93,8 +107,15 @@ def test_ctrl_c_mid_run_says_one_line_and_its_resume_command_finishes_the_run(tm
     # A caught SIGINT is reset to the default in the child; one this runner ignores would stay ignored.
     caught = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:  # its own session: Ctrl-C on a terminal reaches every process of the run
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
     finally:
         signal.signal(signal.SIGINT, caught)
     watchdog = threading.Timer(600, os.killpg, (process.pid, signal.SIGKILL))
@@ -122,8 +143,9 @@ def test_ctrl_c_mid_run_says_one_line_and_its_resume_command_finishes_the_run(tm
     resume = shlex.split(resume)
     assert resume[-1] == "--resume" and resume[1].endswith("table1.py")
     program = sys.executable if resume[0] == "python" else resume[0]
-    finished = subprocess.run([program, *resume[1:]], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=600, check=False)
+    finished = subprocess.run(
+        [program, *resume[1:]], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
     assert finished.returncode == 0, finished.stderr[-3000:]
     reference = _table1(tmp_path / "reference", tiny_root, cache)
     assert reference.returncode == 0, reference.stderr[-3000:]

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ROWS = "compare_func_svm,raw_seg_cnn"
 
 # Runs table1.py with one fault injected: the process SIGKILLs itself in the named phase.
-KILLER = r'''
+KILLER = r"""
 import os, runpy, signal, sys
 phase, script, *argv = sys.argv[1:]
 
@@ -61,7 +61,7 @@ elif phase == "writing":
     io.write_text = write_half_then_die
 sys.argv = [script, *argv]
 runpy.run_path(script, run_name="__main__")
-'''
+"""
 
 
 def _table1_command(out, corpus, cache, *extra, phase=None):

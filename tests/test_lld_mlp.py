@@ -21,8 +21,12 @@ def test_standardization_uses_training_statistics_and_guards_constant_features()
 @pytest.mark.parametrize("hidden_layers", LLD_MLP_GRID)
 def test_grid_entries_build_with_the_named_depth_and_width(hidden_layers):
     num_features = 23
-    model = build_lld_mlp(num_features, feature_mean=np.zeros(num_features), feature_variance=np.ones(num_features),
-                          hidden_layers=hidden_layers)
+    model = build_lld_mlp(
+        num_features,
+        feature_mean=np.zeros(num_features),
+        feature_variance=np.ones(num_features),
+        hidden_layers=hidden_layers,
+    )
     assert model.input_shape == (None, 25, num_features)
     assert model.get_layer("flatten").output.shape == (None, 25 * num_features)
     dense = [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]

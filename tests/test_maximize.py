@@ -34,7 +34,7 @@ def test_activation_maximisation_increases_the_target_logit():
     np.testing.assert_allclose(
         result.activation[-1], _logits(model, result.signals, "valence")[[0, 1], [0, 4]], rtol=1e-4, atol=1e-4
     )
-    penalty = 1e-3 * np.sum(result.signals ** 2, axis=1)
+    penalty = 1e-3 * np.sum(result.signals**2, axis=1)
     np.testing.assert_allclose(result.objective[-1], result.activation[-1] - penalty, rtol=1e-4, atol=1e-4)
 
 

@@ -21,10 +21,12 @@ def test_uar_war_and_confusion_match_sklearn(seed):
     y_true = rng.integers(0, 4, 200)
     y_pred = np.where(rng.random(200) < 0.6, y_true, rng.integers(0, 4, 200))
     assert unweighted_average_recall(y_true, y_pred, 4) == pytest.approx(
-        sklearn.metrics.balanced_accuracy_score(y_true, y_pred))
+        sklearn.metrics.balanced_accuracy_score(y_true, y_pred)
+    )
     assert weighted_average_recall(y_true, y_pred) == pytest.approx(sklearn.metrics.accuracy_score(y_true, y_pred))
-    np.testing.assert_array_equal(confusion_matrix(y_true, y_pred, 4),
-                                  sklearn.metrics.confusion_matrix(y_true, y_pred, labels=range(4)))
+    np.testing.assert_array_equal(
+        confusion_matrix(y_true, y_pred, 4), sklearn.metrics.confusion_matrix(y_true, y_pred, labels=range(4))
+    )
 
 
 def test_class_absent_from_test_set_is_left_out_not_divided_by_zero():

@@ -36,12 +36,28 @@ def test_six_seconds_give_599_by_26():
 def test_non_default_settings_match_reference():
     signal = _signals()["noise"][:32000]
     expected = reference_mfcc(
-        signal, SAMPLE_RATE, numcep=13, nfilt=40, nfft=512, lowfreq=100, highfreq=7000,
-        preemph=0.9, ceplifter=0, appendEnergy=False,
+        signal,
+        SAMPLE_RATE,
+        numcep=13,
+        nfilt=40,
+        nfft=512,
+        lowfreq=100,
+        highfreq=7000,
+        preemph=0.9,
+        ceplifter=0,
+        appendEnergy=False,
     )
     got = mfcc(
-        signal, SAMPLE_RATE, numcep=13, nfilt=40, nfft=512, lowfreq=100, highfreq=7000,
-        preemph=0.9, ceplifter=0, append_energy=False,
+        signal,
+        SAMPLE_RATE,
+        numcep=13,
+        nfilt=40,
+        nfft=512,
+        lowfreq=100,
+        highfreq=7000,
+        preemph=0.9,
+        ceplifter=0,
+        append_energy=False,
     )
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
 

@@ -18,12 +18,15 @@ FRAMES, COEFFICIENTS = 12, 6
 def _by_name(model):
     """The split the paper's networks were built for: layers ``<head>`` and ``<head>_*`` are
     the head's, every other layer is trunk (ser_keras.models.elor names them so)."""
+
     def owner(layer):
         return next((head for head in HEADS if layer.name == head or layer.name.startswith(f"{head}_")), None)
 
     trunk = [v for layer in model.layers if owner(layer) is None for v in layer.trainable_variables]
-    return {head: trunk + [v for layer in model.layers if owner(layer) == head for v in layer.trainable_variables]
-            for head in HEADS}
+    return {
+        head: trunk + [v for layer in model.layers if owner(layer) == head for v in layer.trainable_variables]
+        for head in HEADS
+    }
 
 
 @pytest.mark.parametrize("network", ["elor", "lom", "ftr", "elor_ftr"])
@@ -31,8 +34,10 @@ def test_the_paper_networks_split_as_their_layer_names_say(network):
     spec = NETWORKS[network]
     config = spec.config_class.from_dict(spec.quick_hparams)
     if spec.uses_functionals:
-        trainer = SplitHeadTrainer(lambda: spec.builder(config, functional_mean=np.zeros(1582),
-                                                        functional_variance=np.ones(1582)), learning_rate=0.01)
+        trainer = SplitHeadTrainer(
+            lambda: spec.builder(config, functional_mean=np.zeros(1582), functional_variance=np.ones(1582)),
+            learning_rate=0.01,
+        )
     else:
         trainer = SplitHeadTrainer(lambda: spec.builder(config), learning_rate=0.01)
     expected = _by_name(trainer.model)
@@ -69,8 +74,10 @@ def test_heads_as_a_list_or_a_dict_train_alike():
     for form in ("list", "dict_renamed"):
         trainer = _trained(form, data)
         assert {head: [layer.name for layer in layers] for head, layers in head_layers(trainer.model).items()} == (
-            {"valence": ["valence"], "arousal": ["arousal"]} if form == "list"
-            else {"valence": ["v_out"], "arousal": ["a_out"]})
+            {"valence": ["valence"], "arousal": ["arousal"]}
+            if form == "list"
+            else {"valence": ["v_out"], "arousal": ["a_out"]}
+        )
         predicted, expected = trainer.predict(data), reference.predict(data)
         for head in HEADS:
             np.testing.assert_array_equal(predicted[head], expected[head])

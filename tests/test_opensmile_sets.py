@@ -34,12 +34,15 @@ def _tone(seconds=1.0, frequency=220.0, seed=0):
     return (0.5 * np.sin(2 * np.pi * frequency * time) + noise).astype(np.float32)
 
 
-@pytest.mark.parametrize("feature_set, shape", [
-    (FeatureSet.ComParE_2016_LLD, (96, 130)),
-    (FeatureSet.ComParE_2016_functionals, (6373,)),
-    (FeatureSet.eGeMAPSv01b_LLD, (96, 23)),
-    (FeatureSet.IS10_functionals, (1582,)),
-])
+@pytest.mark.parametrize(
+    "feature_set, shape",
+    [
+        (FeatureSet.ComParE_2016_LLD, (96, 130)),
+        (FeatureSet.ComParE_2016_functionals, (6373,)),
+        (FeatureSet.eGeMAPSv01b_LLD, (96, 23)),
+        (FeatureSet.IS10_functionals, (1582,)),
+    ],
+)
 def test_dimensions_on_a_one_second_tone(feature_set, shape):
     features = extract_signal(feature_set, _tone())
     assert features.shape == shape and features.dtype == np.float32
@@ -50,8 +53,9 @@ def test_dimensions_on_a_one_second_tone(feature_set, shape):
 def _raw_compare_llds(signal):
     """openSMILE's own LLD stream, computed in a worker: openSMILE corrupts the heap in a
     process that imported TensorFlow first (as this pytest process may have)."""
-    smile = opensmile.Smile(feature_set=opensmile.FeatureSet.ComParE_2016,
-                            feature_level=opensmile.FeatureLevel.LowLevelDescriptors)
+    smile = opensmile.Smile(
+        feature_set=opensmile.FeatureSet.ComParE_2016, feature_level=opensmile.FeatureLevel.LowLevelDescriptors
+    )
     return smile.process_signal(signal, RATE).to_numpy(np.float32)
 
 
@@ -65,20 +69,26 @@ def test_compare_lld_stacks_aligned_llds_and_deltas():
     np.testing.assert_array_equal(features[:, :65], llds)
     # openSMILE deltas: regression over frames t-2..t+2. Row t must match at offset 0, not ±1.
     lld, delta = features[:, :65].astype(np.float64), features[:, 65:].astype(np.float64)
-    regression = sum(k * (lld[2 + k:len(lld) - 2 + k] - lld[2 - k:len(lld) - 2 - k]) for k in (1, 2)) / 10
-    errors = {offset: np.median(np.abs(regression - delta[2 + offset:len(lld) - 2 + offset]))
-              for offset in (-1, 0, 1)}
+    regression = sum(k * (lld[2 + k : len(lld) - 2 + k] - lld[2 - k : len(lld) - 2 - k]) for k in (1, 2)) / 10
+    errors = {
+        offset: np.median(np.abs(regression - delta[2 + offset : len(lld) - 2 + offset])) for offset in (-1, 0, 1)
+    }
     assert errors[0] < 1e-3 * min(errors[-1], errors[1])
 
 
 def _smile_levels_and_one_run(signal):
     """Each level as ``opensmile.Smile`` computes it (one run per level), and all levels of
     a config from the one run of ``_run_config``; in a worker, as above."""
-    compare = (opensmile.FeatureLevel.LowLevelDescriptors, opensmile.FeatureLevel.LowLevelDescriptors_Deltas,
-               opensmile.FeatureLevel.Functionals)
-    configs = {opensmile.FeatureSet.ComParE_2016: compare,
-               opensmile.FeatureSet.eGeMAPSv01b: (opensmile.FeatureLevel.LowLevelDescriptors,),
-               opensmile.FeatureSet.IS10: (opensmile.FeatureLevel.Functionals,)}
+    compare = (
+        opensmile.FeatureLevel.LowLevelDescriptors,
+        opensmile.FeatureLevel.LowLevelDescriptors_Deltas,
+        opensmile.FeatureLevel.Functionals,
+    )
+    configs = {
+        opensmile.FeatureSet.ComParE_2016: compare,
+        opensmile.FeatureSet.eGeMAPSv01b: (opensmile.FeatureLevel.LowLevelDescriptors,),
+        opensmile.FeatureSet.IS10: (opensmile.FeatureLevel.Functionals,),
+    }
     pairs = []
     for smile_set, levels in configs.items():
         together = opensmile_sets._run_config(smile_set, levels, signal)
@@ -112,8 +122,9 @@ def test_sets_extracted_together_equal_sets_extracted_alone_and_only_missing_set
     sets = [FeatureSet.ComParE_2016_LLD, FeatureSet.ComParE_2016_functionals, FeatureSet.eGeMAPSv01b_LLD]
     cache = FeatureCache(tmp_path / "cache")
     extract_utterances(sets[0], utterances, cache=cache, cache_namespace="corpus-sha", workers=1, progress=False)
-    together = extract_utterance_sets(sets, utterances, cache=cache, cache_namespace="corpus-sha", workers=2,
-                                      progress=False)
+    together = extract_utterance_sets(
+        sets, utterances, cache=cache, cache_namespace="corpus-sha", workers=2, progress=False
+    )
     assert list(together) == sets
     for feature_set in sets:
         alone = extract_utterances(feature_set, utterances, workers=1, progress=False)
@@ -151,8 +162,9 @@ def test_calls_share_one_worker_pool_and_a_broken_pool_is_replaced():
 def test_two_workers_match_serial_extraction_and_cache_hits_skip_openSMILE(tmp_path, monkeypatch):
     signals = {"long": _tone(0.5), "short": _tone(0.02, seed=1), "other": _tone(0.4, 330.0, seed=2)}
     cache = FeatureCache(tmp_path)
-    parallel = extract_signals("eGeMAPSv01b_LLD", signals, cache=cache, cache_namespace="relevance-x",
-                               workers=2, progress=False)
+    parallel = extract_signals(
+        "eGeMAPSv01b_LLD", signals, cache=cache, cache_namespace="relevance-x", workers=2, progress=False
+    )
     assert list(parallel) == list(signals)
     for key, waveform in signals.items():
         np.testing.assert_array_equal(parallel[key], extract_signal("eGeMAPSv01b_LLD", waveform))
@@ -161,8 +173,9 @@ def test_two_workers_match_serial_extraction_and_cache_hits_skip_openSMILE(tmp_p
         raise AssertionError("extraction ran although the cache holds every signal")
 
     monkeypatch.setattr(opensmile_sets, "_process", refuse)
-    cached = extract_signals("eGeMAPSv01b_LLD", signals, cache=cache, cache_namespace="relevance-x",
-                             workers=2, progress=False)
+    cached = extract_signals(
+        "eGeMAPSv01b_LLD", signals, cache=cache, cache_namespace="relevance-x", workers=2, progress=False
+    )
     for key in signals:
         np.testing.assert_array_equal(cached[key], parallel[key])
 
@@ -170,8 +183,9 @@ def test_two_workers_match_serial_extraction_and_cache_hits_skip_openSMILE(tmp_p
 def test_extract_utterances_reads_wav_files_and_fills_the_cache(tmp_path):
     utterances = _tone_utterances(tmp_path, 0.3, 200.0, 50)
     cache = FeatureCache(tmp_path / "cache")
-    features = extract_utterances("IS10_functionals", utterances, cache=cache, cache_namespace="corpus-sha",
-                                  workers=1, progress=False)
+    features = extract_utterances(
+        "IS10_functionals", utterances, cache=cache, cache_namespace="corpus-sha", workers=1, progress=False
+    )
     assert {key: value.shape for key, value in features.items()} == {"utt0": (1582,), "utt1": (1582,)}
     assert cache.contains("corpus-sha", FeatureSet.IS10_functionals.cache_key) == {"utt0", "utt1"}
     broken = tmp_path / "broken.wav"
@@ -200,7 +214,8 @@ def test_workers_of_a_killed_process_exit_with_it(tmp_path):
         "from ser_keras.features.opensmile_sets import extract_signal\n"
         "if __name__ == '__main__':\n"
         "    extract_signal('eGeMAPSv01b_LLD', np.zeros(8000, np.float32))  # leaves an idle pool\n"
-        "    os.kill(os.getpid(), signal.SIGKILL)\n")
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
     # Output pipes reach EOF only when every process holding them (the idle workers and
     # the fork server included) is gone; an orphaned worker would hang this call.
     done = subprocess.run([sys.executable, str(script)], capture_output=True, timeout=120)

@@ -23,8 +23,12 @@ def _assert_png(path):
 
 def test_all_figures_are_written_as_png(tmp_path):
     rng = np.random.default_rng(0)
-    save_confusion_matrix(tmp_path / "cm.png", [[5, 1, 0, 0], [1, 3, 1, 0], [0, 0, 4, 2], [0, 0, 0, 0]],
-                          ["ang", "hap", "neu", "sad"], title="SubSeg")
+    save_confusion_matrix(
+        tmp_path / "cm.png",
+        [[5, 1, 0, 0], [1, 3, 1, 0], [0, 0, 4, 2], [0, 0, 0, 0]],
+        ["ang", "hap", "neu", "sad"],
+        title="SubSeg",
+    )
     freqs = np.linspace(0, 8000, 513)
     save_frequency_responses(tmp_path / "fr.png", {"M-1": (freqs, np.exp(-freqs / 2000)), "M-2": (freqs, freqs)})
     signal = rng.normal(size=1600)
@@ -43,30 +47,52 @@ def test_failed_figure_leaves_no_file(tmp_path):
 
 
 def _row(row_id, system, classifier, metric, value, paper=None, ci95=None, status="ok"):
-    return {"id": row_id, "system": system, "classifier": classifier, "metric": metric, "value": value,
-            "ci95": ci95 if ci95 is not None or value is None else [value - 5, value + 5], "paper": paper,
-            "status": status}
+    return {
+        "id": row_id,
+        "system": system,
+        "classifier": classifier,
+        "metric": metric,
+        "value": value,
+        "ci95": ci95 if ci95 is not None or value is None else [value - 5, value + 5],
+        "paper": paper,
+        "status": status,
+    }
 
 
 def test_table1_figure_with_a_skipped_row(tmp_path):
-    rows = [_row("compare_func_svm", "ComParE LLD×F (functionals)", "SVM", "UAR", 44.4, paper=56.57),
-            _row("boaw_w2v2_svm", "BoAW(wav2vec2)", "SVM", "UAR", None, paper=53.7,
-                 status="skipped: no --wav2vec2 weights"),
-            _row("raw_seg_cnn", "Raw Seg", "CNN-MLP", "UAR", 25.0, ci95=[25.0, 25.0], paper=52.32)]
-    _assert_png(save_table1_figure(tmp_path / "table1.png", rows, num_classes=4,
-                                   subtitle="synthetic:tiny, QUICK budget"))
+    rows = [
+        _row("compare_func_svm", "ComParE LLD×F (functionals)", "SVM", "UAR", 44.4, paper=56.57),
+        _row(
+            "boaw_w2v2_svm", "BoAW(wav2vec2)", "SVM", "UAR", None, paper=53.7, status="skipped: no --wav2vec2 weights"
+        ),
+        _row("raw_seg_cnn", "Raw Seg", "CNN-MLP", "UAR", 25.0, ci95=[25.0, 25.0], paper=52.32),
+    ]
+    _assert_png(
+        save_table1_figure(tmp_path / "table1.png", rows, num_classes=4, subtitle="synthetic:tiny, QUICK budget")
+    )
 
 
 def test_table5_figure_with_baselines_and_rows_without_paper_values(tmp_path):
     rows = []
     for dimension in ("arousal", "valence"):
         for metric in ("war", "uar"):
-            rows += [_row(f"{network}_{dimension}_{metric}", name, f"{dimension} head", metric.upper(), value)
-                     for network, name, value in (("elor", "ELoR (raw)", 41.0), ("elor_ftr", "ELoR+FTR", 38.0))]
+            rows += [
+                _row(f"{network}_{dimension}_{metric}", name, f"{dimension} head", metric.upper(), value)
+                for network, name, value in (("elor", "ELoR (raw)", 41.0), ("elor_ftr", "ELoR+FTR", 38.0))
+            ]
         rows.append(_row(f"lom_{dimension}_uar", "LoM (MFCC)", f"{dimension} head", "UAR", None, status="skipped"))
         rows.append(_row(f"majority_{dimension}_war", "majority class", f"{dimension} (baseline)", "WAR", 35.0))
-        rows.append(_row(f"chance_{dimension}_uar", "chance (5 classes)", f"{dimension} (baseline)", "UAR", 20.0,
-                         paper=20.0, ci95=None))
+        rows.append(
+            _row(
+                f"chance_{dimension}_uar",
+                "chance (5 classes)",
+                f"{dimension} (baseline)",
+                "UAR",
+                20.0,
+                paper=20.0,
+                ci95=None,
+            )
+        )
     _assert_png(save_table5_figure(tmp_path / "table5.png", rows, subtitle="synthetic:tiny, QUICK budget"))
 
 

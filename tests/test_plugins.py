@@ -45,8 +45,21 @@ def _h5_loads_in_a_fresh_process(path):
 
 def test_plugin_row_runs_like_a_paper_row(tmp_path, clean_registries):
     out = tmp_path / "t1"
-    table1.main(["--quick", "--corpus", "synthetic:tiny", "--plugin", "plugin_models", "--out", str(out),
-                 "--rows", "compare_func_rf,raw_subseg_cnn,tiny_window_cnn", "--verbose", "0"])
+    table1.main(
+        [
+            "--quick",
+            "--corpus",
+            "synthetic:tiny",
+            "--plugin",
+            "plugin_models",
+            "--out",
+            str(out),
+            "--rows",
+            "compare_func_rf,raw_subseg_cnn,tiny_window_cnn",
+            "--verbose",
+            "0",
+        ]
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     row = next(r for r in metrics["rows"] if r["id"] == "tiny_window_cnn")
     assert row["origin"] == "plugin" and 0 <= row["value"] <= 100 and row["ci95"][0] <= row["value"] <= row["ci95"][1]
@@ -64,8 +77,23 @@ def test_plugin_row_runs_like_a_paper_row(tmp_path, clean_registries):
 
 def test_plugin_network_runs_like_a_paper_network(tmp_path, clean_registries):
     out = tmp_path / "t5"
-    wieser_table5.main(["--quick", "--corpus", "synthetic:tiny", "--plugin", "plugin_models", "--out", str(out),
-                        "--networks", "elor,tiny_slice_cnn", "--folds", "Ses01F,Ses01M,Ses02F", "--verbose", "0"])
+    wieser_table5.main(
+        [
+            "--quick",
+            "--corpus",
+            "synthetic:tiny",
+            "--plugin",
+            "plugin_models",
+            "--out",
+            str(out),
+            "--networks",
+            "elor,tiny_slice_cnn",
+            "--folds",
+            "Ses01F,Ses01M,Ses02F",
+            "--verbose",
+            "0",
+        ]
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     mine = [r for r in metrics["rows"] if r["id"].startswith("tiny_slice_cnn_")]
     assert len(mine) == 4 and all(r["origin"] == "plugin" and r["value"] is not None for r in mine)
@@ -76,8 +104,9 @@ def test_plugin_network_runs_like_a_paper_network(tmp_path, clean_registries):
 
 def test_bad_plugins_fail_before_training_naming_the_plugin(tmp_path, clean_registries, capsys):
     with pytest.raises(SystemExit) as stop:
-        table1.main(["--quick", "--corpus", "synthetic:tiny", "--plugin", "no_such_plugin_module", "--out",
-                     str(tmp_path / "a")])
+        table1.main(
+            ["--quick", "--corpus", "synthetic:tiny", "--plugin", "no_such_plugin_module", "--out", str(tmp_path / "a")]
+        )
     assert stop.value.code == 2 and "Plug-in 'no_such_plugin_module' failed to import" in capsys.readouterr().err
     with pytest.raises(ValueError, match="clashes with a registered row"):
         rows.register_row("raw_subseg_cnn", "raw_250ms", lambda shape, n: None)
@@ -92,8 +121,19 @@ def test_bad_plugins_fail_before_training_naming_the_plugin(tmp_path, clean_regi
 
     rows.register_row("wrong_output", "raw_250ms", wrong_output)
     with pytest.raises(SystemExit) as stop:
-        table1.main(["--quick", "--corpus", "synthetic:tiny", "--rows", "wrong_output", "--out", str(tmp_path / "b"),
-                     "--verbose", "0"])
+        table1.main(
+            [
+                "--quick",
+                "--corpus",
+                "synthetic:tiny",
+                "--rows",
+                "wrong_output",
+                "--out",
+                str(tmp_path / "b"),
+                "--verbose",
+                "0",
+            ]
+        )
     error = capsys.readouterr().err
     assert stop.value.code == 2 and "Plug-in row 'wrong_output': the model's output shape is (None, 3)" in error
     assert not (tmp_path / "b" / "parts").exists()
@@ -107,9 +147,15 @@ def test_readme_example_runs_as_written(tmp_path):
     (tmp_path / "my_rows.py").write_text(block)
     command = readme.split("## Add your own model")[1].split("```bash\n")[1].split("```")[0].strip()
     command = command.replace("python replicate/table1.py", f"{sys.executable} -m ser_keras.cli table1")
-    result = subprocess.run(command + f" --out {tmp_path / 'run'} --verbose 0", shell=True, cwd=tmp_path,
-                            capture_output=True, text=True, check=False,
-                            env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)})
+    result = subprocess.run(
+        command + f" --out {tmp_path / 'run'} --verbose 0",
+        shell=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert any(r["origin"] == "plugin" and r["value"] is not None for r in metrics["rows"])
@@ -124,8 +170,20 @@ def _script(script, *argv, out):
     """A replicate script run the way the README shows it, from the repository (on the session's
     synthetic:tiny, ``tiny_root``), with Python's UserWarnings (Keras' advice on a call of ours)
     turned into errors."""
-    command = [sys.executable, "-W", "error::UserWarning", f"replicate/{script}.py", "--quick", "--corpus",
-               "synthetic:tiny", "--plugin", os.path.relpath(PLUGIN_FILE, REPOSITORY), *argv, "--out", str(out)]
+    command = [
+        sys.executable,
+        "-W",
+        "error::UserWarning",
+        f"replicate/{script}.py",
+        "--quick",
+        "--corpus",
+        "synthetic:tiny",
+        "--plugin",
+        os.path.relpath(PLUGIN_FILE, REPOSITORY),
+        *argv,
+        "--out",
+        str(out),
+    ]
     return subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True, check=False)
 
 
@@ -147,8 +205,14 @@ def test_a_plugin_file_with_an_open_time_axis_and_its_own_recipe_runs_through_ta
 
 
 def test_a_plugin_file_with_open_frames_and_heads_as_a_list_or_a_dict_runs_through_table5(tmp_path, tiny_root):
-    result = _script("wieser_table5", "--networks", "open_frames_list,open_frames_dict", "--folds", "Ses01F,Ses01M",
-                     out=tmp_path / "t5")
+    result = _script(
+        "wieser_table5",
+        "--networks",
+        "open_frames_list,open_frames_dict",
+        "--folds",
+        "Ses01F,Ses01M",
+        out=tmp_path / "t5",
+    )
     _quiet(result)
     for network in ("open_frames_list", "open_frames_dict"):
         assert f"| {network}_arousal_uar |" in result.stdout
@@ -159,7 +223,8 @@ def test_a_plugin_file_with_open_frames_and_heads_as_a_list_or_a_dict_runs_throu
 def _write_plugin(folder, row_id):
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "my_rows.py"
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(
+        textwrap.dedent(f"""
         import keras
         import ser_keras
 
@@ -168,7 +233,8 @@ def _write_plugin(folder, row_id):
             return keras.Model(window, keras.layers.Dense(num_classes, activation="softmax")(window))
 
         ser_keras.register_row({row_id!r}, "raw_250ms", build)
-    """))
+    """)
+    )
     return path
 
 
@@ -183,8 +249,9 @@ def test_a_plugin_file_loads_once_under_its_own_module_name(tmp_path, clean_regi
     with pytest.raises(ValueError, match=r"Plug-in files .*a/my_rows.py and .*b/my_rows.py share the name"):
         plugins.load_plugins(["b/my_rows.py"])
     with pytest.raises(SystemExit) as stop:
-        table1.main(["--quick", "--corpus", "synthetic:tiny", "--plugin", "missing/rows.py", "--out",
-                     str(tmp_path / "run")])
+        table1.main(
+            ["--quick", "--corpus", "synthetic:tiny", "--plugin", "missing/rows.py", "--out", str(tmp_path / "run")]
+        )
     error = capsys.readouterr().err
     assert stop.value.code == 2 and "Plug-in file 'missing/rows.py' does not exist" in error
 
@@ -200,19 +267,42 @@ def _two_heads(names, *, shared_heads=False):
     return keras.Model(frames, [keras.layers.Dense(5, activation="softmax", name=name)(x) for name in names])
 
 
-@pytest.mark.parametrize("names, shared_heads, message", [
-    (("first", "second"), False, (r"outputs named \['first', 'second'\]; expected two outputs named 'valence' and "
-                                  r"'arousal' \(a list of layers of those names, or a dict with those keys\)")),
-    (("valence",), False, r"outputs named \['valence'\]; expected two outputs"),
-    (("valence", "arousal", "dominance"), False, r"outputs named \['arousal', 'dominance', 'valence'\]"),
-    (("valence", "arousal"), True, r"no trainable layer feeds the 'valence' output alone"),
-])
-def test_heads_that_cannot_be_mapped_are_refused_before_training(names, shared_heads, message, tmp_path,
-                                                                 clean_registries, capsys):
+@pytest.mark.parametrize(
+    "names, shared_heads, message",
+    [
+        (
+            ("first", "second"),
+            False,
+            (
+                r"outputs named \['first', 'second'\]; expected two outputs named 'valence' and "
+                r"'arousal' \(a list of layers of those names, or a dict with those keys\)"
+            ),
+        ),
+        (("valence",), False, r"outputs named \['valence'\]; expected two outputs"),
+        (("valence", "arousal", "dominance"), False, r"outputs named \['arousal', 'dominance', 'valence'\]"),
+        (("valence", "arousal"), True, r"no trainable layer feeds the 'valence' output alone"),
+    ],
+)
+def test_heads_that_cannot_be_mapped_are_refused_before_training(
+    names, shared_heads, message, tmp_path, clean_registries, capsys
+):
     networks.register_network("unmapped", "mfcc", lambda config: _two_heads(names, shared_heads=shared_heads))
     with pytest.raises(SystemExit) as stop:
-        wieser_table5.main(["--quick", "--corpus", "synthetic:tiny", "--networks", "unmapped", "--folds", "Ses01F",
-                            "--out", str(tmp_path / "run"), "--verbose", "0"])
+        wieser_table5.main(
+            [
+                "--quick",
+                "--corpus",
+                "synthetic:tiny",
+                "--networks",
+                "unmapped",
+                "--folds",
+                "Ses01F",
+                "--out",
+                str(tmp_path / "run"),
+                "--verbose",
+                "0",
+            ]
+        )
     error = capsys.readouterr().err
     assert stop.value.code == 2 and "Plug-in network 'unmapped': " in error and re.search(message, error), error
     assert not (tmp_path / "run" / "parts").exists()

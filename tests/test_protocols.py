@@ -18,9 +18,15 @@ def _utterances(per_speaker=12):
     for session in range(1, 6):
         for gender in "FM":
             for index in range(per_speaker):
-                records.append(Utterance(id=f"Ses{session:02d}{gender}_{index:03d}", path="/x.wav",
-                                         speaker=f"Ses{session:02d}{gender}", session=f"Ses{session:02d}",
-                                         label=("ang", "hap", "neu", "sad")[index % 4]))
+                records.append(
+                    Utterance(
+                        id=f"Ses{session:02d}{gender}_{index:03d}",
+                        path="/x.wav",
+                        speaker=f"Ses{session:02d}{gender}",
+                        session=f"Ses{session:02d}",
+                        label=("ang", "hap", "neu", "sad")[index % 4],
+                    )
+                )
     return records
 
 
@@ -102,5 +108,7 @@ def test_fold_validation_is_stratified_by_targets():
     targets = np.array([("ang", "hap", "neu", "sad").index(u.label) for u in utterances])
     fold = make_folds(utterances, PROTOCOLS[0], targets=targets, seed=1, only=["Ses01"])[0]
     assert np.bincount(targets[fold.validation]).tolist() == [8, 8, 8, 8]
-    assert make_folds(utterances, PROTOCOLS[0], targets=targets, seed=1, only=["Ses01"])[0].validation.tolist() \
+    assert (
+        make_folds(utterances, PROTOCOLS[0], targets=targets, seed=1, only=["Ses01"])[0].validation.tolist()
         == fold.validation.tolist()
+    )

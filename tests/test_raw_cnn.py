@@ -15,8 +15,14 @@ from ser_keras.models.raw_cnn import (
 )
 
 # (layer name, time steps, channels) from the layer table of architectures.md.
-SUBSEG_TABLE = [("conv1", 398, 128), ("pool1", 199, 128), ("conv2", 38, 256), ("pool2", 12, 256),
-                ("conv3", 5, 512), ("conv4", 3, 512)]
+SUBSEG_TABLE = [
+    ("conv1", 398, 128),
+    ("pool1", 199, 128),
+    ("conv2", 38, 256),
+    ("pool2", 12, 256),
+    ("conv3", 5, 512),
+    ("conv4", 3, 512),
+]
 SEG_TABLE = [("conv1", 38, 128), ("pool1", 19, 128), ("conv2", 8, 256), ("conv3", 3, 512), ("conv4", 1, 512)]
 
 
@@ -27,12 +33,28 @@ def conv_params(kernel, in_channels, filters):
 @pytest.mark.parametrize(
     "build, table, flat, params",
     [
-        (build_raw_subseg, SUBSEG_TABLE, 1536,
-         conv_params(30, 1, 128) + conv_params(10, 128, 256) + conv_params(4, 256, 512)
-         + conv_params(3, 512, 512) + (1536 * 10 + 10) + (10 * 4 + 4)),
-        (build_raw_seg, SEG_TABLE, 512,
-         conv_params(300, 1, 128) + conv_params(5, 128, 256) + conv_params(4, 256, 512)
-         + conv_params(3, 512, 512) + (512 * 10 + 10) + (10 * 4 + 4)),
+        (
+            build_raw_subseg,
+            SUBSEG_TABLE,
+            1536,
+            conv_params(30, 1, 128)
+            + conv_params(10, 128, 256)
+            + conv_params(4, 256, 512)
+            + conv_params(3, 512, 512)
+            + (1536 * 10 + 10)
+            + (10 * 4 + 4),
+        ),
+        (
+            build_raw_seg,
+            SEG_TABLE,
+            512,
+            conv_params(300, 1, 128)
+            + conv_params(5, 128, 256)
+            + conv_params(4, 256, 512)
+            + conv_params(3, 512, 512)
+            + (512 * 10 + 10)
+            + (10 * 4 + 4),
+        ),
     ],
 )
 def test_layer_shapes_and_parameter_count_follow_the_table(build, table, flat, params):
@@ -65,8 +87,11 @@ def test_relus_are_separate_layers_and_softmax_is_float32_under_mixed_precision(
     assert model.get_layer("conv1").compute_dtype == "float16"
     assert model.get_layer("softmax").compute_dtype == "float32"
     assert model.output.dtype == "float32"
-    relus = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Activation)
-             and layer.get_config()["activation"] == "relu"]
+    relus = [
+        layer.name
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Activation) and layer.get_config()["activation"] == "relu"
+    ]
     assert relus == ["conv1_relu", "conv2_relu", "conv3_relu", "conv4_relu", "hidden_relu"]
 
 
@@ -88,8 +113,9 @@ def test_too_short_window_names_kernel_and_window():
         build_raw_seg(window=250)
 
 
-@pytest.mark.parametrize("kwargs, error", [({"num_classes": 1}, ValueError), ({"num_classes": 4.0}, TypeError),
-                                           ({"window": 0}, ValueError)])
+@pytest.mark.parametrize(
+    "kwargs, error", [({"num_classes": 1}, ValueError), ({"num_classes": 4.0}, TypeError), ({"window": 0}, ValueError)]
+)
 def test_bad_arguments_are_refused(kwargs, error):
     with pytest.raises(error):
         build_raw_subseg(**kwargs)

@@ -33,7 +33,7 @@ def test_spliced_positions_match_windows_cut_by_hand(window_oracle):
     for row, frame in zip(positions, frames):
         np.testing.assert_array_equal(signal[row], window_oracle(signal, frame))
     constant = utterance_relevance(np.ones(positions.shape), positions, len(signal))
-    assert np.all(constant[: 30 * 160] == 1.0) and np.all(constant[30 * 160:] == 0.0)
+    assert np.all(constant[: 30 * 160] == 1.0) and np.all(constant[30 * 160 :] == 0.0)
 
 
 def test_spliced_positions_mark_padding_of_sub_frame_utterances():

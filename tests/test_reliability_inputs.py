@@ -55,11 +55,14 @@ def _by_id(corpus):
 
 # 1-3, 8: unusable audio raises AudioError naming the file and what was expected.
 
+
 def test_01_truncated_wav(tiny_copy):
     path = _wav(tiny_copy, "Ses01F_impro01_F000")
     data = path.read_bytes()
-    path.write_bytes(data[:44 + (len(data) - 44) // 2])
-    with pytest.raises(AudioError, match=rf"{path}: truncated WAV: the .* announces \d+ samples but the file holds \d+"):
+    path.write_bytes(data[: 44 + (len(data) - 44) // 2])
+    with pytest.raises(
+        AudioError, match=rf"{path}: truncated WAV: the .* announces \d+ samples but the file holds \d+"
+    ):
         load_waveform(path)
 
 
@@ -91,8 +94,7 @@ def test_unusable_audio_is_skipped_by_the_store_with_a_warning(tiny_copy, caplog
 
 
 def test_04_audio_shorter_than_250_ms_is_padded_and_counted(tiny_copy, wav_writer, window_oracle):
-    from ser_keras.data.windows import (STD_FLOOR, count_short, frame_counts, frame_index, load_store,
-                                        window_dataset)
+    from ser_keras.data.windows import STD_FLOOR, count_short, frame_counts, frame_index, load_store, window_dataset
 
     corpus = read_iemocap(tiny_copy)
     wav_writer(corpus.utterances[0].path, seconds=0.1)  # 1600 samples: 10 frames, < 25
@@ -115,8 +117,9 @@ def test_05_other_sample_rates_are_resampled_and_said_once(tmp_path, wav_writer,
         signals = [load_waveform(path) for path in paths]
     assert [len(s) for s in signals] == [8000] * 3
     notices = [r.getMessage() for r in caplog.records if "resampled" in r.getMessage()]
-    assert notices == [f"{paths[0]}: resampled {rate} Hz -> 16000 Hz with a polyphase filter "
-                       "(reported once per process)"]
+    assert notices == [
+        f"{paths[0]}: resampled {rate} Hz -> 16000 Hz with a polyphase filter (reported once per process)"
+    ]
 
 
 def test_06_stereo_is_down_mixed_and_said_once(tmp_path, wav_writer, caplog):
@@ -130,8 +133,9 @@ def test_06_stereo_is_down_mixed_and_said_once(tmp_path, wav_writer, caplog):
     assert len(notices) == 1 and str(paths[0]) in notices[0] and "2 channels down-mixed to mono" in notices[0]
 
 
-@pytest.mark.parametrize("subtype, tolerance", [("PCM_24", 2 ** -23), ("FLOAT", 0.0), ("DOUBLE", 1e-7),
-                                                ("PCM_32", 2 ** -31)])
+@pytest.mark.parametrize(
+    "subtype, tolerance", [("PCM_24", 2**-23), ("FLOAT", 0.0), ("DOUBLE", 1e-7), ("PCM_32", 2**-31)]
+)
 def test_07_24_bit_and_float_wavs_load(tmp_path, wav_writer, subtype, tolerance):
     values = np.linspace(-0.9, 0.9, 1601).astype(np.float32)
     path = wav_writer(tmp_path / "x.wav", values, subtype=subtype)
@@ -151,6 +155,7 @@ def test_08_nan_or_inf_in_float_audio(tmp_path, wav_writer, bad):
 
 # 9-13: annotation problems are reported with file:line and skipped; other turns keep their labels.
 
+
 def test_09_bad_time_range_and_unknown_emotion_code(tiny_copy):
     reference = _by_id(read_iemocap(tiny_copy))
     evaluation = _evaluation(tiny_copy, "Ses03F_impro01")
@@ -162,8 +167,10 @@ def test_09_bad_time_range_and_unknown_emotion_code(tiny_copy):
     evaluation.write_text("\n".join(content) + "\n")
     corpus = read_iemocap(tiny_copy)
     first = _line_of(evaluation, "Ses03F_impro01_F000")
-    assert f"{evaluation}:{first}: turn Ses03F_impro01_F000 has unknown emotion code 'sadd' (expected one of neu, " \
+    assert (
+        f"{evaluation}:{first}: turn Ses03F_impro01_F000 has unknown emotion code 'sadd' (expected one of neu, "
         in "\n".join(corpus.problems)
+    )
     assert f"{evaluation}:{line}: turn Ses03F_impro01_F001 has end {start} <= start {end}; skipped" in corpus.problems
     assert any("2 WAV files have no annotation" in p for p in corpus.problems)
     kept = _by_id(corpus)
@@ -171,11 +178,15 @@ def test_09_bad_time_range_and_unknown_emotion_code(tiny_copy):
     assert all(kept[name] == reference[name] for name in kept)  # nothing else changed or shifted
 
 
-@pytest.mark.parametrize("replacement, reason", [
-    ("A-E2:\tval ; act 2; dom  3;", "lacks 'val N; act N; dom N;' - skipped"),
-    ("A-E2:\tval 2; dom  3;", "lacks 'val N; act N; dom N;' - skipped"),
-    ("A-E2:\tval 7; act 2; dom  3;", "rating outside 1..5"),
-    ("A-E2:\tval 0; act 2; dom  3;", "rating outside 1..5")])
+@pytest.mark.parametrize(
+    "replacement, reason",
+    [
+        ("A-E2:\tval ; act 2; dom  3;", "lacks 'val N; act N; dom N;' - skipped"),
+        ("A-E2:\tval 2; dom  3;", "lacks 'val N; act N; dom N;' - skipped"),
+        ("A-E2:\tval 7; act 2; dom  3;", "rating outside 1..5"),
+        ("A-E2:\tval 0; act 2; dom  3;", "rating outside 1..5"),
+    ],
+)
 def test_10_a_e2_line_with_missing_or_out_of_range_value(tiny_copy, replacement, reason):
     reference = _by_id(read_iemocap(tiny_copy))["Ses03F_impro01_F001"]
     evaluation = _evaluation(tiny_copy, "Ses03F_impro01")
@@ -198,8 +209,9 @@ def test_11_missing_wav_and_wav_without_annotation(tiny_copy, wav_writer):
     evaluation = _evaluation(tiny_copy, "Ses02F_impro01")
     line = _line_of(evaluation, "Ses02F_impro01_M000")
     assert f"{evaluation}:{line}: turn Ses02F_impro01_M000 has no audio at {missing}; skipped" in corpus.problems
-    assert f"{stray.parent.parent}: 1 WAV files have no annotation and are ignored (e.g. {stray.name})" \
-        in corpus.problems
+    assert (
+        f"{stray.parent.parent}: 1 WAV files have no annotation and are ignored (e.g. {stray.name})" in corpus.problems
+    )
     assert "Ses02F_impro01_M000" not in _by_id(corpus) and "Ses02F_impro01_F009" not in _by_id(corpus)
     assert len(corpus.utterances) == 27
 
@@ -212,8 +224,11 @@ def test_12_missing_session_folder_warns_and_its_fold_cannot_be_chosen(tiny_copy
         corpus = read_iemocap(tiny_copy)
     assert f"{tiny_copy}: Session3 missing; its speakers are absent" in caplog.text
     assert "Ses03" not in corpus.sessions and len(corpus.sessions) == 4
-    with pytest.raises(ValueError, match=r"Fold\(s\) \['Ses03'\] not in this corpus; its sessions are "
-                                         r"\['Ses01', 'Ses02', 'Ses04', 'Ses05'\]\. A missing session folder"):
+    with pytest.raises(
+        ValueError,
+        match=r"Fold\(s\) \['Ses03'\] not in this corpus; its sessions are "
+        r"\['Ses01', 'Ses02', 'Ses04', 'Ses05'\]\. A missing session folder",
+    ):
         make_folds(corpus.utterances, PROTOCOLS[0], only=["Ses03"])
     assert [f.name for f in make_folds(corpus.utterances, PROTOCOLS[0], only=["Ses04"])] == ["Ses04"]
 
@@ -230,25 +245,33 @@ def test_13_duplicate_turn_ids_first_kept(tiny_copy):
     reference = _by_id(read_iemocap(tiny_copy))["Ses04F_impro01_F000"]
     evaluation = _evaluation(tiny_copy, "Ses04F_impro01")
     first = _line_of(evaluation, "\tSes04F_impro01_F000\t")
-    duplicate = f"[30.0000 - 31.0000]\tSes04F_impro01_F000\t{'ang' if reference.label != 'ang' else 'sad'}" \
-                "\t[1.0000, 5.0000, 5.0000]\nA-E2:\tval 1; act 5; dom  5;\t()\n"
+    duplicate = (
+        f"[30.0000 - 31.0000]\tSes04F_impro01_F000\t{'ang' if reference.label != 'ang' else 'sad'}"
+        "\t[1.0000, 5.0000, 5.0000]\nA-E2:\tval 1; act 5; dom  5;\t()\n"
+    )
     evaluation.write_text(evaluation.read_text().rstrip("\n") + "\n\n" + duplicate)
     second = _line_of(evaluation, "[30.0000 - 31.0000]")
     corpus = read_iemocap(tiny_copy)
-    assert (f"{evaluation}:{second}: duplicate turn id Ses04F_impro01_F000 (first at {evaluation}:{first}); "
-            "the first is kept") in corpus.problems
+    assert (
+        f"{evaluation}:{second}: duplicate turn id Ses04F_impro01_F000 (first at {evaluation}:{first}); "
+        "the first is kept"
+    ) in corpus.problems
     kept = [u for u in corpus.utterances if u.id == "Ses04F_impro01_F000"]
     assert kept == [reference]
 
 
 # 14: manifests.
 
+
 def test_14_manifest_missing_column(tmp_path, wav_writer):
     wav_writer(tmp_path / "a.wav")
     csv_path = tmp_path / "m.csv"
     csv_path.write_text("path,label\na.wav,neu\n")
-    with pytest.raises(CorpusLayoutError, match=rf"{csv_path}:1: missing column\(s\) speaker; expected path, "
-                                                "speaker, label"):
+    with pytest.raises(
+        CorpusLayoutError,
+        match=rf"{csv_path}:1: missing column\(s\) speaker; expected path, "
+        "speaker, label",
+    ):
         read_manifest(csv_path)
 
 
@@ -273,8 +296,11 @@ def test_14_manifest_path_escaping_the_root_is_refused(tmp_path, wav_writer):
     csv_path = tmp_path / "corpus" / "m.csv"
     csv_path.parent.mkdir()
     csv_path.write_text("path,speaker,label\n../outside.wav,s1,neu\n")
-    with pytest.raises(CorpusLayoutError, match=rf"{csv_path}:2: path '../outside.wav' escapes the manifest "
-                                                r"folder .* via '\.\.'; refused"):
+    with pytest.raises(
+        CorpusLayoutError,
+        match=rf"{csv_path}:2: path '../outside.wav' escapes the manifest "
+        r"folder .* via '\.\.'; refused",
+    ):
         read_manifest(csv_path)
 
 
@@ -286,6 +312,7 @@ def test_15_fold_without_a_class_uar_over_present_classes():
 
 # 16: spec typos.
 
+
 @pytest.mark.parametrize("spec", ["emod:x", "synthetic", "iemocap:", "IEMOCAP:/data", "csv:a.csv"])
 def test_16_corpus_spec_typo_lists_valid_kinds(spec):
     with pytest.raises(ValueError) as error:
@@ -296,9 +323,14 @@ def test_16_corpus_spec_typo_lists_valid_kinds(spec):
 
 @pytest.mark.integration
 def test_16_describe_corpus_tool_exits_2_with_the_valid_kinds():
-    result = subprocess.run([sys.executable, str(ROOT / "tools" / "describe_corpus.py"), "--corpus", "emod:x"],
-                            capture_output=True, text=True, timeout=120, cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "describe_corpus.py"), "--corpus", "emod:x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert result.returncode == 2 and result.stdout == ""
     assert "error: The corpus spec 'emod:x' is not understood" in result.stderr
     assert "iemocap:PATH" in result.stderr and "manifest:PATH.csv" in result.stderr

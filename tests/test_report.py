@@ -38,10 +38,16 @@ def _run(out, *, script, rows, metrics, num_classes, sha="a" * 64, seed=0, measu
     two speakers per fold, parts with (or, like older runs, without) their compute cost."""
     corpus = types.SimpleNamespace(spec="synthetic:tiny", sha256=sha, utterances=tuple(range(48)))
     budget = Budget("quick", {"max_epochs": 2}, "quick smoke-test budget")
-    fingerprint = run_fingerprint(script=script, corpus=corpus, label_view="four_class", protocol="loso",
-                                  budget=budget, seed=seed, settings={})
-    record = RunRecord(out, script=script, fingerprint=fingerprint, corpus=corpus,
-                       config={"seed": seed, "rows": list(rows), "argv": ["--quick"]})
+    fingerprint = run_fingerprint(
+        script=script, corpus=corpus, label_view="four_class", protocol="loso", budget=budget, seed=seed, settings={}
+    )
+    record = RunRecord(
+        out,
+        script=script,
+        fingerprint=fingerprint,
+        corpus=corpus,
+        config={"seed": seed, "rows": list(rows), "argv": ["--quick"]},
+    )
     rng = np.random.default_rng(seed)
     predictions, result_rows = [], []
     for index, row in enumerate(rows):
@@ -49,33 +55,64 @@ def _run(out, *, script, rows, metrics, num_classes, sha="a" * 64, seed=0, measu
             ids = [f"{speaker}_{n:02d}" for speaker in SPEAKERS if speaker.startswith(fold) for n in range(6)]
             targets = rng.integers(0, num_classes, len(ids))
             # Good guesses for every other row, so speakers differ.
-            guesses = np.where(rng.random(len(ids)) < 0.6 - 0.3 * (index % 2), targets,
-                               rng.integers(0, num_classes, len(ids)))
+            guesses = np.where(
+                rng.random(len(ids)) < 0.6 - 0.3 * (index % 2), targets, rng.integers(0, num_classes, len(ids))
+            )
             cost = {"wall_s": 1.5, "cpu_s": 2.25, "peak_rss_mb": 100.0 + index, "device": "CPU"}
-            record.save_part(row, fold, {"ids": ids, "targets": targets.tolist(), "predictions": guesses.tolist(),
-                                         **({"compute": cost} if measured else {})})
+            record.save_part(
+                row,
+                fold,
+                {
+                    "ids": ids,
+                    "targets": targets.tolist(),
+                    "predictions": guesses.tolist(),
+                    **({"compute": cost} if measured else {}),
+                },
+            )
             predictions += [[i, row, fold, int(t), int(p), i[:6]] for i, t, p in zip(ids, targets, guesses)]
         for metric in metrics:
-            result_rows.append(ResultRow(id=f"{row}_{metric.lower()}" if len(metrics) > 1 else row, system=row,
-                                         classifier="CNN", metric=metric, value=40.0 + index, ci95=(30.0, 50.0),
-                                         paper=45.0))
+            result_rows.append(
+                ResultRow(
+                    id=f"{row}_{metric.lower()}" if len(metrics) > 1 else row,
+                    system=row,
+                    classifier="CNN",
+                    metric=metric,
+                    value=40.0 + index,
+                    ci95=(30.0, 50.0),
+                    paper=45.0,
+                )
+            )
     _figure(out / "table.png")
-    record.finish(result_rows, protocol="loso", predictions=predictions, label_view="four_class",
-                  claims=[Claim("A above B", "holds", "A − B UAR +3.00"), Claim("C above D", "n/a", "needs D")],
-                  table_title=f"{script} test table", notes=["A note of the run."],
-                  scoring=Scoring(tuple(metrics), num_classes))
+    record.finish(
+        result_rows,
+        protocol="loso",
+        predictions=predictions,
+        label_view="four_class",
+        claims=[Claim("A above B", "holds", "A − B UAR +3.00"), Claim("C above D", "n/a", "needs D")],
+        table_title=f"{script} test table",
+        notes=["A note of the run."],
+        scoring=Scoring(tuple(metrics), num_classes),
+    )
     return out
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    short = _run(root / "short", script="table1", rows=("raw_subseg_cnn", "compare_func_rf"), metrics=("UAR",),
-                 num_classes=4)
-    elor = _run(root / "elor", script="wieser_table5", rows=("elor", "lom"), metrics=("WAR", "UAR"), num_classes=5,
-                measured=False)
-    other = _run(root / "other", script="table1", rows=("raw_subseg_cnn",), metrics=("UAR",), num_classes=4,
-                 sha="b" * 64)
+    short = _run(
+        root / "short", script="table1", rows=("raw_subseg_cnn", "compare_func_rf"), metrics=("UAR",), num_classes=4
+    )
+    elor = _run(
+        root / "elor",
+        script="wieser_table5",
+        rows=("elor", "lom"),
+        metrics=("WAR", "UAR"),
+        num_classes=5,
+        measured=False,
+    )
+    other = _run(
+        root / "other", script="table1", rows=("raw_subseg_cnn",), metrics=("UAR",), num_classes=4, sha="b" * 64
+    )
     return types.SimpleNamespace(short=short, elor=elor, other=other, root=root)
 
 
@@ -125,13 +162,19 @@ def test_per_speaker_scores_equal_scikit_learn_over_each_speakers_rows(runs, nam
         for speaker, value in found.speakers.items():
             own = [line for line in lines if line["row"] == row and line["speaker"] == speaker]
             targets, guesses = [int(x["target"]) for x in own], [int(x["prediction"]) for x in own]
-            expected = (recall_score(targets, guesses, labels=sorted(set(targets)), average="macro")
-                        if metric == "UAR" else accuracy_score(targets, guesses))
+            expected = (
+                recall_score(targets, guesses, labels=sorted(set(targets)), average="macro")
+                if metric == "UAR"
+                else accuracy_score(targets, guesses)
+            )
             assert value == pytest.approx(100 * expected, abs=0.005)
         female = [line for line in lines if line["row"] == row and line["speaker"].endswith("F")]
         targets, guesses = [int(x["target"]) for x in female], [int(x["prediction"]) for x in female]
-        expected = (recall_score(targets, guesses, labels=sorted(set(targets)), average="macro")
-                    if metric == "UAR" else accuracy_score(targets, guesses))
+        expected = (
+            recall_score(targets, guesses, labels=sorted(set(targets)), average="macro")
+            if metric == "UAR"
+            else accuracy_score(targets, guesses)
+        )
         assert found.genders["F"] == pytest.approx(100 * expected, abs=0.005)
         low, high, sd = found.spread
         values = list(found.speakers.values())
@@ -150,8 +193,9 @@ def test_a_run_older_than_the_speaker_column_is_reported_without_a_speaker_break
 
 
 def test_report_md_regenerates_equal_but_for_its_date_line(runs, tmp_path):
-    first, _ = write_report([runs.short, runs.elor], tmp_path / "a",
-                            now=datetime.datetime(2024, 1, 2, 3, 4, tzinfo=datetime.timezone.utc))  # noqa: UP017
+    first, _ = write_report(
+        [runs.short, runs.elor], tmp_path / "a", now=datetime.datetime(2024, 1, 2, 3, 4, tzinfo=datetime.timezone.utc)
+    )  # noqa: UP017
     second, _ = write_report([runs.short, runs.elor], tmp_path / "elsewhere" / "b")
     old, new = first.read_text().splitlines(), second.read_text().splitlines()
     differing = [(a, b) for a, b in zip(old, new) if a != b]
@@ -173,16 +217,19 @@ def test_a_report_written_inside_its_run_folder_does_not_read_its_own_figures(ru
 def test_report_md_holds_every_part_of_the_report(runs, tmp_path):
     metrics_path = runs.short / "metrics.json"
     original = read_json(metrics_path)
-    metrics = {**original, "rows": [{**original["rows"][0], "ci_unit": "speaker", "ci_clusters": 4},
-                                    *original["rows"][1:]]}
+    metrics = {
+        **original,
+        "rows": [{**original["rows"][0], "ci_unit": "speaker", "ci_clusters": 4}, *original["rows"][1:]],
+    }
     write_json(metrics_path, metrics)
     try:
         report, _ = write_report([runs.short, runs.elor], tmp_path)
     finally:
         write_json(metrics_path, original)
     text = report.read_text()
-    assert ("| raw_subseg_cnn | raw_subseg_cnn | CNN | UAR | 40.00 | [30.00, 50.00] over 4 speakers | 45.00 | -5.00 "
-            "| yes |") in text
+    assert (
+        "| raw_subseg_cnn | raw_subseg_cnn | CNN | UAR | 40.00 | [30.00, 50.00] over 4 speakers | 45.00 | -5.00 | yes |"
+    ) in text
     assert "| compare_func_rf | compare_func_rf | CNN | UAR | 41.00 | [30.00, 50.00] | 45.00 |" in text
     assert "| A above B | holds | A − B UAR +3.00 |" in text and "| C above D | n/a | needs D |" in text
     short = next(s for s in speaker_scores(read_run(runs.short, 1)) if s.row == "raw_subseg_cnn")
@@ -203,7 +250,8 @@ def test_a_compare_runs_folder_is_reported(runs, tmp_path):
     report, _ = write_report([runs.short, tmp_path / "cmp"], tmp_path / "report")
     section = report.read_text().split("\n## Run 2: ", 1)[1]
     assert section.lower().startswith("run comparison") and "| raw_subseg_cnn |" in section
-    other = _run(tmp_path / "other", script="table1", rows=("raw_subseg_cnn",), metrics=("UAR",), num_classes=4,
-                 sha="c" * 64)
+    other = _run(
+        tmp_path / "other", script="table1", rows=("raw_subseg_cnn",), metrics=("UAR",), num_classes=4, sha="c" * 64
+    )
     with pytest.raises(ValueError, match="different corpora"):
         write_report([other, tmp_path / "cmp"], tmp_path / "refused")

@@ -30,18 +30,21 @@ def _pretend_cpu(monkeypatch, *, avx512):
 def _direct_kernel_gradient(x, upstream, kernel_size):
     """dW[j] = sum over n, t of x[n, t + j] (outer) dy[n, t], summed tap by tap in float64."""
     positions = upstream.shape[1]
-    return np.stack([np.einsum("ntc,ntf->cf", x[:, tap:tap + positions], upstream) for tap in range(kernel_size)])
+    return np.stack([np.einsum("ntc,ntf->cf", x[:, tap : tap + positions], upstream) for tap in range(kernel_size)])
 
 
-@pytest.mark.parametrize("batch, length, in_channels, out_channels, kernel_size, frame", [
-    (2, 50, 3, 4, 5, None),
-    (3, 7, 2, 2, 7, None),     # kernel as long as the input: one output position
-    (1, 9, 1, 3, 1, None),     # 1-tap kernel
-    (2, 100, 4, 5, 2, None),
-    (2, 64, 3, 3, 6, 11),      # a frame longer than the kernel: two frames meet
-    (2, 64, 3, 3, 9, 2),       # a frame of 2: five frames meet
-    (4, 203, 1, 6, 20, None),  # ELoR conv1's shape, shorter
-])
+@pytest.mark.parametrize(
+    "batch, length, in_channels, out_channels, kernel_size, frame",
+    [
+        (2, 50, 3, 4, 5, None),
+        (3, 7, 2, 2, 7, None),  # kernel as long as the input: one output position
+        (1, 9, 1, 3, 1, None),  # 1-tap kernel
+        (2, 100, 4, 5, 2, None),
+        (2, 64, 3, 3, 6, 11),  # a frame longer than the kernel: two frames meet
+        (2, 64, 3, 3, 9, 2),  # a frame of 2: five frames meet
+        (4, 203, 1, 6, 20, None),  # ELoR conv1's shape, shorter
+    ],
+)
 def test_kernel_gradient_equals_the_direct_sum(batch, length, in_channels, out_channels, kernel_size, frame):
     rng = np.random.default_rng(kernel_size)
     x = rng.standard_normal((batch, length, in_channels))
@@ -58,7 +61,7 @@ def test_input_gradient_equals_the_direct_sum(length, kernel_size):
     # dx[n, t + j] += dy[n, t] @ kernel[j].T, tap by tap in float64.
     direct = np.zeros((2, length, 3))
     for tap in range(kernel_size):
-        direct[:, tap:tap + upstream.shape[1]] += upstream @ kernel[tap].T
+        direct[:, tap : tap + upstream.shape[1]] += upstream @ kernel[tap].T
     gradient = conv1d_input_gradient(tf.constant(upstream), tf.constant(kernel)).numpy()
     np.testing.assert_allclose(gradient, direct, rtol=0, atol=1e-12)
 
@@ -78,12 +81,15 @@ def _gradients(model, x, weights):
     return outputs.numpy(), [gradient.numpy() for gradient in tape.gradient(loss, [x, *model.trainable_variables])]
 
 
-@pytest.mark.parametrize("route, padding, routed_layers", [
-    ("frame_pairs", "valid", {"conv": "frame_pairs"}),
-    ("frame_pairs", "same", {"conv": "frame_pairs"}),
-    ("patch_matmul", "valid", {"conv": "patch_matmul", "strided": "patch_matmul"}),
-    ("patch_matmul", "same", {"strided": "patch_matmul"}),
-])
+@pytest.mark.parametrize(
+    "route, padding, routed_layers",
+    [
+        ("frame_pairs", "valid", {"conv": "frame_pairs"}),
+        ("frame_pairs", "same", {"conv": "frame_pairs"}),
+        ("patch_matmul", "valid", {"conv": "patch_matmul", "strided": "patch_matmul"}),
+        ("patch_matmul", "same", {"strided": "patch_matmul"}),
+    ],
+)
 def test_routed_model_matches_tensorflow_outputs_and_gradients(route, padding, routed_layers):
     keras.utils.set_random_seed(0)
     inputs = keras.Input((60, 3))
@@ -121,8 +127,9 @@ def test_what_each_route_computes():
         route_layers(keras.Sequential(), force="fast")
 
 
-@pytest.mark.parametrize("shape, scale, center", [((4, 300, 6), True, True), ((64, 5), True, True),
-                                                 ((3, 40, 5), False, False)])
+@pytest.mark.parametrize(
+    "shape, scale, center", [((4, 300, 6), True, True), ((64, 5), True, True), ((3, 40, 5), False, False)]
+)
 def test_fused_batch_norm_matches_keras_and_float64_moments(shape, scale, center):
     rng = np.random.default_rng(len(shape))
     x = tf.constant(rng.standard_normal(shape) * 3 + 2, tf.float32)
@@ -142,16 +149,20 @@ def test_fused_batch_norm_matches_keras_and_float64_moments(shape, scale, center
         def step():
             with tf.GradientTape() as tape:
                 tape.watch(x)
-                outputs = model(x, training=True)
+                outputs = model(x, training=True)  # noqa: B023 - traced and called in this iteration
                 loss = tf.reduce_sum(outputs * upstream)
-            return outputs, tape.gradient(loss, [x, *model.trainable_variables])
+            return outputs, tape.gradient(loss, [x, *model.trainable_variables])  # noqa: B023
 
         outputs, gradients = step()
         op_types = {op.type for op in step.get_concrete_function().graph.get_operations()}
         assert ("FusedBatchNormV3" in op_types) is (route is not None)
         statistics = [layer.moving_mean.numpy(), layer.moving_variance.numpy()]
-        results[route] = [outputs.numpy(), *(gradient.numpy() for gradient in gradients), *statistics,
-                          model(x, training=False).numpy()]
+        results[route] = [
+            outputs.numpy(),
+            *(gradient.numpy() for gradient in gradients),
+            *statistics,
+            model(x, training=False).numpy(),
+        ]
     for routed, keras_own in zip(results["fused_batch_norm"], results[None]):
         np.testing.assert_allclose(routed, keras_own, rtol=1e-5, atol=1e-5 * np.abs(keras_own).max())
     # The moving statistics against float64 moments over every position: the population variance.
@@ -170,9 +181,13 @@ def test_fused_batch_norm_under_mixed_bfloat16_keeps_float32_statistics():
             model = keras.Sequential([keras.Input((50, 3)), layer])
             if route:
                 _routed_names(model, force=route)
-            outputs = tf.function(lambda: model(x, training=True))()
+            outputs = tf.function(lambda: model(x, training=True))()  # noqa: B023 - called at once
             assert outputs.dtype == tf.bfloat16 and layer.moving_variance.dtype == "float32"
-            results[route] = [outputs.numpy().astype(np.float32), layer.moving_mean.numpy(), layer.moving_variance.numpy()]
+            results[route] = [
+                outputs.numpy().astype(np.float32),
+                layer.moving_mean.numpy(),
+                layer.moving_variance.numpy(),
+            ]
     finally:
         keras.mixed_precision.set_global_policy("float32")
     # Both compute in float32 from the same bfloat16 inputs; outputs differ by bfloat16 rounding only.
@@ -185,13 +200,17 @@ def _routed_names(model, **options):
     return {layer.name: name for layer, name in route_layers(model, **options).items()}
 
 
-@pytest.mark.parametrize("avx512, short_routed", [
-    (True, ("conv3", "conv4")),
-    (None, ("conv3", "conv4")),  # a CPU whose vector instructions we cannot tell: the AVX-512 rule
-    (False, ("conv2", "conv3", "conv4")),
-])
+@pytest.mark.parametrize(
+    "avx512, short_routed",
+    [
+        (True, ("conv3", "conv4")),
+        (None, ("conv3", "conv4")),  # a CPU whose vector instructions we cannot tell: the AVX-512 rule
+        (False, ("conv2", "conv3", "conv4")),
+    ],
+)
 def test_measured_rules_route_elors_long_convolutions_and_batch_norms_and_shorts_last_ones(
-        monkeypatch, avx512, short_routed):
+    monkeypatch, avx512, short_routed
+):
     _pretend_cpu(monkeypatch, avx512=avx512)
     batch_norms = {f"conv{block}_batchnorm": "fused_batch_norm" for block in (1, 2, 3)}
     assert _routed_names(build_elor(ElorConfig())) == {"conv2": "frame_pairs", "conv3": "frame_pairs", **batch_norms}
@@ -224,8 +243,9 @@ def test_a_network_inside_a_wrapper_model_is_routed_and_given_back(monkeypatch):
 
 
 def test_routed_model_saves_as_plain_keras(tmp_path):
-    config = ElorConfig(input_length=200, conv_filters=(3, 3), conv_kernel_sizes=(5, 3), pool_sizes=(2, 2),
-                        head_units=(4,))
+    config = ElorConfig(
+        input_length=200, conv_filters=(3, 3), conv_kernel_sizes=(5, 3), pool_sizes=(2, 2), head_units=(4,)
+    )
     model = build_elor(config)
     plain_config = model.get_config()
     assert _routed_names(model, force="frame_pairs") == {"conv1": "frame_pairs", "conv2": "frame_pairs"}
@@ -238,8 +258,15 @@ def test_routed_model_saves_as_plain_keras(tmp_path):
         np.testing.assert_array_equal(reloaded.predict(x, verbose=0)[head], posteriors)
 
 
-ROUTED_CONFIG = ElorConfig(input_length=400, conv_filters=(4, 4, 4), conv_kernel_sizes=(20, 16, 5),
-                           pool_sizes=(2, 2, 2), head_units=(8,), dropout_rate=0.0, learning_rate=0.05)
+ROUTED_CONFIG = ElorConfig(
+    input_length=400,
+    conv_filters=(4, 4, 4),
+    conv_kernel_sizes=(20, 16, 5),
+    pool_sizes=(2, 2, 2),
+    head_units=(8,),
+    dropout_rate=0.0,
+    learning_rate=0.05,
+)
 
 
 def _weights_after_three_steps(**trainer_options):
@@ -247,8 +274,9 @@ def _weights_after_three_steps(**trainer_options):
     x = tf.constant(rng.standard_normal((8, 400)).astype("float32"))
     labels = {head: tf.constant(rng.integers(0, 5, 8)) for head in ("valence", "arousal")}
     keras.utils.set_random_seed(1)
-    trainer = SplitHeadTrainer(lambda: build_elor(ROUTED_CONFIG), learning_rate=ROUTED_CONFIG.learning_rate, seed=0,
-                               **trainer_options)
+    trainer = SplitHeadTrainer(
+        lambda: build_elor(ROUTED_CONFIG), learning_rate=ROUTED_CONFIG.learning_rate, seed=0, **trainer_options
+    )
     for _ in range(3):
         trainer.train_step(x, labels)
     assert "call" not in vars(trainer.model.get_layer("conv2"))  # routed while the updates trace only

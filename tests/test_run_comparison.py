@@ -19,22 +19,33 @@ BUDGET = Budget("quick", {"max_epochs": 2}, "quick smoke-test budget")
 
 
 def _corpus(sha="ab" * 32):
-    return Corpus("synthetic:tiny", "synthetic", "/c", tuple(Utterance(id=i, path=f"/{i}.wav", speaker=i[:5])
-                                                             for i in IDS), sha)
+    return Corpus(
+        "synthetic:tiny", "synthetic", "/c", tuple(Utterance(id=i, path=f"/{i}.wav", speaker=i[:5]) for i in IDS), sha
+    )
 
 
 def _write_run(out, predictions_by_row, *, seed=0, precision="float32", corpus=None, ids=IDS):
     corpus = corpus or _corpus()
-    fingerprint = run_fingerprint(script="table1", corpus=corpus, label_view="four_class",
-                                  protocol="leave-one-session-out", budget=BUDGET, seed=seed,
-                                  settings={"precision": precision})
+    fingerprint = run_fingerprint(
+        script="table1",
+        corpus=corpus,
+        label_view="four_class",
+        protocol="leave-one-session-out",
+        budget=BUDGET,
+        seed=seed,
+        settings={"precision": precision},
+    )
     record = RunRecord(out, script="table1", fingerprint=fingerprint, config={"seed": seed}, corpus=corpus)
     position = {item: k for k, item in enumerate(IDS)}
-    lines = [[item, row, "Ses01", int(TARGETS[position[item]]), int(predicted[position[item]]), item[:5]]
-             for row, predicted in predictions_by_row.items() for item in ids]
+    lines = [
+        [item, row, "Ses01", int(TARGETS[position[item]]), int(predicted[position[item]]), item[:5]]
+        for row, predicted in predictions_by_row.items()
+        for item in ids
+    ]
     rows = [ResultRow(row, row, "", "UAR", 50.0) for row in predictions_by_row]
-    record.finish(rows, protocol="leave_one_session_out", predictions=lines, label_view="four_class",
-                  scoring=Scoring(("UAR",), 4))
+    record.finish(
+        rows, protocol="leave_one_session_out", predictions=lines, label_view="four_class", scoring=Scoring(("UAR",), 4)
+    )
     return out
 
 
@@ -49,8 +60,9 @@ def _mostly_right(seed, accuracy=0.9):
 
 def test_the_difference_is_the_uar_difference_and_a_clear_gain_is_significant(tmp_path):
     a = _write_run(tmp_path / "a", {"raw_seg_cnn": _chance(1), "compare_func_rf": _chance(2)})
-    b = _write_run(tmp_path / "b", {"raw_seg_cnn": _mostly_right(3), "compare_func_rf": _chance(2)},
-                   precision="mixed_bfloat16")
+    b = _write_run(
+        tmp_path / "b", {"raw_seg_cnn": _mostly_right(3), "compare_func_rf": _chance(2)}, precision="mixed_bfloat16"
+    )
     result = compare_runs(a, b)
     by_row = {c.reference.rsplit(":", 1)[1]: c for c in result.comparisons}
     gain, same = by_row["raw_seg_cnn"], by_row["compare_func_rf"]

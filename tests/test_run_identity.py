@@ -11,8 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from ser_keras.cli import (merge_runs, search_elor, short_fig2, short_fig3, short_table3, short_table4, table1,
-                           wieser_fig4, wieser_fig5, wieser_table5)
+from ser_keras.cli import (
+    merge_runs,
+    search_elor,
+    short_fig2,
+    short_fig3,
+    short_table3,
+    short_table4,
+    table1,
+    wieser_fig4,
+    wieser_fig5,
+    wieser_table5,
+)
 from ser_keras.data.corpus import load_corpus
 from ser_keras.experiments import elor, short
 from ser_keras.experiments.analysis_short import analysis_budget
@@ -28,8 +38,14 @@ class _Corpus:
 
 
 def _fingerprint(spec="synthetic:tiny", sha256="a" * 64, **changes):
-    values = {"script": "table1", "label_view": "four_class", "protocol": "leave-one-session-out",
-              "budget": Budget("quick", {"max_epochs": 2}, "quick"), "seed": 0, "settings": {"batch_size": 256}}
+    values = {
+        "script": "table1",
+        "label_view": "four_class",
+        "protocol": "leave-one-session-out",
+        "budget": Budget("quick", {"max_epochs": 2}, "quick"),
+        "seed": 0,
+        "settings": {"batch_size": 256},
+    }
     values.update(changes)
     return run_fingerprint(corpus=_Corpus(spec, sha256), **values)
 
@@ -63,12 +79,19 @@ def test_a_folder_with_results_but_no_fingerprint_is_refused(tmp_path):
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("kind, quick, name", [("synthetic", False, "embedded"), ("synthetic", True, "quick"),
-                                               ("iemocap", False, "full"), ("emodb", False, "full"),
-                                               ("manifest", False, "full"), ("emodb", True, "quick")])
+@pytest.mark.parametrize(
+    "kind, quick, name",
+    [
+        ("synthetic", False, "embedded"),
+        ("synthetic", True, "quick"),
+        ("iemocap", False, "full"),
+        ("emodb", False, "full"),
+        ("manifest", False, "full"),
+        ("emodb", True, "quick"),
+    ],
+)
 def test_budget_names(kind, quick, name):
-    for budget in (short.budget(kind, quick=quick), elor.budget(kind, quick=quick),
-                   analysis_budget(kind, quick=quick)):
+    for budget in (short.budget(kind, quick=quick), elor.budget(kind, quick=quick), analysis_budget(kind, quick=quick)):
         assert budget.name == name and budget.to_dict()["name"] == name
     if name == "embedded":
         assert "every 12th window" in short.budget(kind, quick=quick).words
@@ -78,8 +101,10 @@ def test_budget_names(kind, quick, name):
 def _search_folder(root, *, quick, corpus_sha256, network="elor", fold="Ses01F"):
     root.mkdir(parents=True)
     write_json(root / "best_hparams.json", {"network": network, "hparams": {"dropout_rate": 0.4}})
-    write_json(root / "search.json", {"network": network, "quick": quick, "corpus": "synthetic:tiny",
-                                      "corpus_sha256": corpus_sha256, "fold": fold})
+    write_json(
+        root / "search.json",
+        {"network": network, "quick": quick, "corpus": "synthetic:tiny", "corpus_sha256": corpus_sha256, "fold": fold},
+    )
     return root / "best_hparams.json"
 
 
@@ -124,9 +149,16 @@ def _foreign_folder(out):
     return out
 
 
-SCRIPTS = {"table1": (table1, ["--rows", "compare_func_svm"]), "wieser_table5": (wieser_table5, ["--networks", "ftr"]),
-           "short_fig2": (short_fig2, []), "short_fig3": (short_fig3, []), "short_table3": (short_table3, []),
-           "short_table4": (short_table4, []), "wieser_fig4": (wieser_fig4, []), "wieser_fig5": (wieser_fig5, [])}
+SCRIPTS = {
+    "table1": (table1, ["--rows", "compare_func_svm"]),
+    "wieser_table5": (wieser_table5, ["--networks", "ftr"]),
+    "short_fig2": (short_fig2, []),
+    "short_fig3": (short_fig3, []),
+    "short_table3": (short_table3, []),
+    "short_table4": (short_table4, []),
+    "wieser_fig4": (wieser_fig4, []),
+    "wieser_fig5": (wieser_fig5, []),
+}
 
 
 @pytest.mark.integration
@@ -135,8 +167,7 @@ def test_resume_on_a_run_of_another_corpus_exits_2_naming_corpus(name, tmp_path,
     module, extra = SCRIPTS[name]
     out = _foreign_folder(tmp_path / "run")
     with pytest.raises(SystemExit) as stop:
-        module.main(["--corpus", "synthetic:tiny", "--quick", "--out", str(out), "--resume", "--verbose", "0",
-                     *extra])
+        module.main(["--corpus", "synthetic:tiny", "--quick", "--out", str(out), "--resume", "--verbose", "0", *extra])
     assert stop.value.code == 2
     error = capsys.readouterr().err
     assert "another identity" in error and "corpus.spec: 'synthetic:small' there, 'synthetic:tiny' now" in error
@@ -157,11 +188,24 @@ def test_table1_then_another_corpus_with_resume_refuses(tmp_path, tiny_copy, cap
     """A run, then --resume into its folder with another corpus spec (the tiny corpus's own audio
     read as IEMOCAP): refused with exit 2, naming both specs, although the audio is the same."""
     out = tmp_path / "R"
-    table1.main(["--corpus", "synthetic:tiny", "--rows", "compare_func_svm", "--out", str(out), "--quick",
-                 "--verbose", "0"])
+    table1.main(
+        ["--corpus", "synthetic:tiny", "--rows", "compare_func_svm", "--out", str(out), "--quick", "--verbose", "0"]
+    )
     with pytest.raises(SystemExit) as stop:
-        table1.main(["--corpus", f"iemocap:{tiny_copy}", "--rows", "compare_func_svm", "--out", str(out), "--quick",
-                     "--resume", "--verbose", "0"])
+        table1.main(
+            [
+                "--corpus",
+                f"iemocap:{tiny_copy}",
+                "--rows",
+                "compare_func_svm",
+                "--out",
+                str(out),
+                "--quick",
+                "--resume",
+                "--verbose",
+                "0",
+            ]
+        )
     assert stop.value.code == 2
     assert f"corpus.spec: 'synthetic:tiny' there, 'iemocap:{tiny_copy}' now" in capsys.readouterr().err
 
@@ -169,19 +213,22 @@ def test_table1_then_another_corpus_with_resume_refuses(tmp_path, tiny_copy, cap
 @pytest.mark.integration
 def test_analysis_refuses_models_of_another_budget(tmp_path, capsys):
     source = tmp_path / "source"
-    table1.main(["--corpus", "synthetic:tiny", "--rows", "compare_func_svm", "--out", str(source), "--quick",
-                 "--verbose", "0"])
+    table1.main(
+        ["--corpus", "synthetic:tiny", "--rows", "compare_func_svm", "--out", str(source), "--quick", "--verbose", "0"]
+    )
     with pytest.raises(SystemExit) as stop:  # the analysis at the embedded budget, the models from a quick run
-        short_fig2.main(["--corpus", "synthetic:tiny", "--models", str(source), "--out", str(tmp_path / "a"),
-                         "--verbose", "0"])
+        short_fig2.main(
+            ["--corpus", "synthetic:tiny", "--models", str(source), "--out", str(tmp_path / "a"), "--verbose", "0"]
+        )
     assert stop.value.code == 2
     assert "budget.name: 'quick' there, 'embedded' now" in capsys.readouterr().err
 
 
 # -- merges and per-fold tuning ----------------------------------------------------------------
 def _table5(out, *extra):
-    wieser_table5.main(["--corpus", "synthetic:tiny", "--quick", "--networks", "ftr", "--out", str(out),
-                        "--verbose", "0", *extra])
+    wieser_table5.main(
+        ["--corpus", "synthetic:tiny", "--quick", "--networks", "ftr", "--out", str(out), "--verbose", "0", *extra]
+    )
     return json.loads((out / "metrics.json").read_text())
 
 
@@ -214,23 +261,40 @@ def test_merge_refuses_runs_of_another_identity(tmp_path, capsys):
 @pytest.mark.slow
 def test_per_fold_search_feeds_each_fold_its_own_hyperparameters(tmp_path):
     search = tmp_path / "search"
-    assert search_elor.main(["--corpus", "synthetic:tiny", "--quick", "--outer-folds", "all", "--out", str(search),
-                             "--verbose", "0"]) in (None, 0)
+    assert search_elor.main(
+        ["--corpus", "synthetic:tiny", "--quick", "--outer-folds", "all", "--out", str(search), "--verbose", "0"]
+    ) in (None, 0)
     summary = json.loads((search / "summary.json").read_text())
     assert not summary["missing"] and len(summary["folds"]) == 10
-    for fold, searched in summary["folds"].items():
+    for fold in summary["folds"]:
         settings = json.loads((search / fold / "search.json").read_text())
         assert settings["fold"] == fold and settings["outer_fold"] is True
     out = tmp_path / "table5"
-    wieser_table5.main(["--corpus", "synthetic:tiny", "--quick", "--networks", "elor", "--hparams", str(search),
-                        "--out", str(out), "--verbose", "0"])
+    wieser_table5.main(
+        [
+            "--corpus",
+            "synthetic:tiny",
+            "--quick",
+            "--networks",
+            "elor",
+            "--hparams",
+            str(search),
+            "--out",
+            str(out),
+            "--verbose",
+            "0",
+        ]
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["hyperparameters"]["protocol"] == "per_fold"
     assert "per outer fold" in (out / "table.md").read_text()
     for fold, searched in summary["folds"].items():
         used = metrics["hparams"]["elor"][fold]
-        assert all(used[key] == value for key, value in searched["hparams"].items()
-                   if key in ("dropout_rate", "l2_alpha", "learning_rate"))
+        assert all(
+            used[key] == value
+            for key, value in searched["hparams"].items()
+            if key in ("dropout_rate", "l2_alpha", "learning_rate")
+        )
         sidecar = json.loads((out / "models" / f"elor_{fold}.json").read_text())
         assert sidecar["hparams"] == used and sidecar["budget"]["name"] == "quick"
 
@@ -268,10 +332,28 @@ def test_a_readme_commit_keeps_resume_and_a_code_edit_refuses_it_naming_the_file
     checkout, out = _checkout(tmp_path / "checkout"), tmp_path / "run"
 
     def table1(folds, *extra):
-        return subprocess.run([sys.executable, "replicate/table1.py", "--quick", "--corpus", "synthetic:tiny",
-                               "--rows", "compare_func_svm", "--folds", folds, "--out", str(out), "--verbose", "0",
-                               *extra], cwd=checkout, env={**os.environ, "PYTHONPATH": str(checkout)},
-                              capture_output=True, text=True)
+        return subprocess.run(
+            [
+                sys.executable,
+                "replicate/table1.py",
+                "--quick",
+                "--corpus",
+                "synthetic:tiny",
+                "--rows",
+                "compare_func_svm",
+                "--folds",
+                folds,
+                "--out",
+                str(out),
+                "--verbose",
+                "0",
+                *extra,
+            ],
+            cwd=checkout,
+            env={**os.environ, "PYTHONPATH": str(checkout)},
+            capture_output=True,
+            text=True,
+        )
 
     first = table1("Ses01")
     assert first.returncode == 0, first.stderr[-2000:]

@@ -11,29 +11,46 @@ from ser_keras.io import atomic_path, read_json, write_json
 from ser_keras.results import Claim, ResultRow
 from ser_keras.runs import Budget, RunRecord, describe_machine, environment, markdown_table, run_fingerprint
 
-ROWS = [ResultRow("short.table1.raw_subseg.uar", "Raw SubSeg", "CNN", "UAR", 55.25, ci95=(52.0, 58.5), paper=60.1,
-                  status="below"),
-        ResultRow("short.table1.boaw.uar", "BoAW", "SVM", "UAR", 50.0, status="n/a")]
+ROWS = [
+    ResultRow(
+        "short.table1.raw_subseg.uar", "Raw SubSeg", "CNN", "UAR", 55.25, ci95=(52.0, 58.5), paper=60.1, status="below"
+    ),
+    ResultRow("short.table1.boaw.uar", "BoAW", "SVM", "UAR", 50.0, status="n/a"),
+]
 CORPUS = Corpus("synthetic:tiny", "synthetic", "/c", (Utterance(id="u", path="/u.wav", speaker="s"),), "ab" * 32)
 BUDGET = Budget("quick", {"max_epochs": 2}, "quick smoke-test budget: at most 2 epochs")
 
 
 def _record(out, **kwargs):
-    fingerprint = run_fingerprint(script="table1", corpus=CORPUS, label_view="four_class", protocol="p",
-                                  budget=BUDGET, seed=3, settings={})
-    return RunRecord(out, script="replicate/table1.py", fingerprint=fingerprint, config={"seed": 3}, corpus=CORPUS,
-                     **kwargs)
+    fingerprint = run_fingerprint(
+        script="table1", corpus=CORPUS, label_view="four_class", protocol="p", budget=BUDGET, seed=3, settings={}
+    )
+    return RunRecord(
+        out, script="replicate/table1.py", fingerprint=fingerprint, config={"seed": 3}, corpus=CORPUS, **kwargs
+    )
 
 
 def test_finish_writes_every_record_file(tmp_path):
     record = _record(tmp_path / "run")
-    metrics = record.finish(ROWS, protocol="leave-one-session-out",
-                            predictions=[["u", "short.table1.boaw.uar", "Ses01", 1, np.int64(2), "s"]],
-                            claims=[Claim("raw beats BoAW", "holds", "on UAR")], label_view="four_class",
-                            table_title="Table 1", notes=["quick budget"])
+    metrics = record.finish(
+        ROWS,
+        protocol="leave-one-session-out",
+        predictions=[["u", "short.table1.boaw.uar", "Ses01", 1, np.int64(2), "s"]],
+        claims=[Claim("raw beats BoAW", "holds", "on UAR")],
+        label_view="four_class",
+        table_title="Table 1",
+        notes=["quick budget"],
+    )
     out = tmp_path / "run"
     assert sorted(p.name for p in out.iterdir()) == [
-        "config.json", "env.json", "fingerprint.json", "metrics.json", "predictions.csv", "results.csv", "table.md"]
+        "config.json",
+        "env.json",
+        "fingerprint.json",
+        "metrics.json",
+        "predictions.csv",
+        "results.csv",
+        "table.md",
+    ]
     assert read_json(out / "config.json") == {"seed": 3}
     assert read_json(out / "fingerprint.json") == stored_fingerprint(out)
     env = read_json(out / "env.json")
@@ -46,11 +63,17 @@ def test_finish_writes_every_record_file(tmp_path):
     assert env["execution"]["xla"] is bool(env["gpus"]) and env["execution"]["routes"] is not bool(env["gpus"])
     stored = read_json(out / "metrics.json")
     assert stored == metrics and stored["seed"] == 3 and stored["quick"] is True
-    assert stored["corpus"] == {"spec": "synthetic:tiny", "sha256": "ab" * 32, "label_view": "four_class",
-                                "utterances": 1}
+    assert stored["corpus"] == {
+        "spec": "synthetic:tiny",
+        "sha256": "ab" * 32,
+        "label_view": "four_class",
+        "utterances": 1,
+    }
     with open(out / "predictions.csv", newline="") as handle:
-        assert list(csv.reader(handle)) == [["id", "row", "fold", "target", "prediction", "speaker"],
-                                            ["u", "short.table1.boaw.uar", "Ses01", "1", "2", "s"]]
+        assert list(csv.reader(handle)) == [
+            ["id", "row", "fold", "target", "prediction", "speaker"],
+            ["u", "short.table1.boaw.uar", "Ses01", "1", "2", "s"],
+        ]
     with open(out / "results.csv", newline="") as handle:
         results = list(csv.DictReader(handle))
     assert results[0]["ci95_low"] == "52.0" and results[1]["paper"] == ""
@@ -60,8 +83,12 @@ def test_finish_writes_every_record_file(tmp_path):
     assert "- quick budget" in table and "Budget: **quick** — quick smoke-test budget: at most 2 epochs." in table
     assert stored["budget"] == {"name": "quick", "max_epochs": 2, "description": BUDGET.words}
     # The code version and the machine travel with the numbers into the table too.
-    assert stored["finished_on"] == {"cpu": env["cpu"], "cpu_count": env["cpu_count"], "gpus": env["gpus"],
-                                     "execution": env["execution"]}
+    assert stored["finished_on"] == {
+        "cpu": env["cpu"],
+        "cpu_count": env["cpu_count"],
+        "gpus": env["gpus"],
+        "execution": env["execution"],
+    }
     code = stored["fingerprint"]["code"]
     assert f"Code: ser-keras {code['ser_keras']}, source sha256 {code['source_sha256'][:12]}; finished on " in table
     assert set(code["packages"]) == {"tensorflow", "keras", "opensmile", "scikit-learn"}
@@ -98,8 +125,9 @@ def test_describe_machine_names_the_cpu_its_vector_extensions_cores_and_gpus():
 
 
 def test_markdown_table_without_rows():
-    text = markdown_table({"script": "s", "protocol": "p", "seed": 0, "budget": BUDGET.to_dict(), "wall_s": 1.0,
-                           "rows": []})
+    text = markdown_table(
+        {"script": "s", "protocol": "p", "seed": 0, "budget": BUDGET.to_dict(), "wall_s": 1.0, "rows": []}
+    )
     assert text.startswith("## s\n") and text.endswith("|---|---|---|---|---|---|---|---|\n")
 
 

@@ -26,14 +26,19 @@ def run(losses, learning_rate=0.1, schedule=HalvingSchedule()):
 
 
 def test_scripted_sequence_halves_on_small_decrease_against_previous_epoch():
-    losses = [1.0, 0.9, 0.95, 0.8,  # initial block: never halves, even when the loss rises
-              0.7,      # decrease 0.1 -> keep 0.1
-              0.699,    # decrease 0.001 < 0.002 -> 0.05
-              0.6975,   # decrease 0.0015 -> 0.025
-              0.6,      # keep
-              0.5981,   # decrease 0.0019 -> 0.0125
-              0.65,     # rise -> 0.00625
-              0.62]     # 0.03 below the previous epoch (not the best) -> keep
+    losses = [
+        1.0,
+        0.9,
+        0.95,
+        0.8,  # initial block: never halves, even when the loss rises
+        0.7,  # decrease 0.1 -> keep 0.1
+        0.699,  # decrease 0.001 < 0.002 -> 0.05
+        0.6975,  # decrease 0.0015 -> 0.025
+        0.6,  # keep
+        0.5981,  # decrease 0.0019 -> 0.0125
+        0.65,  # rise -> 0.00625
+        0.62,
+    ]  # 0.03 below the previous epoch (not the best) -> keep
     rates = [state.learning_rate for state in run(losses)]
     expected = [0.1] * 5 + [0.05, 0.025, 0.025, 0.0125, 0.00625, 0.00625]
     np.testing.assert_allclose(rates, expected)
@@ -74,9 +79,7 @@ def test_nan_loss_counts_as_no_improvement_and_never_becomes_best():
     assert states[1].best_epoch == 1
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"initial_epochs": 0}, {"min_delta": -1.0}, {"factor": 1.0}, {"floor": 0.0}]
-)
+@pytest.mark.parametrize("kwargs", [{"initial_epochs": 0}, {"min_delta": -1.0}, {"factor": 1.0}, {"floor": 0.0}])
 def test_invalid_schedule_settings_are_refused(kwargs):
     with pytest.raises(ValueError):
         HalvingSchedule(**kwargs)

@@ -10,9 +10,9 @@ import pytest
 
 from ser_keras.console import RunProgress
 from ser_keras.data.corpus import load_corpus
+from ser_keras.experiments import short
 from ser_keras.experiments.data import ShortData
 from ser_keras.experiments.reporting import row_seed
-from ser_keras.experiments import short
 from ser_keras.experiments.rows import ROWS as ROWS_BY_ID
 from ser_keras.experiments.rows import Row
 from ser_keras.experiments.short import ShortConfig, ShortExperiment, budget
@@ -53,6 +53,7 @@ def _experiment(data, out, *, fail, on_thread):
             if family != fail[0]:
                 assert failed.wait(timeout=30)
             return experiment._part(fold, data.targets[fold.test])
+
         return unit
 
     experiment.families.update(functionals=stand_in("functionals"), raw_cnn=stand_in("raw_cnn"))
@@ -92,8 +93,11 @@ def test_the_eta_is_paced_by_the_network_rows_and_no_model_is_built_for_it(tiny_
 
     for builder in ("build_raw_cnn", "build_lld_mlp"):
         monkeypatch.setattr(short, builder, no_build)
-    monkeypatch.setitem(ROWS_BY_ID, "tiny_window_cnn", Row("tiny_window_cnn", "tiny", "plug-in", None,
-                                                           "plugin_windows", "raw", origin="plugin", build=no_build))
+    monkeypatch.setitem(
+        ROWS_BY_ID,
+        "tiny_window_cnn",
+        Row("tiny_window_cnn", "tiny", "plug-in", None, "plugin_windows", "raw", origin="plugin", build=no_build),
+    )
 
     def stand_in(row, fold):
         return experiment._part(fold, tiny_short_data.targets[fold.test])
@@ -113,10 +117,17 @@ def test_the_main_thread_takes_the_heaviest_network_units_and_the_second_the_res
         return getattr(units, f"claim_from_{end}_end")()
 
     assert claim("heavy") == ("raw_subseg_cnn", "Ses01")
-    assert [claim("light") for _ in range(4)] == [("compare_func_svm", "Ses01"), ("compare_func_svm", "Ses02"),
-                                                  ("compare_func_svm", "Ses03"), ("egemaps_lld_mlp", "Ses01")]
-    assert [claim("heavy") for _ in range(3)] == [("raw_subseg_cnn", "Ses02"), ("raw_subseg_cnn", "Ses03"),
-                                                  ("egemaps_lld_mlp", "Ses02")]
+    assert [claim("light") for _ in range(4)] == [
+        ("compare_func_svm", "Ses01"),
+        ("compare_func_svm", "Ses02"),
+        ("compare_func_svm", "Ses03"),
+        ("egemaps_lld_mlp", "Ses01"),
+    ]
+    assert [claim("heavy") for _ in range(3)] == [
+        ("raw_subseg_cnn", "Ses02"),
+        ("raw_subseg_cnn", "Ses03"),
+        ("egemaps_lld_mlp", "Ses02"),
+    ]
     assert [claim("light"), claim("heavy"), claim("light")] == [("egemaps_lld_mlp", "Ses03"), None, None]
     main_only = UnitQueue(["raw_subseg_cnn", "rel_cnn"], [], ["Ses01", "Ses02"], main_only=["rel_cnn"])
     assert main_only.claim_from_light_end() == ("raw_subseg_cnn", "Ses01")  # rel_cnn's units are not shared
@@ -142,11 +153,12 @@ def test_network_rows_train_resumed_then_heaviest_first_and_every_unit_once(tiny
     _, _, parts = experiment.run(rows)
     folds = [fold.name for fold in tiny_short_data.folds]
     assert sorted((row, fold) for row, fold, _ in trained) == sorted(
-        (row, fold) for row in ("compare_func_svm", "egemaps_lld_mlp", "raw_subseg_cnn") for fold in folds)
+        (row, fold) for row in ("compare_func_svm", "egemaps_lld_mlp", "raw_subseg_cnn") for fold in folds
+    )
     main = [row for row, _, thread in trained if not thread.startswith("second-thread")]
     assert main == sorted(main, key=["raw_subseg_cnn", "egemaps_lld_mlp"].index)  # by work; raw_seg_cnn resumed
     second = [row for row, _, thread in trained if thread.startswith("second-thread")]
-    assert second[:len(folds)] == ["compare_func_svm"] * len(folds)  # its own rows first, then the light end
+    assert second[: len(folds)] == ["compare_func_svm"] * len(folds)  # its own rows first, then the light end
     assert second == sorted(second, key=["compare_func_svm", "egemaps_lld_mlp", "raw_subseg_cnn"].index)
     assert set(parts) == {"compare_func_svm", "egemaps_lld_mlp", "raw_subseg_cnn", "raw_seg_cnn"}
     assert all(list(parts[row]) == folds for row in parts)
@@ -168,9 +180,11 @@ def test_two_networks_training_at_once_give_the_numbers_of_one_after_the_other(t
 
     side_by_side, threads = experiment(tmp_path / "two_threads"), {}
     for family in ("lld_mlp", "raw_cnn"):
+
         def unit(row, fold, compute=side_by_side.families[family]):
             threads.setdefault(row.id, set()).add(threading.current_thread().name.startswith("second-thread"))
             return compute(row, fold)
+
         side_by_side.families[family] = unit
     _, _, together = side_by_side.run(rows)
     # each thread's first claim: the heavy row on the main thread, the light one beside it
@@ -186,10 +200,12 @@ def test_two_networks_training_at_once_give_the_numbers_of_one_after_the_other(t
 
 def test_a_nested_network_unit_gives_the_enclosing_unit_its_seeds_back(tiny_short_data, tmp_path):
     # e.g. a relevance row of short_table3.py that first trains the Table-1 CNN it reads
-    config = ShortConfig(budget="quick", rows=("egemaps_lld_mlp",), verbose=0,
-                         **budget("synthetic", quick=True).settings)
-    experiment = ShortExperiment(tiny_short_data, config, RunRecord(tmp_path, script="table1",
-                                                                    fingerprint={"budget": "quick"}, config={}))
+    config = ShortConfig(
+        budget="quick", rows=("egemaps_lld_mlp",), verbose=0, **budget("synthetic", quick=True).settings
+    )
+    experiment = ShortExperiment(
+        tiny_short_data, config, RunRecord(tmp_path, script="table1", fingerprint={"budget": "quick"}, config={})
+    )
     fold, seen = tiny_short_data.folds[0], []
 
     def enclosing(row, fold):
@@ -215,8 +231,11 @@ def test_every_context_stream_of_a_corpus_reads_one_context_tensor(tiny_short_da
     from ser_keras.data import windows
 
     made = []
-    monkeypatch.setattr(windows.ContextTensor, "__init__",
-                        lambda self, matrices, init=windows.ContextTensor.__init__: (made.append(1), init(self, matrices))[1])
+    monkeypatch.setattr(
+        windows.ContextTensor,
+        "__init__",
+        lambda self, matrices, init=windows.ContextTensor.__init__: (made.append(1), init(self, matrices))[1],
+    )
     data = ShortData(tiny_short_data.corpus, verbose=0)
     for fold in data.folds[:2]:
         for index, train in ((fold.train, True), (fold.validation, False), (fold.test, False)):

@@ -56,7 +56,9 @@ def test_alternating_update_touches_trunk_and_one_head_per_half_step():
     trainer = _trainer(seed=_seed_with_first_order(("arousal", "valence")))
     x, labels = _data(8)
     snapshots = [_snapshot(trainer)]
-    order, _ = trainer.train_step(tf.constant(x), labels, after_update=lambda head: snapshots.append(_snapshot(trainer)))
+    order, _ = trainer.train_step(
+        tf.constant(x), labels, after_update=lambda head: snapshots.append(_snapshot(trainer))
+    )
     assert order == ("arousal", "valence")
     before, after_arousal, after_valence = snapshots
     assert _changed(before["arousal"], after_arousal["arousal"])
@@ -95,8 +97,13 @@ def test_fit_predict_and_history():
     trainer = _trainer()
     history = trainer.fit(_dataset(), _dataset(seed=1), epochs=2, patience=5, verbose=0)
     assert set(history) == {
-        "loss_valence", "loss_arousal", "val_loss_valence", "val_loss_arousal", "val_loss",
-        "val_accuracy_valence", "val_accuracy_arousal",
+        "loss_valence",
+        "loss_arousal",
+        "val_loss_valence",
+        "val_loss_arousal",
+        "val_loss",
+        "val_accuracy_valence",
+        "val_accuracy_arousal",
     }
     assert all(len(values) == 2 for values in history.values())
     probabilities = trainer.predict(_dataset(count=10, batch=4))
@@ -112,7 +119,9 @@ def test_early_stopping_restores_the_best_epoch():
     )
     assert len(history["val_loss"]) == 3
     assert trainer.best_epoch == 1
-    assert trainer.evaluate(_dataset(seed=1, valence=4, arousal=4))["loss"] == pytest.approx(history["val_loss"][0], rel=1e-5)
+    assert trainer.evaluate(_dataset(seed=1, valence=4, arousal=4))["loss"] == pytest.approx(
+        history["val_loss"][0], rel=1e-5
+    )
 
 
 def test_checkpoint_resumes_after_the_last_finished_epoch(tmp_path):

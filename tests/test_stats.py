@@ -14,10 +14,25 @@ import scipy.stats
 import sklearn.metrics
 from scipy.stats import binomtest
 
-from ser_keras.stats import (POINT_VERDICTS, Comparison, all_of, compare_systems, comparisons_csv_rows,
-                             comparisons_markdown, directional_verdict, holm, interval, mcnemar_exact, mean_interval,
-                             noninferiority_verdict, paired_test, point_verdict, sign_flip_p, speaker_totals,
-                             with_holm)
+from ser_keras.stats import (
+    POINT_VERDICTS,
+    Comparison,
+    all_of,
+    compare_systems,
+    comparisons_csv_rows,
+    comparisons_markdown,
+    directional_verdict,
+    holm,
+    interval,
+    mcnemar_exact,
+    mean_interval,
+    noninferiority_verdict,
+    paired_test,
+    point_verdict,
+    sign_flip_p,
+    speaker_totals,
+    with_holm,
+)
 
 
 def speaker_data(seed, speakers=8, per_speaker=30, classes=4, accuracy_sd=0.15):
@@ -36,8 +51,9 @@ def speaker_data(seed, speakers=8, per_speaker=30, classes=4, accuracy_sd=0.15):
 
 
 def sklearn_uar(targets, predictions, weights=None):
-    return 100.0 * sklearn.metrics.recall_score(targets, predictions, average="macro", sample_weight=weights,
-                                                labels=np.unique(targets), zero_division=0)
+    return 100.0 * sklearn.metrics.recall_score(
+        targets, predictions, average="macro", sample_weight=weights, labels=np.unique(targets), zero_division=0
+    )
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -47,8 +63,9 @@ def test_war_interval_equals_scipys_t_interval_of_per_speaker_accuracies(seed):
     targets, predictions, _, speakers = speaker_data(seed)
     found = interval(targets, predictions, speakers, metric="WAR")
     per_speaker = [100.0 * np.mean(targets[speakers == s] == predictions[speakers == s]) for s in np.unique(speakers)]
-    low, high = scipy.stats.t.interval(0.95, len(per_speaker) - 1, loc=np.mean(per_speaker),
-                                       scale=scipy.stats.sem(per_speaker))
+    low, high = scipy.stats.t.interval(
+        0.95, len(per_speaker) - 1, loc=np.mean(per_speaker), scale=scipy.stats.sem(per_speaker)
+    )
     assert found.value == pytest.approx(np.mean(per_speaker))
     assert (found.low, found.high) == (pytest.approx(low), pytest.approx(high))
     assert found.unit == "speaker" and found.clusters == 8 and "7 df" in found.method
@@ -65,9 +82,10 @@ def test_uar_interval_uses_the_influence_of_each_speaker_on_sklearns_weighted_re
     names = np.unique(speakers)
     step = 1e-6
     base = sklearn_uar(targets, predictions)
-    influence = np.array([(sklearn_uar(targets, predictions, 1.0 + step * (speakers == s)) - base) / step
-                          for s in names])
-    standard_error = np.sqrt(len(names) / (len(names) - 1) * np.sum(influence ** 2))
+    influence = np.array(
+        [(sklearn_uar(targets, predictions, 1.0 + step * (speakers == s)) - base) / step for s in names]
+    )
+    standard_error = np.sqrt(len(names) / (len(names) - 1) * np.sum(influence**2))
     half = scipy.stats.t.ppf(0.975, len(names) - 1) * standard_error
     found = interval(targets, predictions, speakers, metric="UAR", num_classes=4)
     assert found.value == pytest.approx(base)
@@ -123,23 +141,33 @@ def test_sign_flip_p_equals_brute_force_enumeration_of_speaker_swaps(seed, speak
     assert found.exact and found.clusters == speakers
     assert found.p == pytest.approx(brute_force_p(targets, first, second, names))
     assert found.difference == pytest.approx(sklearn_uar(targets, first) - sklearn_uar(targets, second))
-    assert found.min_p == 2 / 2 ** speakers
+    assert found.min_p == 2 / 2**speakers
 
 
 def test_paired_interval_equals_the_difference_of_influences():
     # For WAR with equal speakers: t interval of the per-speaker accuracy differences (scipy).
     targets, first, second, speakers = speaker_data(5, speakers=9)
     found = paired_test(targets, first, second, speakers, metric="WAR")
-    differences = [100.0 * (np.mean(first[speakers == s] == targets[speakers == s])
-                            - np.mean(second[speakers == s] == targets[speakers == s])) for s in np.unique(speakers)]
+    differences = [
+        100.0
+        * (
+            np.mean(first[speakers == s] == targets[speakers == s])
+            - np.mean(second[speakers == s] == targets[speakers == s])
+        )
+        for s in np.unique(speakers)
+    ]
     low, high = scipy.stats.t.interval(0.95, 8, loc=np.mean(differences), scale=scipy.stats.sem(differences))
     assert (found.low, found.high) == (pytest.approx(low), pytest.approx(high))
 
 
 def test_monte_carlo_flips_beyond_twelve_speakers_are_seeded_never_zero_and_near_exact():
     contributions = np.random.default_rng(0).normal(0.3, 1.0, 13)
-    exact = np.mean([abs(np.dot(signs, contributions)) >= abs(contributions.sum()) - 1e-12
-                     for signs in itertools.product((1.0, -1.0), repeat=13)])
+    exact = np.mean(
+        [
+            abs(np.dot(signs, contributions)) >= abs(contributions.sum()) - 1e-12
+            for signs in itertools.product((1.0, -1.0), repeat=13)
+        ]
+    )
     targets, first, second, speakers = speaker_data(7, speakers=16, per_speaker=10)
     found = paired_test(targets, first, second, speakers, seed=3)
     assert not found.exact and found.min_p == pytest.approx(1 / 10000)
@@ -203,21 +231,37 @@ def test_holm_against_a_worked_example():
 
 def comparison(difference, p, ci95=None, speakers=10):
     ci95 = (difference - 1, difference + 1) if ci95 is None else ci95
-    return Comparison(system="sys", reference="ref", metric="UAR", value_system=50.0 + difference,
-                      value_reference=50.0, difference=difference, ci95=ci95, p=p, min_p=2 / 2 ** speakers,
-                      p_mcnemar=0.5, n_utterances=100, speakers=speakers, method="test", p_holm=p)
+    return Comparison(
+        system="sys",
+        reference="ref",
+        metric="UAR",
+        value_system=50.0 + difference,
+        value_reference=50.0,
+        difference=difference,
+        ci95=ci95,
+        p=p,
+        min_p=2 / 2**speakers,
+        p_mcnemar=0.5,
+        n_utterances=100,
+        speakers=speakers,
+        method="test",
+        p_holm=p,
+    )
 
 
-@pytest.mark.parametrize("difference, p, expectation, verdict", [
-    (3.0, 0.01, "better", "holds"),
-    (-3.0, 0.01, "better", "does not hold"),
-    (3.0, 0.20, "better", "inconclusive"),
-    (-3.0, 0.20, "better", "inconclusive"),
-    (-3.0, 0.01, "worse", "holds"),
-    (3.0, 0.01, "worse", "does not hold"),
-    (-3.0, 0.20, "worse", "inconclusive"),
-    (3.0, 0.05, "better", "inconclusive"),  # p must fall below alpha
-])
+@pytest.mark.parametrize(
+    "difference, p, expectation, verdict",
+    [
+        (3.0, 0.01, "better", "holds"),
+        (-3.0, 0.01, "better", "does not hold"),
+        (3.0, 0.20, "better", "inconclusive"),
+        (-3.0, 0.20, "better", "inconclusive"),
+        (-3.0, 0.01, "worse", "holds"),
+        (3.0, 0.01, "worse", "does not hold"),
+        (-3.0, 0.20, "worse", "inconclusive"),
+        (3.0, 0.05, "better", "inconclusive"),  # p must fall below alpha
+    ],
+)
 def test_directional_verdict_branches(difference, p, expectation, verdict):
     assert directional_verdict(comparison(difference, p), expectation) == verdict
 
@@ -229,21 +273,25 @@ def test_directional_verdict_with_too_few_speakers_and_bad_input():
         directional_verdict(comparison(3.0, 0.01), "on_par")
 
 
-@pytest.mark.parametrize("ci95, verdict", [
-    ((-1.5, 2.0), "holds"),  # the whole interval above -3
-    ((1.0, 6.0), "holds"),  # significantly better is not worse
-    ((-8.0, -4.0), "does not hold"),  # wholly below -3
-    ((-4.0, 1.0), "inconclusive"),  # straddles -3
-    ((-3.0, 1.0), "inconclusive"),  # touching the margin is not above it
-])
+@pytest.mark.parametrize(
+    "ci95, verdict",
+    [
+        ((-1.5, 2.0), "holds"),  # the whole interval above -3
+        ((1.0, 6.0), "holds"),  # significantly better is not worse
+        ((-8.0, -4.0), "does not hold"),  # wholly below -3
+        ((-4.0, 1.0), "inconclusive"),  # straddles -3
+        ((-3.0, 1.0), "inconclusive"),  # touching the margin is not above it
+    ],
+)
 def test_noninferiority_verdict_branches(ci95, verdict):
     assert noninferiority_verdict(comparison(sum(ci95) / 2, 0.5, ci95=ci95), margin=3.0) == verdict
 
 
 def test_noninferiority_needs_enough_speakers_and_a_margin():
     assert noninferiority_verdict(comparison(0.0, 0.5, ci95=(-1, 1), speakers=4), 3.0) == "too few speakers to test"
-    assert noninferiority_verdict(dataclasses.replace(comparison(0.0, 0.5), ci95=None), 3.0) == \
-        "too few speakers to test"
+    assert (
+        noninferiority_verdict(dataclasses.replace(comparison(0.0, 0.5), ci95=None), 3.0) == "too few speakers to test"
+    )
     with pytest.raises(ValueError, match="margin"):
         noninferiority_verdict(comparison(0.0, 0.5), -1.0)
 
@@ -271,8 +319,18 @@ def test_compare_systems_aligns_on_shared_ids():
     ids_sys = ["u9", "u5", "u4", "u3", "u2", "u1"]
     targets_sys = [2, 0, 3, 2, 1, 0]
     pred_sys = [2, 0, 3, 2, 1, 1]
-    result = compare_systems("ref", "sys", ids_ref, targets_ref, pred_ref, ids_sys, targets_sys, pred_sys,
-                             speakers=["A", "A", "B", "B", "C", "C"], metric="WAR")
+    result = compare_systems(
+        "ref",
+        "sys",
+        ids_ref,
+        targets_ref,
+        pred_ref,
+        ids_sys,
+        targets_sys,
+        pred_sys,
+        speakers=["A", "A", "B", "B", "C", "C"],
+        metric="WAR",
+    )
     # Shared u1..u5: reference right on u1, u2, u5 (3/5); system right on u2..u5 (4/5).
     assert result.n_utterances == 5 and result.system == "sys" and result.reference == "ref"
     assert result.value_reference == pytest.approx(60.0) and result.value_system == pytest.approx(80.0)
@@ -285,8 +343,9 @@ def test_compare_systems_errors_name_both_systems():
     with pytest.raises(ValueError, match="'ref' and 'sys' share no utterance id"):
         compare_systems("ref", "sys", ["a"], [0], [0], ["b"], [0], [0], speakers=["s"], metric="WAR")
     with pytest.raises(ValueError, match=r"'ref' and 'sys' disagree on the target of 1 .*\['b'\]"):
-        compare_systems("ref", "sys", ["a", "b"], [0, 1], [0, 1], ["b", "a"], [2, 0], [0, 0], speakers=["s", "s"],
-                        metric="WAR")
+        compare_systems(
+            "ref", "sys", ["a", "b"], [0, 1], [0, 1], ["b", "a"], [2, 0], [0, 0], speakers=["s", "s"], metric="WAR"
+        )
     with pytest.raises(ValueError, match="'sys' lists utterance 'a' twice"):
         compare_systems("ref", "sys", ["a"], [0], [0], ["a", "a"], [0, 0], [0, 0], speakers=["s"], metric="WAR")
 
@@ -295,11 +354,15 @@ def test_with_holm_and_the_reports():
     targets, reference, _, speakers = speaker_data(5, speakers=8)
     ids = [f"u{i}" for i in range(len(targets))]
     rng = np.random.default_rng(1)
-    systems = {"strong": np.where(rng.random(len(targets)) < 0.9, targets, (targets + 1) % 4),
-               "same": reference.copy()}
-    comparisons = with_holm([compare_systems("base", name, ids, targets, reference, ids, targets, predictions,
-                                             speakers=speakers, metric="UAR")
-                             for name, predictions in systems.items()])
+    systems = {"strong": np.where(rng.random(len(targets)) < 0.9, targets, (targets + 1) % 4), "same": reference.copy()}
+    comparisons = with_holm(
+        [
+            compare_systems(
+                "base", name, ids, targets, reference, ids, targets, predictions, speakers=speakers, metric="UAR"
+            )
+            for name, predictions in systems.items()
+        ]
+    )
     assert [c.p_holm for c in comparisons] == holm([c.p for c in comparisons])
     assert [directional_verdict(c, "better") for c in comparisons] == ["holds", "inconclusive"]
     assert comparisons[0].p >= comparisons[0].min_p == 2 / 256
@@ -324,8 +387,13 @@ def test_with_holm_and_the_reports():
 def test_too_few_speakers_are_said_in_the_report():
     targets, reference, other, speakers = speaker_data(2, speakers=3)
     ids = [f"u{i}" for i in range(len(targets))]
-    comparisons = with_holm([compare_systems("base", "other", ids, targets, reference, ids, targets, other,
-                                             speakers=speakers, metric="UAR")])
+    comparisons = with_holm(
+        [
+            compare_systems(
+                "base", "other", ids, targets, reference, ids, targets, other, speakers=speakers, metric="UAR"
+            )
+        ]
+    )
     markdown = comparisons_markdown(comparisons, "base")
     assert "| n/a (3 speakers) |" in markdown and "too few speakers for a 5 % test" in markdown
     assert comparisons_csv_rows(comparisons)[1][11] == "n/a"

@@ -16,8 +16,10 @@ from ser_keras.data.emotional_voice import random_voice, synthesise
 from ser_keras.data.iemocap import read_iemocap
 
 TURN_LINE = re.compile(r"^\[(\d+\.\d+) - (\d+\.\d+)\]\t(\w+)\t(\w+)\t\[(\d+\.\d+), (\d+\.\d+), (\d+\.\d+)\]$")
-WAV_PATH = re.compile(r"^Session([1-5])/sentences/wav/(Ses0([1-5])[FM]_(?:impro\d\d|script\d\d_\d))/"
-                      r"(\2_[FM]\d{3})\.wav$")
+WAV_PATH = re.compile(
+    r"^Session([1-5])/sentences/wav/(Ses0([1-5])[FM]_(?:impro\d\d|script\d\d_\d))/"
+    r"(\2_[FM]\d{3})\.wav$"
+)
 EVALUATION_PATH = re.compile(r"^Session([1-5])/dialog/EmoEvaluation/Ses0([1-5])[FM]_(?:impro\d\d|script\d\d_\d)\.txt$")
 CATEGORICAL_LINE = re.compile(r"^C-(E\d|[FM]1):\t(?:[A-Z][a-z]+; )*[A-Z][a-z]+;\t\(.*\)$")
 DIMENSIONAL_LINE = re.compile(r"^A-(E\d|[FM]1):\tval ([1-5]); act ([1-5]); dom  ([1-5]);\t\(.*\)$")
@@ -85,8 +87,10 @@ def test_wavs_are_16khz_mono_pcm16_and_match_turn_times(tiny):
 
 
 def test_speakers_classes_and_evaluators_cover_what_the_protocols_need(tiny):
-    turns = [(session, TURN_LINE.match(line).group(3), TURN_LINE.match(line).group(4), lines)
-             for session, _, line, lines in _blocks(tiny)]
+    turns = [
+        (session, TURN_LINE.match(line).group(3), TURN_LINE.match(line).group(4), lines)
+        for session, _, line, lines in _blocks(tiny)
+    ]
     speakers = {f"{session}{name.split('_')[-1][0]}" for session, name, _, _ in turns}
     assert len(speakers) == 10
     for session in "12345":
@@ -118,13 +122,12 @@ def test_anger_is_louder_than_sadness(tiny):
     level = collections.defaultdict(list)
     for utterance in corpus.utterances:
         samples, _ = soundfile.read(utterance.path)
-        level[utterance.label].append(20 * np.log10(np.sqrt(np.mean(samples ** 2))))
+        level[utterance.label].append(20 * np.log10(np.sqrt(np.mean(samples**2))))
     assert np.mean(level["ang"]) > np.mean(level["sad"]) + 3.0
 
 
 def test_manifest_lists_every_file_with_its_sha256(tiny):
-    entries = dict(reversed(line.split("  ", 1)) for line in
-                   (tiny / synthetic.MANIFEST_NAME).read_text().splitlines())
+    entries = dict(reversed(line.split("  ", 1)) for line in (tiny / synthetic.MANIFEST_NAME).read_text().splitlines())
     files = {p.relative_to(tiny).as_posix() for p in tiny.rglob("*") if p.is_file()}
     files -= {synthetic.MANIFEST_NAME, synthetic.COMPLETE_NAME}
     assert set(entries) == files
@@ -165,8 +168,14 @@ def test_bad_arguments_are_refused_by_name(tmp_path):
     with pytest.raises(ValueError, match="'seed'"):
         synthetic.plan_corpus("tiny", seed=-1)
     with pytest.raises(ValueError, match="'n'.*4000"):
-        synthesise(4000, blend=(("neu", 1.0),), arousal=3.0, valence=3.0,
-                   voice=random_voice(np.random.default_rng(0), female=True), rng=np.random.default_rng(0))
+        synthesise(
+            4000,
+            blend=(("neu", 1.0),),
+            arousal=3.0,
+            valence=3.0,
+            voice=random_voice(np.random.default_rng(0), female=True),
+            rng=np.random.default_rng(0),
+        )
     (tmp_path / "keep.txt").write_text("x")
     with pytest.raises(ValueError, match="empty or new folder"):
         synthetic.generate_corpus(tmp_path, size="tiny")

@@ -16,7 +16,7 @@ import tensorflow as tf
 from ser_keras.cli import search_elor
 from ser_keras.models.elor import HEADS, ElorConfig, FtrConfig, LomConfig, build_ftr, trunk_output_steps
 from ser_keras.tuning import search as search_module
-from ser_keras.tuning.search import (SplitHeadHyperModel, make_oracle, make_strategy, role, run_search)
+from ser_keras.tuning.search import SplitHeadHyperModel, make_oracle, make_strategy, role, run_search
 from ser_keras.tuning.spaces import ELOR_SPACE, FTR_SPACE, LOM_SPACE, Range, SearchSpace
 
 SPACES = {space.network: space for space in (ELOR_SPACE, LOM_SPACE, FTR_SPACE)}
@@ -35,6 +35,7 @@ def tiny_ftr_hypermodel(*, samples=48, epochs=2, seed=0):
     def datasets(batch_size):
         def part(rows):
             return tf.data.Dataset.from_tensor_slices((x[rows], {h: labels[h][rows] for h in HEADS})).batch(batch_size)
+
         return part(slice(0, cut)), part(slice(cut, None))
 
     def build(config):
@@ -170,8 +171,15 @@ def test_fixed_values_are_pinned_and_hyperband_sets_the_epochs(tmp_path):
 
     base = tiny_ftr_hypermodel()
     hypermodel = Recording(FTR_SPACE, base.build_network, base.datasets, base_config=TINY_FTR, epochs=2, patience=1)
-    result = run_search(hypermodel, out=tmp_path / "hb", network="ftr", tuner="hyperband", epochs=2,
-                        fixed={"head_units_1": 8, "head_units_2": 8}, verbose=0)
+    result = run_search(
+        hypermodel,
+        out=tmp_path / "hb",
+        network="ftr",
+        tuner="hyperband",
+        epochs=2,
+        fixed={"head_units_1": 8, "head_units_2": 8},
+        verbose=0,
+    )
     assert list(result["hparams"]["head_units"]) == [8, 8]
     assert epochs_seen and all(epochs == 2 for epochs in epochs_seen)
 
@@ -181,8 +189,12 @@ def test_mirrored_strategy_and_mixed_bfloat16_trials_keep_float32_softmax(tmp_pa
 
     class Recording(SplitHeadHyperModel):
         def fit(self, hp, model, **kwargs):
-            dtypes.append((model.get_layer("valence_dense1").compute_dtype,
-                           {model.get_layer(head).compute_dtype for head in HEADS}))
+            dtypes.append(
+                (
+                    model.get_layer("valence_dense1").compute_dtype,
+                    {model.get_layer(head).compute_dtype for head in HEADS},
+                )
+            )
             return super().fit(hp, model, **kwargs)
 
     base = tiny_ftr_hypermodel()
@@ -190,8 +202,15 @@ def test_mirrored_strategy_and_mixed_bfloat16_trials_keep_float32_softmax(tmp_pa
     previous = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
-        result = run_search(hypermodel, out=tmp_path / "mirrored", network="ftr", tuner="random", trials=1,
-                            strategy=make_strategy("mirrored"), verbose=0)
+        result = run_search(
+            hypermodel,
+            out=tmp_path / "mirrored",
+            network="ftr",
+            tuner="random",
+            trials=1,
+            strategy=make_strategy("mirrored"),
+            verbose=0,
+        )
     finally:
         keras.mixed_precision.set_global_policy(previous)
     assert dtypes == [("bfloat16", {"float32"})]
@@ -200,8 +219,9 @@ def test_mirrored_strategy_and_mixed_bfloat16_trials_keep_float32_softmax(tmp_pa
 
 def test_factories_and_role_refuse_bad_values(monkeypatch):
     objective = search_module.SPLIT_HEAD_OBJECTIVE
-    assert isinstance(make_oracle("bayesian", objective, trials=3, epochs=2),
-                      keras_tuner.oracles.BayesianOptimizationOracle)
+    assert isinstance(
+        make_oracle("bayesian", objective, trials=3, epochs=2), keras_tuner.oracles.BayesianOptimizationOracle
+    )
     assert isinstance(make_oracle("hyperband", objective, trials=3, epochs=2), keras_tuner.oracles.HyperbandOracle)
     with pytest.raises(ValueError, match="'tpe'"):
         make_oracle("tpe", objective, trials=3, epochs=2)
@@ -222,8 +242,9 @@ def test_factories_and_role_refuse_bad_values(monkeypatch):
 @pytest.mark.integration
 def test_search_elor_quick_on_synthetic_tiny_writes_hparams_table5_accepts(tmp_path, tiny_root, capsys):
     out = tmp_path / "elor"
-    status = search_elor.main(["--quick", "--corpus", "synthetic:tiny", "--trials", "1",
-                                              "--out", str(out), "--verbose", "0"])
+    status = search_elor.main(
+        ["--quick", "--corpus", "synthetic:tiny", "--trials", "1", "--out", str(out), "--verbose", "0"]
+    )
     assert status is None
     best = json.loads((out / "best_hparams.json").read_text())
     assert best["network"] == "elor" and best["trials"] == 1 and best["objective"]["name"] == "val_mean_accuracy"
@@ -238,7 +259,8 @@ def test_search_elor_quick_on_synthetic_tiny_writes_hparams_table5_accepts(tmp_p
 
 @pytest.mark.integration
 def test_search_script_errors_are_one_line(tmp_path, tiny_root, capsys):
-    status = search_elor.main(["--quick", "--corpus", "synthetic:tiny", "--fold", "Nobody",
-                                              "--out", str(tmp_path / "x"), "--verbose", "0"])
+    status = search_elor.main(
+        ["--quick", "--corpus", "synthetic:tiny", "--fold", "Nobody", "--out", str(tmp_path / "x"), "--verbose", "0"]
+    )
     assert status == 2 and "Nobody" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "x" / "tuner")

@@ -5,11 +5,25 @@ import pytest
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from ser_keras.models.elor import (ElorConfig, ElorFtrConfig, FtrConfig, LomConfig, build_elor, build_elor_ftr,
-                                   build_ftr, build_lom)
+from ser_keras.models.elor import (
+    ElorConfig,
+    ElorFtrConfig,
+    FtrConfig,
+    LomConfig,
+    build_elor,
+    build_elor_ftr,
+    build_ftr,
+    build_lom,
+)
 from ser_keras.tuning import budget
-from ser_keras.tuning.budget import (forward_flops, gpu_days, layer_flops, mean_step_flops,
-                                     measure_step_throughput, split_head_step_flops)
+from ser_keras.tuning.budget import (
+    forward_flops,
+    gpu_days,
+    layer_flops,
+    mean_step_flops,
+    measure_step_throughput,
+    split_head_step_flops,
+)
 from ser_keras.tuning.spaces import ELOR_SPACE
 from tools.bench.harness.flops import flops_by_layer, split_head_training_flops
 
@@ -22,8 +36,11 @@ def profiler_flops(model, shape):
     return tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops
 
 
-@pytest.mark.parametrize("config,build,shape", [(ElorConfig(), build_elor, (1, 96000)),
-                                                (LomConfig(), build_lom, (1, 599, 26))], ids=["elor", "lom"])
+@pytest.mark.parametrize(
+    "config,build,shape",
+    [(ElorConfig(), build_elor, (1, 96000)), (LomConfig(), build_lom, (1, 599, 26))],
+    ids=["elor", "lom"],
+)
 def test_analytic_forward_flops_match_the_tensorflow_profiler(config, build, shape):
     counted = profiler_flops(build(config), shape)
     # The profiler also counts biases, batch norm and pooling (< 2 % here).
@@ -35,13 +52,31 @@ def _with_statistics(build, functionals):
     return lambda config: build(config, functional_mean=np.zeros(functionals), functional_variance=np.ones(functionals))
 
 
-@pytest.mark.parametrize("config,build", [
-    (ElorConfig(input_length=16000, conv_filters=(23, 51, 37), conv_kernel_sizes=(11, 57, 23), pool_sizes=(3, 5, 14),
-                head_units=(100, 37)), build_elor),
-    (LomConfig(conv_kernel_sizes=(3, 7, 4), pool_sizes=(1, 3, 2), conv_padding="same", head_units=(64,)), build_lom),
-    (FtrConfig(num_functionals=30, head_units=(16, 8, 4)), _with_statistics(build_ftr, 30)),
-    (ElorFtrConfig(input_length=8000, num_functionals=30, head_units=(32, 16)), _with_statistics(build_elor_ftr, 30)),
-], ids=["elor", "lom-same", "ftr", "elor_ftr"])
+@pytest.mark.parametrize(
+    "config,build",
+    [
+        (
+            ElorConfig(
+                input_length=16000,
+                conv_filters=(23, 51, 37),
+                conv_kernel_sizes=(11, 57, 23),
+                pool_sizes=(3, 5, 14),
+                head_units=(100, 37),
+            ),
+            build_elor,
+        ),
+        (
+            LomConfig(conv_kernel_sizes=(3, 7, 4), pool_sizes=(1, 3, 2), conv_padding="same", head_units=(64,)),
+            build_lom,
+        ),
+        (FtrConfig(num_functionals=30, head_units=(16, 8, 4)), _with_statistics(build_ftr, 30)),
+        (
+            ElorFtrConfig(input_length=8000, num_functionals=30, head_units=(32, 16)),
+            _with_statistics(build_elor_ftr, 30),
+        ),
+    ],
+    ids=["elor", "lom-same", "ftr", "elor_ftr"],
+)
 def test_layers_listed_from_a_config_are_those_counted_on_its_graph(config, build):
     model = build(config)
     listed, counted = layer_flops(config), flops_by_layer(model)
@@ -82,8 +117,9 @@ def test_throughput_is_samples_per_second_of_the_timed_steps_only(monkeypatch):
 
     monkeypatch.setattr(SplitHeadTrainer, "train_step", counted_step)
     monkeypatch.setattr(budget.time, "perf_counter", lambda: float(len(steps_run)))
-    config = ElorConfig(input_length=800, conv_filters=(4, 4, 4), conv_kernel_sizes=(5, 5, 5), pool_sizes=(2, 2, 2),
-                        head_units=(8, 8))
+    config = ElorConfig(
+        input_length=800, conv_filters=(4, 4, 4), conv_kernel_sizes=(5, 5, 5), pool_sizes=(2, 2, 2), head_units=(8, 8)
+    )
     assert measure_step_throughput(config, batch_size=4, steps=3) == 4.0
     assert len(steps_run) == 1 + 3
     with pytest.raises(ValueError, match="steps must be >= 1"):

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from test_tuning import completed_trial_files, read_trials, tiny_ftr_hypermodel
 
 from ser_keras.tuning.search import run_search
@@ -72,16 +71,22 @@ def start(out, *, trials, hang_on=0, replicas=1, tuner_id=None, port=None):
     if tuner_id is not None:
         env.update(KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(port))
     log = open(Path(out).parent / f"{Path(out).name}.log", "w")
-    return subprocess.Popen([sys.executable, "-c", DRIVER, str(out), str(trials), str(hang_on), str(replicas)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=TESTS.parent)
+    return subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(out), str(trials), str(hang_on), str(replicas)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=TESTS.parent,
+    )
 
 
 def wait_for(paths, processes, deadline):
     while not all(Path(p).exists() for p in paths):
         dead = {name: p.returncode for name, p in processes.items() if p.poll() is not None}
         if dead or time.monotonic() > deadline:
-            pytest.fail(f"waiting for {[str(p) for p in paths]}: exited {dead or 'none'}, "
-                        f"{'timed out' if not dead else ''}")
+            pytest.fail(
+                f"waiting for {[str(p) for p in paths]}: exited {dead or 'none'}, {'timed out' if not dead else ''}"
+            )
         time.sleep(0.2)
 
 
@@ -143,8 +148,9 @@ def test_a_search_killed_mid_trial_resumes_from_its_finished_trials(tmp_path):
     finally:
         stop_all(processes)
     assert completed_trial_files(out) == 1
-    finished = next(path for path in out.glob("tuner/trial_*/trial.json")
-                    if json.loads(path.read_text())["status"] == "COMPLETED")
+    finished = next(
+        path for path in out.glob("tuner/trial_*/trial.json") if json.loads(path.read_text())["status"] == "COMPLETED"
+    )
     before = json.loads(finished.read_text())
     result = run_search(tiny_ftr_hypermodel(epochs=1), out=out, network="ftr", trials=3, verbose=0)
     ran = json.loads((out / "trials_run" / "tuner0.json").read_text())

@@ -162,8 +162,13 @@ def test_short_or_malformed_signal(tiny_model):
 
 def test_frames_every_20_ms_with_odd_positional_kernel():
     config = Wav2Vec2Config(
-        hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16,
-        conv_dim=(8,) * 7, num_conv_pos_embeddings=5, num_conv_pos_embedding_groups=2,
+        hidden_size=8,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=16,
+        conv_dim=(8,) * 7,
+        num_conv_pos_embeddings=5,
+        num_conv_pos_embedding_groups=2,
     )
     model = build_wav2vec2(config)
     assert receptive_field(config.conv_kernel, config.conv_stride) == 400

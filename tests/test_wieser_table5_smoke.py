@@ -16,8 +16,8 @@ from ser_keras.cli import wieser_table5
 from ser_keras.data.corpus import load_corpus
 from ser_keras.experiments.data import ElorData
 from ser_keras.experiments.elor_table5 import BASELINE_IDS, TABLE5_IDS
-from ser_keras.experiments.run_comparison import compare_runs
 from ser_keras.experiments.networks import NETWORKS
+from ser_keras.experiments.run_comparison import compare_runs
 from ser_keras.io import read_json
 from ser_keras.stats import POINT_VERDICTS
 from ser_keras.training.routes import route_layers
@@ -28,8 +28,9 @@ FOLD = "Ses03M"
 
 
 def _run(out, *extra, folds=FOLD):
-    return wieser_table5.main(["--corpus", "synthetic:tiny", "--quick", "--verbose", "0", "--out", str(out),
-                    "--folds", folds, *extra])
+    return wieser_table5.main(
+        ["--corpus", "synthetic:tiny", "--quick", "--verbose", "0", "--out", str(out), "--folds", folds, *extra]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +53,12 @@ def test_metrics_schema_rows_and_claims(quick_run):
             assert (row["ci_unit"], row["ci_clusters"], row["ci95"]) == ("speaker", 1, None)
         assert row["paper"] is None if not row["id"].startswith("chance") else row["paper"] == 20.0
     assert [c["claim"] for c in metrics["claims"]] == [
-        "ELoR best on arousal", "FTR worst on arousal", "ELoR+FTR best on valence",
-        "WAR > UAR for every network", "Arousal > valence for every network"]
+        "ELoR best on arousal",
+        "FTR worst on arousal",
+        "ELoR+FTR best on valence",
+        "WAR > UAR for every network",
+        "Arousal > valence for every network",
+    ]
     # Paired speaker tests, but one fold holds one test speaker: no verdict, said as such.
     assert all(c["verdict"] == "too few speakers to test" and c["tested"] for c in metrics["claims"][:3])
     assert all(c["verdict"] in POINT_VERDICTS and not c["tested"] for c in metrics["claims"][3:])
@@ -77,7 +82,9 @@ def test_models_and_sidecars_per_fold(quick_run):
         assert set(sidecar["metrics"]["test"]) == {"arousal", "valence"} and sidecar["budget"]["name"] == "quick"
         assert sidecar["hparams"]["head_units"] == [32, 32]
         # the layers the split-head updates computed through a same-maths route on this machine
-        reloaded = {layer: route for layer, route in route_layers(keras.models.load_model(model, compile=False)).items()}
+        reloaded = {
+            layer: route for layer, route in route_layers(keras.models.load_model(model, compile=False)).items()
+        }
         assert sidecar["training"]["routes"] == {layer.name: route for layer, route in reloaded.items()}
     assert read_json(quick_run / "models" / f"elor_{FOLD}.json")["training"]["routes"]  # its batch norms at least
     assert read_json(quick_run / "models" / f"elor_ftr_{FOLD}.json")["inputs"] == [[96000], [1582]]
@@ -95,7 +102,8 @@ def test_saved_elor_reloads_bit_for_bit_without_ser_keras(quick_run, tmp_path):
         f"model = keras.models.load_model({str(quick_run / 'models' / f'elor_{FOLD}.h5')!r}, compile=False)\n"
         f"out = model.predict(np.load({str(tmp_path / 'inputs.npy')!r}), batch_size=32, verbose=0)\n"
         f"np.savez({str(tmp_path / 'out.npz')!r}, **{{k: np.asarray(v) for k, v in out.items()}})\n"
-        "assert not [m for m in sys.modules if m.startswith('ser_keras')]\n")
+        "assert not [m for m in sys.modules if m.startswith('ser_keras')]\n"
+    )
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path, env=env, capture_output=True)
     reloaded = np.load(tmp_path / "out.npz")
@@ -149,8 +157,9 @@ def test_compare_runs_reproduces_the_runs_own_paired_comparison(quick_run, tmp_p
     assert across.differences == [] and len(across.comparisons) == 2 * 8  # WAR and UAR of 4 networks x 2 heads
     for metric in ("WAR", "UAR"):
         # Arousal's reference is ELoR (valence's ELoR+FTR), so this pair is the arousal one.
-        inside = next(c for c in metrics["comparisons"]
-                      if (c["system"], c["reference"], c["metric"]) == ("lom", "elor", metric))
+        inside = next(
+            c for c in metrics["comparisons"] if (c["system"], c["reference"], c["metric"]) == ("lom", "elor", metric)
+        )
         found = next(c for c in across.comparisons if c.metric == metric and c.reference.endswith(":elor_arousal"))
         assert (found.difference, found.p) == pytest.approx((inside["difference"], inside["p"]))
         assert found.ci95 is None and inside["ci95"] is None  # one speaker

@@ -5,8 +5,8 @@ import pytest
 
 from ser_keras.data.windows import (
     FRAME_SHIFT,
-    SLICE,
     SHUFFLE_CHUNK,
+    SLICE,
     STD_FLOOR,
     WINDOW,
     ContextTensor,
@@ -73,9 +73,9 @@ def test_windows_equal_naive_slicing_with_edge_repeat_and_padding(window_oracle)
     assert np.array_equal(first, np.tile(first[:FRAME_SHIFT], 25))
     # The centre of a window is its own frame; the first window repeats frame 0 twelve times before it.
     signal = store.signal(4)
-    centre = window_oracle(signal, 30)[12 * FRAME_SHIFT:13 * FRAME_SHIFT]
-    assert np.array_equal(centre, signal[30 * FRAME_SHIFT:31 * FRAME_SHIFT])
-    assert np.array_equal(window_oracle(signal, 0)[:13 * FRAME_SHIFT], np.tile(signal[:FRAME_SHIFT], 13))
+    centre = window_oracle(signal, 30)[12 * FRAME_SHIFT : 13 * FRAME_SHIFT]
+    assert np.array_equal(centre, signal[30 * FRAME_SHIFT : 31 * FRAME_SHIFT])
+    assert np.array_equal(window_oracle(signal, 0)[: 13 * FRAME_SHIFT], np.tile(signal[:FRAME_SHIFT], 13))
 
 
 def test_store_is_frame_aligned_and_its_frame_rows_are_a_view():
@@ -88,7 +88,7 @@ def test_store_is_frame_aligned_and_its_frame_rows_are_a_view():
     for index, length in enumerate(LENGTHS):
         np.testing.assert_array_equal(store.signal(index), signals[index].astype(np.float32))
         end = store.offsets[index] + rows[index] * FRAME_SHIFT
-        assert not store.samples[store.offsets[index] + length:end].any()  # zero padding to the frame
+        assert not store.samples[store.offsets[index] + length : end].any()  # zero padding to the frame
     assert (np.asarray(signals[0]) == 0.25).all()  # the caller's signals are left alone
 
 
@@ -119,15 +119,15 @@ def test_shuffle_with_repeat_is_a_fresh_permutation_per_pass():
     count = 10
     store = WaveformStore.from_signals([np.full(FRAME_SHIFT, 0.01 * (i + 1)) for i in range(count)])
     owners, frames = frame_index(frame_counts(store.lengths))
-    dataset = window_dataset(store, owners, frames, np.arange(count), batch_size=4, shuffle=True, seed=5,
-                             repeat=True)
+    dataset = window_dataset(store, owners, frames, np.arange(count), batch_size=4, shuffle=True, seed=5, repeat=True)
     _, order = _collect(dataset.take(8))  # 32 windows: three full passes and a bit
-    passes = [order[i * count:(i + 1) * count].tolist() for i in range(3)]
+    passes = [order[i * count : (i + 1) * count].tolist() for i in range(3)]
     for one in passes:
         assert sorted(one) == list(range(count))
     assert passes[0] != passes[1] != passes[2] and passes[0] != list(range(count))
-    again = _collect(window_dataset(store, owners, frames, np.arange(count), batch_size=4, shuffle=True,
-                                    seed=5, repeat=True).take(8))[1]
+    again = _collect(
+        window_dataset(store, owners, frames, np.arange(count), batch_size=4, shuffle=True, seed=5, repeat=True).take(8)
+    )[1]
     assert again.tolist() == order.tolist()
     single = _collect(window_dataset(store, owners, frames, np.arange(count), shuffle=True, seed=5))[1]
     assert sorted(single.tolist()) == list(range(count))
@@ -143,8 +143,9 @@ def test_shuffled_order_is_index_shuffle_of_each_index(count):
     expected = []
     for epoch in range(2):
         key = tf.constant([5, epoch], tf.int64)
-        expected += [int(tf.random.experimental.index_shuffle(tf.constant(i, tf.int64), key, last))
-                     for i in range(count)]
+        expected += [
+            int(tf.random.experimental.index_shuffle(tf.constant(i, tf.int64), key, last)) for i in range(count)
+        ]
     streamed = [int(i) for i in index_order(count, True, 5, True).take(2 * count)]
     assert streamed == expected
     assert sorted(streamed[:count]) == list(range(count))
@@ -157,10 +158,12 @@ def test_every_stream_runs_without_tf_data_autotuning():
     owners, frames = frame_index(frame_counts(store.lengths))
     matrices = [np.ones((count, 2), np.float32) for count in frame_counts(store.lengths)]
     slice_owners, starts = slice_starts(store.lengths)
-    streams = [window_dataset(store, owners, frames, shuffle=True, repeat=True),
-               window_id_dataset(owners, frames, shuffle=True, repeat=True),
-               context_dataset(matrices, owners, frames, shuffle=True, repeat=True),
-               slice_dataset(store, slice_owners, starts)]
+    streams = [
+        window_dataset(store, owners, frames, shuffle=True, repeat=True),
+        window_id_dataset(owners, frames, shuffle=True, repeat=True),
+        context_dataset(matrices, owners, frames, shuffle=True, repeat=True),
+        slice_dataset(store, slice_owners, starts),
+    ]
     for stream in streams:
         assert stream.options().autotune.enabled is False
 
@@ -173,8 +176,10 @@ def test_context_dataset_equals_naive():
     # A frame past the LLD stream's end (streams differ by a frame or two) reads its last row.
     owners, frames = np.append(owners, 1).astype(np.int32), np.append(frames, 8).astype(np.int32)
     contexts, targets = _collect(context_dataset(matrices, owners, frames, [7, 8, 9], batch_size=5))
-    expected = [matrices[o][np.clip(np.minimum(f, counts[o] - 1) + np.arange(-12, 13), 0, counts[o] - 1)]
-                for o, f in zip(owners, frames)]
+    expected = [
+        matrices[o][np.clip(np.minimum(f, counts[o] - 1) + np.arange(-12, 13), 0, counts[o] - 1)]
+        for o, f in zip(owners, frames)
+    ]
     np.testing.assert_array_equal(contexts, np.stack(expected))
     np.testing.assert_array_equal(contexts[np.flatnonzero((owners == 2) & (frames == 15))[0]], matrices[2][3:28])
     np.testing.assert_array_equal(contexts[0], np.repeat(matrices[0], 25, axis=0))  # a one-frame stream
@@ -185,9 +190,18 @@ def test_context_dataset_equals_naive():
         context_dataset([np.zeros((0, 3))], owners, frames)
 
 
-@pytest.mark.parametrize("length, count", [
-    (1000, 1), (SLICE, 1), (SLICE + SLICE // 2, 1), (SLICE + SLICE // 2 + 1, 2),
-    (2 * SLICE + SLICE // 2, 2), (2 * SLICE + SLICE // 2 + 1, 3), (3 * SLICE, 3)])
+@pytest.mark.parametrize(
+    "length, count",
+    [
+        (1000, 1),
+        (SLICE, 1),
+        (SLICE + SLICE // 2, 1),
+        (SLICE + SLICE // 2 + 1, 2),
+        (2 * SLICE + SLICE // 2, 2),
+        (2 * SLICE + SLICE // 2 + 1, 3),
+        (3 * SLICE, 3),
+    ],
+)
 def test_slice_counts_at_the_three_second_boundary(length, count):
     owners, starts = slice_starts([length])
     assert owners.tolist() == [0] * count
@@ -201,9 +215,9 @@ def test_slice_dataset_zero_pads_and_keeps_order():
     slices = _collect(slice_dataset(store, owners, starts, batch_size=2))
     assert slices.shape == (3, SLICE)
     for piece, owner, start in zip(slices, owners, starts):
-        expected = store.signal(owner)[start:start + SLICE]
-        np.testing.assert_array_equal(piece[:len(expected)], expected)
-        assert not piece[len(expected):].any()
+        expected = store.signal(owner)[start : start + SLICE]
+        np.testing.assert_array_equal(piece[: len(expected)], expected)
+        assert not piece[len(expected) :].any()
     assert len(store.signal(1)[SLICE:]) < SLICE  # the last slice was really padded
 
 

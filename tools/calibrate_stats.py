@@ -43,9 +43,11 @@ class Family:
     system_sd: float = 0.35
 
 
-FAMILIES = (Family("SHORT-like, 4 classes", (0.2, 0.3, 0.3, 0.2), (0.6, 0.1, 0.3, 0.8), "UAR"),
-            Family("ELOR-like, 5 classes", (0.05, 0.2, 0.4, 0.25, 0.1), (-0.8, 0.0, 0.9, 0.2, -0.5), "UAR"),
-            Family("ELOR-like, 5 classes", (0.05, 0.2, 0.4, 0.25, 0.1), (-0.8, 0.0, 0.9, 0.2, -0.5), "WAR"))
+FAMILIES = (
+    Family("SHORT-like, 4 classes", (0.2, 0.3, 0.3, 0.2), (0.6, 0.1, 0.3, 0.8), "UAR"),
+    Family("ELOR-like, 5 classes", (0.05, 0.2, 0.4, 0.25, 0.1), (-0.8, 0.0, 0.9, 0.2, -0.5), "UAR"),
+    Family("ELOR-like, 5 classes", (0.05, 0.2, 0.4, 0.25, 0.1), (-0.8, 0.0, 0.9, 0.2, -0.5), "WAR"),
+)
 
 
 def population_score(family, shift=0.0):
@@ -109,8 +111,9 @@ def old_paired_p(targets, predictions_a, predictions_b, speakers, classes, metri
     cells_b = _cells(targets, predictions_b, speakers, classes)
     count = len(cells_a)
     weights = rng.multinomial(count, np.full(count, 1 / count), size=resamples).astype(float)
-    differences = (_score(np.einsum("rg,gkc->rkc", weights, cells_a), metric)
-                   - _score(np.einsum("rg,gkc->rkc", weights, cells_b), metric))
+    differences = _score(np.einsum("rg,gkc->rkc", weights, cells_a), metric) - _score(
+        np.einsum("rg,gkc->rkc", weights, cells_b), metric
+    )
     return min(1.0, 2.0 * min(np.mean(differences <= 0), np.mean(differences >= 0)))
 
 
@@ -130,12 +133,20 @@ def calibrate(family, speakers, simulations, seed=0):
         low, high = old_interval(targets, first, names, classes, family.metric, rng)
         counts["cover_old"] += low <= truth <= high
         targets, first, second, names = simulate(family, speakers, rng, shift=SHIFT)
-        counts["power_new"] += paired_test(targets, first, second, names, metric=family.metric, seed=simulation).p < 0.05
+        counts["power_new"] += (
+            paired_test(targets, first, second, names, metric=family.metric, seed=simulation).p < 0.05
+        )
         counts["power_old"] += old_paired_p(targets, first, second, names, classes, family.metric, rng) < 0.05
     shares = {key: round(100.0 * value / simulations, 1) for key, value in counts.items()}
-    return {"family": family.name, "metric": family.metric, "speakers": speakers, "simulations": simulations,
-            "population_score": round(truth, 2), "power_difference_pp": round(population_score(family, SHIFT) - truth, 2),
-            **shares}
+    return {
+        "family": family.name,
+        "metric": family.metric,
+        "speakers": speakers,
+        "simulations": simulations,
+        "population_score": round(truth, 2),
+        "power_difference_pp": round(population_score(family, SHIFT) - truth, 2),
+        **shares,
+    }
 
 
 def meets_targets(result):
@@ -148,12 +159,17 @@ def meets_targets(result):
 
 
 def markdown(results):
-    lines = ["| setting | metric | speakers | type-I new | type-I old | power new | power old | Δ (pp) | "
-             "coverage new | coverage old | targets |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "| setting | metric | speakers | type-I new | type-I old | power new | power old | Δ (pp) | "
+        "coverage new | coverage old | targets |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for r in results:
-        lines.append(f"| {r['family']} | {r['metric']} | {r['speakers']} | {r['type1_new']} | {r['type1_old']} | "
-                     f"{r['power_new']} | {r['power_old']} | {r['power_difference_pp']:+.2f} | {r['cover_new']} | "
-                     f"{r['cover_old']} | {'met' if meets_targets(r) else 'MISSED'} |")
+        lines.append(
+            f"| {r['family']} | {r['metric']} | {r['speakers']} | {r['type1_new']} | {r['type1_old']} | "
+            f"{r['power_new']} | {r['power_old']} | {r['power_difference_pp']:+.2f} | {r['cover_new']} | "
+            f"{r['cover_old']} | {'met' if meets_targets(r) else 'MISSED'} |"
+        )
     return "\n".join(lines)
 
 
@@ -165,13 +181,18 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--markdown", help="also write them as a Markdown page (docs/calibration.md)")
     args = parser.parse_args(argv)
-    results = [calibrate(family, int(count), args.simulations, args.seed)
-               for family in FAMILIES for count in args.speakers.split(",")]
-    summary = (f"{args.simulations} simulations per setting, {UTTERANCES_PER_SPEAKER} utterances per speaker, seed "
-               f"{args.seed}; new = ser_keras.stats (sign-flip test, t interval over speakers); old = percentile "
-               "bootstrap (paired: over speakers; interval: over utterances). Percent of simulations; power at the "
-               "population difference Δ; targets: type-I <= 5.5 % with >= 5 speakers and none with 2, coverage "
-               ">= 93 % with >= 10 speakers.")
+    results = [
+        calibrate(family, int(count), args.simulations, args.seed)
+        for family in FAMILIES
+        for count in args.speakers.split(",")
+    ]
+    summary = (
+        f"{args.simulations} simulations per setting, {UTTERANCES_PER_SPEAKER} utterances per speaker, seed "
+        f"{args.seed}; new = ser_keras.stats (sign-flip test, t interval over speakers); old = percentile "
+        "bootstrap (paired: over speakers; interval: over utterances). Percent of simulations; power at the "
+        "population difference Δ; targets: type-I <= 5.5 % with >= 5 speakers and none with 2, coverage "
+        ">= 93 % with >= 10 speakers."
+    )
     print(summary)
     print(markdown(results))
     if args.json:
@@ -179,10 +200,12 @@ def main(argv=None):
             json.dump(results, handle, indent=1)
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as handle:
-            handle.write(f"# Calibration of the speaker-level statistics\n\nGenerated by `python tools/calibrate_stats.py "
-                         f"--simulations {args.simulations} --markdown {args.markdown}`; do not edit by hand. The "
-                         f"simulation model is in the tool's docstring; the methods in [statistics.md](statistics.md)."
-                         f"\n\n{summary}\n\n{markdown(results)}\n")
+            handle.write(
+                f"# Calibration of the speaker-level statistics\n\nGenerated by `python tools/calibrate_stats.py "
+                f"--simulations {args.simulations} --markdown {args.markdown}`; do not edit by hand. The "
+                f"simulation model is in the tool's docstring; the methods in [statistics.md](statistics.md)."
+                f"\n\n{summary}\n\n{markdown(results)}\n"
+            )
     return 0 if all(meets_targets(r) for r in results) else 1
 
 

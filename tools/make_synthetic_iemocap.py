@@ -1,4 +1,5 @@
-"""Runs ser_keras.cli.make_synthetic_iemocap (installed as ``ser-keras-make-synthetic-iemocap``); usage in its docstring."""
+"""Runs ser_keras.cli.make_synthetic_iemocap (installed as ``ser-keras-make-synthetic-iemocap``);
+usage in its docstring."""
 
 import sys
 

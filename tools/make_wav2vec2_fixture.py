@@ -81,8 +81,11 @@ def main() -> None:
 
     signal = test_signal()
     extractor = Wav2Vec2FeatureExtractor(
-        feature_size=1, sampling_rate=SAMPLE_RATE, padding_value=0.0,
-        do_normalize=True, return_attention_mask=False,
+        feature_size=1,
+        sampling_rate=SAMPLE_RATE,
+        padding_value=0.0,
+        do_normalize=True,
+        return_attention_mask=False,
     )
     input_values = extractor(signal, sampling_rate=SAMPLE_RATE, return_tensors="np").input_values
     with torch.no_grad():
@@ -92,7 +95,9 @@ def main() -> None:
     model.save_pretrained(args.out, safe_serialization=True)
     np.savez_compressed(
         os.path.join(args.out, "reference.npz"),
-        signal=signal, input_values=input_values[0].astype(np.float32), last_hidden_state=hidden,
+        signal=signal,
+        input_values=input_values[0].astype(np.float32),
+        last_hidden_state=hidden,
     )
     print(f"wrote {args.out}: {hidden.shape[0]} frames x {hidden.shape[1]} from {signal.size} samples")
 

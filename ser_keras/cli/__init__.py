@@ -23,16 +23,27 @@ console.quiet()
 
 # Subcommand modules by the folder their script lives in, in the order ``ser-keras list`` shows.
 SUBCOMMANDS = {
-    "replicate": ("table1", "wieser_table5", "short_fig2", "short_table3", "short_table4", "short_fig3",
-                  "wieser_fig4", "wieser_fig5"),
+    "replicate": (
+        "table1",
+        "wieser_table5",
+        "short_fig2",
+        "short_table3",
+        "short_table4",
+        "short_fig3",
+        "wieser_fig4",
+        "wieser_fig5",
+    ),
     "tuning": ("search_elor", "search_lom", "search_ftr", "search_short_mlp", "project_budget"),
     "tools": ("describe_corpus", "make_synthetic_iemocap", "emodb_manifest", "merge_runs", "compare_runs", "report"),
 }
 MODULES = tuple(module for modules in SUBCOMMANDS.values() for module in modules)
 # What each folder's commands are for, as ``ser-keras list`` heads them. The benchmarks are not
 # commands: they live in the checkout's tools/bench/ (``python -m tools.bench.run_benchmarks``).
-FOLDER_ROLES = {"replicate": "the papers' tables and figures", "tuning": "hyperparameter searches and their cost",
-                "tools": "corpora and finished runs"}
+FOLDER_ROLES = {
+    "replicate": "the papers' tables and figures",
+    "tuning": "hyperparameter searches and their cost",
+    "tools": "corpora and finished runs",
+}
 
 
 def command_name(module):
@@ -62,4 +73,4 @@ def summary(module, width=88, package=__name__):
     first_paragraph = " ".join(docstring.split("\n\n")[0].split())
     # A sentence ends at a full stop before a capital, so "Fig. 2" does not end one.
     sentence = re.split(r"\.\s+(?=[A-Z])", first_paragraph)[0].rstrip(".")
-    return sentence if len(sentence) <= width else sentence[:width - 3].rsplit(" ", 1)[0] + "..."
+    return sentence if len(sentence) <= width else sentence[: width - 3].rsplit(" ", 1)[0] + "..."

@@ -10,8 +10,10 @@ from ser_keras.cli import FOLDER_ROLES, SUBCOMMANDS, command_name, load_main, mo
 def listing():
     """The subcommands by folder, one per line with its summary."""
     width = max(len(command_name(module)) for modules in SUBCOMMANDS.values() for module in modules)
-    lines = ["usage: ser-keras COMMAND [flags]    (ser-keras COMMAND --help for its flags; each is also "
-             "installed as ser-keras-COMMAND)"]
+    lines = [
+        "usage: ser-keras COMMAND [flags]    (ser-keras COMMAND --help for its flags; each is also "
+        "installed as ser-keras-COMMAND)"
+    ]
     for folder, modules in SUBCOMMANDS.items():
         lines += ["", f"{folder}: {FOLDER_ROLES[folder]}" if folder in FOLDER_ROLES else f"{folder}:"]
         lines += [f"  {command_name(module):<{width}}  {summary(module)}" for module in modules]

@@ -23,13 +23,20 @@ def analysis_parser(description, script, *, paper):
     """The common flags plus ``--models`` (and ``--fold``, ``--evaluator`` for ELOR)."""
     parser = common_parser(description, default_out=f"runs/{script}")
     source = "table1 / short_table3" if paper == "short" else "wieser_table5"
-    parser.add_argument("--models", default=None, metavar="RUN_DIR",
-                        help=f"analyse the models (and reuse the fold results) of an existing {source} run folder; "
-                             "its corpus and budget must match this run's, its seed, label view, protocol and folds "
-                             "are used. Without it the needed models are trained into --out first (said in the log).")
+    parser.add_argument(
+        "--models",
+        default=None,
+        metavar="RUN_DIR",
+        help=f"analyse the models (and reuse the fold results) of an existing {source} run folder; "
+        "its corpus and budget must match this run's, its seed, label view, protocol and folds "
+        "are used. Without it the needed models are trained into --out first (said in the log).",
+    )
     if paper == "elor":
-        parser.add_argument("--fold", default=DEFAULT_ELOR_FOLD,
-                            help=f"test speaker of the analysed fold (default: {DEFAULT_ELOR_FOLD}, the paper's)")
+        parser.add_argument(
+            "--fold",
+            default=DEFAULT_ELOR_FOLD,
+            help=f"test speaker of the analysed fold (default: {DEFAULT_ELOR_FOLD}, the paper's)",
+        )
         parser.add_argument("--evaluator", default="E2", help="evaluator whose ratings label the slices (default: E2)")
     return parser
 
@@ -42,8 +49,11 @@ def _source_fingerprint(parser, models):
     if not (folder / "config.json").exists():
         parser.exit(2, f"error: --models {models} is not a run folder (no config.json)\n")
     if not (folder / "fingerprint.json").exists():
-        parser.exit(2, f"error: --models {models} has no fingerprint.json (a run of an older ser-keras); "
-                       "rerun it to analyse its models\n")
+        parser.exit(
+            2,
+            f"error: --models {models} has no fingerprint.json (a run of an older ser-keras); "
+            "rerun it to analyse its models\n",
+        )
     return read_json(folder / "fingerprint.json")
 
 
@@ -53,12 +63,14 @@ def check_source_run(parser, models, corpus, budget):
     source = _source_fingerprint(parser, models)
     own = {"corpus": {"spec": corpus.spec, "sha256": corpus.sha256}, "budget": budget.to_dict()}
     shared_budget = {key for key in source["budget"] if key in own["budget"] and key != "description"}
-    differences = fingerprint_differences({"corpus": source["corpus"],
-                                           "budget": {k: source["budget"][k] for k in shared_budget}},
-                                          {"corpus": own["corpus"], "budget": {k: own["budget"][k] for k in shared_budget}})
+    differences = fingerprint_differences(
+        {"corpus": source["corpus"], "budget": {k: source["budget"][k] for k in shared_budget}},
+        {"corpus": own["corpus"], "budget": {k: own["budget"][k] for k in shared_budget}},
+    )
     if differences:
-        parser.exit(2, f"error: --models {models} is a run of another corpus or budget: "
-                       f"{describe_differences(differences)}\n")
+        parser.exit(
+            2, f"error: --models {models} is a run of another corpus or budget: {describe_differences(differences)}\n"
+        )
 
 
 def _parse(parser, argv):
@@ -69,8 +81,12 @@ def _parse(parser, argv):
 
 def open_short_analysis(parser, argv, script):
     """Parse ``argv`` and open the run: ``(args, ShortAnalysis, start time)``."""
-    from ser_keras.experiments.analysis_short import (ShortAnalysis, ShortAnalysisConfig, analysis_budget,
-                                                      source_settings)
+    from ser_keras.experiments.analysis_short import (
+        ShortAnalysis,
+        ShortAnalysisConfig,
+        analysis_budget,
+        source_settings,
+    )
     from ser_keras.experiments.data import ShortData
 
     args, started = _parse(parser, argv)
@@ -83,18 +99,35 @@ def open_short_analysis(parser, argv, script):
         fixed["folds"] = fixed["folds"] or source["folds"]
     own_budget = analysis_budget(corpus.kind, quick=args.quick)
     try:
-        data = ShortData(corpus, labels=fixed["labels"], protocol=fixed["protocol"], seed=fixed["seed"],
-                         validation_fraction=fixed.get("validation_fraction", 0.2), folds=fixed["folds"],
-                         verbose=args.verbose)
+        data = ShortData(
+            corpus,
+            labels=fixed["labels"],
+            protocol=fixed["protocol"],
+            seed=fixed["seed"],
+            validation_fraction=fixed.get("validation_fraction", 0.2),
+            folds=fixed["folds"],
+            verbose=args.verbose,
+        )
     except ValueError as error:
         parser.exit(2, f"error: {error}\n")
-    config = ShortAnalysisConfig(**{**fixed, "protocol": data.protocol}, budget=own_budget.name, verbose=args.verbose,
-                                 **own_budget.settings)
+    config = ShortAnalysisConfig(
+        **{**fixed, "protocol": data.protocol}, budget=own_budget.name, verbose=args.verbose, **own_budget.settings
+    )
     if args.models:
         check_source_run(parser, args.models, corpus, own_budget)
     seed_everything(config.seed)
-    record = open_run(parser, args, script=script, corpus=corpus, label_view=config.labels, protocol=data.protocol,
-                      budget=own_budget, config=config, argv=argv, models=args.models)
+    record = open_run(
+        parser,
+        args,
+        script=script,
+        corpus=corpus,
+        label_view=config.labels,
+        protocol=data.protocol,
+        budget=own_budget,
+        config=config,
+        argv=argv,
+        models=args.models,
+    )
     return args, ShortAnalysis(data, config, record, source=args.models), started
 
 
@@ -111,16 +144,33 @@ def open_elor_analysis(parser, argv, script, settings=None):
         _source_fingerprint(parser, args.models)
     corpus = open_corpus(parser, args.corpus)
     try:
-        config, own_budget = elor_config(corpus.kind, fold=args.fold, seed=args.seed, quick=args.quick,
-                                         evaluator=args.evaluator, source=args.models, verbose=args.verbose)
+        config, own_budget = elor_config(
+            corpus.kind,
+            fold=args.fold,
+            seed=args.seed,
+            quick=args.quick,
+            evaluator=args.evaluator,
+            source=args.models,
+            verbose=args.verbose,
+        )
     except (ValueError, TypeError) as error:
         parser.exit(2, f"error: {error}\n")
     if args.models:
         check_source_run(parser, args.models, corpus, own_budget)
     seed_everything(config.seed)
-    record = open_run(parser, args, script=script, corpus=corpus, label_view=f"dimensional_{config.evaluator}",
-                      protocol=config.protocol, budget=own_budget, config=config, argv=argv, models=args.models,
-                      **recorded)
+    record = open_run(
+        parser,
+        args,
+        script=script,
+        corpus=corpus,
+        label_view=f"dimensional_{config.evaluator}",
+        protocol=config.protocol,
+        budget=own_budget,
+        config=config,
+        argv=argv,
+        models=args.models,
+        **recorded,
+    )
     try:
         return args, open_elor(corpus, config, record, args.models), started
     except ValueError as error:

@@ -22,33 +22,58 @@ from ser_keras.training.precision import configure_precision, half_precision_nat
 def common_parser(description, *, default_out):
     """An argparse parser with the flags every replicate script accepts."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", default=DEFAULT_CORPUS,
-                        help="synthetic:{tiny,small,full} (embedded, generated once into $SER_KERAS_CACHE), "
-                             "iemocap:PATH (IEMOCAP_full_release), emodb:PATH, manifest:PATH.csv "
-                             f"(default: {DEFAULT_CORPUS})")
+    parser.add_argument(
+        "--corpus",
+        default=DEFAULT_CORPUS,
+        help="synthetic:{tiny,small,full} (embedded, generated once into $SER_KERAS_CACHE), "
+        "iemocap:PATH (IEMOCAP_full_release), emodb:PATH, manifest:PATH.csv "
+        f"(default: {DEFAULT_CORPUS})",
+    )
     parser.add_argument("--out", default=default_out, help=f"run folder (default: {default_out})")
     parser.add_argument("--seed", type=int, default=0, help="run seed (default: 0)")
-    parser.add_argument("--quick", action="store_true",
-                        help="small budget (fewer windows and epochs) for CPU smoke runs; said in the output")
-    parser.add_argument("--protocol", choices=PROTOCOLS, default=None,
-                        help="default: leave-one-session-out where the corpus has sessions, else leave-one-speaker-out")
-    parser.add_argument("--folds", default=None, help="comma-separated fold names to run (e.g. Ses01,Ses02); "
-                                                      "merge run folders with tools/merge_runs.py")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small budget (fewer windows and epochs) for CPU smoke runs; said in the output",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default=None,
+        help="default: leave-one-session-out where the corpus has sessions, else leave-one-speaker-out",
+    )
+    parser.add_argument(
+        "--folds",
+        default=None,
+        help="comma-separated fold names to run (e.g. Ses01,Ses02); merge run folders with tools/merge_runs.py",
+    )
     parser.add_argument("--resume", action="store_true", help="reuse finished fold results in --out and continue")
-    parser.add_argument("--labels", choices=("four_class", "all"), default="four_class",
-                        help="categorical label view (default: four_class = ang, hap∪exc, neu, sad)")
+    parser.add_argument(
+        "--labels",
+        choices=("four_class", "all"),
+        default="four_class",
+        help="categorical label view (default: four_class = ang, hap∪exc, neu, sad)",
+    )
     add_output_flags(parser, progress="a line per finished row and fold", logged="DIR/<row>/<fold>")
     return parser
 
 
 def add_output_flags(parser, *, progress, logged):
     """``--verbose`` and ``--tensorboard``, shared by the replicate and the tuning parsers."""
-    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
-                        help=f"0: warnings only; 1: {progress} (default); 2: also Keras progress bars and every "
-                             "TensorFlow log line")
-    parser.add_argument("--tensorboard", default=None, metavar="DIR",
-                        help=f"TensorBoard logs of every trained network: per-epoch loss, accuracy and learning rate "
-                             f"in {logged} (tensorboard --logdir DIR)")
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        default=1,
+        choices=(0, 1, 2),
+        help=f"0: warnings only; 1: {progress} (default); 2: also Keras progress bars and every TensorFlow log line",
+    )
+    parser.add_argument(
+        "--tensorboard",
+        default=None,
+        metavar="DIR",
+        help=f"TensorBoard logs of every trained network: per-epoch loss, accuracy and learning rate "
+        f"in {logged} (tensorboard --logdir DIR)",
+    )
 
 
 def split_list(value):
@@ -57,8 +82,11 @@ def split_list(value):
 
 
 def setup_logging(verbose=1):
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
     if verbose >= 2:  # ser_keras.cli quieted TensorFlow and Keras on import; let them speak
         console.restore_output()
 
@@ -82,10 +110,12 @@ def interruptible(main):
     folder: Ctrl-C or SIGTERM while it runs prints one line, how many units are done and the
     command that resumes the run (:func:`resume_command`), and exits 130 or 143 without a
     traceback (:func:`ser_keras.console.plain_interrupts`)."""
+
     @functools.wraps(main)
     def run(argv=None):
         with console.plain_interrupts(resume_command(argv)):
             return main(argv)
+
     return run
 
 
@@ -109,8 +139,10 @@ def print_finished(record_out, metrics, started):
         shown.append(line)
     sys.stdout.write("\n".join(shown).rstrip() + "\n")
     extra = ["comparisons.csv"] if metrics.get("comparisons") else []
-    print(f"\nwrote {record_out}/: metrics.json, results.csv, predictions.csv, {', '.join([*extra, 'table.md'])} "
-          f"(paired comparisons and notes in table.md); wall time {time.time() - started:.1f} s")
+    print(
+        f"\nwrote {record_out}/: metrics.json, results.csv, predictions.csv, {', '.join([*extra, 'table.md'])} "
+        f"(paired comparisons and notes in table.md); wall time {time.time() - started:.1f} s"
+    )
 
 
 # Config fields that select what runs or how it is reported, not what a trained number is:
@@ -124,29 +156,50 @@ def identity_settings(config):
     return {key: value for key, value in dataclasses.asdict(config).items() if key not in NOT_IDENTITY}
 
 
-def open_run(parser, args, *, script, corpus, label_view, protocol, budget, config, argv=None, hparam_files=(),
-             **recorded):
+def open_run(
+    parser, args, *, script, corpus, label_view, protocol, budget, config, argv=None, hparam_files=(), **recorded
+):
     """The :class:`~ser_keras.runs.RunRecord` of a script run, bound to its fingerprint; a
     folder of another identity (or finished without ``--resume``) exits 2 with the reason.
     ``recorded``: the script's own settings (e.g. the file or run folder it reads), written
     to ``config.json`` and part of the fingerprint; ``argv`` (default ``sys.argv[1:]``) goes to
     ``config.json`` so that tools/merge_runs.py can finish a merged run with the same command."""
-    fingerprint = run_fingerprint(script=script, corpus=corpus, label_view=label_view, protocol=protocol,
-                                  budget=budget, seed=config.seed, settings={**identity_settings(config), **recorded},
-                                  hparam_files=hparam_files)
+    fingerprint = run_fingerprint(
+        script=script,
+        corpus=corpus,
+        label_view=label_view,
+        protocol=protocol,
+        budget=budget,
+        seed=config.seed,
+        settings={**identity_settings(config), **recorded},
+        hparam_files=hparam_files,
+    )
     try:
-        return RunRecord(args.out, script=script, fingerprint=fingerprint, corpus=corpus, resume=args.resume,
-                         config={**dataclasses.asdict(config), "corpus": corpus.spec, **recorded,
-                                 "argv": list(sys.argv[1:] if argv is None else argv)})
+        return RunRecord(
+            args.out,
+            script=script,
+            fingerprint=fingerprint,
+            corpus=corpus,
+            resume=args.resume,
+            config={
+                **dataclasses.asdict(config),
+                "corpus": corpus.spec,
+                **recorded,
+                "argv": list(sys.argv[1:] if argv is None else argv),
+            },
+        )
     except (FileExistsError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")
 
 
 def add_precision_flag(parser):
-    parser.add_argument("--mixed-precision", action="store_true",
-                        help="train in mixed precision: bfloat16 where the hardware has it, else float16 with loss "
-                             "scaling; softmax outputs stay float32 (off by default: the papers trained in float32; "
-                             "recorded in the budget)")
+    parser.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        help="train in mixed precision: bfloat16 where the hardware has it, else float16 with loss "
+        "scaling; softmax outputs stay float32 (off by default: the papers trained in float32; "
+        "recorded in the budget)",
+    )
 
 
 def precision_budget(args, budget, *, loss_scaling=True):
@@ -159,6 +212,9 @@ def precision_budget(args, budget, *, loss_scaling=True):
         logging.getLogger("ser_keras").warning(
             "--mixed-precision: this machine has no GPU and its CPU computes no half-precision type natively (no "
             "AVX512_BF16/AMX/AVX512_FP16), so %s is emulated and trains slower than float32 "
-            "(python -m tools.bench.precision measures it).", policy)
-    return dataclasses.replace(budget, settings={**budget.settings, "precision": policy},
-                               words=f"{budget.words}, {policy} mixed precision")
+            "(python -m tools.bench.precision measures it).",
+            policy,
+        )
+    return dataclasses.replace(
+        budget, settings={**budget.settings, "precision": policy}, words=f"{budget.words}, {policy} mixed precision"
+    )

@@ -29,7 +29,9 @@ def main(argv=None):
     # Plain strings, not cli.common.split_list: common loads TensorFlow, which reading two
     # CSV files does not need (1.4 s instead of 12 s to start).
     parser.add_argument("--rows", default=None, help="comma-separated rows (default: all shared)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random sign flips with more than 12 speakers (default 0)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the random sign flips with more than 12 speakers (default 0)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="folder for comparison.md and comparisons.csv")
     args = parser.parse_args(argv)
     rows = None if args.rows is None else [row.strip() for row in args.rows.split(",") if row.strip()]

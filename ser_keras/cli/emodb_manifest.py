@@ -29,8 +29,15 @@ from ser_keras.io import write_text
 # The checkout sits beside shared/ (ser_keras/cli/ -> ser_keras/ -> checkout -> its parent).
 DEFAULT_EMODB = Path(__file__).resolve().parents[3] / "shared" / "data" / "emodb" / "wav"
 # (valence, arousal) per normalised EmoDB label on the 1-5 scale (see module docstring).
-VALENCE_AROUSAL = {"ang": (2, 5), "hap": (5, 4), "neu": (3, 3), "sad": (1, 2), "bor": (2, 1),
-                   "fea": (1, 4), "dis": (1, 3)}
+VALENCE_AROUSAL = {
+    "ang": (2, 5),
+    "hap": (5, 4),
+    "neu": (3, 3),
+    "sad": (1, 2),
+    "bor": (2, 1),
+    "fea": (1, 4),
+    "dis": (1, 3),
+}
 COLUMNS = ("path", "speaker", "label", "session", "valence", "arousal", "gender")
 
 
@@ -43,8 +50,9 @@ def manifest_text(emodb_folder):
     counts = collections.Counter()
     for utterance in corpus.utterances:
         valence, arousal = VALENCE_AROUSAL[utterance.label]
-        writer.writerow([utterance.path, utterance.speaker, utterance.label, "", valence, arousal,
-                         utterance.gender or ""])
+        writer.writerow(
+            [utterance.path, utterance.speaker, utterance.label, "", valence, arousal, utterance.gender or ""]
+        )
         counts[utterance.label] += 1
     return buffer.getvalue(), dict(counts)
 
@@ -59,6 +67,8 @@ def main(argv=None):
     except ValueError as error:
         parser.exit(2, f"error: {error}\n")
     write_text(args.out, text)
-    summary = ", ".join(f"{label} {n} (v{VALENCE_AROUSAL[label][0]} a{VALENCE_AROUSAL[label][1]})"
-                        for label, n in sorted(counts.items()))
+    summary = ", ".join(
+        f"{label} {n} (v{VALENCE_AROUSAL[label][0]} a{VALENCE_AROUSAL[label][1]})"
+        for label, n in sorted(counts.items())
+    )
     print(f"wrote {args.out}: {sum(counts.values())} utterances; {summary}")

@@ -28,8 +28,12 @@ def main(argv=None):
     turns = plan_corpus(args.size, seed=args.seed)
     counts = collections.Counter(turn.code for turn in turns)
     hours = sum(turn.n_samples for turn in turns) / SAMPLE_RATE / 3600
-    print(f"{root}: {len(turns)} turns, {hours:.2f} h of audio, "
-          f"{len({turn.speaker for turn in turns})} speakers, written in {wall:.1f} s")
+    print(
+        f"{root}: {len(turns)} turns, {hours:.2f} h of audio, "
+        f"{len({turn.speaker for turn in turns})} speakers, written in {wall:.1f} s"
+    )
     print("  " + "  ".join(f"{code} {counts[code]}" for code in CODES))
-    four_class = {code: counts[code] for code in ("ang", "neu", "sad")} | {"hap (hap+exc)": counts["hap"] + counts["exc"]}
+    four_class = {code: counts[code] for code in ("ang", "neu", "sad")} | {
+        "hap (hap+exc)": counts["hap"] + counts["exc"]
+    }
     print("  four-class view: " + ", ".join(f"{name} {count}" for name, count in four_class.items()))

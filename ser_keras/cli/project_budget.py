@@ -12,11 +12,18 @@ training pool, split 80:20 for tuning. Writes <out>/budget.json.
 
 import argparse
 
+from ser_keras.experiments.networks import NETWORKS
 from ser_keras.io import write_json
 from ser_keras.models.elor import ElorConfig
-from ser_keras.tuning.budget import (GPU_PEAK_TFLOPS, forward_flops, gpu_days, mean_step_flops,
-                                     measure_step_throughput, split_head_step_flops, trial_flops)
-from ser_keras.experiments.networks import NETWORKS
+from ser_keras.tuning.budget import (
+    GPU_PEAK_TFLOPS,
+    forward_flops,
+    gpu_days,
+    mean_step_flops,
+    measure_step_throughput,
+    split_head_step_flops,
+    trial_flops,
+)
 from ser_keras.tuning.spaces import ELOR_SPACE
 
 PAPER_DAYS = 49.0
@@ -37,12 +44,20 @@ def main(argv=None):
     pool = args.samples * 9 // 10
     train, validation = pool - round(pool * 0.2), round(pool * 0.2)
     step, forward, mean_step = split_head_step_flops(config), forward_flops(config), mean_step_flops(ELOR_SPACE)
-    report = {"forward_gflop_per_sample": forward / 1e9, "step_gflop_per_sample": step / 1e9,
-              "mean_space_step_gflop_per_sample": mean_step / 1e9, "train_samples": train,
-              "validation_samples": validation, "trials": args.trials, "epochs": args.epochs,
-              "utilisation": args.utilisation}
-    print(f"ELoR centre: forward {forward / 1e9:.2f} GFLOP/sample; split-head step {step / 1e9:.1f} GFLOP/sample "
-          f"(mean over the search space {mean_step / 1e9:.1f})")
+    report = {
+        "forward_gflop_per_sample": forward / 1e9,
+        "step_gflop_per_sample": step / 1e9,
+        "mean_space_step_gflop_per_sample": mean_step / 1e9,
+        "train_samples": train,
+        "validation_samples": validation,
+        "trials": args.trials,
+        "epochs": args.epochs,
+        "utilisation": args.utilisation,
+    }
+    print(
+        f"ELoR centre: forward {forward / 1e9:.2f} GFLOP/sample; split-head step {step / 1e9:.1f} GFLOP/sample "
+        f"(mean over the search space {mean_step / 1e9:.1f})"
+    )
     if args.measure_steps:
         rate = measure_step_throughput(config, batch_size=args.batch_size, steps=args.measure_steps)
         report.update(cpu_samples_per_s=rate, cpu_gflops=rate * step / 1e9)
@@ -50,14 +65,18 @@ def main(argv=None):
     total = args.trials * trial_flops(config, epochs=args.epochs, train_samples=train, validation_samples=validation)
     mean_total = total * mean_step / step
     report["search_pflop"] = {"centre": total / 1e15, "space_mean": mean_total / 1e15}
-    print(f"{args.trials} trials x {args.epochs} epochs x {train} train + {validation} val samples: "
-          f"{total / 1e15:.0f} PFLOP at the centre, {mean_total / 1e15:.0f} PFLOP for the space's mean trial")
+    print(
+        f"{args.trials} trials x {args.epochs} epochs x {train} train + {validation} val samples: "
+        f"{total / 1e15:.0f} PFLOP at the centre, {mean_total / 1e15:.0f} PFLOP for the space's mean trial"
+    )
     report["projection_days"] = {}
     for gpu, peak in GPU_PEAK_TFLOPS.items():
         days = (gpu_days(total, peak, args.utilisation), gpu_days(mean_total, peak, args.utilisation))
         report["projection_days"][gpu] = {"centre": days[0], "space_mean": days[1]}
-        print(f"  {gpu:24s} at {args.utilisation:.0%} of {peak:6.1f} TFLOPS: {days[0]:7.2f} days "
-              f"(space mean {days[1]:7.2f}); paper {PAPER_DAYS:.0f} days on a GTX 1080")
+        print(
+            f"  {gpu:24s} at {args.utilisation:.0%} of {peak:6.1f} TFLOPS: {days[0]:7.2f} days "
+            f"(space mean {days[1]:7.2f}); paper {PAPER_DAYS:.0f} days on a GTX 1080"
+        )
     implied = PAPER_DAYS / gpu_days(mean_total / args.epochs, GPU_PEAK_TFLOPS["GTX 1080 fp32"], args.utilisation)
     report["paper_implied_epochs_per_trial"] = implied
     print(f"49 days on a GTX 1080 at {args.utilisation:.0%} = {implied:.0f} epochs of the mean trial")

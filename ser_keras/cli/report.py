@@ -24,8 +24,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path, help="finished run folders, in the report's order")
     parser.add_argument("--out", type=Path, required=True, help="folder for report.html, report.md and figures/")
-    parser.add_argument("--mixed-corpora", action="store_true",
-                        help="report runs of different corpora together (refused by default)")
+    parser.add_argument(
+        "--mixed-corpora", action="store_true", help="report runs of different corpora together (refused by default)"
+    )
     args = parser.parse_args(argv)
     try:
         written = write_report(args.runs, args.out, mixed_corpora=args.mixed_corpora)

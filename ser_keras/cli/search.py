@@ -11,7 +11,6 @@ import argparse
 import json
 import sys
 import time
-
 from pathlib import Path
 
 from ser_keras.cli.common import add_output_flags, open_corpus, setup_logging, split_list
@@ -24,37 +23,72 @@ from ser_keras.tuning.search import TUNERS, make_strategy, role, run_search
 
 # The split-head loop has no loss scaling, so its mixed policy is bfloat16 (float32's range);
 # the MLP trains with model.fit, whose compile wraps float16 in a LossScaleOptimizer.
-MIXED_POLICIES = {"elor": "mixed_bfloat16", "lom": "mixed_bfloat16", "ftr": "mixed_bfloat16",
-                  "short_mlp": "mixed_float16"}
+MIXED_POLICIES = {
+    "elor": "mixed_bfloat16",
+    "lom": "mixed_bfloat16",
+    "ftr": "mixed_bfloat16",
+    "short_mlp": "mixed_float16",
+}
 
 
 def search_parser(description, *, network, default_trials, default_epochs):
     """Parser with the flags every search script accepts."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", default=DEFAULT_CORPUS,
-                        help=f"synthetic:{{tiny,small,full}}, iemocap:PATH, emodb:PATH, manifest:PATH.csv "
-                             f"(default: {DEFAULT_CORPUS})")
-    parser.add_argument("--out", default=f"runs/search_{network}",
-                        help="search folder; rerunning with the same folder resumes (default: %(default)s)")
+    parser.add_argument(
+        "--corpus",
+        default=DEFAULT_CORPUS,
+        help=f"synthetic:{{tiny,small,full}}, iemocap:PATH, emodb:PATH, manifest:PATH.csv (default: {DEFAULT_CORPUS})",
+    )
+    parser.add_argument(
+        "--out",
+        default=f"runs/search_{network}",
+        help="search folder; rerunning with the same folder resumes (default: %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, the tuner and every trial (default: 0)")
     parser.add_argument("--quick", action="store_true", help="tiny budget for a CPU smoke run (2 trials, 1 epoch)")
-    parser.add_argument("--trials", type=int, default=None,
-                        help=f"trial budget (default: the paper's {default_trials}; ignored by hyperband)")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help=f"epoch cap per trial (default: {default_epochs}; hyperband: its longest trials)")
+    parser.add_argument(
+        "--trials",
+        type=int,
+        default=None,
+        help=f"trial budget (default: the paper's {default_trials}; ignored by hyperband)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"epoch cap per trial (default: {default_epochs}; hyperband: its longest trials)",
+    )
     parser.add_argument("--tuner", choices=TUNERS, default="bayesian", help="keras-tuner oracle (default: bayesian)")
-    parser.add_argument("--fold", default=None, help="fold whose training pool is split 80:20 (default: the first); "
-                                                     "its values then serve every fold (the papers' protocol)")
-    parser.add_argument("--outer-folds", default=None, metavar="all|LIST",
-                        help="nested protocol: one search per outer fold (all, or comma-separated names) on that "
-                             "fold's training pool only, into OUT/<fold>/; pass OUT to --hparams / --mlp-hparams")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue a stopped search (finished trials and folds are kept; rerunning the same "
-                             "command continues it too)")
-    parser.add_argument("--distribute", choices=("mirrored",), default=None,
-                        help="train each trial with tf.distribute.MirroredStrategy over every local GPU")
-    parser.add_argument("--mixed-precision", action="store_true",
-                        help=f"mixed precision on GPUs ({MIXED_POLICIES[network]}); softmax outputs stay float32")
+    parser.add_argument(
+        "--fold",
+        default=None,
+        help="fold whose training pool is split 80:20 (default: the first); "
+        "its values then serve every fold (the papers' protocol)",
+    )
+    parser.add_argument(
+        "--outer-folds",
+        default=None,
+        metavar="all|LIST",
+        help="nested protocol: one search per outer fold (all, or comma-separated names) on that "
+        "fold's training pool only, into OUT/<fold>/; pass OUT to --hparams / --mlp-hparams",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a stopped search (finished trials and folds are kept; rerunning the same "
+        "command continues it too)",
+    )
+    parser.add_argument(
+        "--distribute",
+        choices=("mirrored",),
+        default=None,
+        help="train each trial with tf.distribute.MirroredStrategy over every local GPU",
+    )
+    parser.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        help=f"mixed precision on GPUs ({MIXED_POLICIES[network]}); softmax outputs stay float32",
+    )
     add_output_flags(parser, progress="progress", logged="DIR/[<fold>/]trial_<id>")
     parser.set_defaults(network=network, default_trials=default_trials, default_epochs=default_epochs)
     return parser
@@ -95,19 +129,36 @@ def search_folds(args, data, hypermodel_of, *, trials, epochs):
     for fold, out in targets:
         hypermodel, settings, fixed = hypermodel_of(fold)
         started = time.time()
-        settings = {**settings, "quick": args.quick, "epochs": epochs, "outer_fold": bool(args.outer_folds),
-                    "budget": {"trials": trials, "epochs": epochs, "quick": args.quick}}
-        result = run_search(hypermodel, out=out, network=args.network, tuner=args.tuner, trials=trials,
-                            epochs=epochs, seed=args.seed, strategy=make_strategy(args.distribute), settings=settings,
-                            fixed=fixed, verbose=args.verbose,
-                            tensorboard=f"{args.tensorboard}/{fold.name}" if args.tensorboard else None)
+        settings = {
+            **settings,
+            "quick": args.quick,
+            "epochs": epochs,
+            "outer_fold": bool(args.outer_folds),
+            "budget": {"trials": trials, "epochs": epochs, "quick": args.quick},
+        }
+        result = run_search(
+            hypermodel,
+            out=out,
+            network=args.network,
+            tuner=args.tuner,
+            trials=trials,
+            epochs=epochs,
+            seed=args.seed,
+            strategy=make_strategy(args.distribute),
+            settings=settings,
+            fixed=fixed,
+            verbose=args.verbose,
+            tensorboard=f"{args.tensorboard}/{fold.name}" if args.tensorboard else None,
+        )
         if result is None:
             print(f"{fold.name}: worker finished; results are written by the chief ({time.time() - started:.1f} s)")
             continue
         objective = result["objective"]
-        print(f"{fold.name}: best trial {result['trial_id']} of {result['trials']}: {objective['name']} "
-              f"{objective['value']:.4f} {json.dumps(result['hparams'])} -> {out}/best_hparams.json "
-              f"({role()}; {time.time() - started:.1f} s)")
+        print(
+            f"{fold.name}: best trial {result['trial_id']} of {result['trials']}: {objective['name']} "
+            f"{objective['value']:.4f} {json.dumps(result['hparams'])} -> {out}/best_hparams.json "
+            f"({role()}; {time.time() - started:.1f} s)"
+        )
     if args.outer_folds:
         write_summary(Path(args.out), names)
 
@@ -120,10 +171,19 @@ def write_summary(out, folds):
         best = out / name / "best_hparams.json"
         if best.exists():
             result = read_json(best)
-            searched[name] = {"hparams": result["hparams"], "objective": result["objective"],
-                              "trials": result["trials"]}
-    write_json(out / "summary.json", {"protocol": "per outer fold (nested)", "folds": searched,
-                                      "missing": [name for name in folds if name not in searched]})
+            searched[name] = {
+                "hparams": result["hparams"],
+                "objective": result["objective"],
+                "trials": result["trials"],
+            }
+    write_json(
+        out / "summary.json",
+        {
+            "protocol": "per outer fold (nested)",
+            "folds": searched,
+            "missing": [name for name in folds if name not in searched],
+        },
+    )
 
 
 def exit_on_error(main):
@@ -140,10 +200,15 @@ def run_elor_family_search(description, network, argv=None):
     from ser_keras.experiments.data import ElorData  # data preparation pulls in openSMILE
     from ser_keras.tuning.tasks import elor_hypermodel
 
-    parser = search_parser(description, network=network, default_trials=NETWORKS[network].paper_trials,
-                           default_epochs=30)
-    parser.add_argument("--patience", type=int, default=5,
-                        help="early stopping: epochs without a lower summed validation loss (default: 5)")
+    parser = search_parser(
+        description, network=network, default_trials=NETWORKS[network].paper_trials, default_epochs=30
+    )
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=5,
+        help="early stopping: epochs without a lower summed validation loss (default: 5)",
+    )
     args = parser.parse_args(argv)
     trials, epochs = prepare(args)
     corpus = open_corpus(parser, args.corpus)
@@ -151,8 +216,21 @@ def run_elor_family_search(description, network, argv=None):
     def search():
         patience = 1 if args.quick else args.patience
         data = ElorData(corpus, seed=args.seed, verbose=args.verbose)
-        search_folds(args, data, lambda fold: elor_hypermodel(data, network, fold, seed=args.seed, quick=args.quick,
-                                                              epochs=epochs, patience=patience, verbose=args.verbose),
-                     trials=trials, epochs=epochs)
+        search_folds(
+            args,
+            data,
+            lambda fold: elor_hypermodel(
+                data,
+                network,
+                fold,
+                seed=args.seed,
+                quick=args.quick,
+                epochs=epochs,
+                patience=patience,
+                verbose=args.verbose,
+            ),
+            trials=trials,
+            epochs=epochs,
+        )
 
     return exit_on_error(search)

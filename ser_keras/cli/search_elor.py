@@ -12,7 +12,6 @@ validation accuracies. --quick: 2 trials of 1 epoch with Table 5's small quick n
 box / on several" for multi-GPU and chief/worker runs.
 """
 
-
 from ser_keras.cli.search import run_elor_family_search
 
 

@@ -9,7 +9,6 @@ split; objective: mean of the two heads' validation accuracies. Rerun with the s
 to resume. ELoR+FTR is not searched (the paper combined ELoR's and FTR's values).
 """
 
-
 from ser_keras.cli.search import run_elor_family_search
 
 

@@ -9,7 +9,6 @@ Trials run the split-head training on the first fold's 80:20 split; objective: m
 two heads' validation accuracies. Rerun with the same --out to resume.
 """
 
-
 from ser_keras.cli.search import run_elor_family_search
 
 

@@ -10,7 +10,6 @@ on its 20 % validation split. Writes best_hparams.json
 ({"hparams": {"hidden_layers": [...]}}), trials.csv and the resumable tuner/ folder.
 """
 
-
 from ser_keras.cli.common import open_corpus
 from ser_keras.cli.search import exit_on_error, prepare, search_folds, search_parser
 from ser_keras.experiments.data import ShortData
@@ -19,8 +18,12 @@ from ser_keras.tuning.tasks import short_mlp_hypermodel
 
 def main(argv=None):
     parser = search_parser(__doc__, network="short_mlp", default_trials=12, default_epochs=None)
-    parser.add_argument("--source", choices=("compare", "egemaps"), default="compare",
-                        help="LLD set: ComParE_2016 LLD+deltas (130) or eGeMAPS LLDs (23)")
+    parser.add_argument(
+        "--source",
+        choices=("compare", "egemaps"),
+        default="compare",
+        help="LLD set: ComParE_2016 LLD+deltas (130) or eGeMAPS LLDs (23)",
+    )
     args = parser.parse_args(argv)
     trials, epochs = prepare(args)
     corpus = open_corpus(parser, args.corpus)
@@ -29,8 +32,15 @@ def main(argv=None):
         data = ShortData(corpus, seed=args.seed, verbose=args.verbose)
 
         def hypermodel_of(fold):
-            hypermodel, settings = short_mlp_hypermodel(data, fold, source=args.source, seed=args.seed,
-                                                        quick=args.quick, max_epochs=epochs, verbose=args.verbose)
+            hypermodel, settings = short_mlp_hypermodel(
+                data,
+                fold,
+                source=args.source,
+                seed=args.seed,
+                quick=args.quick,
+                max_epochs=epochs,
+                verbose=args.verbose,
+            )
             return hypermodel, settings, None
 
         search_folds(args, data, hypermodel_of, trials=trials, epochs=epochs)

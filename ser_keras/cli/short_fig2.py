@@ -11,7 +11,6 @@ and checks the paper's claims (SubSeg emphasises 1-4 kHz; Seg lower frequencies;
 Writes fig2_subseg.png and fig2_seg.png. Without --models the two CNN rows are trained first.
 """
 
-
 from ser_keras.cli.analysis import analysis_parser, open_short_analysis
 from ser_keras.cli.common import interruptible, print_finished
 from ser_keras.experiments.analysis_short import finish_short, value_row
@@ -30,21 +29,40 @@ def main(argv=None):
     for kind, name in NAMES.items():
         curves = analysis.frequency_responses(kind)
         path = analysis.record.out / f"fig2_{kind}.png"
-        save_frequency_responses(path, {f"model {fold}": curve for fold, curve in curves.items()},
-                                 title=f"{name}: cumulative frequency response of conv1")
+        save_frequency_responses(
+            path,
+            {f"model {fold}": curve for fold, curve in curves.items()},
+            title=f"{name}: cumulative frequency response of conv1",
+        )
         figures.append(path.name)
         summary = summaries[kind] = frequency_summary(curves)
-        rows.append(value_row(f"fig2_{kind}_centroid_hz", name, "Hz", summary["centroid_hz"],
-                              classifier="response centroid"))
+        rows.append(
+            value_row(f"fig2_{kind}_centroid_hz", name, "Hz", summary["centroid_hz"], classifier="response centroid")
+        )
         for (low, high), level in zip(DEFAULT_BANDS, summary["band_levels"]):
-            rows.append(value_row(f"fig2_{kind}_level_{low}_{high}hz", name, "relative level", level,
-                                  classifier=f"mean response {low}-{high} Hz / overall mean"))
-        print(f"{name}: dominant band {summary['dominant_band_hz'][0]}-{summary['dominant_band_hz'][1]} Hz, "
-              f"centroid {summary['centroid_hz']:.0f} Hz, per fold {summary['fold_dominant_bands']}")
-    metrics = finish_short(analysis, rows, claims=frequency_claims(summaries),
-                           extra={"frequency": summaries, "figures": figures},
-                           title="SHORT Fig. 2 — first-layer cumulative frequency response",
-                           notes=["Band levels: mean response per bin inside the band divided by the mean over "
-                                  "0-8 kHz (flat response = 1); the dominant band has the highest level.",
-                                  f"Figures: {', '.join(figures)}."])
+            rows.append(
+                value_row(
+                    f"fig2_{kind}_level_{low}_{high}hz",
+                    name,
+                    "relative level",
+                    level,
+                    classifier=f"mean response {low}-{high} Hz / overall mean",
+                )
+            )
+        print(
+            f"{name}: dominant band {summary['dominant_band_hz'][0]}-{summary['dominant_band_hz'][1]} Hz, "
+            f"centroid {summary['centroid_hz']:.0f} Hz, per fold {summary['fold_dominant_bands']}"
+        )
+    metrics = finish_short(
+        analysis,
+        rows,
+        claims=frequency_claims(summaries),
+        extra={"frequency": summaries, "figures": figures},
+        title="SHORT Fig. 2 — first-layer cumulative frequency response",
+        notes=[
+            "Band levels: mean response per bin inside the band divided by the mean over "
+            "0-8 kHz (flat response = 1); the dominant band has the highest level.",
+            f"Figures: {', '.join(figures)}.",
+        ],
+    )
     print_finished(analysis.record.out, metrics, started)

@@ -12,10 +12,9 @@ better for happy and sad, ComParE for neutral and angry; SubSeg's best class sad
 happy on relevance; ComParE on SubSeg-Rel more even). Writes fig3_{a,b,c,d}_*.png.
 """
 
-
-from ser_keras.data.labels import FOUR_CLASSES
 from ser_keras.cli.analysis import analysis_parser, open_short_analysis
 from ser_keras.cli.common import interruptible, print_finished
+from ser_keras.data.labels import FOUR_CLASSES
 from ser_keras.experiments.analysis_short import finish_short, value_row
 from ser_keras.experiments.analysis_short_summaries import confusion_claims
 from ser_keras.plots import save_confusion_matrix
@@ -24,14 +23,20 @@ from ser_keras.plots import save_confusion_matrix
 @interruptible
 def main(argv=None):
     parser = analysis_parser(__doc__, "short_fig3", paper="short")
-    parser.add_argument("--compare-classifier", choices=("svm", "rf"), default="svm",
-                        help="classifier of the ComParE panels [a], [b] (default: svm)")
+    parser.add_argument(
+        "--compare-classifier",
+        choices=("svm", "rf"),
+        default="svm",
+        help="classifier of the ComParE panels [a], [b] (default: svm)",
+    )
     args, analysis, started = open_short_analysis(parser, argv, "short_fig3")
     clf = args.compare_classifier
-    systems = {"compare_raw": ("a", f"compare_func_{clf}", f"ComParE {clf.upper()} on raw audio"),
-               "compare_rel": ("b", f"rel_subseg_compare_{clf}", f"ComParE {clf.upper()} on SubSeg-Rel"),
-               "subseg_raw": ("c", "raw_subseg_cnn", "Raw SubSeg CNN on raw audio"),
-               "subseg_rel": ("d", "rel_subseg_cnn", "SubSeg CNN on SubSeg-Rel")}
+    systems = {
+        "compare_raw": ("a", f"compare_func_{clf}", f"ComParE {clf.upper()} on raw audio"),
+        "compare_rel": ("b", f"rel_subseg_compare_{clf}", f"ComParE {clf.upper()} on SubSeg-Rel"),
+        "subseg_raw": ("c", "raw_subseg_cnn", "Raw SubSeg CNN on raw audio"),
+        "subseg_rel": ("d", "rel_subseg_cnn", "SubSeg CNN on SubSeg-Rel"),
+    }
     rows, predictions = analysis.rows([row_id for _, row_id, _ in systems.values()])
     recalls, figures = {}, []
     for key, (panel, row_id, title) in systems.items():
@@ -42,15 +47,31 @@ def main(argv=None):
         save_confusion_matrix(path, matrix, analysis.classes, title=f"[{panel}] {title}")
         figures.append(path.name)
         for label, recall in zip(analysis.classes, recalls[key]):
-            rows.append(value_row(f"fig3_{key}_{label}_recall", title, "recall (%)",
-                                  None if recall is None else 100 * recall, classifier=f"class {label}"))
-        print(f"[{panel}] {title}: " + ", ".join(f"{c} {'n/a' if r is None else f'{100 * r:.1f}'}"
-                                                 for c, r in zip(analysis.classes, recalls[key])))
+            rows.append(
+                value_row(
+                    f"fig3_{key}_{label}_recall",
+                    title,
+                    "recall (%)",
+                    None if recall is None else 100 * recall,
+                    classifier=f"class {label}",
+                )
+            )
+        print(
+            f"[{panel}] {title}: "
+            + ", ".join(
+                f"{c} {'n/a' if r is None else f'{100 * r:.1f}'}" for c, r in zip(analysis.classes, recalls[key])
+            )
+        )
     four_class = set(FOUR_CLASSES) <= set(analysis.classes)
     claims = confusion_claims(recalls, list(analysis.classes)) if four_class else []
-    metrics = finish_short(analysis, rows, predictions=predictions, claims=claims,
-                           extra={"recalls": recalls, "figures": figures},
-                           title="SHORT Fig. 3 — per-class recall (%) of four systems",
-                           notes=[f"Figures: {', '.join(figures)} (rows: true class, cells: % of the row)."]
-                           + ([] if four_class else ["Claims need the four-class view; not checked."]))
+    metrics = finish_short(
+        analysis,
+        rows,
+        predictions=predictions,
+        claims=claims,
+        extra={"recalls": recalls, "figures": figures},
+        title="SHORT Fig. 3 — per-class recall (%) of four systems",
+        notes=[f"Figures: {', '.join(figures)} (rows: true class, cells: % of the row)."]
+        + ([] if four_class else ["Claims need the four-class view; not checked."]),
+    )
     print_finished(analysis.record.out, metrics, started)

@@ -26,9 +26,14 @@ def main(argv=None):
     _, analysis, started = open_short_analysis(parser, argv, "short_table3")
     rows, predictions = analysis.rows([*CONTEXT_ROWS, *TABLE3_IDS])
     metrics = finish_short(
-        analysis, rows, predictions=predictions,
+        analysis,
+        rows,
+        predictions=predictions,
         title="SHORT Table 3 — UAR (%) on relevance signals, ours beside the paper's (Table-1 rows for context)",
-        notes=["Relevance signals scaled to peak 0.9 per signal before openSMILE / int16 storage "
-               "(gradients have no natural scale; CNN windows are z-normalised anyway).",
-               "Validation (model selection) uses ground-truth-class relevance, like training."])
+        notes=[
+            "Relevance signals scaled to peak 0.9 per signal before openSMILE / int16 storage "
+            "(gradients have no natural scale; CNN windows are z-normalised anyway).",
+            "Validation (model selection) uses ground-truth-class relevance, like training.",
+        ],
+    )
     print_finished(analysis.record.out, metrics, started)

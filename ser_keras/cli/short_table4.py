@@ -14,10 +14,10 @@ top_features.csv and top_features.md beside the run record.
 import csv
 import io
 
-from ser_keras.experiments.analysis_short_summaries import TABLE4_PAPER, importance_claims, importance_summary
 from ser_keras.cli.analysis import analysis_parser, open_short_analysis
 from ser_keras.cli.common import interruptible, print_finished
 from ser_keras.experiments.analysis_short import TABLE4_SOURCES, finish_short, value_row
+from ser_keras.experiments.analysis_short_summaries import TABLE4_PAPER, importance_claims, importance_summary
 from ser_keras.interpret import GROUPS
 from ser_keras.io import write_text
 
@@ -30,13 +30,27 @@ def _tables(summaries):
     writer.writerow(["input", "rank", "index", "name", "group", "importance"])
     lines = ["## SHORT Table 4 — top-10 RF importances (fold mean)", ""]
     for key, summary in summaries.items():
-        lines += [f"### {INPUTS[key]}", "", "| rank | F-index | openSMILE name | group | importance |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            f"### {INPUTS[key]}",
+            "",
+            "| rank | F-index | openSMILE name | group | importance |",
+            "|---|---|---|---|---|",
+        ]
         for feature in summary["top"]:
-            writer.writerow([key, feature["rank"], feature["index"], feature["name"], feature["group"],
-                             f"{feature['importance']:.6f}"])
-            lines.append(f"| {feature['rank']} | {feature['index']} | {feature['name']} | {feature['group']} | "
-                         f"{feature['importance']:.5f} |")
+            writer.writerow(
+                [
+                    key,
+                    feature["rank"],
+                    feature["index"],
+                    feature["name"],
+                    feature["group"],
+                    f"{feature['importance']:.6f}",
+                ]
+            )
+            lines.append(
+                f"| {feature['rank']} | {feature['index']} | {feature['name']} | {feature['group']} | "
+                f"{feature['importance']:.5f} |"
+            )
         counts = ", ".join(f"{group} {count}" for group, count in summary["group_counts"].items() if count)
         lines += ["", f"Groups: {counts}; spectral {summary['spectral']}/10, cepstral {summary['cepstral']}/10.", ""]
     return buffer.getvalue(), "\n".join(lines)
@@ -51,17 +65,31 @@ def main(argv=None):
     paper = {(key, kind): count for key, kind, count in TABLE4_PAPER}
     for key, summary in summaries.items():
         for kind in ("spectral", "cepstral"):
-            rows.append(value_row(f"table4_{key}_{kind}_count", f"ComParE functionals of {INPUTS[key]}",
-                                  "count of top 10", summary[kind], paper=paper.get((key, kind)),
-                                  classifier=f"RF, {kind} groups"))
+            rows.append(
+                value_row(
+                    f"table4_{key}_{kind}_count",
+                    f"ComParE functionals of {INPUTS[key]}",
+                    "count of top 10",
+                    summary[kind],
+                    paper=paper.get((key, kind)),
+                    classifier=f"RF, {kind} groups",
+                )
+            )
     table_csv, table_md = _tables(summaries)
     out = analysis.record.out
     write_text(out / "top_features.csv", table_csv)
     write_text(out / "top_features.md", table_md + "\n")
     print(table_md)
-    metrics = finish_short(analysis, rows, predictions=predictions, claims=importance_claims(summaries),
-                           extra={"top_features": summaries, "groups": list(GROUPS)},
-                           title="SHORT Table 4 — RF feature importances: group counts and RF UAR",
-                           notes=["Top-10 lists with names: top_features.md / top_features.csv; spectral = "
-                                  "flux + harmonicity + slope + auditory + other spectral groups."])
+    metrics = finish_short(
+        analysis,
+        rows,
+        predictions=predictions,
+        claims=importance_claims(summaries),
+        extra={"top_features": summaries, "groups": list(GROUPS)},
+        title="SHORT Table 4 — RF feature importances: group counts and RF UAR",
+        notes=[
+            "Top-10 lists with names: top_features.md / top_features.csv; spectral = "
+            "flux + harmonicity + slope + auditory + other spectral groups."
+        ],
+    )
     print_finished(out, metrics, started)

@@ -16,8 +16,17 @@ networks); real corpora get the full protocol.
 
 import time
 
-from ser_keras.cli.common import (add_precision_flag, common_parser, interruptible, open_corpus, open_run,
-                                  precision_budget, print_finished, setup_logging, split_list)
+from ser_keras.cli.common import (
+    add_precision_flag,
+    common_parser,
+    interruptible,
+    open_corpus,
+    open_run,
+    precision_budget,
+    print_finished,
+    setup_logging,
+    split_list,
+)
 from ser_keras.console import RunProgress
 from ser_keras.experiments.data import ShortData
 from ser_keras.experiments.plugins import load_plugins
@@ -30,26 +39,48 @@ from ser_keras.seeding import seed_everything
 @interruptible
 def main(argv=None):
     parser = common_parser(__doc__, default_out="runs/table1")
-    parser.add_argument("--rows", default=None,
-                        help="comma-separated row ids (default: the paper's 12 and every plug-in row)")
-    parser.add_argument("--plugin", action="append", default=[], metavar="FILE.py|MODULE",
-                        help="a Python file, or a module from PYTHONPATH, that registers "
-                             "rows with ser_keras.register_row (repeatable; plug-ins installed under the "
-                             "entry-point group ser_keras.plugins load by themselves)")
-    parser.add_argument("--reference", default=DEFAULT_REFERENCE,
-                        help=f"row every other row is compared with (paired tests; default: {DEFAULT_REFERENCE}, "
-                             "the paper's best utterance-level system)")
-    parser.add_argument("--margin", type=float, default=DEFAULT_MARGIN, metavar="PP",
-                        help="non-inferiority margin of the claim that Raw SubSeg is on par with the reference, in "
-                             f"percentage points of UAR, fixed before the run (default {DEFAULT_MARGIN:g}: the spread "
-                             "of the paper's utterance-level systems; docs/statistics.md)")
+    parser.add_argument(
+        "--rows", default=None, help="comma-separated row ids (default: the paper's 12 and every plug-in row)"
+    )
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="FILE.py|MODULE",
+        help="a Python file, or a module from PYTHONPATH, that registers "
+        "rows with ser_keras.register_row (repeatable; plug-ins installed under the "
+        "entry-point group ser_keras.plugins load by themselves)",
+    )
+    parser.add_argument(
+        "--reference",
+        default=DEFAULT_REFERENCE,
+        help=f"row every other row is compared with (paired tests; default: {DEFAULT_REFERENCE}, "
+        "the paper's best utterance-level system)",
+    )
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=DEFAULT_MARGIN,
+        metavar="PP",
+        help="non-inferiority margin of the claim that Raw SubSeg is on par with the reference, in "
+        f"percentage points of UAR, fixed before the run (default {DEFAULT_MARGIN:g}: the spread "
+        "of the paper's utterance-level systems; docs/statistics.md)",
+    )
     parser.add_argument("--wav2vec2", default=None, help="local wav2vec2-base .safetensors for the BoAW(wav2vec2) rows")
-    parser.add_argument("--mlp-hparams", action="append", default=[], metavar="FILE|DIR",
-                        help="best_hparams.json of tuning/search_short_mlp.py (searched once, the paper's protocol) "
-                             "or the --out folder of a per-fold search: its depth/width replace the validation grid "
-                             "of the MLP row of its --source; repeat for compare and egemaps")
-    parser.add_argument("--allow-foreign-hparams", action="store_true",
-                        help="accept hyperparameters from a --quick search or another corpus (said in the table)")
+    parser.add_argument(
+        "--mlp-hparams",
+        action="append",
+        default=[],
+        metavar="FILE|DIR",
+        help="best_hparams.json of tuning/search_short_mlp.py (searched once, the paper's protocol) "
+        "or the --out folder of a per-fold search: its depth/width replace the validation grid "
+        "of the MLP row of its --source; repeat for compare and egemaps",
+    )
+    parser.add_argument(
+        "--allow-foreign-hparams",
+        action="store_true",
+        help="accept hyperparameters from a --quick search or another corpus (said in the table)",
+    )
     add_precision_flag(parser)
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
@@ -67,22 +98,54 @@ def main(argv=None):
     corpus = open_corpus(parser, args.corpus)
     run_budget = precision_budget(args, budget(corpus.kind, quick=args.quick))
     try:
-        data = ShortData(corpus, labels=args.labels, protocol=args.protocol, seed=args.seed,
-                         folds=split_list(args.folds), verbose=args.verbose, wav2vec2=args.wav2vec2)
-        mlp_hparams, hparam_files = load_mlp_hparams(args.mlp_hparams, rows, folds=[f.name for f in data.folds],
-                                                     corpus=corpus, quick=args.quick,
-                                                     allow_foreign=args.allow_foreign_hparams)
-        config = ShortConfig(seed=args.seed, budget=run_budget.name, labels=args.labels, protocol=data.protocol,
-                             rows=rows, folds=split_list(args.folds), verbose=args.verbose, mlp_hparams=mlp_hparams,
-                             reference=args.reference, margin=args.margin, plugins=plugins,
-                             wav2vec2_sha256=file_sha256(args.wav2vec2) if args.wav2vec2 else None,
-                             **run_budget.settings)
+        data = ShortData(
+            corpus,
+            labels=args.labels,
+            protocol=args.protocol,
+            seed=args.seed,
+            folds=split_list(args.folds),
+            verbose=args.verbose,
+            wav2vec2=args.wav2vec2,
+        )
+        mlp_hparams, hparam_files = load_mlp_hparams(
+            args.mlp_hparams,
+            rows,
+            folds=[f.name for f in data.folds],
+            corpus=corpus,
+            quick=args.quick,
+            allow_foreign=args.allow_foreign_hparams,
+        )
+        config = ShortConfig(
+            seed=args.seed,
+            budget=run_budget.name,
+            labels=args.labels,
+            protocol=data.protocol,
+            rows=rows,
+            folds=split_list(args.folds),
+            verbose=args.verbose,
+            mlp_hparams=mlp_hparams,
+            reference=args.reference,
+            margin=args.margin,
+            plugins=plugins,
+            wav2vec2_sha256=file_sha256(args.wav2vec2) if args.wav2vec2 else None,
+            **run_budget.settings,
+        )
     except (ValueError, OSError) as error:  # bad files and RunIdentityError: one line, exit 2
         parser.exit(2, f"error: {error}\n")
     seed_everything(config.seed)
-    record = open_run(parser, args, script="table1", corpus=corpus, label_view=args.labels, protocol=data.protocol,
-                      budget=run_budget, config=config, argv=argv, hparam_files=hparam_files,
-                      wav2vec2=args.wav2vec2)
+    record = open_run(
+        parser,
+        args,
+        script="table1",
+        corpus=corpus,
+        label_view=args.labels,
+        protocol=data.protocol,
+        budget=run_budget,
+        config=config,
+        argv=argv,
+        hparam_files=hparam_files,
+        wav2vec2=args.wav2vec2,
+    )
     try:
         with RunProgress(len(config.rows) * len(data.folds), title="table1", verbose=args.verbose) as progress:
             metrics = run_table1(data, config, record, progress=progress, tensorboard=args.tensorboard)

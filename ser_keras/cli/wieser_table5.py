@@ -19,8 +19,17 @@ slice) need a GPU. `--hparams FILE` takes tuned values (format: ser_keras/experi
 
 import time
 
-from ser_keras.cli.common import (add_precision_flag, common_parser, interruptible, open_corpus, open_run,
-                                  precision_budget, print_finished, setup_logging, split_list)
+from ser_keras.cli.common import (
+    add_precision_flag,
+    common_parser,
+    interruptible,
+    open_corpus,
+    open_run,
+    precision_budget,
+    print_finished,
+    setup_logging,
+    split_list,
+)
 from ser_keras.console import RunProgress
 from ser_keras.experiments.data import ElorData
 from ser_keras.experiments.elor import ElorExperimentConfig, budget, load_hparams, merge_hparams
@@ -35,18 +44,33 @@ from ser_keras.seeding import seed_everything
 @interruptible
 def main(argv=None):
     parser = common_parser(__doc__, default_out="runs/table5")
-    parser.add_argument("--networks", default=None,
-                        help=f"comma-separated networks (default: the paper's four, {','.join(PAPER_NETWORKS)}, "
-                             "and every plug-in network)")
-    parser.add_argument("--plugin", action="append", default=[], metavar="FILE.py|MODULE",
-                        help="a Python file, or a module from PYTHONPATH, that registers "
-                             "networks with ser_keras.register_network (repeatable; plug-ins installed under the "
-                             "entry-point group ser_keras.plugins load by themselves)")
-    parser.add_argument("--hparams", default=None, metavar="FILE|DIR",
-                        help="best_hparams.json of a tuning search (values chosen once on one fold, the paper's "
-                             "protocol), or the --out folder of a per-fold search (<fold>/best_hparams.json each)")
-    parser.add_argument("--allow-foreign-hparams", action="store_true",
-                        help="accept hyperparameters from a --quick search or another corpus (said in the table)")
+    parser.add_argument(
+        "--networks",
+        default=None,
+        help=f"comma-separated networks (default: the paper's four, {','.join(PAPER_NETWORKS)}, "
+        "and every plug-in network)",
+    )
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="FILE.py|MODULE",
+        help="a Python file, or a module from PYTHONPATH, that registers "
+        "networks with ser_keras.register_network (repeatable; plug-ins installed under the "
+        "entry-point group ser_keras.plugins load by themselves)",
+    )
+    parser.add_argument(
+        "--hparams",
+        default=None,
+        metavar="FILE|DIR",
+        help="best_hparams.json of a tuning search (values chosen once on one fold, the paper's "
+        "protocol), or the --out folder of a per-fold search (<fold>/best_hparams.json each)",
+    )
+    parser.add_argument(
+        "--allow-foreign-hparams",
+        action="store_true",
+        help="accept hyperparameters from a --quick search or another corpus (said in the table)",
+    )
     parser.add_argument("--evaluator", default="E2", help="evaluator whose A- lines give the labels (default: E2)")
     add_precision_flag(parser)
     args = parser.parse_args(argv)
@@ -65,22 +89,37 @@ def main(argv=None):
     settings = dict(run_budget.settings)
     protocol = args.protocol or "leave-one-speaker-out"
     try:
-        data = ElorData(corpus, evaluator=args.evaluator, protocol=protocol, seed=args.seed,
-                        folds=split_list(args.folds), verbose=args.verbose)
+        data = ElorData(
+            corpus,
+            evaluator=args.evaluator,
+            protocol=protocol,
+            seed=args.seed,
+            folds=split_list(args.folds),
+            verbose=args.verbose,
+        )
         fold_names = [fold.name for fold in data.folds]
         source, foreign, provenance = None, [], None
         if args.hparams:
-            source, foreign = open_hparam_source(args.hparams, fold_names, corpus=corpus, quick=args.quick,
-                                                 allow_foreign=args.allow_foreign_hparams)
+            source, foreign = open_hparam_source(
+                args.hparams, fold_names, corpus=corpus, quick=args.quick, allow_foreign=args.allow_foreign_hparams
+            )
             provenance = source.provenance(foreign)
             if source.protocol == "once":
                 settings["hparams"] = merge_hparams(settings.get("hparams", {}), load_hparams(source.files["*"].path))
             else:
                 settings["hparams"] = merge_hparams(settings.get("hparams", {}), {})
                 settings["fold_hparams"] = {fold: load_hparams(source.for_fold(fold).path) for fold in fold_names}
-        config = ElorExperimentConfig(seed=args.seed, budget=run_budget.name, networks=networks, plugins=plugins,
-                                      folds=split_list(args.folds), protocol=protocol, evaluator=args.evaluator,
-                                      verbose=args.verbose, **settings)
+        config = ElorExperimentConfig(
+            seed=args.seed,
+            budget=run_budget.name,
+            networks=networks,
+            plugins=plugins,
+            folds=split_list(args.folds),
+            protocol=protocol,
+            evaluator=args.evaluator,
+            verbose=args.verbose,
+            **settings,
+        )
         for network in networks:
             for fold in fold_names:
                 config.network_config(network, fold)
@@ -89,13 +128,24 @@ def main(argv=None):
     except (ValueError, OSError) as error:
         parser.error(str(error))
     seed_everything(config.seed)
-    record = open_run(parser, args, script="wieser_table5", corpus=corpus, label_view=f"dimensional_{data.view.source}",
-                      protocol=protocol, budget=run_budget, config=config, argv=argv,
-                      hparam_files=source.paths() if source else (), hparams_file=args.hparams)
+    record = open_run(
+        parser,
+        args,
+        script="wieser_table5",
+        corpus=corpus,
+        label_view=f"dimensional_{data.view.source}",
+        protocol=protocol,
+        budget=run_budget,
+        config=config,
+        argv=argv,
+        hparam_files=source.paths() if source else (),
+        hparams_file=args.hparams,
+    )
     try:
         with RunProgress(len(networks) * len(data.folds), title="wieser_table5", verbose=args.verbose) as progress:
-            metrics = run_table5(data, config, record, progress=progress, hyperparameters=provenance,
-                                 tensorboard=args.tensorboard)
+            metrics = run_table5(
+                data, config, record, progress=progress, hyperparameters=provenance, tensorboard=args.tensorboard
+            )
     except ValueError as error:
         parser.exit(2, f"error: {error}\n")
     print_finished(record.out, metrics, started)

@@ -41,12 +41,13 @@ def read_wav(path):
         raise AudioError(f"{path}: not a readable WAV file ({error}).") from error
     if info.frames > len(samples):
         raise AudioError(
-            f"{path}: truncated WAV: the header announces {info.frames} samples "
-            f"but the file holds {len(samples)}.")
+            f"{path}: truncated WAV: the header announces {info.frames} samples but the file holds {len(samples)}."
+        )
     if _header_frames(path, info) > len(samples):
         raise AudioError(
             f"{path}: truncated WAV: the data chunk announces {_header_frames(path, info)} "
-            f"samples but the file holds {len(samples)}.")
+            f"samples but the file holds {len(samples)}."
+        )
     if len(samples) == 0:
         raise AudioError(f"{path}: empty WAV (0 samples); expected speech audio.")
     return samples, rate
@@ -56,15 +57,16 @@ def _header_frames(path, info):
     """Frames announced by the RIFF ``data`` chunk (libsndfile silently clips truncated files)."""
     if info.format != "WAV":
         return 0
-    frame_bytes = info.channels * {"PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4,
-                                   "DOUBLE": 8, "PCM_U8": 1}.get(info.subtype, 0)
+    frame_bytes = info.channels * {"PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8, "PCM_U8": 1}.get(
+        info.subtype, 0
+    )
     if frame_bytes == 0:
         return 0
     with open(path, "rb") as handle:
         header = handle.read(4096)
     position = 12
     while position + 8 <= len(header):
-        chunk, size = header[position:position + 4], int.from_bytes(header[position + 4:position + 8], "little")
+        chunk, size = header[position : position + 4], int.from_bytes(header[position + 4 : position + 8], "little")
         if chunk == b"data":
             return size // frame_bytes if size < 0xFFFFFFFF else 0
         position += 8 + size + (size % 2)

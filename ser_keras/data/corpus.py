@@ -95,7 +95,8 @@ def parse_corpus_spec(spec):
         raise ValueError(
             f"The corpus spec {spec!r} is not understood. Use one of: synthetic:{{tiny,small,full}}, "
             "iemocap:PATH (IEMOCAP_full_release folder), emodb:PATH (folder of SSTTTEv.wav), "
-            "manifest:PATH.csv.")
+            "manifest:PATH.csv."
+        )
     return kind, argument
 
 

@@ -22,15 +22,22 @@ def describe_corpus(corpus, *, evaluators=("E1", "E2", "E3", "E4")):
     views = {}
     for view in LABEL_VIEWS:
         selected = categorical_view(corpus.utterances, view)
-        views[view] = {"utterances": len(selected.utterances), "classes": selected.counts(),
-                       "dropped": selected.dropped}
+        views[view] = {
+            "utterances": len(selected.utterances),
+            "classes": selected.counts(),
+            "dropped": selected.dropped,
+        }
     coverage = {name: sum(1 for u in corpus.utterances if u.rating(name) is not None) for name in evaluators}
     return {
-        "spec": corpus.spec, "kind": corpus.kind, "sha256": corpus.sha256,
-        "utterances": len(corpus.utterances), "hours": round(seconds / 3600.0, 3),
-        "speakers": len(corpus.speakers), "speaker_counts": dict(sorted(collections.Counter(
-            u.speaker for u in corpus.utterances).items())),
-        "sessions": len(corpus.sessions), "label_views": views,
+        "spec": corpus.spec,
+        "kind": corpus.kind,
+        "sha256": corpus.sha256,
+        "utterances": len(corpus.utterances),
+        "hours": round(seconds / 3600.0, 3),
+        "speakers": len(corpus.speakers),
+        "speaker_counts": dict(sorted(collections.Counter(u.speaker for u in corpus.utterances).items())),
+        "sessions": len(corpus.sessions),
+        "label_views": views,
         "evaluator_coverage": {k: v for k, v in coverage.items() if v} or None,
         "problems": len(corpus.problems),
     }
@@ -38,9 +45,11 @@ def describe_corpus(corpus, *, evaluators=("E1", "E2", "E3", "E4")):
 
 def format_description(summary):
     """Plain-text rendering of :func:`describe_corpus`."""
-    lines = [f"corpus      {summary['spec']}  (sha256 {summary['sha256'][:12]})",
-             f"utterances  {summary['utterances']}   hours {summary['hours']:.2f}   "
-             f"speakers {summary['speakers']}   sessions {summary['sessions']}"]
+    lines = [
+        f"corpus      {summary['spec']}  (sha256 {summary['sha256'][:12]})",
+        f"utterances  {summary['utterances']}   hours {summary['hours']:.2f}   "
+        f"speakers {summary['speakers']}   sessions {summary['sessions']}",
+    ]
     for view, info in summary["label_views"].items():
         counts = ", ".join(f"{k} {v}" for k, v in info["classes"].items())
         lines.append(f"{view:<11} {info['utterances']} utterances: {counts}")

@@ -15,8 +15,18 @@ from ser_keras.data.iemocap import CorpusLayoutError
 logger = logging.getLogger(__name__)
 
 EMOTIONS = {"W": "ang", "L": "bor", "E": "dis", "A": "fea", "F": "hap", "T": "sad", "N": "neu"}
-SPEAKER_GENDER = {"03": "M", "08": "F", "09": "F", "10": "M", "11": "M",
-                  "12": "M", "13": "F", "14": "F", "15": "M", "16": "F"}
+SPEAKER_GENDER = {
+    "03": "M",
+    "08": "F",
+    "09": "F",
+    "10": "M",
+    "11": "M",
+    "12": "M",
+    "13": "F",
+    "14": "F",
+    "15": "M",
+    "16": "F",
+}
 _NAME = re.compile(r"^(\d\d)([ab]\d\d)([WLEAFTN])([a-z])$")
 
 
@@ -32,8 +42,15 @@ def read_emodb(root, *, spec=None):
             problems.append(f"{wav}: name is not SSTTTEv.wav (speaker, text, emotion, version); skipped")
             continue
         speaker, _, emotion, _ = match.groups()
-        utterances.append(Utterance(id=wav.stem, path=str(wav.resolve()), speaker=speaker,
-                                    label=EMOTIONS[emotion], gender=SPEAKER_GENDER.get(speaker)))
+        utterances.append(
+            Utterance(
+                id=wav.stem,
+                path=str(wav.resolve()),
+                speaker=speaker,
+                label=EMOTIONS[emotion],
+                gender=SPEAKER_GENDER.get(speaker),
+            )
+        )
         files.append((wav.name, wav))
     if not utterances:
         raise CorpusLayoutError(f"{root} holds no SSTTTEv.wav files; expected EmoDB's wav folder.")

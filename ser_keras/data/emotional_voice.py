@@ -30,8 +30,16 @@ PROFILES = {
     "sur": (2.0, 3.0, 0.00, 0.5, 0.00, 0.00, 0.02, 0.000, 0.05, 0.80),
 }
 # Formants (Hz) and bandwidths of five vowels for an adult male tract (Peterson & Barney).
-VOWEL_FORMANTS = np.array([[730, 1090, 2440, 3400], [270, 2290, 3010, 3500], [300, 870, 2240, 3300],
-                           [530, 1840, 2480, 3500], [570, 840, 2410, 3300]], dtype=float)
+VOWEL_FORMANTS = np.array(
+    [
+        [730, 1090, 2440, 3400],
+        [270, 2290, 3010, 3500],
+        [300, 870, 2240, 3300],
+        [530, 1840, 2480, 3500],
+        [570, 840, 2410, 3300],
+    ],
+    dtype=float,
+)
 FORMANT_BANDWIDTHS = np.array([60.0, 90.0, 120.0, 180.0])
 _FRICATIVE_FILTER = scipy.signal.butter(2, 3000, btype="highpass", fs=SAMPLE_RATE, output="sos")
 
@@ -51,10 +59,15 @@ class Voice:
 
 def random_voice(rng, *, female):
     """Draw a speaker's voice: female F0 180-235 Hz and a shorter tract, male 95-135 Hz."""
-    return Voice(f0=rng.uniform(180.0, 235.0) if female else rng.uniform(95.0, 135.0),
-                 tract=rng.uniform(1.12, 1.22) if female else rng.uniform(0.93, 1.03),
-                 oq=rng.normal(0.0, 0.04), tilt=rng.normal(0.0, 0.06), rate=rng.uniform(0.9, 1.1),
-                 loud=rng.normal(0.0, 1.5), breath=rng.uniform(0.0, 0.04) + 0.02 * female)
+    return Voice(
+        f0=rng.uniform(180.0, 235.0) if female else rng.uniform(95.0, 135.0),
+        tract=rng.uniform(1.12, 1.22) if female else rng.uniform(0.93, 1.03),
+        oq=rng.normal(0.0, 0.04),
+        tilt=rng.normal(0.0, 0.06),
+        rate=rng.uniform(0.9, 1.1),
+        loud=rng.normal(0.0, 1.5),
+        breath=rng.uniform(0.0, 0.04) + 0.02 * female,
+    )
 
 
 def synthesise(n, *, blend, arousal, valence, voice, rng):
@@ -64,8 +77,10 @@ def synthesise(n, *, blend, arousal, valence, voice, rng):
     and ``valence`` are latent 1-5 ratings the cues follow continuously.
     """
     if n < SAMPLE_RATE // 2:
-        raise ValueError(f"The 'n' parameter of synthesise must be at least {SAMPLE_RATE // 2} samples "
-                         f"(0.5 s, room for one syllable). Got {n!r}.")
+        raise ValueError(
+            f"The 'n' parameter of synthesise must be at least {SAMPLE_RATE // 2} samples "
+            f"(0.5 s, room for one syllable). Got {n!r}."
+        )
     arousal, valence = arousal - 3.0, valence - 3.0
     # Many IEMOCAP turns are mildly expressed: scaling the category offsets makes classes overlap.
     offsets = rng.uniform(0.3, 1.3) * sum(np.array(PROFILES[code]) * weight for code, weight in blend)
@@ -81,10 +96,13 @@ def synthesise(n, *, blend, arousal, valence, voice, rng):
     envelopes, semitones = _envelopes_and_contour(rng, n, syllables, cues)
     oq = float(np.clip(0.6 - 0.06 * arousal - 0.02 * valence + p["oq"] + voice.oq + rng.normal(0.0, 0.05), 0.3, 0.85))
     tilt = float(np.clip(0.5 - 0.12 * arousal + p["tilt"] + voice.tilt + rng.normal(0.0, 0.08), 0.0, 0.9))
-    quality = {"oq": oq, "tilt": tilt,
-               "breath": max(0.0, 0.05 - 0.02 * arousal + p["breath"] + voice.breath + rng.normal(0.0, 0.02)),
-               "jitter": max(0.002, 0.006 + p["jitter"] + rng.normal(0.0, 0.002)),
-               "shimmer": max(0.01, 0.05 + 2.0 * p["jitter"] + rng.normal(0.0, 0.015))}
+    quality = {
+        "oq": oq,
+        "tilt": tilt,
+        "breath": max(0.0, 0.05 - 0.02 * arousal + p["breath"] + voice.breath + rng.normal(0.0, 0.02)),
+        "jitter": max(0.002, 0.006 + p["jitter"] + rng.normal(0.0, 0.002)),
+        "shimmer": max(0.01, 0.05 + 2.0 * p["jitter"] + rng.normal(0.0, 0.015)),
+    }
     excitation = _excitation(rng, n, cues["f0"] * 2.0 ** (semitones / 12.0), envelopes, quality)
     speech = _vocal_tract(rng, excitation, syllables, voice.tract * (1.0 + 0.04 * arousal))
     # Loudness follows arousal and category; the recording level varies per turn (sd 3 dB).
@@ -129,7 +147,7 @@ def _envelopes_and_contour(rng, n, syllables, cues):
             fricative[start:onset] = 0.5 * gain * np.sin(np.pi * (np.arange(onset - start) + 0.5) / (onset - start))
         else:  # closure silence, then a release burst
             length = min(onset - start, SAMPLE_RATE // 60)
-            burst[onset - length:onset] = gain * np.exp(-np.arange(length) / (0.004 * SAMPLE_RATE))
+            burst[onset - length : onset] = gain * np.exp(-np.arange(length) / (0.004 * SAMPLE_RATE))
         target[start:stop] = cues["range"] * (rng.uniform(0.6, 1.0) if stressed else rng.uniform(0.0, 0.35))
         if final:
             middle = (onset + stop) // 2
@@ -154,9 +172,13 @@ def _excitation(rng, n, f0, envelopes, quality):
     cycle = phase.astype(np.int64)
     position = phase - cycle
     opening, closing = 0.6 * quality["oq"], 0.4 * quality["oq"]
-    flow = np.where(position < opening, 0.5 * (1.0 - np.cos(np.pi * position / opening)),
-                    np.where(position < opening + closing,
-                             np.cos(0.5 * np.pi * np.minimum(position - opening, closing) / closing), 0.0))
+    flow = np.where(
+        position < opening,
+        0.5 * (1.0 - np.cos(np.pi * position / opening)),
+        np.where(
+            position < opening + closing, np.cos(0.5 * np.pi * np.minimum(position - opening, closing) / closing), 0.0
+        ),
+    )
     pulses = np.diff(flow, prepend=0.0) * (1.0 + quality["shimmer"] * rng.standard_normal(cycle[-1] + 1)[cycle])
     tilt = quality["tilt"]  # one-pole low-pass: higher = steeper spectral tilt (lax, breathy)
     pulses = scipy.signal.lfilter([1.0 - tilt], [1.0, -tilt], pulses)
@@ -164,8 +186,11 @@ def _excitation(rng, n, f0, envelopes, quality):
     white = rng.standard_normal((3, n)) * scale
     aspiration = np.diff(white[0], prepend=0.0) * (0.4 + 0.6 * (position < quality["oq"])) * 4.0 * quality["breath"]
     voiced, fricative, burst = envelopes
-    return (voiced * (pulses + aspiration) + fricative * scipy.signal.sosfilt(_FRICATIVE_FILTER, white[1])
-            + burst * white[2])
+    return (
+        voiced * (pulses + aspiration)
+        + fricative * scipy.signal.sosfilt(_FRICATIVE_FILTER, white[1])
+        + burst * white[2]
+    )
 
 
 def _vocal_tract(rng, excitation, syllables, tract):
@@ -176,7 +201,6 @@ def _vocal_tract(rng, excitation, syllables, tract):
         formants = VOWEL_FORMANTS[syllable[3]] * tract * (1.0 + rng.normal(0.0, 0.03, 4))
         radius = np.exp(-np.pi * FORMANT_BANDWIDTHS / SAMPLE_RATE)
         cosine = 2.0 * radius * np.cos(2.0 * np.pi * formants / SAMPLE_RATE)
-        sos = np.column_stack([1.0 - cosine + radius ** 2, np.zeros(4), np.zeros(4),
-                               np.ones(4), -cosine, radius ** 2])
+        sos = np.column_stack([1.0 - cosine + radius**2, np.zeros(4), np.zeros(4), np.ones(4), -cosine, radius**2])
         output[start:stop], state = scipy.signal.sosfilt(sos, excitation[start:stop], zi=state)
     return output

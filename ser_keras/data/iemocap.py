@@ -88,34 +88,48 @@ def parse_evaluation_file(path, problems):
 def _parse_turn_line(line, where, problems):
     match = _TURN.match(line)
     if match is None:
-        problems.append(f"{where}: malformed turn line {line[:80]!r} skipped "
-                        "(expected '[START - END]<TAB>TURN<TAB>CODE<TAB>[V, A, D]')")
+        problems.append(
+            f"{where}: malformed turn line {line[:80]!r} skipped "
+            "(expected '[START - END]<TAB>TURN<TAB>CODE<TAB>[V, A, D]')"
+        )
         return None
     start, end, name, code, valence, arousal, _ = match.groups()
     if float(end) <= float(start):
         problems.append(f"{where}: turn {name} has end {end} <= start {start}; skipped")
         return None
     if code not in EMOTION_CODES:
-        problems.append(f"{where}: turn {name} has unknown emotion code {code!r} "
-                        f"(expected one of {', '.join(EMOTION_CODES)}); skipped")
+        problems.append(
+            f"{where}: turn {name} has unknown emotion code {code!r} "
+            f"(expected one of {', '.join(EMOTION_CODES)}); skipped"
+        )
         return None
     if parse_turn_name(name) is None:
         problems.append(f"{where}: turn name {name!r} does not look like SesNNX_dialog_XNNN; skipped")
         return None
-    return {"name": name, "start": float(start), "end": float(end), "code": code,
-            "valence": float(valence), "arousal": float(arousal), "ratings": [], "categorical": []}
+    return {
+        "name": name,
+        "start": float(start),
+        "end": float(end),
+        "code": code,
+        "valence": float(valence),
+        "arousal": float(arousal),
+        "ratings": [],
+        "categorical": [],
+    }
 
 
 def read_iemocap(root, *, spec=None, kind="iemocap"):
     """Read an IEMOCAP_full_release folder (or one written in its layout)."""
     root = Path(root)
     if not root.is_dir():
-        raise CorpusLayoutError(f"IEMOCAP root {root} is not a folder; expected IEMOCAP_full_release/ "
-                                "holding Session1 ... Session5.")
+        raise CorpusLayoutError(
+            f"IEMOCAP root {root} is not a folder; expected IEMOCAP_full_release/ holding Session1 ... Session5."
+        )
     present = [name for name in SESSIONS if (root / name).is_dir()]
     if not present:
-        raise CorpusLayoutError(f"{root} holds none of {', '.join(SESSIONS)}; expected the "
-                                "IEMOCAP_full_release folder itself.")
+        raise CorpusLayoutError(
+            f"{root} holds none of {', '.join(SESSIONS)}; expected the IEMOCAP_full_release folder itself."
+        )
     problems = [f"{root}: {name} missing; its speakers are absent" for name in SESSIONS if name not in present]
     utterances, files, seen = [], [], {}
     for session in present:
@@ -135,8 +149,10 @@ def read_iemocap(root, *, spec=None, kind="iemocap"):
                     files.append((str(Path(record.path).relative_to(root)), Path(record.path)))
         unannotated = [w for w in wav_dir.glob("*/*.wav") if not w.name.startswith(".") and w.stem not in annotated]
         if unannotated:
-            problems.append(f"{wav_dir}: {len(unannotated)} WAV files have no annotation and are ignored "
-                            f"(e.g. {unannotated[0].name})")
+            problems.append(
+                f"{wav_dir}: {len(unannotated)} WAV files have no annotation and are ignored "
+                f"(e.g. {unannotated[0].name})"
+            )
     for problem in problems:
         logger.warning(problem)
     return Corpus(spec or f"{kind}:{root}", kind, str(root), tuple(utterances), fingerprint(files), tuple(problems))
@@ -155,7 +171,17 @@ def _utterance(turn, wav_dir, evaluation, problems, seen):
         problems.append(f"{where}: turn {name} has no audio at {wav}; skipped")
         return None
     return Utterance(
-        id=name, path=str(wav.resolve()), speaker=speaker, session=session, label=turn["code"],
-        valence=turn["valence"], arousal=turn["arousal"], gender=gender,
-        duration=round(turn["end"] - turn["start"], 4), dialog=dialog, improvised=improvised,
-        ratings=tuple(turn["ratings"]), categorical=tuple(turn["categorical"]))
+        id=name,
+        path=str(wav.resolve()),
+        speaker=speaker,
+        session=session,
+        label=turn["code"],
+        valence=turn["valence"],
+        arousal=turn["arousal"],
+        gender=gender,
+        duration=round(turn["end"] - turn["start"], 4),
+        dialog=dialog,
+        improvised=improvised,
+        ratings=tuple(turn["ratings"]),
+        categorical=tuple(turn["categorical"]),
+    )

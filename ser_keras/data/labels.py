@@ -15,11 +15,26 @@ DIMENSION_CLASSES = 5
 
 # Common spellings from manifests and other corpora, mapped to the IEMOCAP codes.
 _SPELLINGS = {
-    "anger": "ang", "angry": "ang", "happy": "hap", "happiness": "hap", "joy": "hap",
-    "excited": "exc", "excitement": "exc", "neutral": "neu", "sadness": "sad",
-    "frustration": "fru", "frustrated": "fru", "surprise": "sur", "surprised": "sur",
-    "fear": "fea", "fearful": "fea", "disgust": "dis", "disgusted": "dis",
-    "boredom": "bor", "bored": "bor", "other": "oth",
+    "anger": "ang",
+    "angry": "ang",
+    "happy": "hap",
+    "happiness": "hap",
+    "joy": "hap",
+    "excited": "exc",
+    "excitement": "exc",
+    "neutral": "neu",
+    "sadness": "sad",
+    "frustration": "fru",
+    "frustrated": "fru",
+    "surprise": "sur",
+    "surprised": "sur",
+    "fear": "fea",
+    "fearful": "fea",
+    "disgust": "dis",
+    "disgusted": "dis",
+    "boredom": "bor",
+    "bored": "bor",
+    "other": "oth",
 }
 # SHORT §2.1: ``exc`` merges into ``hap``.
 _FOUR_CLASS_CODES = {"ang": "ang", "hap": "hap", "exc": "hap", "neu": "neu", "sad": "sad"}
@@ -129,5 +144,6 @@ def dimensional_view(utterances, evaluator="E2"):
         kept.append(utterance)
         valence.append(dimension_class(rating[0]))
         arousal.append(dimension_class(rating[1]))
-    return DimensionalView(evaluator if by_evaluator else None, source, tuple(kept), tuple(valence),
-                           tuple(arousal), dict(dropped))
+    return DimensionalView(
+        evaluator if by_evaluator else None, source, tuple(kept), tuple(valence), tuple(arousal), dict(dropped)
+    )

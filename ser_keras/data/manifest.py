@@ -27,25 +27,35 @@ def read_manifest(csv_path, *, spec=None):
         reader = csv.DictReader(handle)
         missing = [column for column in REQUIRED if column not in (reader.fieldnames or ())]
         if missing:
-            raise CorpusLayoutError(f"{csv_path}:1: missing column(s) {', '.join(missing)}; "
-                                    f"expected {', '.join(REQUIRED)} (optional: {', '.join(OPTIONAL)}).")
+            raise CorpusLayoutError(
+                f"{csv_path}:1: missing column(s) {', '.join(missing)}; "
+                f"expected {', '.join(REQUIRED)} (optional: {', '.join(OPTIONAL)})."
+            )
         rows = [(reader.line_num, row) for row in reader]
     utterances, files, seen = [], [(csv_path.name, csv_path)], set()
     for line, row in rows:
         where = f"{csv_path}:{line}"
         empty = [column for column in ("path", "speaker") if not (row.get(column) or "").strip()]
         if empty:
-            raise CorpusLayoutError(f"{where}: no value for {', '.join(empty)}; every row needs "
-                                    f"{', '.join(REQUIRED)}.")
+            raise CorpusLayoutError(f"{where}: no value for {', '.join(empty)}; every row needs {', '.join(REQUIRED)}.")
         audio = _resolve(row["path"], root, where)
         if audio.stem in seen:
-            raise CorpusLayoutError(f"{where}: duplicate utterance id {audio.stem!r}; ids are file stems and must be unique.")
+            raise CorpusLayoutError(
+                f"{where}: duplicate utterance id {audio.stem!r}; ids are file stems and must be unique."
+            )
         seen.add(audio.stem)
-        utterances.append(Utterance(
-            id=audio.stem, path=str(audio), speaker=row["speaker"].strip(), label=normalise_label(row["label"]),
-            session=(row.get("session") or "").strip() or None,
-            valence=_rating(row.get("valence"), where), arousal=_rating(row.get("arousal"), where),
-            gender=(row.get("gender") or "").strip() or None))
+        utterances.append(
+            Utterance(
+                id=audio.stem,
+                path=str(audio),
+                speaker=row["speaker"].strip(),
+                label=normalise_label(row["label"]),
+                session=(row.get("session") or "").strip() or None,
+                valence=_rating(row.get("valence"), where),
+                arousal=_rating(row.get("arousal"), where),
+                gender=(row.get("gender") or "").strip() or None,
+            )
+        )
         files.append((str(audio), audio))
     if not utterances:
         raise CorpusLayoutError(f"{csv_path} lists no utterances.")

@@ -42,7 +42,11 @@ def train_validation_split(pool, targets=None, *, validation_fraction=0.2, seed=
         raise ValueError(f"The 'validation_fraction' parameter must be in (0, 1). Got {validation_fraction!r}.")
     rng = np.random.default_rng(seed)
     pool = np.asarray(pool)
-    groups = [pool] if targets is None else [pool[np.asarray(targets)[pool] == t] for t in np.unique(np.asarray(targets)[pool])]
+    groups = (
+        [pool]
+        if targets is None
+        else [pool[np.asarray(targets)[pool] == t] for t in np.unique(np.asarray(targets)[pool])]
+    )
     validation = []
     for group in groups:
         shuffled = rng.permutation(group)
@@ -61,14 +65,18 @@ def make_folds(utterances, protocol, *, targets=None, seed=0, validation_fractio
     key = "session" if protocol == PROTOCOLS[0] else "speaker"
     groups = np.array([getattr(u, key) for u in utterances], dtype=object)
     if key == "session" and any(g is None for g in groups):
-        raise ValueError("leave-one-session-out needs a session for every utterance; "
-                         "this corpus has none. Use --protocol leave-one-speaker-out.")
+        raise ValueError(
+            "leave-one-session-out needs a session for every utterance; "
+            "this corpus has none. Use --protocol leave-one-speaker-out."
+        )
     names = sorted(set(groups))
     if only:
         unknown = [name for name in only if name not in names]
         if unknown:
-            raise ValueError(f"Fold(s) {unknown} not in this corpus; its {key}s are {names}. "
-                             f"A missing session folder removes its fold.")
+            raise ValueError(
+                f"Fold(s) {unknown} not in this corpus; its {key}s are {names}. "
+                f"A missing session folder removes its fold."
+            )
     speakers = [u.speaker for u in utterances]
     folds = []
     # The offset counts every fold, so a fold chosen with ``only`` splits as in the full run.
@@ -77,7 +85,8 @@ def make_folds(utterances, protocol, *, targets=None, seed=0, validation_fractio
             continue
         test = np.flatnonzero(groups == name)
         train, validation = train_validation_split(
-            np.flatnonzero(groups != name), targets, validation_fraction=validation_fraction, seed=seed + offset)
+            np.flatnonzero(groups != name), targets, validation_fraction=validation_fraction, seed=seed + offset
+        )
         fold = Fold(name, train, validation, test)
         fold.check_speaker_disjoint(speakers)
         folds.append(fold)

@@ -34,20 +34,44 @@ CACHE_ENVIRONMENT_VARIABLE = "SER_KERAS_CACHE"
 MANIFEST_NAME = "MANIFEST.sha256"
 COMPLETE_NAME = "COMPLETE"
 CODES = ("ang", "hap", "exc", "neu", "sad", "fru", "sur", "xxx")
-CATEGORY_NAMES = {"ang": "Anger", "hap": "Happiness", "exc": "Excited", "neu": "Neutral",
-                  "sad": "Sadness", "fru": "Frustration", "sur": "Surprise"}
+CATEGORY_NAMES = {
+    "ang": "Anger",
+    "hap": "Happiness",
+    "exc": "Excited",
+    "neu": "Neutral",
+    "sad": "Sadness",
+    "fru": "Frustration",
+    "sur": "Surprise",
+}
 # Labels evaluators confuse with each one (multi-label lines and dissenting votes).
-NEIGHBOURS = {"ang": ("fru", "exc"), "hap": ("exc", "neu"), "exc": ("hap", "sur"),
-              "neu": ("fru", "sad"), "sad": ("neu", "fru"), "fru": ("ang", "neu"),
-              "sur": ("exc", "hap")}
+NEIGHBOURS = {
+    "ang": ("fru", "exc"),
+    "hap": ("exc", "neu"),
+    "exc": ("hap", "sur"),
+    "neu": ("fru", "sad"),
+    "sad": ("neu", "fru"),
+    "fru": ("ang", "neu"),
+    "sur": ("exc", "hap"),
+}
 # Mean (valence, activation, dominance) per category on the 1-5 scale, IEMOCAP-like.
-RATING_MEANS = {"ang": (1.9, 3.7, 3.8), "hap": (3.9, 3.1, 3.0), "exc": (3.9, 3.6, 3.3),
-                "neu": (2.9, 2.6, 2.8), "sad": (2.2, 2.2, 2.3), "fru": (2.1, 3.0, 3.1),
-                "sur": (3.4, 3.6, 2.9)}
+RATING_MEANS = {
+    "ang": (1.9, 3.7, 3.8),
+    "hap": (3.9, 3.1, 3.0),
+    "exc": (3.9, 3.6, 3.3),
+    "neu": (2.9, 2.6, 2.8),
+    "sad": (2.2, 2.2, 2.3),
+    "fru": (2.1, 3.0, 3.1),
+    "sur": (3.4, 3.6, 2.9),
+}
 TICKS_PER_SECOND = 10000  # turn times carry 4 decimals
 DURATION_STEP_SAMPLES = 8  # 0.5 ms: n / 16000 s then has exactly 4 decimals, as on turn lines
-_COMMENTS = ("()",) * 10 + ("(curious)", "(mildly aggravated but staying polite, attitude)",
-             "(sarcastic)", "(tired)", "(laughing)")
+_COMMENTS = ("()",) * 10 + (
+    "(curious)",
+    "(mildly aggravated but staying polite, attitude)",
+    "(sarcastic)",
+    "(tired)",
+    "(laughing)",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,18 +98,40 @@ def _dialogs(improvised, scripts):
 
 SIZE_CONFIGS = {
     "tiny": SizeConfig(
-        counts=(("ang", (1,) * 5), ("hap", (1,) * 5), ("exc", (1, 0, 1, 0, 1)), ("neu", (1,) * 5),
-                ("sad", (1,) * 5), ("fru", (1, 0, 0, 1, 0)), ("sur", (0, 1, 0, 0, 0)), ("xxx", (0, 0, 1, 0, 1))),
-        dialogs=("F_impro01", "M_script01_1"), median_seconds=2.0, sigma=0.35, max_seconds=4.0, long_turns=1),
+        counts=(
+            ("ang", (1,) * 5),
+            ("hap", (1,) * 5),
+            ("exc", (1, 0, 1, 0, 1)),
+            ("neu", (1,) * 5),
+            ("sad", (1,) * 5),
+            ("fru", (1, 0, 0, 1, 0)),
+            ("sur", (0, 1, 0, 0, 0)),
+            ("xxx", (0, 0, 1, 0, 1)),
+        ),
+        dialogs=("F_impro01", "M_script01_1"),
+        median_seconds=2.0,
+        sigma=0.35,
+        max_seconds=4.0,
+        long_turns=1,
+    ),
     "small": SizeConfig(
-        counts=tuple((code, (count,) * 5) for code, count in
-                     zip(CODES, (21, 9, 12, 25, 17, 8, 2, 6))),
-        dialogs=_dialogs(2, ("script01_1",)), median_seconds=3.4, sigma=0.55, max_seconds=15.0, long_turns=0),
+        counts=tuple((code, (count,) * 5) for code, count in zip(CODES, (21, 9, 12, 25, 17, 8, 2, 6))),
+        dialogs=_dialogs(2, ("script01_1",)),
+        median_seconds=3.4,
+        sigma=0.55,
+        max_seconds=15.0,
+        long_turns=0,
+    ),
     "full": SizeConfig(
-        counts=tuple((code, _per_session(total)) for code, total in
-                     zip(CODES, (1103, 595, 1041, 1708, 1084, 500, 100, 300))),
+        counts=tuple(
+            (code, _per_session(total)) for code, total in zip(CODES, (1103, 595, 1041, 1708, 1084, 500, 100, 300))
+        ),
         dialogs=_dialogs(8, ("script01_1", "script01_2", "script01_3", "script02_1", "script02_2", "script03_1")),
-        median_seconds=3.4, sigma=0.55, max_seconds=15.0, long_turns=0),
+        median_seconds=3.4,
+        sigma=0.55,
+        max_seconds=15.0,
+        long_turns=0,
+    ),
 }
 
 
@@ -133,10 +179,9 @@ def _plan_session(config, session, seed, first_index):
     rng = _rng(seed, 0, session)
     codes = [code for code, per_session in config.counts for _ in range(per_session[session - 1])]
     codes = [codes[i] for i in rng.permutation(len(codes))]
-    durations = np.clip(rng.lognormal(np.log(config.median_seconds), config.sigma, len(codes)),
-                        1.0, config.max_seconds)
+    durations = np.clip(rng.lognormal(np.log(config.median_seconds), config.sigma, len(codes)), 1.0, config.max_seconds)
     if session == 1 and config.long_turns:
-        durations[:config.long_turns] = rng.uniform(8.5, 10.5, config.long_turns)
+        durations[: config.long_turns] = rng.uniform(8.5, 10.5, config.long_turns)
     steps = np.round(durations * SAMPLE_RATE / DURATION_STEP_SAMPLES).astype(int)
     # ELOR needs E-2 on most turns but not all: exactly 30 % of each session lack it.
     without_e2 = set(rng.choice(len(codes), size=round(0.3 * len(codes)), replace=False).tolist())
@@ -154,10 +199,19 @@ def _plan_session(config, session, seed, first_index):
             spoken[gender] += 1
             n_samples = int(steps[position]) * DURATION_STEP_SAMPLES
             turn = _plan_turn(rng, bias, codes[position], gender, position not in without_e2)
-            turns.append(Turn(
-                index=first_index + len(turns), session=session, dialog=dialog, name=name,
-                speaker=2 * (session - 1) + (gender == "M"), code=codes[position], n_samples=n_samples,
-                start_ticks=clock, **turn))
+            turns.append(
+                Turn(
+                    index=first_index + len(turns),
+                    session=session,
+                    dialog=dialog,
+                    name=name,
+                    speaker=2 * (session - 1) + (gender == "M"),
+                    code=codes[position],
+                    n_samples=n_samples,
+                    start_ticks=clock,
+                    **turn,
+                )
+            )
             clock += n_samples * TICKS_PER_SECOND // SAMPLE_RATE + int(rng.uniform(0.1, 1.5) * TICKS_PER_SECOND)
     return turns
 
@@ -176,16 +230,20 @@ def _plan_turn(rng, bias, code, gender, rated_by_e2):
     others = sorted(rng.choice((1, 3, 4, 5, 6), size=2 if rated_by_e2 else 3, replace=False).tolist())
     evaluators = sorted(others + [2]) if rated_by_e2 else others
     votes = _votes(rng, code, blend, len(evaluators))
-    ratings = [np.clip(np.round(latent + bias[e] + rng.normal(0.0, 0.55, 3)), 1, 5).astype(int)
-               for e in evaluators]
+    ratings = [np.clip(np.round(latent + bias[e] + rng.normal(0.0, 0.55, 3)), 1, 5).astype(int) for e in evaluators]
     categorical = [_categorical_line(rng, f"C-E{e}", labels) for e, labels in zip(evaluators, votes)]
     dimensional = [_dimensional_line(rng, f"A-E{e}", r) for e, r in zip(evaluators, ratings)]
     if rng.random() < 0.35:  # the speaker's self-evaluation, excluded from the turn-line mean
         categorical.append(_categorical_line(rng, f"C-{gender}1", votes[0]))
         dimensional.append(_dimensional_line(rng, f"A-{gender}1", np.round(latent + rng.normal(0.0, 0.7, 3))))
     lines = categorical + dimensional
-    return {"blend": blend, "arousal": float(latent[1]), "valence": float(latent[0]),
-            "vad": tuple(float(x) for x in np.mean(ratings, axis=0)), "evaluation_lines": tuple(lines)}
+    return {
+        "blend": blend,
+        "arousal": float(latent[1]),
+        "valence": float(latent[0]),
+        "vad": tuple(float(x) for x in np.mean(ratings, axis=0)),
+        "evaluation_lines": tuple(lines),
+    }
 
 
 def _votes(rng, code, blend, n_evaluators):
@@ -227,16 +285,29 @@ def evaluation_text(turns):
     for turn in turns:
         end = turn.start_ticks + turn.n_samples * TICKS_PER_SECOND // SAMPLE_RATE
         valence, arousal, dominance = turn.vad
-        blocks.append("\n".join((
-            f"[{_time(turn.start_ticks)} - {_time(end)}]\t{turn.name}\t{turn.code}\t"
-            f"[{valence:.4f}, {arousal:.4f}, {dominance:.4f}]",) + turn.evaluation_lines) + "\n")
+        blocks.append(
+            "\n".join(
+                (
+                    f"[{_time(turn.start_ticks)} - {_time(end)}]\t{turn.name}\t{turn.code}\t"
+                    f"[{valence:.4f}, {arousal:.4f}, {dominance:.4f}]",
+                )
+                + turn.evaluation_lines
+            )
+            + "\n"
+        )
     return "% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]\n\n" + "\n".join(blocks)
 
 
 def _render(job):
     turn, path, voice, seed = job
-    samples = synthesise(turn.n_samples, blend=turn.blend, arousal=turn.arousal, valence=turn.valence,
-                         voice=voice, rng=_rng(seed, 1, turn.index))
+    samples = synthesise(
+        turn.n_samples,
+        blend=turn.blend,
+        arousal=turn.arousal,
+        valence=turn.valence,
+        voice=voice,
+        rng=_rng(seed, 1, turn.index),
+    )
     soundfile.write(path, samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
 
 
@@ -249,8 +320,10 @@ def generate_corpus(out_dir, *, size, seed=0, workers=None):
     turns = plan_corpus(size, seed=seed)
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
-        raise ValueError(f"The 'out_dir' parameter of generate_corpus must be an empty or new folder. "
-                         f"Got {str(out_dir)!r}, which holds files.")
+        raise ValueError(
+            f"The 'out_dir' parameter of generate_corpus must be an empty or new folder. "
+            f"Got {str(out_dir)!r}, which holds files."
+        )
     voices = tuple(random_voice(_rng(seed, 2, speaker), female=speaker % 2 == 0) for speaker in range(10))
     jobs, dialogs = [], {}
     for turn in turns:
@@ -314,8 +387,9 @@ def ensure_synthetic_corpus(size, seed=0):
             logger.debug("synthetic corpus up to date, skipping (%s)", target)
             return target
         if target.exists():
-            logger.warning("%s lacks a current %s marker (interrupted or older generator); regenerating",
-                           target, COMPLETE_NAME)
+            logger.warning(
+                "%s lacks a current %s marker (interrupted or older generator); regenerating", target, COMPLETE_NAME
+            )
             shutil.rmtree(target)
         for stale in root.glob(f".{target.name}.tmp-*"):  # left by killed runs; the lock rules out live ones
             shutil.rmtree(stale, ignore_errors=True)

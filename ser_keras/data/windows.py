@@ -69,7 +69,7 @@ class WaveformStore:
     def signal(self, index):
         """Float32 waveform of the ``index``-th kept utterance."""
         start = self.offsets[index]
-        return self.samples[start:start + self.lengths[index]].astype(np.float32) * self.scale
+        return self.samples[start : start + self.lengths[index]].astype(np.float32) * self.scale
 
     @classmethod
     def from_signals(cls, signals):
@@ -79,7 +79,7 @@ class WaveformStore:
         samples = np.zeros(total, np.int16)
         for signal, offset, length in zip(signals, offsets, lengths):
             signal = np.asarray(signal)
-            samples[offset:offset + length] = signal if signal.dtype == np.int16 else to_int16(signal)
+            samples[offset : offset + length] = signal if signal.dtype == np.int16 else to_int16(signal)
         return cls(samples, offsets, lengths, np.arange(len(lengths)), [])
 
 
@@ -99,17 +99,22 @@ def load_store(utterances, *, workers=2, progress=True):
         try:
             signal = load_waveform(path)
             if len(signal) != expected[index]:
-                raise AudioError(f"{path}: decoded {len(signal)} samples but the header announces "
-                                 f"{expected[index]}.")
+                raise AudioError(f"{path}: decoded {len(signal)} samples but the header announces {expected[index]}.")
         except AudioError as error:
             return str(error)
-        samples[offsets[index]:offsets[index] + len(signal)] = to_int16(signal)
+        samples[offsets[index] : offsets[index] + len(signal)] = to_int16(signal)
         return None
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        errors = list(tqdm(pool.map(read, range(len(utterances))), total=len(utterances),
-                           desc="loading audio", leave=False,
-                           disable=None if progress else True))  # None: no bar when stderr is not a terminal
+        errors = list(
+            tqdm(
+                pool.map(read, range(len(utterances))),
+                total=len(utterances),
+                desc="loading audio",
+                leave=False,
+                disable=None if progress else True,
+            )
+        )  # None: no bar when stderr is not a terminal
     kept = np.array([i for i, error in enumerate(errors) if error is None], dtype=np.int64)
     skipped = [(utterances[i].id, error) for i, error in enumerate(errors) if error is not None]
     for _, error in skipped:
@@ -157,7 +162,7 @@ def splice(frames, counts):
 
 
 # The corpus variable is filled in pieces of about this many bytes (see CorpusTensor).
-_PIECE_BYTES = 64 * 2 ** 20
+_PIECE_BYTES = 64 * 2**20
 
 
 class CorpusTensor:
@@ -176,7 +181,7 @@ class CorpusTensor:
             self.rows = tf.Variable(tf.zeros(rows.shape, tf.int16), trainable=False, name="corpus_frames")
             for begin in range(0, len(rows), step):
                 # scatter_update writes in place; a sliced assign copied the whole variable.
-                piece = rows[begin:begin + step]
+                piece = rows[begin : begin + step]
                 self.rows.scatter_update(tf.IndexedSlices(piece, tf.range(begin, begin + len(piece))))
         self.row_starts = tf.constant(store.offsets // FRAME_SHIFT, tf.int64)
         self.frames = tf.constant(frame_counts(store.lengths), tf.int64)
@@ -214,8 +219,7 @@ def corpus_tensor(store):
     return store.__dict__["_tensor"]
 
 
-def window_dataset(store, owners, frames, targets=None, *, batch_size=256, shuffle=False, seed=0,
-                   repeat=False):
+def window_dataset(store, owners, frames, targets=None, *, batch_size=256, shuffle=False, seed=0, repeat=False):
     """Batches of z-normalised 250 ms windows ``(B, 4000)`` (with targets if given).
 
     ``owners``/``frames`` come from :func:`frame_index`; ``targets`` is indexed by store
@@ -289,8 +293,7 @@ class ContextTensor:
         return tf.gather(self.rows, tf.gather(self.offsets, owners)[:, None] + spliced)
 
 
-def context_dataset(matrices, owners, frames, targets=None, *, batch_size=256, shuffle=False, seed=0,
-                    repeat=False):
+def context_dataset(matrices, owners, frames, targets=None, *, batch_size=256, shuffle=False, seed=0, repeat=False):
     """Batches of ± 12-frame LLD contexts ``(B, 25, D)`` (SHORT §2.3, Fig. 1A).
 
     ``matrices``: a :class:`ContextTensor`, or the per-utterance ``frames × D`` LLD arrays to
@@ -344,7 +347,7 @@ def index_order(count, shuffle, seed, repeat):
         chunks = indices.batch(SHUFFLE_CHUNK)
         return chunks.map(lambda i: tf.random.experimental.index_shuffle(i, key, last)).unbatch()
 
-    epochs = tf.data.Dataset.range(2 ** 31) if repeat else tf.data.Dataset.range(1)
+    epochs = tf.data.Dataset.range(2**31) if repeat else tf.data.Dataset.range(1)
     return epochs.flat_map(permuted)
 
 
@@ -367,5 +370,8 @@ def slice_dataset(store, owners, starts, *, batch_size=32):
     """Batches of raw 6 s slices ``(B, 96000)`` in order (ELOR: no further preprocessing)."""
     gatherer = corpus_tensor(store)
     owners_t, starts_t = tf.constant(owners, tf.int32), tf.constant(starts, tf.int64)
-    return batched_stream(tf.data.Dataset.range(len(owners)), batch_size,
-                          lambda i: gatherer.slices(tf.gather(owners_t, i), tf.gather(starts_t, i)))
+    return batched_stream(
+        tf.data.Dataset.range(len(owners)),
+        batch_size,
+        lambda i: gatherer.slices(tf.gather(owners_t, i), tf.gather(starts_t, i)),
+    )

@@ -25,8 +25,15 @@ from ser_keras.data.labels import DIMENSION_CLASSES, TABLE_DIMENSIONS
 from ser_keras.data.windows import SLICE, slice_dataset
 from ser_keras.experiments.data import ElorData
 from ser_keras.experiments.elor import ElorExperiment, ElorExperimentConfig, budget
-from ser_keras.interpret import (PREDICTED, amplitude_envelope, describe_signal, guided_gradients, guided_model,
-                                 maximize_activation, pearson_rows)
+from ser_keras.interpret import (
+    PREDICTED,
+    amplitude_envelope,
+    describe_signal,
+    guided_gradients,
+    guided_model,
+    maximize_activation,
+    pearson_rows,
+)
 from ser_keras.io import read_json
 from ser_keras.results import Claim
 from ser_keras.stats import mean_interval
@@ -35,8 +42,11 @@ from ser_keras.training.fit import load_h5
 logger = logging.getLogger(__name__)
 
 DEFAULT_FOLD = "Ses03F"
-PAPER_CORRELATIONS = {"saliency_input_corr_arousal": 0.50, "saliency_input_corr_valence": 0.53,
-                      "saliency_arousal_valence_corr": 0.96}
+PAPER_CORRELATIONS = {
+    "saliency_input_corr_arousal": 0.50,
+    "saliency_input_corr_valence": 0.53,
+    "saliency_arousal_valence_corr": 0.96,
+}
 
 
 def elor_config(corpus_kind, *, fold, seed, quick, evaluator="E2", source=None, verbose=1):
@@ -70,15 +80,25 @@ class ElorAnalysis:
 def open_elor(corpus, config, record, source=None):
     """The :class:`ElorAnalysis` of the one-fold config: the fold's trained ELoR model is the
     source run's, this run's, or trained now (said in the log; saved as a part)."""
-    data = ElorData(corpus, evaluator=config.evaluator, protocol=config.protocol, seed=config.seed,
-                    validation_fraction=config.validation_fraction, folds=config.folds, verbose=config.verbose)
+    data = ElorData(
+        corpus,
+        evaluator=config.evaluator,
+        protocol=config.protocol,
+        seed=config.seed,
+        validation_fraction=config.validation_fraction,
+        folds=config.folds,
+        verbose=config.verbose,
+    )
     fold = data.folds[0]
     source = Path(source) if source else None
     for root in (source, record.out):
         if root is not None and (root / "models" / f"elor_{fold.name}.h5").exists():
             return ElorAnalysis(data, config, record, fold, load_h5(root / "models" / f"elor_{fold.name}.h5"), source)
-    logger.info("elor %s: no saved model%s; training ELoR on this fold for the analysis", fold.name,
-                f" in {source}" if source else "")
+    logger.info(
+        "elor %s: no saved model%s; training ELoR on this fold for the analysis",
+        fold.name,
+        f" in {source}" if source else "",
+    )
     record.save_part("elor", fold.name, ElorExperiment(data, config, record).run_fold("elor", fold))
     return ElorAnalysis(data, config, record, fold, load_h5(record.out / "models" / f"elor_{fold.name}.h5"), source)
 
@@ -96,7 +116,10 @@ def slice_signals(data, index, batch_size=16):
 def saliency_maps(model, signals, batch_size=8):
     """{head: guided-backprop gradient of each slice's predicted class of that head}, (N, 96000)."""
     guided = guided_model(model)
-    return {head: guided_gradients(guided, signals, PREDICTED, output=head, batch_size=batch_size) for head in TABLE_DIMENSIONS}
+    return {
+        head: guided_gradients(guided, signals, PREDICTED, output=head, batch_size=batch_size)
+        for head in TABLE_DIMENSIONS
+    }
 
 
 def _per_slice_pearson(first, second, lengths):
@@ -114,8 +137,9 @@ def saliency_correlations(signals, saliencies, lengths):
         values[f"saliency_input_corr_{head}"] = _per_slice_pearson(signals, saliencies[head], lengths)
         values[f"saliency_input_envelope_corr_{head}"] = _per_slice_pearson(signal_envelope, envelopes[head], lengths)
     values["saliency_arousal_valence_corr"] = _per_slice_pearson(saliencies["arousal"], saliencies["valence"], lengths)
-    values["saliency_arousal_valence_envelope_corr"] = _per_slice_pearson(envelopes["arousal"], envelopes["valence"],
-                                                                          lengths)
+    values["saliency_arousal_valence_envelope_corr"] = _per_slice_pearson(
+        envelopes["arousal"], envelopes["valence"], lengths
+    )
     return values
 
 
@@ -140,14 +164,21 @@ def correlation_claims(means):
         return None if None in found else all(v >= threshold for v in found)
 
     return [
-        Claim.from_points("Fig. 4: input and saliency correlate positively on both heads (paper 0.50 / 0.53; r >= 0.3)",
-                         check(("saliency_input_corr_arousal", "saliency_input_corr_valence"), 0.3),
-                         "signal vs signed saliency"),
-        Claim.from_points("Fig. 4: input envelope and saliency envelope correlate positively (r >= 0.3)",
-                         check(("saliency_input_envelope_corr_arousal", "saliency_input_envelope_corr_valence"), 0.3),
-                         "the amplitude reading of the paper's statement"),
-        Claim.from_points("Fig. 4: arousal and valence saliency maps strongly correlated (paper 0.96; r >= 0.9)",
-                         check(("saliency_arousal_valence_corr",), 0.9), "signed saliency maps"),
+        Claim.from_points(
+            "Fig. 4: input and saliency correlate positively on both heads (paper 0.50 / 0.53; r >= 0.3)",
+            check(("saliency_input_corr_arousal", "saliency_input_corr_valence"), 0.3),
+            "signal vs signed saliency",
+        ),
+        Claim.from_points(
+            "Fig. 4: input envelope and saliency envelope correlate positively (r >= 0.3)",
+            check(("saliency_input_envelope_corr_arousal", "saliency_input_envelope_corr_valence"), 0.3),
+            "the amplitude reading of the paper's statement",
+        ),
+        Claim.from_points(
+            "Fig. 4: arousal and valence saliency maps strongly correlated (paper 0.96; r >= 0.9)",
+            check(("saliency_arousal_valence_corr",), 0.9),
+            "signed saliency maps",
+        ),
     ]
 
 
@@ -157,7 +188,7 @@ def training_mean_signal(data, fold, limit=None):
     train = train[:limit] if limit else train
     total, count = np.zeros(SLICE, np.float64), 0
     for begin in range(0, len(train), 64):
-        signals, _ = slice_signals(data, train[begin:begin + 64])
+        signals, _ = slice_signals(data, train[begin : begin + 64])
         total += signals.sum(axis=0)
         count += len(signals)
     return (total / max(count, 1)).astype(np.float32)
@@ -165,9 +196,20 @@ def training_mean_signal(data, fold, limit=None):
 
 def generalized_inputs(model, starts, *, steps, learning_rate, l2, seed=0):
     """{(head, start name): Maximization} of all 5 labels of each head from each start."""
-    return {(head, name): maximize_activation(model, range(DIMENSION_CLASSES), output=head, start=start, steps=steps,
-                                              learning_rate=learning_rate, l2=l2, seed=seed)
-            for head in TABLE_DIMENSIONS for name, start in starts.items()}
+    return {
+        (head, name): maximize_activation(
+            model,
+            range(DIMENSION_CLASSES),
+            output=head,
+            start=start,
+            steps=steps,
+            learning_rate=learning_rate,
+            l2=l2,
+            seed=seed,
+        )
+        for head in TABLE_DIMENSIONS
+        for name, start in starts.items()
+    }
 
 
 def descriptor_table(results):
@@ -175,10 +217,16 @@ def descriptor_table(results):
     rows = []
     for (head, start), result in results.items():
         for label, signal in zip(result.classes, result.signals):
-            rows.append({"head": head, "start": start, "label": int(label),
-                         "activation_start": float(result.activation[0][list(result.classes).index(label)]),
-                         "activation_end": float(result.activation[-1][list(result.classes).index(label)]),
-                         **describe_signal(signal)})
+            rows.append(
+                {
+                    "head": head,
+                    "start": start,
+                    "label": int(label),
+                    "activation_start": float(result.activation[0][list(result.classes).index(label)]),
+                    "activation_end": float(result.activation[-1][list(result.classes).index(label)]),
+                    **describe_signal(signal),
+                }
+            )
     return rows
 
 
@@ -201,24 +249,36 @@ def descriptor_claims(rows, start="random"):
     Arousal: a rising trend means Spearman rho(label, descriptor) > 0.5 over the 5 labels.
     Valence: the extreme labels (0, 4) exceed the mean of the middle labels."""
     claims = []
-    for key, statement in (("spectral_centroid_hz", "higher frequencies"), ("pause_count", "more interruptions"),
-                           ("peak_amplitude", "higher amplitude peaks"),
-                           ("periodic_fraction", "longer periodic stretches")):
+    for key, statement in (
+        ("spectral_centroid_hz", "higher frequencies"),
+        ("pause_count", "more interruptions"),
+        ("peak_amplitude", "higher amplitude peaks"),
+        ("periodic_fraction", "longer periodic stretches"),
+    ):
         rho = _trend(rows, "arousal", start, key)
-        claims.append(Claim.from_points(f"Table 6: higher arousal ↔ {statement} ({key} rises with the label)",
-                                       None if rho is None else rho > 0.5, f"Spearman rho {rho}"))
+        claims.append(
+            Claim.from_points(
+                f"Table 6: higher arousal ↔ {statement} ({key} rises with the label)",
+                None if rho is None else rho > 0.5,
+                f"Spearman rho {rho}",
+            )
+        )
     for key, statement in (("spectral_centroid_hz", "high frequencies"), ("periodic_fraction", "longer periodicity")):
         holds, detail = _extremes_higher(rows, "valence", start, key)
-        claims.append(Claim.from_points(f"Table 6: extreme valence (0 or 4) ↔ {statement} ({key})", holds,
-                                       detail))
+        claims.append(Claim.from_points(f"Table 6: extreme valence (0 or 4) ↔ {statement} ({key})", holds, detail))
     gained = all(r["activation_end"] > r["activation_start"] for r in rows)
-    claims.append(Claim.from_points("every generalized input raises its target activation", gained,
-                                   "activation after vs before the ascent"))
+    claims.append(
+        Claim.from_points(
+            "every generalized input raises its target activation", gained, "activation after vs before the ascent"
+        )
+    )
     return claims
 
 
 # -- shared by replicate/wieser_fig4.py and wieser_fig5.py ------------------------------------
 def elor_notes(analysis):
-    return [f"Fold: test speaker {analysis.fold.name}; ELoR model "
-            + (f"from {analysis.source}." if analysis.source else "trained in this run (see models/)."),
-            f"Labels: {analysis.data.view.source} ratings; class k = rating k+1."]
+    return [
+        f"Fold: test speaker {analysis.fold.name}; ELoR model "
+        + (f"from {analysis.source}." if analysis.source else "trained in this run (see models/)."),
+        f"Labels: {analysis.data.view.source} ratings; class k = rating k+1.",
+    ]

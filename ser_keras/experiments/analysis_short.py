@@ -28,13 +28,18 @@ from ser_keras.experiments.reporting import pooled_confusion, row_seed
 from ser_keras.experiments.rows import ROWS, Row
 from ser_keras.experiments.short import ShortConfig, ShortExperiment, budget
 from ser_keras.features.opensmile_sets import FeatureSet, extract_signals
-from ser_keras.interpret import (cumulative_frequency_response, first_conv_kernel, guided_model, utterance_relevance,
-                                 window_relevance)
+from ser_keras.interpret import (
+    cumulative_frequency_response,
+    first_conv_kernel,
+    guided_model,
+    utterance_relevance,
+    window_relevance,
+)
 from ser_keras.interpret.relevance import class_relevances, spliced_window_positions
 from ser_keras.io import read_json
+from ser_keras.models.raw_cnn import RAW_CNN_CONFIGS, build_raw_cnn
 from ser_keras.results import ResultRow, Scoring
 from ser_keras.runs import Budget
-from ser_keras.models.raw_cnn import RAW_CNN_CONFIGS, build_raw_cnn
 from ser_keras.training.fit import load_h5
 
 logger = logging.getLogger(__name__)
@@ -69,8 +74,11 @@ def analysis_budget(corpus_kind, *, quick):
     table1 = budget(corpus_kind, quick=quick)
     # Deviation (budget only): the paper computes relevance for every 10 ms window.
     step = QUICK_RELEVANCE_STEP if quick else table1.settings.get("eval_frame_step", 1)
-    return Budget(table1.name, {**table1.settings, "relevance_frame_step": step},
-                  f"{table1.words}, relevance every {step} frame(s)")
+    return Budget(
+        table1.name,
+        {**table1.settings, "relevance_frame_step": step},
+        f"{table1.words}, relevance every {step} frame(s)",
+    )
 
 
 def source_settings(source):
@@ -81,10 +89,14 @@ def source_settings(source):
     metrics = read_json(metrics_path) if metrics_path.exists() else {}
     fingerprint_path = Path(source) / "fingerprint.json"
     folds = metrics.get("folds") or config.get("folds")
-    return {"seed": config["seed"], "labels": config.get("labels", "four_class"),
-            "protocol": config.get("protocol"), "validation_fraction": config.get("validation_fraction", 0.2),
-            "folds": tuple(folds) if folds else None,
-            "fingerprint": read_json(fingerprint_path) if fingerprint_path.exists() else None}
+    return {
+        "seed": config["seed"],
+        "labels": config.get("labels", "four_class"),
+        "protocol": config.get("protocol"),
+        "validation_fraction": config.get("validation_fraction", 0.2),
+        "folds": tuple(folds) if folds else None,
+        "fingerprint": read_json(fingerprint_path) if fingerprint_path.exists() else None,
+    }
 
 
 def _peak_normalised(signal):
@@ -119,8 +131,13 @@ class ShortAnalysis(ShortExperiment):
         self.source = Path(source) if source else None
         if config.quick and config.folds is None:
             self.folds = self.folds[:1]  # --quick: one fold (said in the notes)
-        self.families.update({"functionals": self._fold_functionals, "rel_functionals": self._fold_rel_functionals,
-                              "rel_cnn": self._fold_rel_cnn})
+        self.families.update(
+            {
+                "functionals": self._fold_functionals,
+                "rel_functionals": self._fold_rel_functionals,
+                "rel_cnn": self._fold_rel_cnn,
+            }
+        )
         self._relevance = {}
         self._relevance_features = {}
 
@@ -144,8 +161,13 @@ class ShortAnalysis(ShortExperiment):
         for root in (self.record.out, self.source):
             if root is not None and (root / "models" / f"{row_id}_{fold}.h5").exists():
                 return root / "models" / f"{row_id}_{fold}.h5"
-        logger.info("%s %s: no saved model in %s%s; training the Table-1 row for this analysis", row_id, fold,
-                    self.record.out, f" or {self.source}" if self.source else "")
+        logger.info(
+            "%s %s: no saved model in %s%s; training the Table-1 row for this analysis",
+            row_id,
+            fold,
+            self.record.out,
+            f" or {self.source}" if self.source else "",
+        )
         self.rows([row_id])
         return self.record.out / "models" / f"{row_id}_{fold}.h5"
 
@@ -196,8 +218,9 @@ class ShortAnalysis(ShortExperiment):
     def _stream_relevances(self, guided, utterances, every_class):
         """Window relevances streamed utterance by utterance (bounded memory) and overlap-added."""
         utterances = np.sort(np.asarray(utterances))
-        owners, frames = frame_index(frame_counts(self.store.lengths), utterances,
-                                     frame_step=self.config.relevance_frame_step)
+        owners, frames = frame_index(
+            frame_counts(self.store.lengths), utterances, frame_step=self.config.relevance_frame_step
+        )
         data = window_dataset(self.store, owners, frames, batch_size=self.config.batch_size)
         signals, held, first, start = {}, [], 0, 0
         for batch in data:
@@ -205,7 +228,7 @@ class ShortAnalysis(ShortExperiment):
             if every_class:
                 relevance = class_relevances(guided, windows, range(len(self.classes)))
             else:
-                relevance = window_relevance(guided, windows, self.targets[owners[start:start + len(windows)]])[None]
+                relevance = window_relevance(guided, windows, self.targets[owners[start : start + len(windows)]])[None]
             held.append(relevance)
             start += len(windows)
             # Owners are sorted, so the utterances finished so far are a prefix of the held windows.
@@ -219,8 +242,9 @@ class ShortAnalysis(ShortExperiment):
                 length = int(self.store.lengths[utterance])
                 positions = spliced_window_positions(frames[first + rows], length)
                 signals[int(utterance)] = np.stack(
-                    [_peak_normalised(utterance_relevance(r[rows], positions, length)) for r in stacked])
-            held, first = [stacked[:, len(done):]], first + len(done)
+                    [_peak_normalised(utterance_relevance(r[rows], positions, length)) for r in stacked]
+                )
+            held, first = [stacked[:, len(done) :]], first + len(done)
         return signals
 
     def _relevance_functionals(self, source_row, fold):
@@ -229,26 +253,38 @@ class ShortAnalysis(ShortExperiment):
         if key not in self._relevance_features:
             signals, namespace = self.relevance_signals(source_row, fold)
             jobs = {f"{self.utterances[u].id}#{k}": s[k] for u, s in signals.items() for k in range(len(s))}
-            found = extract_signals(FeatureSet.ComParE_2016_functionals, jobs, cache=self.data.cache,
-                                    cache_namespace=namespace, workers=self.config.workers,
-                                    progress=self.config.verbose > 0)
+            found = extract_signals(
+                FeatureSet.ComParE_2016_functionals,
+                jobs,
+                cache=self.data.cache,
+                cache_namespace=namespace,
+                workers=self.config.workers,
+                progress=self.config.verbose > 0,
+            )
             self._relevance_features[key] = {
-                u: np.stack([found[f"{self.utterances[u].id}#{k}"] for k in range(len(s))])
-                for u, s in signals.items()}
+                u: np.stack([found[f"{self.utterances[u].id}#{k}"] for k in range(len(s))]) for u, s in signals.items()
+            }
         return self._relevance_features[key]
 
     # -- row families -------------------------------------------------------------------
     def _functional_part(self, row, fold, features_of):
         """SVM/RF on per-utterance functionals (``features_of(u)``: (k, D)), scores averaged over
         the k test inputs; RF parts carry the final forest's impurity importances (Table 4)."""
+
         def stack(index):
             return np.stack([features_of(u)[0] for u in index])
 
         classes = len(self.classes)
         model, params, val_uar = fit_with_validation(
-            row.classifier.lower(), stack(fold.train), self.targets[fold.train], stack(fold.validation),
-            self.targets[fold.validation], random_state=row_seed(self.config.seed, row.id, fold.name),
-            labels=list(range(classes)), n_jobs=self.config.workers)
+            row.classifier.lower(),
+            stack(fold.train),
+            self.targets[fold.train],
+            stack(fold.validation),
+            self.targets[fold.validation],
+            random_state=row_seed(self.config.seed, row.id, fold.name),
+            labels=list(range(classes)),
+            n_jobs=self.config.workers,
+        )
         inputs = [np.stack([features_of(u)[k] for u in fold.test]) for k in range(len(features_of(fold.test[0])))]
         part = self._part(fold, _mean_scores(model, inputs, classes), chosen=params, validation_uar=val_uar)
         if row.classifier == "RF":
@@ -280,8 +316,16 @@ class ShortAnalysis(ShortExperiment):
         def stream(index, step, train):
             chosen = np.array([entry for u in index for entry in entries[int(u)]], np.int64)
             store_owners, frames = frame_index(counts, chosen, frame_step=step)
-            data = window_dataset(store, store_owners, frames, self.targets[owner_of], shuffle=train,
-                                  batch_size=self.config.batch_size, seed=self.config.seed, repeat=train)
+            data = window_dataset(
+                store,
+                store_owners,
+                frames,
+                self.targets[owner_of],
+                shuffle=train,
+                batch_size=self.config.batch_size,
+                seed=self.config.seed,
+                repeat=train,
+            )
             return data, owner_of[store_owners], -(-len(store_owners) // self.config.batch_size)
 
         source = ROWS[row.source].source
@@ -294,9 +338,12 @@ class ShortAnalysis(ShortExperiment):
     # -- Fig. 2, Table 4, Fig. 3 ----------------------------------------------------------
     def frequency_responses(self, kind):
         """{fold: (freqs, response)} of the first conv layer of the fold's Raw ``kind`` CNN."""
-        return {fold.name: cumulative_frequency_response(first_conv_kernel(
-            load_h5(self.model_path(RAW_CNN_ROWS[kind], fold.name))))
-            for fold in self.folds}
+        return {
+            fold.name: cumulative_frequency_response(
+                first_conv_kernel(load_h5(self.model_path(RAW_CNN_ROWS[kind], fold.name)))
+            )
+            for fold in self.folds
+        }
 
     def importances(self, key):
         """Fold-mean RF impurity importances on the ComParE functionals of input ``key``."""
@@ -312,20 +359,35 @@ class ShortAnalysis(ShortExperiment):
 def finish_short(analysis, rows, *, title, predictions=(), claims=(), extra=None, notes=()):
     """Write the run record with the notes every SHORT analysis shares; returns the metrics."""
     config = analysis.config
-    shared = [f"Folds analysed: {', '.join(f.name for f in analysis.folds)}"
-              + (f" (models and fold results from {analysis.source})." if analysis.source else "."),
-              f"Label view {config.labels}: classes {', '.join(analysis.classes)}.",
-              f"Relevance windows every {config.relevance_frame_step} frame(s) of 10 ms (paper: every frame)."]
+    shared = [
+        f"Folds analysed: {', '.join(f.name for f in analysis.folds)}"
+        + (f" (models and fold results from {analysis.source})." if analysis.source else "."),
+        f"Label view {config.labels}: classes {', '.join(analysis.classes)}.",
+        f"Relevance windows every {config.relevance_frame_step} frame(s) of 10 ms (paper: every frame).",
+    ]
     if config.quick and len(analysis.folds) == 1:
         shared.insert(0, "Quick budget: one fold.")
     return analysis.record.finish(
-        rows, protocol=analysis.data.protocol.replace("-", "_"), predictions=predictions, claims=claims,
+        rows,
+        protocol=analysis.data.protocol.replace("-", "_"),
+        predictions=predictions,
+        claims=claims,
         extra={"folds": [f.name for f in analysis.folds], "classes": list(analysis.classes), **(extra or {})},
-        label_view=config.labels, table_title=title, notes=[*notes, *shared],
-        scoring=Scoring(("UAR",), len(analysis.classes)))
+        label_view=config.labels,
+        table_title=title,
+        notes=[*notes, *shared],
+        scoring=Scoring(("UAR",), len(analysis.classes)),
+    )
 
 
 def value_row(row_id, system, metric, value, *, paper=None, classifier=""):
     """A result row for a number that is not a pooled recall (no bootstrap CI)."""
-    return ResultRow(row_id, system, classifier, metric, None if value is None else round(float(value), 4),
-                     paper=paper, status="ok" if value is not None else "skipped: not computable on this run")
+    return ResultRow(
+        row_id,
+        system,
+        classifier,
+        metric,
+        None if value is None else round(float(value), 4),
+        paper=paper,
+        status="ok" if value is not None else "skipped: not computable on this run",
+    )

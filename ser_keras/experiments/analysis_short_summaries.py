@@ -11,14 +11,24 @@ import dataclasses
 
 import numpy as np
 
-from ser_keras.interpret import (band_levels, dominant_band, group_counts, response_centroid, spectral_count,
-                                 top_features)
+from ser_keras.interpret import (
+    band_levels,
+    dominant_band,
+    group_counts,
+    response_centroid,
+    spectral_count,
+    top_features,
+)
 from ser_keras.interpret.importance import CEPSTRAL
 from ser_keras.results import Claim
 
 # Paper's Table 4 group counts out of the top 10: (input, group kind, count).
-TABLE4_PAPER = (("raw", "spectral", 9), ("subseg_rel", "cepstral", 8), ("seg_rel", "cepstral", 4),
-                ("seg_rel", "spectral", 6))
+TABLE4_PAPER = (
+    ("raw", "spectral", 9),
+    ("subseg_rel", "cepstral", 8),
+    ("seg_rel", "cepstral", 4),
+    ("seg_rel", "spectral", 6),
+)
 
 
 def frequency_summary(curves):
@@ -26,29 +36,41 @@ def frequency_summary(curves):
     freqs = next(iter(curves.values()))[0]
     responses = np.stack([response for _, response in curves.values()])
     mean = responses.mean(axis=0)
-    agreement = (float(np.mean(np.corrcoef(responses)[np.triu_indices(len(responses), 1)]))
-                 if len(responses) > 1 else None)
-    return {"dominant_band_hz": list(dominant_band(freqs, mean)), "band_levels": band_levels(freqs, mean).tolist(),
-            "centroid_hz": response_centroid(freqs, mean),
-            "fold_dominant_bands": {fold: list(dominant_band(f, r)) for fold, (f, r) in curves.items()},
-            "fold_curve_correlation": agreement}
+    agreement = (
+        float(np.mean(np.corrcoef(responses)[np.triu_indices(len(responses), 1)])) if len(responses) > 1 else None
+    )
+    return {
+        "dominant_band_hz": list(dominant_band(freqs, mean)),
+        "band_levels": band_levels(freqs, mean).tolist(),
+        "centroid_hz": response_centroid(freqs, mean),
+        "fold_dominant_bands": {fold: list(dominant_band(f, r)) for fold, (f, r) in curves.items()},
+        "fold_curve_correlation": agreement,
+    }
 
 
 def frequency_claims(summary):
     subseg, seg = summary["subseg"], summary["seg"]
     agreement = [s["fold_curve_correlation"] for s in (subseg, seg)]
     return [
-        Claim.from_points("Fig. 2: Raw SubSeg first-layer filters emphasise 1000-4000 Hz",
-                         subseg["dominant_band_hz"] == [1000, 4000],
-                         f"dominant band {subseg['dominant_band_hz']} Hz"),
-        Claim.from_points("Fig. 2: Raw Seg emphasises lower frequencies than SubSeg",
-                         (seg["centroid_hz"] < subseg["centroid_hz"]
-                         and seg["dominant_band_hz"][0] <= subseg["dominant_band_hz"][0]),
-                         f"centroid Seg {seg['centroid_hz']:.0f} Hz vs SubSeg {subseg['centroid_hz']:.0f} Hz; "
-                         f"dominant bands {seg['dominant_band_hz']} vs {subseg['dominant_band_hz']}"),
-        Claim.from_points("Fig. 2: similar responses across folds (mean pairwise curve correlation > 0.9)",
-                         None if None in agreement else all(a > 0.9 for a in agreement),
-                         f"SubSeg {agreement[0]}, Seg {agreement[1]} (needs >= 2 folds)"),
+        Claim.from_points(
+            "Fig. 2: Raw SubSeg first-layer filters emphasise 1000-4000 Hz",
+            subseg["dominant_band_hz"] == [1000, 4000],
+            f"dominant band {subseg['dominant_band_hz']} Hz",
+        ),
+        Claim.from_points(
+            "Fig. 2: Raw Seg emphasises lower frequencies than SubSeg",
+            (
+                seg["centroid_hz"] < subseg["centroid_hz"]
+                and seg["dominant_band_hz"][0] <= subseg["dominant_band_hz"][0]
+            ),
+            f"centroid Seg {seg['centroid_hz']:.0f} Hz vs SubSeg {subseg['centroid_hz']:.0f} Hz; "
+            f"dominant bands {seg['dominant_band_hz']} vs {subseg['dominant_band_hz']}",
+        ),
+        Claim.from_points(
+            "Fig. 2: similar responses across folds (mean pairwise curve correlation > 0.9)",
+            None if None in agreement else all(a > 0.9 for a in agreement),
+            f"SubSeg {agreement[0]}, Seg {agreement[1]} (needs >= 2 folds)",
+        ),
     ]
 
 
@@ -56,21 +78,37 @@ def importance_summary(importances):
     """Top-10 features, group counts and spectral/cepstral counts of one input."""
     top = top_features(importances, 10)
     counts = group_counts([feature.index for feature in top])
-    return {"top": [dataclasses.asdict(feature) for feature in top], "group_counts": counts,
-            "spectral": spectral_count(counts), "cepstral": counts[CEPSTRAL]}
+    return {
+        "top": [dataclasses.asdict(feature) for feature in top],
+        "group_counts": counts,
+        "spectral": spectral_count(counts),
+        "cepstral": counts[CEPSTRAL],
+    }
 
 
 def importance_claims(summaries):
     raw, subseg, seg = summaries["raw"], summaries["subseg_rel"], summaries["seg_rel"]
     return [
-        Claim.from_points("Table 4: raw-waveform RF relies mostly on spectral descriptors (paper 9/10)",
-                         raw["spectral"] > 5, f"{raw['spectral']}/10 spectral"),
-        Claim.from_points("Table 4: SubSeg-Rel RF relies mostly on cepstral descriptors (paper 8/10)",
-                         subseg["cepstral"] > 5, f"{subseg['cepstral']}/10 cepstral"),
-        Claim.from_points("Table 4: SubSeg-Rel more cepstral than Seg-Rel (paper 8/10 vs 4/10)",
-                         subseg["cepstral"] > seg["cepstral"], f"{subseg['cepstral']} vs {seg['cepstral']}"),
-        Claim.from_points("Table 4: Seg-Rel more spectral than cepstral (paper 6/10 vs 4/10)",
-                         seg["spectral"] > seg["cepstral"], f"{seg['spectral']} vs {seg['cepstral']}"),
+        Claim.from_points(
+            "Table 4: raw-waveform RF relies mostly on spectral descriptors (paper 9/10)",
+            raw["spectral"] > 5,
+            f"{raw['spectral']}/10 spectral",
+        ),
+        Claim.from_points(
+            "Table 4: SubSeg-Rel RF relies mostly on cepstral descriptors (paper 8/10)",
+            subseg["cepstral"] > 5,
+            f"{subseg['cepstral']}/10 cepstral",
+        ),
+        Claim.from_points(
+            "Table 4: SubSeg-Rel more cepstral than Seg-Rel (paper 8/10 vs 4/10)",
+            subseg["cepstral"] > seg["cepstral"],
+            f"{subseg['cepstral']} vs {seg['cepstral']}",
+        ),
+        Claim.from_points(
+            "Table 4: Seg-Rel more spectral than cepstral (paper 6/10 vs 4/10)",
+            seg["spectral"] > seg["cepstral"],
+            f"{seg['spectral']} vs {seg['cepstral']}",
+        ),
     ]
 
 
@@ -97,14 +135,26 @@ def confusion_claims(recalls, classes):
         return float(np.ptp(recalls[system]))
 
     return [
-        checked("Fig. 3: SubSeg (raw) better than ComParE (raw) for happy and sad", ("hap", "sad"),
-                lambda: better("subseg_raw", "compare_raw", ("hap", "sad"))),
-        checked("Fig. 3: ComParE (raw) better than SubSeg (raw) for neutral and angry", ("neu", "ang"),
-                lambda: better("compare_raw", "subseg_raw", ("neu", "ang"))),
-        checked("Fig. 3: SubSeg's best class is sad on raw audio and happy on SubSeg-Rel", classes,
-                lambda: best("subseg_raw") == "sad" and best("subseg_rel") == "hap",
-                lambda: f"raw {best('subseg_raw')}, relevance {best('subseg_rel')}"),
-        checked("Fig. 3: ComParE on SubSeg-Rel models the classes more equally than on raw", classes,
-                lambda: spread("compare_rel") < spread("compare_raw"),
-                lambda: f"recall range {spread('compare_rel'):.2f} vs {spread('compare_raw'):.2f}"),
+        checked(
+            "Fig. 3: SubSeg (raw) better than ComParE (raw) for happy and sad",
+            ("hap", "sad"),
+            lambda: better("subseg_raw", "compare_raw", ("hap", "sad")),
+        ),
+        checked(
+            "Fig. 3: ComParE (raw) better than SubSeg (raw) for neutral and angry",
+            ("neu", "ang"),
+            lambda: better("compare_raw", "subseg_raw", ("neu", "ang")),
+        ),
+        checked(
+            "Fig. 3: SubSeg's best class is sad on raw audio and happy on SubSeg-Rel",
+            classes,
+            lambda: best("subseg_raw") == "sad" and best("subseg_rel") == "hap",
+            lambda: f"raw {best('subseg_raw')}, relevance {best('subseg_rel')}",
+        ),
+        checked(
+            "Fig. 3: ComParE on SubSeg-Rel models the classes more equally than on raw",
+            classes,
+            lambda: spread("compare_rel") < spread("compare_raw"),
+            lambda: f"recall range {spread('compare_rel'):.2f} vs {spread('compare_raw'):.2f}",
+        ),
     ]

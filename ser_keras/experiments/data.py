@@ -20,9 +20,20 @@ import tensorflow as tf
 
 from ser_keras.data.labels import categorical_view, dimensional_view
 from ser_keras.data.protocols import default_protocol, make_folds
-from ser_keras.data.windows import (SLICE, ContextTensor, batched_stream, context_dataset, corpus_tensor, frame_counts,
-                                    frame_index, load_store, slice_dataset, slice_starts, window_dataset,
-                                    window_id_dataset)
+from ser_keras.data.windows import (
+    SLICE,
+    ContextTensor,
+    batched_stream,
+    context_dataset,
+    corpus_tensor,
+    frame_counts,
+    frame_index,
+    load_store,
+    slice_dataset,
+    slice_starts,
+    window_dataset,
+    window_id_dataset,
+)
 from ser_keras.experiments.reporting import row_seed
 from ser_keras.features.cache import FeatureCache
 from ser_keras.features.mfcc import mfcc
@@ -47,8 +58,20 @@ def pick_fold(folds, name=None):
 class ShortData:
     """The corpus in SHORT's four-class (or ``labels``) view, its folds and input streams."""
 
-    def __init__(self, corpus, *, labels="four_class", protocol=None, seed=0, validation_fraction=0.2, folds=None,
-                 workers=2, cache=None, verbose=1, wav2vec2=None):
+    def __init__(
+        self,
+        corpus,
+        *,
+        labels="four_class",
+        protocol=None,
+        seed=0,
+        validation_fraction=0.2,
+        folds=None,
+        workers=2,
+        cache=None,
+        verbose=1,
+        wav2vec2=None,
+    ):
         self.corpus, self.seed, self.workers, self.verbose = corpus, seed, workers, verbose
         self.cache = cache or FeatureCache()
         self.wav2vec2_path = wav2vec2
@@ -59,8 +82,14 @@ class ShortData:
         self.targets = np.asarray(view.targets, np.int64)[self.store.kept]
         self.dropped = view.dropped
         self.protocol = protocol or default_protocol(self.utterances)
-        self.folds = make_folds(self.utterances, self.protocol, targets=self.targets, seed=seed,
-                                validation_fraction=validation_fraction, only=folds)
+        self.folds = make_folds(
+            self.utterances,
+            self.protocol,
+            targets=self.targets,
+            seed=seed,
+            validation_fraction=validation_fraction,
+            only=folds,
+        )
         self._features = {}
         self._speakers = {u.id: u.speaker for u in self.utterances}
 
@@ -85,8 +114,14 @@ class ShortData:
         once, and sets of one openSMILE config come from one run per utterance."""
         todo = [feature_set for feature_set in feature_sets if feature_set not in self._features]
         if todo:
-            found = extract_utterance_sets(todo, self.utterances, cache=self.cache, cache_namespace=self.corpus.sha256,
-                                           workers=self.workers, progress=self.verbose > 0)
+            found = extract_utterance_sets(
+                todo,
+                self.utterances,
+                cache=self.cache,
+                cache_namespace=self.corpus.sha256,
+                workers=self.workers,
+                progress=self.verbose > 0,
+            )
             for feature_set, by_id in found.items():
                 self._features[feature_set] = [by_id[u.id] for u in self.utterances]
 
@@ -101,8 +136,9 @@ class ShortData:
 
             if "wav2vec2" not in self._features:
                 model = load_wav2vec2(self.wav2vec2_path)
-                self._features["wav2vec2"] = [wav2vec2_frame_features(model, self.store.signal(i))
-                                              for i in range(self.store.num_utterances)]
+                self._features["wav2vec2"] = [
+                    wav2vec2_frame_features(model, self.store.signal(i)) for i in range(self.store.num_utterances)
+                ]
             return self._features["wav2vec2"]
         return self.features(LLD_SETS[source])
 
@@ -139,8 +175,19 @@ class ElorData:
     """The corpus rated by ``evaluator``, cut into 6 s slices, with its speaker folds and the
     inputs of the ELOR networks (raw slices, MFCC matrices, IS10 functionals)."""
 
-    def __init__(self, corpus, *, evaluator="E2", protocol="leave-one-speaker-out", seed=0, validation_fraction=0.2,
-                 folds=None, workers=2, cache=None, verbose=1):
+    def __init__(
+        self,
+        corpus,
+        *,
+        evaluator="E2",
+        protocol="leave-one-speaker-out",
+        seed=0,
+        validation_fraction=0.2,
+        folds=None,
+        workers=2,
+        cache=None,
+        verbose=1,
+    ):
         self.corpus, self.seed, self.workers, self.verbose = corpus, seed, workers, verbose
         self.cache = cache or FeatureCache()
         view = dimensional_view(corpus.utterances, evaluator)
@@ -152,10 +199,10 @@ class ElorData:
         self.utterances = [view.utterances[i] for i in self.store.kept]
         self.owners, self.starts = slice_starts(self.store.lengths)
         self.slice_ids = [f"{self.utterances[o].id}@{s // SLICE}" for o, s in zip(self.owners, self.starts)]
-        self.targets = {head: np.asarray(view.targets(head), np.int64)[self.store.kept][self.owners]
-                        for head in HEADS}
-        self.folds = make_folds(self.utterances, protocol, seed=seed, validation_fraction=validation_fraction,
-                                only=folds)
+        self.targets = {head: np.asarray(view.targets(head), np.int64)[self.store.kept][self.owners] for head in HEADS}
+        self.folds = make_folds(
+            self.utterances, protocol, seed=seed, validation_fraction=validation_fraction, only=folds
+        )
         self._features = {}
         self._speakers = {u.id: u.speaker for u in self.utterances}
 
@@ -169,8 +216,9 @@ class ElorData:
     def fold_slices(self, fold, max_train_slices=None):
         """Slice indices ``(train, validation, test)`` of a fold (utterance folds expanded);
         ``max_train_slices`` keeps a seeded subsample of the training slices."""
-        train, validation, test = (np.flatnonzero(np.isin(self.owners, part))
-                                   for part in (fold.train, fold.validation, fold.test))
+        train, validation, test = (
+            np.flatnonzero(np.isin(self.owners, part)) for part in (fold.train, fold.validation, fold.test)
+        )
         if max_train_slices is not None and len(train) > max_train_slices:
             rng = np.random.default_rng(row_seed(self.seed, "train_subsample", fold.name))
             train = np.sort(rng.choice(train, size=max_train_slices, replace=False))
@@ -179,15 +227,16 @@ class ElorData:
     def _slice_signals(self, index):
         """Float slices of ``index`` in chunks of ``IS10_CHUNK`` (never all at once)."""
         for begin in range(0, len(index), IS10_CHUNK):
-            chunk = index[begin:begin + IS10_CHUNK]
+            chunk = index[begin : begin + IS10_CHUNK]
             batches = slice_dataset(self.store, self.owners[chunk], self.starts[chunk], batch_size=64)
             yield chunk, np.concatenate([batch.numpy() for batch in batches])
 
     def mfcc_features(self):
         """LoM input: ``(slices, 599, 26)`` float32 MFCCs, computed once per run."""
         if "mfcc" not in self._features:
-            matrices = [mfcc(signal) for _, signals in self._slice_signals(np.arange(len(self.owners)))
-                        for signal in signals]
+            matrices = [
+                mfcc(signal) for _, signals in self._slice_signals(np.arange(len(self.owners))) for signal in signals
+            ]
             self._features["mfcc"] = np.stack(matrices).astype(np.float32)
         return self._features["mfcc"]
 
@@ -198,9 +247,14 @@ class ElorData:
             held = self.cache.contains(namespace, feature_set.cache_key)
             missing = np.array([i for i, key in enumerate(self.slice_ids) if key not in held], np.int64)
             for chunk, signals in self._slice_signals(missing):
-                extract_signals(feature_set, {self.slice_ids[i]: s for i, s in zip(chunk, signals)},
-                                cache=self.cache, cache_namespace=namespace, workers=self.workers,
-                                progress=self.verbose > 0)
+                extract_signals(
+                    feature_set,
+                    {self.slice_ids[i]: s for i, s in zip(chunk, signals)},
+                    cache=self.cache,
+                    cache_namespace=namespace,
+                    workers=self.workers,
+                    progress=self.verbose > 0,
+                )
             found = self.cache.get(namespace, feature_set.cache_key, self.slice_ids)
             self._features["is10"] = np.stack([found[key] for key in self.slice_ids]).astype(np.float32)
         return self._features["is10"]
@@ -228,8 +282,10 @@ class ElorData:
         it inside its compiled steps on a stream of slice indices (``dataset(slice_ids=True)``).
         """
         place = functools.partial(device_copy, strategy=strategy, cache=self._features) if strategy else (lambda v: v)
-        owners, starts = (place(self._held(name, table)) for name, table in
-                          (("slice_owners", self.owners.astype(np.int64)), ("slice_starts", self.starts)))
+        owners, starts = (
+            place(self._held(name, table))
+            for name, table in (("slice_owners", self.owners.astype(np.int64)), ("slice_starts", self.starts))
+        )
         # The store's one corpus variable (shared with slice_dataset), made eagerly: a
         # variable cannot be created while tf.data traces the map function.
         corpus = None

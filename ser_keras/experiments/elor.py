@@ -104,12 +104,18 @@ def budget(corpus_kind, *, quick):
     needs a GPU for the raw-waveform networks.
     """
     if quick:
-        return Budget("quick", {"epochs": 3, "patience": 2, "max_train_slices": 64, "hparams": QUICK_HPARAMS},
-                      "quick smoke-test budget: small networks (8 filters, heads of 32), at most 3 epochs, "
-                      "64 training slices per fold")
+        return Budget(
+            "quick",
+            {"epochs": 3, "patience": 2, "max_train_slices": 64, "hparams": QUICK_HPARAMS},
+            "quick smoke-test budget: small networks (8 filters, heads of 32), at most 3 epochs, "
+            "64 training slices per fold",
+        )
     if corpus_kind == "synthetic":
-        return Budget("embedded", {"epochs": 30, "patience": 5},
-                      "embedded-corpus budget: paper-centre networks, at most 30 epochs, early stopping after 5")
+        return Budget(
+            "embedded",
+            {"epochs": 30, "patience": 5},
+            "embedded-corpus budget: paper-centre networks, at most 30 epochs, early stopping after 5",
+        )
     return Budget("full", {}, "full budget: paper-centre networks, at most 100 epochs, early stopping after 10")
 
 
@@ -127,7 +133,9 @@ def load_hparams(path):
         network = network_id(name)
         if not isinstance(values, dict):
             raise ValueError(f"{path}: hyperparameters of {name!r} must be an object, got {values!r}.")
-        NETWORKS[network].config_class.from_dict(values)  # unknown or invalid fields fail here, naming the file's values
+        NETWORKS[network].config_class.from_dict(
+            values
+        )  # unknown or invalid fields fail here, naming the file's values
         hparams[network] = values
     return hparams
 
@@ -154,8 +162,7 @@ class ElorExperiment:
     def __init__(self, data, config, record, *, inputs_on_device=None):
         self.data, self.config, self.record = data, config, record
         self.folds = data.folds
-        self.inputs_on_device = (execution.current().inputs_on_device if inputs_on_device is None
-                                 else inputs_on_device)
+        self.inputs_on_device = execution.current().inputs_on_device if inputs_on_device is None else inputs_on_device
 
     def prepare_inputs(self, networks):
         """Compute (or load from the cache) the features the ``networks`` read, before any
@@ -189,54 +196,88 @@ class ElorExperiment:
         strategy = tf.distribute.get_strategy()
 
         def dataset(index, **shuffle):
-            return data.dataset(spec.input_kind, index, batch_size=batch_size, slice_ids=self.inputs_on_device,
-                                **shuffle)
+            return data.dataset(
+                spec.input_kind, index, batch_size=batch_size, slice_ids=self.inputs_on_device, **shuffle
+            )
 
         # The blocks of every unit's seeds are taken in turn, which also keeps the lazily made
         # input tensors of ``data`` from being made twice at once.
         with seeds:
             stage = data.slice_inputs(spec.input_kind, strategy=strategy) if self.inputs_on_device else None
-            trainer = SplitHeadTrainer(lambda: spec.build(net_config, data, train),
-                                       learning_rate=net_config.learning_rate, momentum=net_config.momentum,
-                                       seed=seed, strategy=strategy, input_stage=stage)
+            trainer = SplitHeadTrainer(
+                lambda: spec.build(net_config, data, train),
+                learning_rate=net_config.learning_rate,
+                momentum=net_config.momentum,
+                seed=seed,
+                strategy=strategy,
+                input_stage=stage,
+            )
             train_stream = dataset(train, shuffle=True, seed=seed)
             validation_stream = dataset(validation) if len(validation) else None
             test_stream = dataset(test)
         checkpoint = self.checkpoint_folder / f"{network}_{fold.name}.npz"
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        history = trainer.fit(train_stream, validation_stream,
-                              epochs=config.epochs, patience=config.patience, checkpoint_path=checkpoint,
-                              verbose=int(config.verbose >= 2), callbacks=callbacks,
-                              **({"tensorboard_dir": f"{tensorboard}/{network}/{fold.name}"} if tensorboard else {}))
+        history = trainer.fit(
+            train_stream,
+            validation_stream,
+            epochs=config.epochs,
+            patience=config.patience,
+            checkpoint_path=checkpoint,
+            verbose=int(config.verbose >= 2),
+            callbacks=callbacks,
+            **({"tensorboard_dir": f"{tensorboard}/{network}/{fold.name}"} if tensorboard else {}),
+        )
         probabilities = trainer.predict(test_stream)
-        part = {"ids": [data.slice_ids[i] for i in test], "best_epoch": trainer.best_epoch,
-                "epochs_run": len(history.get("loss_arousal", [])),
-                "slices": {"train": len(train), "validation": len(validation), "test": len(test)}}
+        part = {
+            "ids": [data.slice_ids[i] for i in test],
+            "best_epoch": trainer.best_epoch,
+            "epochs_run": len(history.get("loss_arousal", [])),
+            "slices": {"train": len(train), "validation": len(validation), "test": len(test)},
+        }
         scores = {}
         for head in HEADS:
             targets, predicted = data.targets[head][test], probabilities[head].argmax(axis=1)
-            part[head] = {"targets": targets.tolist(), "predictions": predicted.tolist(),
-                          "probabilities": probabilities[head].tolist()}
-            scores[head] = {"WAR": 100 * weighted_average_recall(targets, predicted),
-                            "UAR": 100 * unweighted_average_recall(targets, predicted, DIMENSION_CLASSES)}
+            part[head] = {
+                "targets": targets.tolist(),
+                "predictions": predicted.tolist(),
+                "probabilities": probabilities[head].tolist(),
+            }
+            scores[head] = {
+                "WAR": 100 * weighted_average_recall(targets, predicted),
+                "UAR": 100 * unweighted_average_recall(targets, predicted, DIMENSION_CLASSES),
+            }
         path = self.record.out / "models" / f"{network}_{fold.name}.h5"
         h5_format = save_h5(trainer.model, path)
         part["model"] = path.name
-        write_json(path.with_suffix(".json"), self.record.sidecar(
-            network=network, paper_name=spec.paper_name, fold=fold.name, h5_format=h5_format.to_dict(),
-            test_speakers=sorted({data.utterances[i].speaker for i in fold.test}),
-            labels={head: list(RATING_LABELS) for head in HEADS},
-            label_meaning=f"class k = {data.view.source} rating k+1",
-            inputs=[list(shape[1:]) for shape in _input_shapes(trainer.model)],
-            hparams=net_config.to_dict(), config=dataclasses.asdict(config),
-            input_path="slice indices, cut on the device" if self.inputs_on_device else "host pipeline",
-            training={"routes": trainer.routed},
-            metrics={"test": scores, "best_epoch": trainer.best_epoch,
-                     "best_validation_loss": min(history["val_loss"]) if "val_loss" in history else None},
-            slices=part["slices"], history=history))
-        part["summary"] = (f"arousal WAR {scores['arousal']['WAR']:.1f} UAR {scores['arousal']['UAR']:.1f}, "
-                           f"valence WAR {scores['valence']['WAR']:.1f} UAR {scores['valence']['UAR']:.1f}, "
-                           f"best epoch {trainer.best_epoch} of {config.epochs}")
+        write_json(
+            path.with_suffix(".json"),
+            self.record.sidecar(
+                network=network,
+                paper_name=spec.paper_name,
+                fold=fold.name,
+                h5_format=h5_format.to_dict(),
+                test_speakers=sorted({data.utterances[i].speaker for i in fold.test}),
+                labels={head: list(RATING_LABELS) for head in HEADS},
+                label_meaning=f"class k = {data.view.source} rating k+1",
+                inputs=[list(shape[1:]) for shape in _input_shapes(trainer.model)],
+                hparams=net_config.to_dict(),
+                config=dataclasses.asdict(config),
+                input_path="slice indices, cut on the device" if self.inputs_on_device else "host pipeline",
+                training={"routes": trainer.routed},
+                metrics={
+                    "test": scores,
+                    "best_epoch": trainer.best_epoch,
+                    "best_validation_loss": min(history["val_loss"]) if "val_loss" in history else None,
+                },
+                slices=part["slices"],
+                history=history,
+            ),
+        )
+        part["summary"] = (
+            f"arousal WAR {scores['arousal']['WAR']:.1f} UAR {scores['arousal']['UAR']:.1f}, "
+            f"valence WAR {scores['valence']['WAR']:.1f} UAR {scores['valence']['UAR']:.1f}, "
+            f"best epoch {trainer.best_epoch} of {config.epochs}"
+        )
         # Only the unit's own file: the folder is shared with units training on the other thread.
         checkpoint.unlink(missing_ok=True)
         return part

@@ -44,16 +44,28 @@ class HparamFile:
         if self.search.get("quick") and not quick:
             found.append(("quick", True, False))
         if self.search.get("corpus_sha256") not in (None, corpus.sha256):
-            found.append(("corpus", f"{self.search.get('corpus')} (sha256 {self.search['corpus_sha256'][:12]}…)",
-                          f"{corpus.spec} (sha256 {corpus.sha256[:12]}…)"))
+            found.append(
+                (
+                    "corpus",
+                    f"{self.search.get('corpus')} (sha256 {self.search['corpus_sha256'][:12]}…)",
+                    f"{corpus.spec} (sha256 {corpus.sha256[:12]}…)",
+                )
+            )
         return found
 
     def record(self):
         """JSON-ready provenance of this file for metrics.json and the sidecars."""
         search = self.search or {}
-        return {"file": str(self.path), "sha256": self.sha256,
-                "search": {key: search.get(key) for key in ("corpus", "corpus_sha256", "fold", "protocol", "tuner",
-                                                            "quick", "outer_fold")} if self.search else None}
+        return {
+            "file": str(self.path),
+            "sha256": self.sha256,
+            "search": {
+                key: search.get(key)
+                for key in ("corpus", "corpus_sha256", "fold", "protocol", "tuner", "quick", "outer_fold")
+            }
+            if self.search
+            else None,
+        }
 
 
 def read_hparam_file(path):
@@ -61,16 +73,18 @@ def read_hparam_file(path):
     path = Path(path)
     content = _read_object(path)
     search_path = path.parent / SEARCH
-    return HparamFile(path.resolve(), content, _read_object(search_path) if search_path.exists() else None,
-                      file_sha256(path))
+    return HparamFile(
+        path.resolve(), content, _read_object(search_path) if search_path.exists() else None, file_sha256(path)
+    )
 
 
 def _read_object(path):
     try:
         data = read_json(path)
     except FileNotFoundError:
-        raise ValueError(f"{path} does not exist (the tuning scripts write {BEST} and {SEARCH} into their --out "
-                         "folder).") from None
+        raise ValueError(
+            f"{path} does not exist (the tuning scripts write {BEST} and {SEARCH} into their --out folder)."
+        ) from None
     except ValueError as error:
         raise ValueError(f"{path} is not valid JSON: {error}") from None
     if not isinstance(data, dict):
@@ -96,19 +110,28 @@ class HparamSource:
         if self.protocol == "once":
             file = self.files["*"]
             fold = (file.search or {}).get("fold")
-            text = (f"selected once on fold {fold}'s training pool ({file.path}); the other folds' test speakers "
-                    "were in that pool (paper protocol)." if fold else
-                    f"from {file.path} (no search record beside it: provenance unknown).")
+            text = (
+                f"selected once on fold {fold}'s training pool ({file.path}); the other folds' test speakers "
+                "were in that pool (paper protocol)."
+                if fold
+                else f"from {file.path} (no search record beside it: provenance unknown)."
+            )
         else:
-            text = (f"selected per outer fold on that fold's training pool only (nested search, "
-                    f"{len(self.files)} files under {next(iter(self.files.values())).path.parent.parent}).")
+            text = (
+                f"selected per outer fold on that fold's training pool only (nested search, "
+                f"{len(self.files)} files under {next(iter(self.files.values())).path.parent.parent})."
+            )
         if foreign:
             text += " ACCEPTED DESPITE --allow-foreign-hparams: " + "; ".join(foreign) + "."
         return text
 
     def provenance(self, foreign=()):
-        return {"protocol": self.protocol, "summary": self.summary(foreign=foreign),
-                "files": {fold: file.record() for fold, file in self.files.items()}, "foreign": list(foreign)}
+        return {
+            "protocol": self.protocol,
+            "summary": self.summary(foreign=foreign),
+            "files": {fold: file.record() for fold, file in self.files.items()},
+            "foreign": list(foreign),
+        }
 
 
 def open_hparam_source(path, folds, *, corpus=None, quick=False, allow_foreign=False):
@@ -125,8 +148,10 @@ def open_hparam_source(path, folds, *, corpus=None, quick=False, allow_foreign=F
             raise ValueError(f"{path} is a folder (a per-fold search); the folds being run must be known.")
         missing = [fold for fold in folds if not (path / fold / BEST).exists()]
         if missing:
-            raise ValueError(f"{path} lacks {BEST} for fold(s) {', '.join(missing)} being run (a per-fold search "
-                             f"writes {path}/<fold>/{BEST}; run tuning with --outer-folds covering them).")
+            raise ValueError(
+                f"{path} lacks {BEST} for fold(s) {', '.join(missing)} being run (a per-fold search "
+                f"writes {path}/<fold>/{BEST}; run tuning with --outer-folds covering them)."
+            )
         source = HparamSource("per_fold", {fold: read_hparam_file(path / fold / BEST) for fold in folds})
     else:
         source = HparamSource("once", {"*": read_hparam_file(path)})
@@ -135,7 +160,10 @@ def open_hparam_source(path, folds, *, corpus=None, quick=False, allow_foreign=F
         for key, there, here in file.mismatches(corpus, quick=quick):
             message = f"{file.path}: {key} {there!r} in its search, {here!r} in this run"
             if not allow_foreign:
-                raise RunIdentityError(message + ("; a --quick search pins tiny networks" if key == "quick" else "")
-                                       + ". Pass --allow-foreign-hparams to use it anyway (the table then says so).")
+                raise RunIdentityError(
+                    message
+                    + ("; a --quick search pins tiny networks" if key == "quick" else "")
+                    + ". Pass --allow-foreign-hparams to use it anyway (the table then says so)."
+                )
             foreign.append(message)
     return source, foreign

@@ -54,8 +54,10 @@ def prepare_merge(runs, out):
     for run, fingerprint in zip(runs[1:], fingerprints[1:]):
         differences = fingerprint_differences(fingerprints[0], fingerprint)
         if differences:
-            raise ValueError(f"{run} is a run of another identity than {runs[0]}: "
-                             f"{describe_differences(differences, there=f'in {runs[0]}', now=f'in {run}')}.")
+            raise ValueError(
+                f"{run} is a run of another identity than {runs[0]}: "
+                f"{describe_differences(differences, there=f'in {runs[0]}', now=f'in {run}')}."
+            )
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty; merge into a new folder.")

@@ -12,13 +12,26 @@ import dataclasses
 
 import keras
 
-from ser_keras.models.elor import (ElorConfig, ElorFtrConfig, FtrConfig, HeadConfig, LomConfig, build_elor,
-                                   build_elor_ftr, build_ftr, build_lom)
+from ser_keras.models.elor import (
+    ElorConfig,
+    ElorFtrConfig,
+    FtrConfig,
+    HeadConfig,
+    LomConfig,
+    build_elor,
+    build_elor_ftr,
+    build_ftr,
+    build_lom,
+)
 from ser_keras.training.split_heads import head_layers, head_outputs
 from ser_keras.tuning.spaces import ELOR_SPACE, FTR_SPACE, LOM_SPACE
 
-INPUT_KINDS = {"raw": "raw 6 s waveform", "mfcc": "MFCC 599×26", "is10": "IS10 functionals",
-               "raw+is10": "raw 6 s waveform + IS10"}
+INPUT_KINDS = {
+    "raw": "raw 6 s waveform",
+    "mfcc": "MFCC 599×26",
+    "is10": "IS10 functionals",
+    "raw+is10": "raw 6 s waveform + IS10",
+}
 # Small networks for --quick smoke runs only (said in the output): the paper-centre ELoR
 # needs about 7 GFLOP per slice forward, hours per fold on 2 CPU cores.
 _QUICK_TRUNK = {"conv_filters": (8, 8, 8), "conv_kernel_sizes": (10, 10, 10), "pool_sizes": (10, 10, 10)}
@@ -44,7 +57,9 @@ class NetworkSpec:
 
     def __post_init__(self):
         if self.input_kind not in INPUT_KINDS:
-            raise ValueError(f"Network {self.id!r}: input kind {self.input_kind!r} is not one of {sorted(INPUT_KINDS)}.")
+            raise ValueError(
+                f"Network {self.id!r}: input kind {self.input_kind!r} is not one of {sorted(INPUT_KINDS)}."
+            )
 
     @property
     def inputs_text(self):
@@ -62,14 +77,26 @@ class NetworkSpec:
         return self.builder(config, functional_mean=mean, functional_variance=variance)
 
 
-NETWORKS = {spec.id: spec for spec in (
-    NetworkSpec("elor", "ELoR", ElorConfig, build_elor, "raw", ELOR_SPACE, 70, {**_QUICK_TRUNK, **_QUICK_HEADS}),
-    NetworkSpec("lom", "LoM", LomConfig, build_lom, "mfcc", LOM_SPACE, 150,
-                {"conv_filters": (8, 8, 8), **_QUICK_HEADS}),
-    NetworkSpec("ftr", "FTR", FtrConfig, build_ftr, "is10", FTR_SPACE, 150, dict(_QUICK_HEADS)),
-    NetworkSpec("elor_ftr", "ELoR+FTR", ElorFtrConfig, build_elor_ftr, "raw+is10", None, None,
-                {**_QUICK_TRUNK, **_QUICK_HEADS}),
-)}
+NETWORKS = {
+    spec.id: spec
+    for spec in (
+        NetworkSpec("elor", "ELoR", ElorConfig, build_elor, "raw", ELOR_SPACE, 70, {**_QUICK_TRUNK, **_QUICK_HEADS}),
+        NetworkSpec(
+            "lom", "LoM", LomConfig, build_lom, "mfcc", LOM_SPACE, 150, {"conv_filters": (8, 8, 8), **_QUICK_HEADS}
+        ),
+        NetworkSpec("ftr", "FTR", FtrConfig, build_ftr, "is10", FTR_SPACE, 150, dict(_QUICK_HEADS)),
+        NetworkSpec(
+            "elor_ftr",
+            "ELoR+FTR",
+            ElorFtrConfig,
+            build_elor_ftr,
+            "raw+is10",
+            None,
+            None,
+            {**_QUICK_TRUNK, **_QUICK_HEADS},
+        ),
+    )
+}
 PAPER_NETWORKS = tuple(NETWORKS)
 # The paper's networks, the heaviest fold first: the main thread's order (split-head training
 # FLOPs per slice: the raw trunk makes ELoR+FTR and ELoR ~500x LoM at the paper's sizes, ~20x
@@ -83,8 +110,10 @@ def network_id(name):
     key = str(name).strip().lower()
     if key in NETWORKS or key in by_paper:
         return by_paper.get(key, key)
-    raise ValueError(f"Unknown network {name!r}; use one of {', '.join(NETWORKS)} "
-                     f"(or {', '.join(spec.paper_name for spec in NETWORKS.values())}).")
+    raise ValueError(
+        f"Unknown network {name!r}; use one of {', '.join(NETWORKS)} "
+        f"(or {', '.join(spec.paper_name for spec in NETWORKS.values())})."
+    )
 
 
 def searchable():

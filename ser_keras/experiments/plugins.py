@@ -53,8 +53,10 @@ def file_module_name(path):
 def _import_file(path):
     file = Path(path).expanduser().resolve()
     if not file.is_file():
-        raise ValueError(f"Plug-in file {path!r} does not exist (a --plugin ending in .py or holding a '/' is read "
-                         "as a file; a module name is imported from PYTHONPATH).")
+        raise ValueError(
+            f"Plug-in file {path!r} does not exist (a --plugin ending in .py or holding a '/' is read "
+            "as a file; a module name is imported from PYTHONPATH)."
+        )
     name = file_module_name(file)
     module = sys.modules.get(name)
     if module is not None:

@@ -14,13 +14,20 @@ import numpy as np
 
 from ser_keras.metrics import absent_classes, unweighted_average_recall, weighted_average_recall
 from ser_keras.results import Claim, ResultRow
-from ser_keras.stats import (all_of, compare_systems, comparisons_markdown, directional_verdict, interval,
-                             noninferiority_verdict, with_holm)
+from ser_keras.stats import (
+    all_of,
+    compare_systems,
+    comparisons_markdown,
+    directional_verdict,
+    interval,
+    noninferiority_verdict,
+    with_holm,
+)
 
 
 def row_seed(seed, row_id, fold):
     """A seed per (row, fold), independent of which rows or folds ran before (resume-safe)."""
-    return (seed * 1_000_003 + zlib.crc32(f"{row_id}/{fold}".encode())) % (2 ** 31)
+    return (seed * 1_000_003 + zlib.crc32(f"{row_id}/{fold}".encode())) % (2**31)
 
 
 def pool_parts(parts):
@@ -37,8 +44,10 @@ def pool_parts(parts):
 def scorer(metric, num_classes):
     """The score function (fraction) of ``metric``: 'UAR' over ``num_classes`` or 'WAR'."""
     if metric == "UAR":
+
         def score(t, p):
             return unweighted_average_recall(t, p, num_classes)
+
         return score
     if metric == "WAR":
         return weighted_average_recall
@@ -50,16 +59,33 @@ def score_row(spec, parts, *, num_classes, speaker_of, metric="UAR"):
     its 95 % interval over speakers in %; ``speaker_of(id)`` names the speaker of a test item."""
     ids, targets, predictions, _ = pool_parts(parts)
     score = scorer(metric, num_classes)
-    pooled = interval(targets, predictions, [speaker_of(item) for item in ids], metric=metric,
-                      num_classes=num_classes)
+    pooled = interval(targets, predictions, [speaker_of(item) for item in ids], metric=metric, num_classes=num_classes)
     missing = absent_classes(targets, num_classes)
-    status = "ok" if not missing else (f"ok: UAR over present classes (absent: {missing})" if metric == "UAR"
-                                       else f"ok (classes absent from the test targets: {missing})")
-    per_fold = {fold: round(100.0 * score(np.asarray(p["targets"]), np.asarray(p["predictions"])), 2)
-                for fold, p in parts.items() if p["targets"]}
+    status = (
+        "ok"
+        if not missing
+        else (
+            f"ok: UAR over present classes (absent: {missing})"
+            if metric == "UAR"
+            else f"ok (classes absent from the test targets: {missing})"
+        )
+    )
+    per_fold = {
+        fold: round(100.0 * score(np.asarray(p["targets"]), np.asarray(p["predictions"])), 2)
+        for fold, p in parts.items()
+        if p["targets"]
+    }
     ci95 = None if pooled.low is None else (round(pooled.low, 2), round(pooled.high, 2))
-    return ResultRow(**spec, metric=metric, value=round(pooled.value, 2), ci95=ci95, ci_unit=pooled.unit,
-                     ci_clusters=pooled.clusters, status=status, per_fold=per_fold)
+    return ResultRow(
+        **spec,
+        metric=metric,
+        value=round(pooled.value, 2),
+        ci95=ci95,
+        ci_unit=pooled.unit,
+        ci_clusters=pooled.clusters,
+        status=status,
+        per_fold=per_fold,
+    )
 
 
 def skipped_row(spec, reason, metric="UAR"):
@@ -81,8 +107,21 @@ def compare_rows(parts_by_row, reference, *, speaker_of, metric="UAR", seed=0):
         if row_id == reference:
             continue
         ids, targets, predictions, _ = pool_parts(parts)
-        comparisons.append(compare_systems(reference, row_id, ref_ids, ref_targets, ref_predictions, ids, targets,
-                                           predictions, speakers=speakers, metric=metric, seed=seed))
+        comparisons.append(
+            compare_systems(
+                reference,
+                row_id,
+                ref_ids,
+                ref_targets,
+                ref_predictions,
+                ids,
+                targets,
+                predictions,
+                speakers=speakers,
+                metric=metric,
+                seed=seed,
+            )
+        )
     comparisons = with_holm(comparisons)
     return comparisons, comparisons_markdown(comparisons, reference) if comparisons else ""
 
@@ -130,8 +169,13 @@ def paired_claim(test, parts_by_row, *, speaker_of, margin=None, names=None, see
     verdicts, details = [], []
     for metric in test.metrics:
         for system, reference in test.pairs:
-            (comparison,), _ = compare_rows({reference: parts_by_row[reference], system: parts_by_row[system]},
-                                            reference, speaker_of=speaker_of, metric=metric, seed=seed)
+            (comparison,), _ = compare_rows(
+                {reference: parts_by_row[reference], system: parts_by_row[system]},
+                reference,
+                speaker_of=speaker_of,
+                metric=metric,
+                seed=seed,
+            )
             low, high = comparison.ci95 or (None, None)
             interval_text = "no interval" if low is None else f"95 % CI [{low:+.2f}, {high:+.2f}]"
             if test.expectation == "non_inferior":
@@ -140,12 +184,16 @@ def paired_claim(test, parts_by_row, *, speaker_of, margin=None, names=None, see
             else:
                 verdicts.append(directional_verdict(comparison, test.expectation))
                 test_text = f"p {comparison.p:.3f}, {interval_text}"
-            details.append(f"{names.get(system, system)} − {names.get(reference, reference)} {metric} "
-                           f"{comparison.difference:+.2f} ({test_text}, {comparison.speakers} speakers)")
+            details.append(
+                f"{names.get(system, system)} − {names.get(reference, reference)} {metric} "
+                f"{comparison.difference:+.2f} ({test_text}, {comparison.speakers} speakers)"
+            )
     return Claim(test.text, all_of(verdicts), "; ".join(details))
 
 
 def figure_subtitle(metrics):
     """What a result figure shows, in one line: corpus, budget, protocol, seed."""
-    return (f"{metrics['corpus']['spec']}, {metrics['budget']['name']} budget, "
-            f"{metrics['protocol'].replace('_', '-')}, seed {metrics['seed']}")
+    return (
+        f"{metrics['corpus']['spec']}, {metrics['budget']['name']} budget, "
+        f"{metrics['protocol'].replace('_', '-')}, seed {metrics['seed']}"
+    )

@@ -45,8 +45,13 @@ class Row:
 
     def spec(self):
         """The row's label fields for a :class:`~ser_keras.results.ResultRow`."""
-        return {"id": self.id, "system": self.system, "classifier": self.classifier, "paper": self.paper,
-                "origin": self.origin}
+        return {
+            "id": self.id,
+            "system": self.system,
+            "classifier": self.classifier,
+            "paper": self.paper,
+            "origin": self.origin,
+        }
 
 
 TABLE1 = (
@@ -84,8 +89,10 @@ def register_row(id, input, build, *, recipe="short_sgd_halving", system=None, c
     budget, the best-validation-loss weights kept). Errors name the row.
     """
     if id in ROWS:
-        raise ValueError(f"Plug-in row {id!r} clashes with a registered row of that id "
-                         f"({'paper' if ROWS[id].origin == 'paper' else 'another plug-in'}).")
+        raise ValueError(
+            f"Plug-in row {id!r} clashes with a registered row of that id "
+            f"({'paper' if ROWS[id].origin == 'paper' else 'another plug-in'})."
+        )
     if input not in PLUGIN_INPUTS:
         raise ValueError(f"Plug-in row {id!r}: unknown input kind {input!r}; use one of {', '.join(PLUGIN_INPUTS)}.")
     if not callable(build):
@@ -93,8 +100,9 @@ def register_row(id, input, build, *, recipe="short_sgd_halving", system=None, c
     if not (recipe in RECIPES or callable(recipe)):
         raise ValueError(f"Plug-in row {id!r}: recipe must be one of {RECIPES} or a callable that compiles the model.")
     family, source = PLUGIN_INPUTS[input]
-    ROWS[id] = Row(id, system or id, classifier, None, family, source, origin="plugin", build=build, recipe=recipe,
-                   plugin=input)
+    ROWS[id] = Row(
+        id, system or id, classifier, None, family, source, origin="plugin", build=build, recipe=recipe, plugin=input
+    )
     return ROWS[id]
 
 
@@ -103,19 +111,24 @@ def check_plugin_row(row, input_shape, num_classes):
     try:
         model = row.build(tuple(input_shape), num_classes)
     except Exception as error:
-        raise ValueError(f"Plug-in row {row.id!r}: build{(tuple(input_shape), num_classes)} failed: "
-                         f"{type(error).__name__}: {error}") from error
+        raise ValueError(
+            f"Plug-in row {row.id!r}: build{(tuple(input_shape), num_classes)} failed: {type(error).__name__}: {error}"
+        ) from error
     if not isinstance(model, keras.Model):
         raise ValueError(f"Plug-in row {row.id!r}: build returned {type(model).__name__}, not a keras.Model.")
     output = model.output_shape
     if not (isinstance(output, tuple) and output[1:] == (num_classes,)):
-        raise ValueError(f"Plug-in row {row.id!r}: the model's output shape is {output}; expected "
-                         f"(None, {num_classes}) class probabilities.")
+        raise ValueError(
+            f"Plug-in row {row.id!r}: the model's output shape is {output}; expected "
+            f"(None, {num_classes}) class probabilities."
+        )
     try:
         probe = model(np.zeros((1, *input_shape), np.float32))
     except Exception as error:
-        raise ValueError(f"Plug-in row {row.id!r}: the model does not take inputs of shape {tuple(input_shape)}: "
-                         f"{type(error).__name__}: {error}") from error
+        raise ValueError(
+            f"Plug-in row {row.id!r}: the model does not take inputs of shape {tuple(input_shape)}: "
+            f"{type(error).__name__}: {error}"
+        ) from error
     if not np.allclose(np.sum(keras.ops.convert_to_numpy(probe)), 1.0, atol=1e-3):
         raise ValueError(f"Plug-in row {row.id!r}: the outputs do not sum to 1; end the model with a softmax.")
     return model

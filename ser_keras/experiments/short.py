@@ -24,8 +24,16 @@ from ser_keras.classical import fit_with_validation
 from ser_keras.data.windows import WINDOW
 from ser_keras.experiments.data import LLD_SETS
 from ser_keras.experiments.hparams import open_hparam_source
-from ser_keras.experiments.reporting import (ClaimTest, compare_rows, figure_subtitle, paired_claim,
-                                             prediction_lines, row_seed, score_row, skipped_row)
+from ser_keras.experiments.reporting import (
+    ClaimTest,
+    compare_rows,
+    figure_subtitle,
+    paired_claim,
+    prediction_lines,
+    row_seed,
+    score_row,
+    skipped_row,
+)
 from ser_keras.experiments.rows import DEFAULT_REFERENCE, HEAVIEST_FIRST, ROWS, TABLE1_IDS, check_plugin_row
 from ser_keras.experiments.units import UnitMeter, heaviest_first, run_units
 from ser_keras.features.boaw import BagOfAudioWords
@@ -45,12 +53,19 @@ from ser_keras.training.fit import save_h5, train_frame_classifier
 
 logger = logging.getLogger(__name__)
 
-TABLE2_LITERATURE = ("Att. CNN (logMel, 7.5 s) WA 56.1", "DBN-ivector (MFCC, UL) WA 57.2",
-                     "CNN+LSTM (raw, 6 s) UAR 52.8", "TDNN (MFCC, 4 s) UAR 58.6")
+TABLE2_LITERATURE = (
+    "Att. CNN (logMel, 7.5 s) WA 56.1",
+    "DBN-ivector (MFCC, UL) WA 57.2",
+    "CNN+LSTM (raw, 6 s) UAR 52.8",
+    "TDNN (MFCC, 4 s) UAR 58.6",
+)
 # BoAW settings (openXBOW options; SHORT gives only the codebook sizes): standardised
 # input, log term weighting, 1 assignment; output standardisation is the classifier's scaler.
-BOAW_OPTIONS = {"compare": {"codebook_size": 500, "subsets": [slice(0, 65), slice(65, 130)]},
-                "egemaps": {"codebook_size": 1000}, "wav2vec2": {"codebook_size": 500}}
+BOAW_OPTIONS = {
+    "compare": {"codebook_size": 500, "subsets": [slice(0, 65), slice(65, 130)]},
+    "egemaps": {"codebook_size": 1000},
+    "wav2vec2": {"codebook_size": 500},
+}
 # Row families fitted by scikit-learn on utterance-level inputs: no TensorFlow, no global seed.
 UTTERANCE_LEVEL_FAMILIES = ("functionals", "boaw")
 # Network families whose units read only inputs made before the run's threads start: either
@@ -60,11 +75,18 @@ SHARED_NETWORK_FAMILIES = ("lld_mlp", "raw_cnn", "plugin_windows", "plugin_funct
 MLP_SEARCH_NETWORK = "short_mlp"  # the "network" of tuning/search_short_mlp.py's best_hparams.json
 # The paper's Table-1 conclusions, decided by paired speaker tests of UAR (reporting.ClaimTest).
 TABLE1_CLAIMS = (
-    ClaimTest("Raw SubSeg on par with the best utterance-level system (ComParE functionals + RF)",
-              (("raw_subseg_cnn", DEFAULT_REFERENCE),), "non_inferior"),
-    ClaimTest("Raw CNNs above the LLD MLPs",
-              tuple((cnn, mlp) for cnn in ("raw_subseg_cnn", "raw_seg_cnn")
-                    for mlp in ("compare_lld_mlp", "egemaps_lld_mlp")), "better"),
+    ClaimTest(
+        "Raw SubSeg on par with the best utterance-level system (ComParE functionals + RF)",
+        (("raw_subseg_cnn", DEFAULT_REFERENCE),),
+        "non_inferior",
+    ),
+    ClaimTest(
+        "Raw CNNs above the LLD MLPs",
+        tuple(
+            (cnn, mlp) for cnn in ("raw_subseg_cnn", "raw_seg_cnn") for mlp in ("compare_lld_mlp", "egemaps_lld_mlp")
+        ),
+        "better",
+    ),
     ClaimTest("Raw SubSeg above Raw Seg", (("raw_subseg_cnn", "raw_seg_cnn"),), "better"),
 )
 # The "on par" claim's non-inferiority margin (pp of UAR): the spread of the paper's own
@@ -121,17 +143,22 @@ def budget(corpus_kind, *, quick):
     gets a budget that keeps the full table to about ten minutes on 2 CPU cores.
     """
     if quick:
-        return Budget("quick", {"train_frame_step": 10, "eval_frame_step": 5, "max_epochs": 2,
-                                "mlp_grid": (LLD_MLP_GRID[0],)},
-                      "quick smoke-test budget: every 10th training window, every 5th evaluation window, at most "
-                      "2 epochs, one MLP grid point")
+        return Budget(
+            "quick",
+            {"train_frame_step": 10, "eval_frame_step": 5, "max_epochs": 2, "mlp_grid": (LLD_MLP_GRID[0],)},
+            "quick smoke-test budget: every 10th training window, every 5th evaluation window, at most "
+            "2 epochs, one MLP grid point",
+        )
     if corpus_kind == "synthetic":
-        return Budget("embedded", {"train_frame_step": 12, "eval_frame_step": 8, "max_epochs": 6,
-                                   "mlp_grid": LLD_MLP_GRID[:2]},
-                      "embedded-corpus budget: every 12th window for training, every 8th for validation and test, "
-                      "at most 6 epochs, 2-point MLP grid")
-    return Budget("full", {}, "full budget: every 10 ms window, LR halving until it leaves 1e-1…1e-6, "
-                              "the whole MLP grid")
+        return Budget(
+            "embedded",
+            {"train_frame_step": 12, "eval_frame_step": 8, "max_epochs": 6, "mlp_grid": LLD_MLP_GRID[:2]},
+            "embedded-corpus budget: every 12th window for training, every 8th for validation and test, "
+            "at most 6 epochs, 2-point MLP grid",
+        )
+    return Budget(
+        "full", {}, "full budget: every 10 ms window, LR halving until it leaves 1e-1…1e-6, the whole MLP grid"
+    )
 
 
 def load_mlp_hparams(paths, rows, *, folds=None, corpus=None, quick=False, allow_foreign=False):
@@ -154,30 +181,47 @@ def load_mlp_hparams(paths, rows, *, folds=None, corpus=None, quick=False, allow
         for fold, file in source.files.items():
             network = file.content.get("network")
             if network != MLP_SEARCH_NETWORK:
-                raise ValueError(f"{file.path}: network {network!r}, not {MLP_SEARCH_NETWORK!r}; pass the "
-                                 "best_hparams.json written by tuning/search_short_mlp.py.")
+                raise ValueError(
+                    f"{file.path}: network {network!r}, not {MLP_SEARCH_NETWORK!r}; pass the "
+                    "best_hparams.json written by tuning/search_short_mlp.py."
+                )
             hparams = file.content.get("hparams")
             hidden = hparams.get("hidden_layers") if isinstance(hparams, dict) else None
-            if not (isinstance(hidden, list) and hidden
-                    and all(isinstance(units, int) and not isinstance(units, bool) and units > 0 for units in hidden)):
-                raise ValueError(f"{file.path}: 'hparams.hidden_layers' must be a non-empty list of positive unit "
-                                 f"counts; got {hidden!r}.")
+            if not (
+                isinstance(hidden, list)
+                and hidden
+                and all(isinstance(units, int) and not isinstance(units, bool) and units > 0 for units in hidden)
+            ):
+                raise ValueError(
+                    f"{file.path}: 'hparams.hidden_layers' must be a non-empty list of positive unit "
+                    f"counts; got {hidden!r}."
+                )
             if file.search is None:
-                raise ValueError(f"{file.path}: {file.path.parent / 'search.json'} does not exist "
-                                 "(tuning/search_short_mlp.py writes best_hparams.json and search.json into its --out "
-                                 "folder).")
+                raise ValueError(
+                    f"{file.path}: {file.path.parent / 'search.json'} does not exist "
+                    "(tuning/search_short_mlp.py writes best_hparams.json and search.json into its --out "
+                    "folder)."
+                )
             lld_set = file.search.get("source")
             if lld_set not in LLD_SETS:
-                raise ValueError(f"{file.path}: {file.path.parent / 'search.json'} names LLD set {lld_set!r}, not one "
-                                 f"of {sorted(LLD_SETS)}.")
+                raise ValueError(
+                    f"{file.path}: {file.path.parent / 'search.json'} names LLD set {lld_set!r}, not one "
+                    f"of {sorted(LLD_SETS)}."
+                )
             layers[fold] = hidden
         if lld_set not in run:
-            raise ValueError(f"{path}: searched on {lld_set} LLDs, but no {lld_set} MLP row is run "
-                             f"(MLP rows: {', '.join(run.values()) or 'none'}).")
+            raise ValueError(
+                f"{path}: searched on {lld_set} LLDs, but no {lld_set} MLP row is run "
+                f"(MLP rows: {', '.join(run.values()) or 'none'})."
+            )
         if lld_set in chosen:
             raise ValueError(f"{path} and {chosen[lld_set]['path']} are both {lld_set} searches; pass one.")
-        chosen[lld_set] = {"hidden_layers": layers, "protocol": source.protocol, "path": str(path),
-                           "provenance": source.provenance(foreign)}
+        chosen[lld_set] = {
+            "hidden_layers": layers,
+            "protocol": source.protocol,
+            "path": str(path),
+            "provenance": source.provenance(foreign),
+        }
         files += source.paths()
     return chosen, files
 
@@ -193,15 +237,18 @@ class ShortExperiment:
         # Raw windows and LLD contexts cut inside the compiled step where a GPU/TPU trains (the
         # host pipeline cannot feed one); on a CPU the host pipeline overlaps the cut
         # with the step. Both give the same inputs in the same order, so the same numbers.
-        self.inputs_on_device = (execution.current().inputs_on_device if inputs_on_device is None
-                                 else inputs_on_device)
+        self.inputs_on_device = execution.current().inputs_on_device if inputs_on_device is None else inputs_on_device
         self._boaw = {}
         self._unit = threading.local()  # .seeds: the UnitSeeds of the unit this thread trains
         # Row family → the code that computes one fold of such a row.
-        self.families = {"functionals": self._fold_functionals, "boaw": self._fold_boaw,
-                         "lld_mlp": self._fold_lld_mlp, "raw_cnn": self._fold_raw_cnn,
-                         "plugin_windows": self._fold_plugin_windows,
-                         "plugin_functionals": self._fold_plugin_functionals}
+        self.families = {
+            "functionals": self._fold_functionals,
+            "boaw": self._fold_boaw,
+            "lld_mlp": self._fold_lld_mlp,
+            "raw_cnn": self._fold_raw_cnn,
+            "plugin_windows": self._fold_plugin_windows,
+            "plugin_functionals": self._fold_plugin_functionals,
+        }
 
     @property
     def classes(self):
@@ -272,11 +319,17 @@ class ShortExperiment:
         runnable = [row for row in selected if not (row.source == "wav2vec2" and not self.data.wav2vec2_path)]
         self._extract_features(runnable)
         utterance_level = [row.id for row in runnable if row.family in UTTERANCE_LEVEL_FAMILIES]
-        networks = heaviest_first([row.id for row in runnable if row.family not in UTTERANCE_LEVEL_FAMILIES],
-                                  HEAVIEST_FIRST, lambda row_id: self._finished(table[row_id]))
+        networks = heaviest_first(
+            [row.id for row in runnable if row.family not in UTTERANCE_LEVEL_FAMILIES],
+            HEAVIEST_FIRST,
+            lambda row_id: self._finished(table[row_id]),
+        )
         if self.progress is not None:
-            self.progress.expect({row: len(self.folds) for row in networks},
-                                 beside={row: len(self.folds) for row in utterance_level}, shared=True)
+            self.progress.expect(
+                {row: len(self.folds) for row in networks},
+                beside={row: len(self.folds) for row in utterance_level},
+                shared=True,
+            )
         folds = {fold.name: fold for fold in self.folds}
 
         def unit(row_id, fold_name, before_unit):
@@ -293,8 +346,9 @@ class ShortExperiment:
                     self.progress.row_skipped(row.id, self.folds, "skipped: no --wav2vec2 weights")
                 continue
             parts = all_parts[row.id] = parts_by_row[row.id]
-            rows.append(score_row(row.spec(), parts, num_classes=self.data.num_classes,
-                                  speaker_of=self.data.speaker_of))
+            rows.append(
+                score_row(row.spec(), parts, num_classes=self.data.num_classes, speaker_of=self.data.speaker_of)
+            )
             predictions += prediction_lines(row.id, parts, self.data.speaker_of)
         return rows, predictions, all_parts
 
@@ -324,16 +378,26 @@ class ShortExperiment:
 
     def _part(self, fold, predictions, **extra):
         data = self.data
-        return {"ids": [data.utterances[i].id for i in fold.test], "targets": data.targets[fold.test].tolist(),
-                "predictions": np.asarray(predictions).tolist(), **extra}
+        return {
+            "ids": [data.utterances[i].id for i in fold.test],
+            "targets": data.targets[fold.test].tolist(),
+            "predictions": np.asarray(predictions).tolist(),
+            **extra,
+        }
 
     # -- row families -------------------------------------------------------------------
     def _classical(self, row, fold, inputs):
         targets = self.data.targets
         model, params, val_uar = fit_with_validation(
-            row.classifier.lower(), inputs[fold.train], targets[fold.train], inputs[fold.validation],
-            targets[fold.validation], random_state=row_seed(self.config.seed, row.id, fold.name),
-            labels=list(range(self.data.num_classes)), n_jobs=self.config.workers)
+            row.classifier.lower(),
+            inputs[fold.train],
+            targets[fold.train],
+            inputs[fold.validation],
+            targets[fold.validation],
+            random_state=row_seed(self.config.seed, row.id, fold.name),
+            labels=list(range(self.data.num_classes)),
+            n_jobs=self.config.workers,
+        )
         return self._part(fold, model.predict(inputs[fold.test]), chosen=params, validation_uar=val_uar)
 
     def _fold_functionals(self, row, fold):
@@ -345,16 +409,27 @@ class ShortExperiment:
         key = (row.source, fold.name)
         if key not in self._boaw:
             frames = self.data.frame_features(row.source)
-            transformer = BagOfAudioWords(**BOAW_OPTIONS[row.source], standardize_input=True, log_weighting=True,
-                                          max_codebook_frames=self.config.boaw_max_codebook_frames)
+            transformer = BagOfAudioWords(
+                **BOAW_OPTIONS[row.source],
+                standardize_input=True,
+                log_weighting=True,
+                max_codebook_frames=self.config.boaw_max_codebook_frames,
+            )
             transformer.fit([frames[i] for i in fold.train])
             self._boaw[key] = transformer.transform(frames)
         return self._classical(row, fold, self._boaw[key])
 
     def _context_streams(self, source):
         def stream(index, step, train):
-            return self.data.context_stream(source, index, step=step, train=train, batch_size=self.config.batch_size,
-                                            window_ids=self.inputs_on_device)
+            return self.data.context_stream(
+                source,
+                index,
+                step=step,
+                train=train,
+                batch_size=self.config.batch_size,
+                window_ids=self.inputs_on_device,
+            )
+
         return stream
 
     def _context_gather(self, source):
@@ -365,8 +440,10 @@ class ShortExperiment:
 
     def _window_streams(self):
         def stream(index, step, train):
-            return self.data.window_stream(index, step=step, train=train, batch_size=self.config.batch_size,
-                                           window_ids=self.inputs_on_device)
+            return self.data.window_stream(
+                index, step=step, train=train, batch_size=self.config.batch_size, window_ids=self.inputs_on_device
+            )
+
         return stream
 
     def _window_gather(self):
@@ -378,9 +455,16 @@ class ShortExperiment:
 
     def _mlp_builder(self, mean, variance):
         """``hidden layers -> LLD MLP`` standardising its inputs by ``mean``/``variance``."""
+
         def build(hidden):
-            return build_lld_mlp(len(mean), feature_mean=mean, feature_variance=variance, hidden_layers=tuple(hidden),
-                                 num_classes=self.data.num_classes)
+            return build_lld_mlp(
+                len(mean),
+                feature_mean=mean,
+                feature_variance=variance,
+                hidden_layers=tuple(hidden),
+                num_classes=self.data.num_classes,
+            )
+
         return build
 
     def _mlp_grid(self, row, fold):
@@ -399,12 +483,19 @@ class ShortExperiment:
     def _fold_lld_mlp(self, row, fold):
         matrices = self.data.frame_features(row.source)
         build = self._mlp_builder(*lld_standardization(np.concatenate([matrices[i] for i in fold.train])))
-        return self._select_and_test(row, fold, self._context_streams(row.source), build, self._mlp_grid(row, fold),
-                                     gather=self._context_gather(row.source))
+        return self._select_and_test(
+            row,
+            fold,
+            self._context_streams(row.source),
+            build,
+            self._mlp_grid(row, fold),
+            gather=self._context_gather(row.source),
+        )
 
     def _fold_raw_cnn(self, row, fold):
-        return self._select_and_test(row, fold, self._window_streams(), self._raw_cnn_builder(row), (None,),
-                                     gather=self._window_gather())
+        return self._select_and_test(
+            row, fold, self._window_streams(), self._raw_cnn_builder(row), (None,), gather=self._window_gather()
+        )
 
     def _plugin_input_shape(self, row):
         if row.family == "plugin_functionals":
@@ -419,8 +510,14 @@ class ShortExperiment:
         raw = row.source == "raw"
         stream = self._window_streams() if raw else self._context_streams(row.source)
         shape = self._plugin_input_shape(row)
-        return self._select_and_test(row, fold, stream, lambda _: row.build(shape, self.data.num_classes), (None,),
-                                     gather=self._window_gather() if raw else self._context_gather(row.source))
+        return self._select_and_test(
+            row,
+            fold,
+            stream,
+            lambda _: row.build(shape, self.data.num_classes),
+            (None,),
+            gather=self._window_gather() if raw else self._context_gather(row.source),
+        )
 
     def _fold_plugin_functionals(self, row, fold):
         """A plug-in model on utterance-level ComParE functionals (one input per utterance)."""
@@ -447,22 +544,42 @@ class ShortExperiment:
         to_progress = [] if self.progress is None else [self.progress.heartbeat(row.id, fold.name)]
         if self.progress is not None and config.max_epochs:  # uncapped schedules have no share to tell
             index, count = grid_share
-            to_progress.append(keras.callbacks.LambdaCallback(
-                on_epoch_end=lambda epoch, logs: self.progress.unit_progress(
-                    row.id, fold.name, (index + (epoch + 1) / config.max_epochs) / count)))
+            to_progress.append(
+                keras.callbacks.LambdaCallback(
+                    on_epoch_end=lambda epoch, logs: self.progress.unit_progress(
+                        row.id, fold.name, (index + (epoch + 1) / config.max_epochs) / count
+                    )
+                )
+            )
         if callable(row.recipe):
             row.recipe(model)  # the plug-in compiles its own optimizer and loss
             # shuffle=False: the tf.data pipeline shuffles; Keras ignores (and warns about) it for datasets.
-            history = model.fit(train, validation_data=val, epochs=config.max_epochs or 30,
-                                steps_per_epoch=train_steps, shuffle=False, verbose=int(config.verbose >= 2),
-                                callbacks=[keras.callbacks.EarlyStopping(restore_best_weights=True, patience=3),
-                                           *to_progress])
+            history = model.fit(
+                train,
+                validation_data=val,
+                epochs=config.max_epochs or 30,
+                steps_per_epoch=train_steps,
+                shuffle=False,
+                verbose=int(config.verbose >= 2),
+                callbacks=[keras.callbacks.EarlyStopping(restore_best_weights=True, patience=3), *to_progress],
+            )
             losses = history.history.get("val_loss", [])
-            return {"epochs_run": len(losses), "best_epoch": int(np.argmin(losses)) + 1 if losses else 0,
-                    "recipe": "plug-in compiled model, early stopping on val_loss (patience 3)",
-                    "history": {k: [float(v) for v in values] for k, values in history.history.items()}}
-        return train_frame_classifier(model, train, val, steps_per_epoch=train_steps, max_epochs=config.max_epochs,
-                                      verbose=config.verbose, callbacks=to_progress, **extra)
+            return {
+                "epochs_run": len(losses),
+                "best_epoch": int(np.argmin(losses)) + 1 if losses else 0,
+                "recipe": "plug-in compiled model, early stopping on val_loss (patience 3)",
+                "history": {k: [float(v) for v in values] for k, values in history.history.items()},
+            }
+        return train_frame_classifier(
+            model,
+            train,
+            val,
+            steps_per_epoch=train_steps,
+            max_epochs=config.max_epochs,
+            verbose=config.verbose,
+            callbacks=to_progress,
+            **extra,
+        )
 
     def _select_and_test(self, row, fold, stream, build, grid, *, gather=None):
         """Train one network per grid point, keep the best validation UAR, test it, save it.
@@ -492,14 +609,28 @@ class ShortExperiment:
         path = self.record.out / "models" / f"{row.id}_{fold.name}.h5"
         h5_format = save_h5(model, path)
         sidecar = self.record.sidecar(
-            row=row.id, origin=row.origin, fold=fold.name, labels=list(data.classes),
-            input_shape=list(model.input_shape[1:]), hidden_layers=point, config=dataclasses.asdict(config),
-            validation_uar=val_uar, input_path="window ids, cut on the device" if gather else "host pipeline",
+            row=row.id,
+            origin=row.origin,
+            fold=fold.name,
+            labels=list(data.classes),
+            input_shape=list(model.input_shape[1:]),
+            hidden_layers=point,
+            config=dataclasses.asdict(config),
+            validation_uar=val_uar,
+            input_path="window ids, cut on the device" if gather else "host pipeline",
             training={k: v for k, v in summary.items() if k != "history"},
-            h5_format=h5_format.to_dict(), history=summary["history"])
+            h5_format=h5_format.to_dict(),
+            history=summary["history"],
+        )
         write_json(path.with_suffix(".json"), sidecar)
-        return self._part(fold, predictions, validation_uar=val_uar, chosen=point, model=str(path.name),
-                          epochs=summary.get("epochs_run"))
+        return self._part(
+            fold,
+            predictions,
+            validation_uar=val_uar,
+            chosen=point,
+            model=str(path.name),
+            epochs=summary.get("epochs_run"),
+        )
 
     def _utterance_predictions(self, model, inputs, owners, utterances):
         """Mean frame posterior per utterance → argmax (SHORT §2.3), in ``utterances`` order."""
@@ -510,8 +641,10 @@ class ShortExperiment:
 
 def table1_claims(parts_by_row, data, config):
     """The paper's Table-1 conclusions on its own rows, decided by paired speaker tests."""
-    return [paired_claim(test, parts_by_row, speaker_of=data.speaker_of, margin=config.margin, seed=config.seed)
-            for test in TABLE1_CLAIMS]
+    return [
+        paired_claim(test, parts_by_row, speaker_of=data.speaker_of, margin=config.margin, seed=config.seed)
+        for test in TABLE1_CLAIMS
+    ]
 
 
 def run_table1(data, config, record, *, progress=None, tensorboard=None):
@@ -522,13 +655,14 @@ def run_table1(data, config, record, *, progress=None, tensorboard=None):
     experiment = ShortExperiment(data, config, record, progress=progress, tensorboard=tensorboard)
     experiment.check_plugins(config.rows)
     rows, predictions, parts_by_row = experiment.run(config.rows)
-    comparisons, section = compare_rows(parts_by_row, config.reference, speaker_of=data.speaker_of,
-                                        seed=config.seed)
-    notes = [f"Label view {config.labels}: classes {', '.join(data.classes)}; dropped {data.dropped}.",
-             f"{len(data.store.skipped)} utterances skipped for unusable audio.",
-             f"{int(np.sum(data.store.lengths < WINDOW))} utterances shorter than 250 ms "
-             "(windows padded by edge-frame repetition).",
-             "SHORT Table 2 (literature, context only): " + "; ".join(TABLE2_LITERATURE) + "."]
+    comparisons, section = compare_rows(parts_by_row, config.reference, speaker_of=data.speaker_of, seed=config.seed)
+    notes = [
+        f"Label view {config.labels}: classes {', '.join(data.classes)}; dropped {data.dropped}.",
+        f"{len(data.store.skipped)} utterances skipped for unusable audio.",
+        f"{int(np.sum(data.store.lengths < WINDOW))} utterances shorter than 250 ms "
+        "(windows padded by edge-frame repetition).",
+        "SHORT Table 2 (literature, context only): " + "; ".join(TABLE2_LITERATURE) + ".",
+    ]
     plugins = [row.id for row in rows if row.origin == "plugin"]
     if plugins:
         notes.append(f"Plug-in rows (not from the paper): {', '.join(plugins)}.")
@@ -537,16 +671,32 @@ def run_table1(data, config, record, *, progress=None, tensorboard=None):
     provenance = {source: searched["provenance"] for source, searched in config.mlp_hparams.items()}
     hyperparameters = None
     if provenance:
-        hyperparameters = {"summary": " ".join(f"{source}_lld_mlp hidden layers {p['summary']}"
-                                               for source, p in provenance.items()), "by_lld_set": provenance}
-    extra = {"folds": [f.name for f in data.folds], "classes": list(data.classes), "reference": config.reference,
-             "skipped_audio": data.store.skipped, "short_utterances": int(np.sum(data.store.lengths < WINDOW))}
-    metrics = record.finish(rows, protocol=data.protocol.replace("-", "_"), predictions=predictions,
-                            claims=table1_claims(parts_by_row, data, config), extra=extra, label_view=config.labels,
-                            notes=notes, sections=[section] if section else [], comparisons=comparisons,
-                            hyperparameters=hyperparameters,
-                            scoring=Scoring(("UAR",), data.num_classes),
-                            table_title="SHORT Table 1 — UAR (%), ours beside the paper's")
-    save_table1_figure(record.out / "table1.png", metrics["rows"], num_classes=data.num_classes,
-                       subtitle=figure_subtitle(metrics))
+        hyperparameters = {
+            "summary": " ".join(f"{source}_lld_mlp hidden layers {p['summary']}" for source, p in provenance.items()),
+            "by_lld_set": provenance,
+        }
+    extra = {
+        "folds": [f.name for f in data.folds],
+        "classes": list(data.classes),
+        "reference": config.reference,
+        "skipped_audio": data.store.skipped,
+        "short_utterances": int(np.sum(data.store.lengths < WINDOW)),
+    }
+    metrics = record.finish(
+        rows,
+        protocol=data.protocol.replace("-", "_"),
+        predictions=predictions,
+        claims=table1_claims(parts_by_row, data, config),
+        extra=extra,
+        label_view=config.labels,
+        notes=notes,
+        sections=[section] if section else [],
+        comparisons=comparisons,
+        hyperparameters=hyperparameters,
+        scoring=Scoring(("UAR",), data.num_classes),
+        table_title="SHORT Table 1 — UAR (%), ours beside the paper's",
+    )
+    save_table1_figure(
+        record.out / "table1.png", metrics["rows"], num_classes=data.num_classes, subtitle=figure_subtitle(metrics)
+    )
     return metrics

@@ -69,6 +69,7 @@ def heaviest_first(networks, heaviest, finished):
 
     def order(network):
         return (0, 0) if finished(network) else (1, rank[network]) if network in rank else (2, 0)
+
     return sorted(networks, key=order)
 
 
@@ -131,9 +132,12 @@ class UnitMeter:
         """``{"wall_s", "cpu_s", "peak_rss_mb", "device"}``; ``network``: whether the unit
         trained a network (on the GPUs TensorFlow sees, if any) or fitted on the CPU."""
         device = ", ".join(execution.current().gpus if network else ()) or "CPU"
-        return {"wall_s": round(time.perf_counter() - self._wall, 3),
-                "cpu_s": round(time.process_time() - self._cpu, 3),
-                "peak_rss_mb": round(_peak_rss_bytes() / 2 ** 20, 1), "device": device}
+        return {
+            "wall_s": round(time.perf_counter() - self._wall, 3),
+            "cpu_s": round(time.process_time() - self._cpu, 3),
+            "peak_rss_mb": round(_peak_rss_bytes() / 2**20, 1),
+            "device": device,
+        }
 
 
 def _peak_rss_bytes():

@@ -18,9 +18,9 @@ floating-point rounding (distances are computed as |x|² + |c|² − 2x·c, not 
 Codebook learning is O(frames × size × D). ``max_codebook_frames`` draws that many
 training frames uniformly without replacement (numpy RNG seeded by ``seed``) before
 seeding, like openXBOW's ``-numTrain``; the default ``None`` uses every frame (openXBOW's
-default). Measured on a busy 2-core machine: 500 words from 400k frames × 65 dims ≈ 30 s,
-so an IEMOCAP training fold (~3.5M frames) takes minutes per codebook unless sampled. Assignment is vectorised over chunks of ``chunk_size`` frames, so the distance
-matrix never exceeds ``chunk_size × size`` float64 values.
+default); an IEMOCAP training fold (~3.5M frames) takes minutes per codebook unless sampled.
+Assignment is vectorised over chunks of ``chunk_size`` frames, so the distance matrix never
+exceeds ``chunk_size × size`` float64 values.
 """
 
 import numpy as np
@@ -58,15 +58,17 @@ class JavaRandom:
                 return value
 
     def next_double(self):
-        return ((self._next(26) << 27) + self._next(27)) * 2.0 ** -53
+        return ((self._next(26) << 27) + self._next(27)) * 2.0**-53
 
 
 def random_plus_plus(frames, size, *, seed=10):
     """openXBOW ``random++`` codebook: ``size`` rows of ``frames`` chosen by k-means++ seeding."""
     frames = np.asarray(frames, dtype=np.float32)
     if len(frames) < size:
-        raise ValueError(f"A codebook of {size} words needs at least {size} training frames; "
-                         f"got {len(frames)}. Lower codebook_size or add training data.")
+        raise ValueError(
+            f"A codebook of {size} words needs at least {size} training frames; "
+            f"got {len(frames)}. Lower codebook_size or add training data."
+        )
     norms = np.einsum("ij,ij->i", frames, frames, dtype=np.float64)
     candidate = np.empty(len(frames), dtype=np.float64)
 
@@ -102,12 +104,12 @@ def nearest_codewords(frames, codebook, assignments=1, *, chunk_size=8192):
     codebook_norms = np.einsum("ij,ij->i", codebook, codebook)
     result = np.empty((len(frames), assignments), dtype=np.int64)
     for start in range(0, len(frames), chunk_size):
-        chunk = frames[start:start + chunk_size]
+        chunk = frames[start : start + chunk_size]
         distances = codebook_norms[None, :] - 2.0 * chunk @ codebook.T
         if assignments == 1:
-            result[start:start + chunk_size, 0] = np.argmin(distances, axis=1)
+            result[start : start + chunk_size, 0] = np.argmin(distances, axis=1)
         else:
-            result[start:start + chunk_size] = np.argsort(distances, axis=1, kind="stable")[:, :assignments]
+            result[start : start + chunk_size] = np.argsort(distances, axis=1, kind="stable")[:, :assignments]
     return result
 
 
@@ -119,9 +121,21 @@ class BagOfAudioWords(TransformerMixin, BaseEstimator):
     ``codebook_size``: int, or one int per subset.
     """
 
-    def __init__(self, codebook_size=500, *, assignments=1, subsets=None, standardize_input=False,
-                 log_weighting=False, idf=False, normalize=None, standardize_output=False, seed=10,
-                 max_codebook_frames=None, chunk_size=8192):
+    def __init__(
+        self,
+        codebook_size=500,
+        *,
+        assignments=1,
+        subsets=None,
+        standardize_input=False,
+        log_weighting=False,
+        idf=False,
+        normalize=None,
+        standardize_output=False,
+        seed=10,
+        max_codebook_frames=None,
+        chunk_size=8192,
+    ):
         self.codebook_size = codebook_size
         self.assignments = assignments
         self.subsets = subsets
@@ -138,28 +152,34 @@ class BagOfAudioWords(TransformerMixin, BaseEstimator):
         subsets = self.subsets if self.subsets is not None else [slice(0, width)]
         columns = [np.arange(width)[subset] for subset in subsets]
         if any(len(selection) == 0 for selection in columns):
-            raise ValueError(f"Every entry of 'subsets' must select at least one of {width} columns. "
-                             f"Got {self.subsets!r}.")
+            raise ValueError(
+                f"Every entry of 'subsets' must select at least one of {width} columns. Got {self.subsets!r}."
+            )
         return columns
 
     def _sizes(self, count):
         sizes = [self.codebook_size] * count if np.isscalar(self.codebook_size) else list(self.codebook_size)
         if len(sizes) != count or any(int(size) < 1 for size in sizes):
-            raise ValueError(f"'codebook_size' must be a positive int or one per subset ({count}). "
-                             f"Got {self.codebook_size!r}.")
+            raise ValueError(
+                f"'codebook_size' must be a positive int or one per subset ({count}). Got {self.codebook_size!r}."
+            )
         return [int(size) for size in sizes]
 
     def _check_input(self, bags, width=None):
         if isinstance(bags, np.ndarray) and bags.ndim != 1:
-            raise TypeError("BagOfAudioWords takes a list of (frames × D) arrays, one per utterance; "
-                            f"got one array of shape {bags.shape}.")
+            raise TypeError(
+                "BagOfAudioWords takes a list of (frames × D) arrays, one per utterance; "
+                f"got one array of shape {bags.shape}."
+            )
         bags = [np.asarray(bag, dtype=np.float32) for bag in bags]
         if not bags:
             raise ValueError("BagOfAudioWords needs at least one utterance.")
         widths = {bag.shape[1] for bag in bags if bag.ndim == 2}
         if any(bag.ndim != 2 for bag in bags) or len(widths) != 1:
-            raise ValueError("Every utterance must be a 2-D (frames × D) array with the same D; got "
-                             f"shapes {sorted({bag.shape for bag in bags})[:5]}.")
+            raise ValueError(
+                "Every utterance must be a 2-D (frames × D) array with the same D; got "
+                f"shapes {sorted({bag.shape for bag in bags})[:5]}."
+            )
         if width is not None and widths != {width}:
             raise ValueError(f"Fitted on {width} features per frame; got {widths.pop()}.")
         return bags
@@ -195,8 +215,10 @@ class BagOfAudioWords(TransformerMixin, BaseEstimator):
             sample = np.random.default_rng(self.seed).choice(len(frames), self.max_codebook_frames, replace=False)
             frames = frames[np.sort(sample)]
         self.columns_ = columns
-        self.codebooks_ = [random_plus_plus(frames[:, selection], size, seed=self.seed)
-                           for selection, size in zip(columns, self._sizes(len(columns)))]
+        self.codebooks_ = [
+            random_plus_plus(frames[:, selection], size, seed=self.seed)
+            for selection, size in zip(columns, self._sizes(len(columns)))
+        ]
         counts = self._counts(bags)
         if self.idf:
             appears = (counts > np.finfo(np.float32).tiny).sum(axis=0)
@@ -244,7 +266,7 @@ class BagOfAudioWords(TransformerMixin, BaseEstimator):
             elif self.normalize == "sum":
                 factor = output.sum(axis=1)
             else:
-                factor = np.sqrt((output ** 2).sum(axis=1))
+                factor = np.sqrt((output**2).sum(axis=1))
             output = output / np.where(factor > 0, factor, 1.0)[:, None]
         return output
 

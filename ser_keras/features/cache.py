@@ -41,8 +41,8 @@ def default_cache_dir():
 def _check_name(kind, value):
     if not isinstance(value, str) or not _SAFE_NAME.match(value):
         raise ValueError(
-            f"The {kind!r} parameter of FeatureCache must be 1-128 characters from "
-            f"[A-Za-z0-9_.+-]. Got {value!r}.")
+            f"The {kind!r} parameter of FeatureCache must be 1-128 characters from [A-Za-z0-9_.+-]. Got {value!r}."
+        )
     return value
 
 
@@ -72,8 +72,11 @@ class FeatureCache:
                 if len(offsets) != len(ids) + 1 or offsets[-1] != rows:
                     raise ValueError(f"{len(ids)} ids, {len(offsets)} offsets, {rows} rows")
             except (OSError, KeyError, ValueError) as error:
-                logger.warning("Feature cache shard %s is unreadable (%s); removing it, its "
-                               "utterances will be extracted again.", shard, error)
+                logger.warning(
+                    "Feature cache shard %s is unreadable (%s); removing it, its utterances will be extracted again.",
+                    shard,
+                    error,
+                )
                 shard.unlink(missing_ok=True)
                 continue
             shards.append((shard, ids, offsets))
@@ -99,7 +102,7 @@ class FeatureCache:
                 logger.warning("Feature cache shard %s could not be read (%s); skipping it.", shard, error)
                 continue
             for index, name in hits:
-                rows = data[offsets[index]:offsets[index + 1]].copy()
+                rows = data[offsets[index] : offsets[index + 1]].copy()
                 found[name] = rows[0] if one_dimensional else rows
         return found
 
@@ -113,8 +116,8 @@ class FeatureCache:
         if len(ranks) != 1 or ranks.pop() not in (1, 2) or len(widths) != 1:
             shapes = sorted({array.shape for array in arrays.values()})[:5]
             raise ValueError(
-                "FeatureCache.put needs arrays of one rank (1 or 2) and one last dimension; "
-                f"got shapes {shapes}.")
+                f"FeatureCache.put needs arrays of one rank (1 or 2) and one last dimension; got shapes {shapes}."
+            )
         one_dimensional = next(iter(arrays.values())).ndim == 1
         names = list(arrays)
         blocks = [arrays[name].reshape(1, -1) if one_dimensional else arrays[name] for name in names]

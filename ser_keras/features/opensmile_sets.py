@@ -87,13 +87,11 @@ class FeatureSet(str, enum.Enum):
 _STREAMS = {
     FeatureSet.ComParE_2016_LLD: (
         (opensmile.FeatureSet.ComParE_2016, opensmile.FeatureLevel.LowLevelDescriptors),
-        (opensmile.FeatureSet.ComParE_2016, opensmile.FeatureLevel.LowLevelDescriptors_Deltas)),
-    FeatureSet.ComParE_2016_functionals: (
-        (opensmile.FeatureSet.ComParE_2016, opensmile.FeatureLevel.Functionals),),
-    FeatureSet.eGeMAPSv01b_LLD: (
-        (opensmile.FeatureSet.eGeMAPSv01b, opensmile.FeatureLevel.LowLevelDescriptors),),
-    FeatureSet.IS10_functionals: (
-        (opensmile.FeatureSet.IS10, opensmile.FeatureLevel.Functionals),),
+        (opensmile.FeatureSet.ComParE_2016, opensmile.FeatureLevel.LowLevelDescriptors_Deltas),
+    ),
+    FeatureSet.ComParE_2016_functionals: ((opensmile.FeatureSet.ComParE_2016, opensmile.FeatureLevel.Functionals),),
+    FeatureSet.eGeMAPSv01b_LLD: ((opensmile.FeatureSet.eGeMAPSv01b, opensmile.FeatureLevel.LowLevelDescriptors),),
+    FeatureSet.IS10_functionals: ((opensmile.FeatureSet.IS10, opensmile.FeatureLevel.Functionals),),
 }
 _DIMENSIONS = {
     FeatureSet.ComParE_2016_LLD: 130,
@@ -109,7 +107,8 @@ def as_feature_set(value):
         return FeatureSet(value)
     except ValueError:
         raise ValueError(
-            f"Unknown feature set {value!r}; use one of {[member.value for member in FeatureSet]}.") from None
+            f"Unknown feature set {value!r}; use one of {[member.value for member in FeatureSet]}."
+        ) from None
 
 
 @functools.lru_cache(maxsize=None)
@@ -161,22 +160,32 @@ def _run_config(smile_set, levels, signal):
     names = tuple(level.value for level in levels)
     options = smile._options()  # the config options opensmile passes, its sink replaced by one per level
     options.pop("sinkLevel")
-    options.update(source=os.path.join(smile.default_config_root, opensmile.config.EXTERNAL_INPUT_CONFIG),
-                   sampleRate=SAMPLE_RATE, nBits=16, sink=_sink_config(names))
+    options.update(
+        source=os.path.join(smile.default_config_root, opensmile.config.EXTERNAL_INPUT_CONFIG),
+        sampleRate=SAMPLE_RATE,
+        nBits=16,
+        sink=_sink_config(names),
+    )
     pcm = (signal * 32768).astype(np.int16)  # as opensmile converts: no clipping
     rows = {level: [] for level in names}
     engine = smile._smile(options)
     try:
         for level in names:
-            engine.external_sink_set_callback_ex(_SINK + level, lambda data, meta, out=rows[level]: out.append(data.copy()))
+            engine.external_sink_set_callback_ex(
+                _SINK + level, lambda data, meta, out=rows[level]: out.append(data.copy())
+            )
         engine.external_audio_source_write_data(opensmile.config.EXTERNAL_SOURCE_COMPONENT, pcm.tobytes())
         engine.external_audio_source_set_eoi(opensmile.config.EXTERNAL_SOURCE_COMPONENT)
         engine.run()
         widths = {level: engine.external_sink_get_num_elements(_SINK + level) for level in names}
     finally:
         engine.free()
-    return {level: np.vstack(rows[name]).astype(np.float32) if rows[name]
-            else np.full((1, widths[name]), np.nan, np.float32) for level, name in zip(levels, names)}
+    return {
+        level: np.vstack(rows[name]).astype(np.float32)
+        if rows[name]
+        else np.full((1, widths[name]), np.nan, np.float32)
+        for level, name in zip(levels, names)
+    }
 
 
 def _process(feature_sets, signal):
@@ -189,11 +198,15 @@ def _process(feature_sets, signal):
             levels = levels_by_config.setdefault(smile_set, [])
             if level not in levels:
                 levels.append(level)
-    streams = {(smile_set, level): frames
-               for smile_set, levels in levels_by_config.items()
-               for level, frames in _run_config(smile_set, tuple(levels), signal).items()}
-    return {feature_set: _stack_streams(feature_set, [streams[stream] for stream in feature_set.streams])
-            for feature_set in feature_sets}
+    streams = {
+        (smile_set, level): frames
+        for smile_set, levels in levels_by_config.items()
+        for level, frames in _run_config(smile_set, tuple(levels), signal).items()
+    }
+    return {
+        feature_set: _stack_streams(feature_set, [streams[stream] for stream in feature_set.streams])
+        for feature_set in feature_sets
+    }
 
 
 def _stack_streams(feature_set, frames):
@@ -202,8 +215,10 @@ def _stack_streams(feature_set, frames):
         return frames[0][0]
     rows = min(len(frame) for frame in frames)
     if any(not 0 <= len(frame) - rows <= _DELTA_FLUSH_ROWS for frame in frames):
-        raise ValueError(f"openSMILE streams of {feature_set.value} have {[len(f) for f in frames]} rows; "
-                         f"expected lengths within {_DELTA_FLUSH_ROWS} rows to align LLDs and deltas.")
+        raise ValueError(
+            f"openSMILE streams of {feature_set.value} have {[len(f) for f in frames]} rows; "
+            f"expected lengths within {_DELTA_FLUSH_ROWS} rows to align LLDs and deltas."
+        )
     return np.concatenate([frame[:rows] for frame in frames], axis=1)
 
 
@@ -220,8 +235,13 @@ def _report_non_finite(feature_set, counts, total):
     values = sum(counts)
     if values:
         utterances = sum(1 for count in counts if count)
-        logger.warning("%s: %d values from %d of %d utterances were NaN/Inf (openSMILE on too-short "
-                       "segments) and set to 0.", feature_set.value, values, utterances, total)
+        logger.warning(
+            "%s: %d values from %d of %d utterances were NaN/Inf (openSMILE on too-short segments) and set to 0.",
+            feature_set.value,
+            values,
+            utterances,
+            total,
+        )
 
 
 def extract_signal(feature_set, signal):
@@ -262,8 +282,12 @@ def _pool(workers):
             context.set_forkserver_preload([__name__])
         else:
             context = multiprocessing.get_context("spawn")
-        _shared_pool.update(workers=workers, pool=concurrent.futures.ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_exit_with_parent))
+        _shared_pool.update(
+            workers=workers,
+            pool=concurrent.futures.ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=_exit_with_parent
+            ),
+        )
     return _shared_pool["pool"]
 
 
@@ -296,10 +320,13 @@ def _run(feature_sets, jobs, function, *, cache, cache_namespace, workers, progr
         raise ValueError(f"The 'workers' parameter must be a positive integer. Got {workers!r}.")
     if cache is not None and cache_namespace is None:
         raise ValueError("A cache needs a 'cache_namespace' (the corpus sha256 or another content key).")
-    results = {feature_set: cache.get(cache_namespace, feature_set.cache_key, jobs) if cache is not None else {}
-               for feature_set in feature_sets}
-    missing = {key: tuple(feature_set for feature_set in feature_sets if key not in results[feature_set])
-               for key in jobs}
+    results = {
+        feature_set: cache.get(cache_namespace, feature_set.cache_key, jobs) if cache is not None else {}
+        for feature_set in feature_sets
+    }
+    missing = {
+        key: tuple(feature_set for feature_set in feature_sets if key not in results[feature_set]) for key in jobs
+    }
     todo = [key for key in jobs if missing[key]]
     for feature_set, found in results.items():
         if found:
@@ -323,8 +350,9 @@ def _run(feature_sets, jobs, function, *, cache, cache_namespace, workers, progr
 
     # One set by name; several by count, so the bar keeps its width on an 80-column terminal.
     names = feature_sets[0].value if len(feature_sets) == 1 else f"{len(feature_sets)} feature sets"
-    bar = tqdm.tqdm(total=len(todo), desc=f"openSMILE {names}", unit="utt",
-                    disable=None if progress and todo else True)  # None: no bar when stderr is not a terminal
+    bar = tqdm.tqdm(
+        total=len(todo), desc=f"openSMILE {names}", unit="utt", disable=None if progress and todo else True
+    )  # None: no bar when stderr is not a terminal
     try:
         # Always in worker processes, never in the caller: openSMILE's native library corrupts
         # the heap ("malloc(): invalid size") in a process that has imported TensorFlow.
@@ -350,8 +378,16 @@ def _run(feature_sets, jobs, function, *, cache, cache_namespace, workers, progr
     return {feature_set: {key: found[key] for key in jobs if key in found} for feature_set, found in results.items()}
 
 
-def extract_utterances(feature_set, utterances: Sequence, *, cache=None, cache_namespace=None,
-                       workers=2, progress=True, skip_unreadable=False):
+def extract_utterances(
+    feature_set,
+    utterances: Sequence,
+    *,
+    cache=None,
+    cache_namespace=None,
+    workers=2,
+    progress=True,
+    skip_unreadable=False,
+):
     """``{utterance.id: features}`` for corpus utterances, audio read with ``load_waveform``.
 
     Pass ``cache_namespace=corpus.sha256`` with a cache: hits are read, the rest extracted
@@ -360,12 +396,27 @@ def extract_utterances(feature_set, utterances: Sequence, *, cache=None, cache_n
     and left out of the result (work finished before an error is cached either way).
     """
     feature_set = as_feature_set(feature_set)
-    return extract_utterance_sets([feature_set], utterances, cache=cache, cache_namespace=cache_namespace,
-                                  workers=workers, progress=progress, skip_unreadable=skip_unreadable)[feature_set]
+    return extract_utterance_sets(
+        [feature_set],
+        utterances,
+        cache=cache,
+        cache_namespace=cache_namespace,
+        workers=workers,
+        progress=progress,
+        skip_unreadable=skip_unreadable,
+    )[feature_set]
 
 
-def extract_utterance_sets(feature_sets, utterances: Sequence, *, cache=None, cache_namespace=None,
-                           workers=2, progress=True, skip_unreadable=False):
+def extract_utterance_sets(
+    feature_sets,
+    utterances: Sequence,
+    *,
+    cache=None,
+    cache_namespace=None,
+    workers=2,
+    progress=True,
+    skip_unreadable=False,
+):
     """``{feature set: {utterance.id: features}}``: :func:`extract_utterances` for several
     sets at once, reading each file once; sets of one openSMILE config (ComParE's LLDs and
     functionals) come from one openSMILE run per utterance."""
@@ -374,17 +425,26 @@ def extract_utterance_sets(feature_sets, utterances: Sequence, *, cache=None, ca
     if len(jobs) != len(utterances):
         raise ValueError("extract_utterances got duplicate utterance ids.")
     function = functools.partial(_extract_path, skip_unreadable=skip_unreadable)
-    return _run(feature_sets, jobs, function, cache=cache, cache_namespace=cache_namespace,
-                workers=workers, progress=progress)
+    return _run(
+        feature_sets, jobs, function, cache=cache, cache_namespace=cache_namespace, workers=workers, progress=progress
+    )
 
 
-def extract_signals(feature_set, signals: Mapping[str, np.ndarray], *, cache=None, cache_namespace=None,
-                    workers=2, progress=True):
+def extract_signals(
+    feature_set, signals: Mapping[str, np.ndarray], *, cache=None, cache_namespace=None, workers=2, progress=True
+):
     """``{key: features}`` for in-memory 16 kHz signals (e.g. relevance signals).
 
     ``cache_namespace`` must identify the signals' content (e.g. a hash of the model and
     relevance settings), since the keys alone do not.
     """
     feature_set = as_feature_set(feature_set)
-    return _run((feature_set,), dict(signals), _extract_array, cache=cache, cache_namespace=cache_namespace,
-                workers=workers, progress=progress)[feature_set]
+    return _run(
+        (feature_set,),
+        dict(signals),
+        _extract_array,
+        cache=cache,
+        cache_namespace=cache_namespace,
+        workers=workers,
+        progress=progress,
+    )[feature_set]

@@ -77,8 +77,7 @@ class Wav2Vec2Config:
             )
         if self.hidden_size % self.num_attention_heads:
             raise ValueError(
-                f"hidden_size {self.hidden_size} is not divisible by "
-                f"num_attention_heads {self.num_attention_heads}."
+                f"hidden_size {self.hidden_size} is not divisible by num_attention_heads {self.num_attention_heads}."
             )
         if self.hidden_size % self.num_conv_pos_embedding_groups:
             raise ValueError(
@@ -104,8 +103,7 @@ class Wav2Vec2Config:
         for key, allowed in unsupported.items():
             if key in hf_config and hf_config[key] not in allowed:
                 raise ValueError(
-                    f"config.json sets {key}={hf_config[key]!r}; this wav2vec2-base graph "
-                    f"supports only {allowed[0]!r}."
+                    f"config.json sets {key}={hf_config[key]!r}; this wav2vec2-base graph supports only {allowed[0]!r}."
                 )
         fields = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in hf_config.items() if k in fields})
@@ -129,18 +127,17 @@ def build_wav2vec2(config: Wav2Vec2Config = Wav2Vec2Config()) -> keras.Model:
     waveform = keras.Input(shape=(None,), name="waveform")
     x = keras.layers.Reshape((-1, 1), name="add_channel_axis")(waveform)
 
-    for i, (dim, kernel, stride) in enumerate(
-        zip(config.conv_dim, config.conv_kernel, config.conv_stride)
-    ):
+    for i, (dim, kernel, stride) in enumerate(zip(config.conv_dim, config.conv_kernel, config.conv_stride)):
         x = keras.layers.Conv1D(
-            dim, kernel, strides=stride, use_bias=config.conv_bias,
+            dim,
+            kernel,
+            strides=stride,
+            use_bias=config.conv_bias,
             name=f"{CONV_LAYER_PREFIX}{i}.conv",
         )(x)
         if i == 0:
             # torch GroupNorm default eps (1e-5), not Keras' 1e-3.
-            x = keras.layers.GroupNormalization(
-                groups=dim, epsilon=1e-5, name=f"{CONV_LAYER_PREFIX}0.layer_norm"
-            )(x)
+            x = keras.layers.GroupNormalization(groups=dim, epsilon=1e-5, name=f"{CONV_LAYER_PREFIX}0.layer_norm")(x)
         x = keras.layers.Activation("gelu", name=f"{CONV_LAYER_PREFIX}{i}.gelu")(x)
 
     x = _layer_norm(config, "feature_projection.layer_norm")(x)
@@ -149,7 +146,9 @@ def build_wav2vec2(config: Wav2Vec2Config = Wav2Vec2Config()) -> keras.Model:
     kernel = config.num_conv_pos_embeddings
     position = keras.layers.ZeroPadding1D(kernel // 2, name="encoder.pos_conv_embed.padding")(x)
     position = keras.layers.Conv1D(
-        config.hidden_size, kernel, groups=config.num_conv_pos_embedding_groups,
+        config.hidden_size,
+        kernel,
+        groups=config.num_conv_pos_embedding_groups,
         name="encoder.pos_conv_embed.conv",
     )(position)
     if kernel % 2 == 0:
@@ -162,18 +161,17 @@ def build_wav2vec2(config: Wav2Vec2Config = Wav2Vec2Config()) -> keras.Model:
     head_dim = config.hidden_size // config.num_attention_heads
     for i in range(config.num_hidden_layers):
         prefix = f"encoder.layers.{i}"
-        attended = keras.layers.MultiHeadAttention(
-            config.num_attention_heads, head_dim, name=f"{prefix}.attention"
-        )(x, x)
+        attended = keras.layers.MultiHeadAttention(config.num_attention_heads, head_dim, name=f"{prefix}.attention")(
+            x, x
+        )
         x = keras.layers.Add(name=f"{prefix}.attention_residual")([x, attended])
         x = _layer_norm(config, f"{prefix}.layer_norm")(x)
         hidden = keras.layers.Dense(
-            config.intermediate_size, activation="gelu",
+            config.intermediate_size,
+            activation="gelu",
             name=f"{prefix}.feed_forward.intermediate_dense",
         )(x)
-        hidden = keras.layers.Dense(
-            config.hidden_size, name=f"{prefix}.feed_forward.output_dense"
-        )(hidden)
+        hidden = keras.layers.Dense(config.hidden_size, name=f"{prefix}.feed_forward.output_dense")(hidden)
         x = keras.layers.Add(name=f"{prefix}.feed_forward.residual")([x, hidden])
         x = _layer_norm(config, f"{prefix}.final_layer_norm")(x)
 
@@ -195,7 +193,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise ValueError(f"{path!r} is not a readable .safetensors checkpoint: {error}") from error
     tensors: dict[str, np.ndarray] = {}
     for key, value in raw.items():
-        name = key[len(HF_PREFIX):] if key.startswith(HF_PREFIX) else key
+        name = key[len(HF_PREFIX) :] if key.startswith(HF_PREFIX) else key
         if not name.startswith(ENCODER_NAMESPACES):
             continue
         if name in tensors:
@@ -224,9 +222,7 @@ def _fold_positional_weight_norm(tensors: dict[str, np.ndarray]) -> tuple[str, .
         ("parametrizations.weight.original0", "parametrizations.weight.original1"),
     ):
         if base + magnitude in tensors and base + direction in tensors:
-            tensors[base + "weight"] = fold_weight_norm(
-                tensors[base + magnitude], tensors[base + direction]
-            )
+            tensors[base + "weight"] = fold_weight_norm(tensors[base + magnitude], tensors[base + direction])
             return base + magnitude, base + direction
     return ()
 
@@ -249,10 +245,8 @@ def _torch_to_keras(layer: keras.layers.Layer) -> list[tuple[str, Callable]]:
 
         pairs = []
         for projection in ("q_proj", "k_proj", "v_proj"):
-            pairs += [(f"{key}.{projection}.weight", in_projection),
-                      (f"{key}.{projection}.bias", head_bias)]
-        return pairs + [(f"{key}.out_proj.weight", out_projection),
-                        (f"{key}.out_proj.bias", _identity)]
+            pairs += [(f"{key}.{projection}.weight", in_projection), (f"{key}.{projection}.bias", head_bias)]
+        return pairs + [(f"{key}.out_proj.weight", out_projection), (f"{key}.out_proj.bias", _identity)]
     if isinstance(layer, (keras.layers.LayerNormalization, keras.layers.GroupNormalization)):
         return [(f"{key}.weight", _identity), (f"{key}.bias", _identity)]
     if isinstance(layer, keras.layers.Conv1D):
@@ -320,16 +314,13 @@ def normalize_signal(signal: np.ndarray) -> np.ndarray:
     return (signal - signal.mean()) / np.sqrt(signal.var() + NORMALIZE_EPSILON)
 
 
-def wav2vec2_frame_features(
-    model: keras.Model, signal: np.ndarray, *, normalize: bool = True
-) -> np.ndarray:
+def wav2vec2_frame_features(model: keras.Model, signal: np.ndarray, *, normalize: bool = True) -> np.ndarray:
     """``last_hidden_state`` frames (frames, hidden), float32, one every 20 ms, for a mono
     16 kHz ``signal``; ``normalize`` applies the base feature extractor's ``do_normalize``."""
     signal = np.asarray(signal)
     if signal.ndim != 1 or not np.issubdtype(signal.dtype, np.floating):
         raise TypeError(
-            f"signal must be a 1-D float array of 16 kHz samples. Got dtype {signal.dtype} "
-            f"and shape {signal.shape}."
+            f"signal must be a 1-D float array of 16 kHz samples. Got dtype {signal.dtype} and shape {signal.shape}."
         )
     if not np.all(np.isfinite(signal)):
         raise ValueError("signal contains NaN or infinite samples.")
@@ -348,6 +339,9 @@ def wav2vec2_frame_features(
 
 
 def _receptive_field(model: keras.Model) -> int:
-    convs = [layer for layer in model.layers
-             if layer.name.startswith(CONV_LAYER_PREFIX) and isinstance(layer, keras.layers.Conv1D)]
+    convs = [
+        layer
+        for layer in model.layers
+        if layer.name.startswith(CONV_LAYER_PREFIX) and isinstance(layer, keras.layers.Conv1D)
+    ]
     return receptive_field([c.kernel_size[0] for c in convs], [c.strides[0] for c in convs])

@@ -55,7 +55,9 @@ def _max_autocorrelation(frames, sample_rate):
     high = min(int(round(sample_rate / PITCH_RANGE_HZ[0])), size - 1)
     energy = autocorrelation[..., :1]
     normalised = np.divide(
-        autocorrelation[..., low : high + 1], energy, out=np.zeros_like(autocorrelation[..., low : high + 1]),
+        autocorrelation[..., low : high + 1],
+        energy,
+        out=np.zeros_like(autocorrelation[..., low : high + 1]),
         where=energy > 0,
     )
     return normalised.max(axis=-1)

@@ -100,9 +100,7 @@ def select_output(model, outputs, output):
     """The output named ``output`` from ``outputs`` (a model call's result or ``model.outputs``)."""
     if output is None:
         if isinstance(outputs, (list, tuple, dict)) and len(outputs) != 1:
-            raise ValueError(
-                f"Model {model.name!r} has outputs {list(model.output_names)}; pass output=<name>."
-            )
+            raise ValueError(f"Model {model.name!r} has outputs {list(model.output_names)}; pass output=<name>.")
         return keras.tree.flatten(outputs)[0]
     if output not in model.output_names:
         raise ValueError(f"output={output!r} is not one of the model outputs {list(model.output_names)}.")

@@ -29,9 +29,7 @@ def window_relevance(model_or_guided, windows, class_index, *, output=None, batc
     windows = np.asarray(windows, dtype=np.float32)
     if windows.ndim != 2:
         raise ValueError(f"windows must have shape (N, W). Got {windows.shape}.")
-    return guided_gradients(
-        _guided(model_or_guided), windows, class_index, output=output, batch_size=batch_size
-    )
+    return guided_gradients(_guided(model_or_guided), windows, class_index, output=output, batch_size=batch_size)
 
 
 def class_relevances(model_or_guided, windows, classes, *, output=None, batch_size=256):
@@ -41,9 +39,7 @@ def class_relevances(model_or_guided, windows, classes, *, output=None, batch_si
     and averages its 4 predictions; this gives those 4 inputs in one call.
     """
     guided = _guided(model_or_guided)
-    return np.stack(
-        [window_relevance(guided, windows, c, output=output, batch_size=batch_size) for c in classes]
-    )
+    return np.stack([window_relevance(guided, windows, c, output=output, batch_size=batch_size) for c in classes])
 
 
 def spliced_window_positions(frames, length):

@@ -100,7 +100,9 @@ class HeadConfig:
 
     def to_dict(self):
         """Plain dict for a JSON hyperparameter file (tuples become lists)."""
-        return {key: list(value) if isinstance(value, tuple) else value for key, value in dataclasses.asdict(self).items()}
+        return {
+            key: list(value) if isinstance(value, tuple) else value for key, value in dataclasses.asdict(self).items()
+        }
 
 
 @dataclass(frozen=True)
@@ -274,16 +276,14 @@ def _functional_standardizer(functional_mean, functional_variance, num_functiona
     variance = np.asarray(functional_variance, dtype=np.float32)
     if mean.shape != (num_functionals,) or variance.shape != (num_functionals,):
         raise ValueError(
-            f"functional_mean/variance must have shape ({num_functionals},); "
-            f"got {mean.shape} and {variance.shape}."
+            f"functional_mean/variance must have shape ({num_functionals},); got {mean.shape} and {variance.shape}."
         )
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(variance))) or np.any(variance < 0):
         raise ValueError("functional_mean/variance must be finite and the variance non-negative.")
     variance = np.where(variance > 0, variance, 1.0).astype(np.float32)
     # float32 also under mixed precision (as the LLD MLP's standardisation): raw IS10 functionals
     # overflow float16 and lose their deviations from the mean in bfloat16.
-    return keras.layers.Normalization(axis=-1, mean=mean, variance=variance, dtype="float32",
-                                      name="is10_standardize")
+    return keras.layers.Normalization(axis=-1, mean=mean, variance=variance, dtype="float32", name="is10_standardize")
 
 
 def _waveform_trunk(config):

@@ -107,8 +107,10 @@ def _keras2_object_config(config, layer_name):
     for key, value in config.items():
         if key in _KERAS3_ONLY_ARGUMENTS:
             if value != _KERAS3_ONLY_ARGUMENTS[key]:
-                raise NoKeras2Form(f"Layer {layer_name!r} sets {key}={value!r}, which Keras 2 cannot load; "
-                                 f"only {_KERAS3_ONLY_ARGUMENTS[key]!r} can be saved in the Keras-2 form.")
+                raise NoKeras2Form(
+                    f"Layer {layer_name!r} sets {key}={value!r}, which Keras 2 cannot load; "
+                    f"only {_KERAS3_ONLY_ARGUMENTS[key]!r} can be saved in the Keras-2 form."
+                )
             continue
         converted[key] = _keras2_value(value, layer_name)
     return converted
@@ -122,8 +124,9 @@ def _keras2_value(value, layer_name):
     if "class_name" in value and "config" in value:
         if value["class_name"].endswith("DTypePolicy"):
             if value["class_name"] not in _PLAIN_DTYPE_POLICIES:
-                raise NoKeras2Form(f"Layer {layer_name!r} has a {value['class_name']} ({value['config']}), "
-                                 "which Keras 2 cannot load.")
+                raise NoKeras2Form(
+                    f"Layer {layer_name!r} has a {value['class_name']} ({value['config']}), which Keras 2 cannot load."
+                )
             return value["config"]["name"]  # Keras 2 takes the policy by name ("float32", "mixed_float16")
         return {**value, "config": _keras2_object_config(value["config"], layer_name)}
     return {key: _keras2_value(item, layer_name) for key, item in value.items()}
@@ -133,8 +136,10 @@ def _keras2_node(node, layer_name):
     """``{"args": [tensor or [tensors]], "kwargs": {...}}`` -> ``[[layer, node, tensor, kwargs], ...]``."""
     args, kwargs = node["args"], node["kwargs"]
     if len(args) != 1 or _holds_tensor(kwargs):
-        raise NoKeras2Form(f"Layer {layer_name!r} is called on {len(args)} positional inputs or on tensors "
-                         "passed by keyword; the Keras-2 form holds one positional input (a tensor or a list).")
+        raise NoKeras2Form(
+            f"Layer {layer_name!r} is called on {len(args)} positional inputs or on tensors "
+            "passed by keyword; the Keras-2 form holds one positional input (a tensor or a list)."
+        )
     tensors = args[0] if isinstance(args[0], list) else [args[0]]
     if not all(_is_tensor(tensor) for tensor in tensors):
         raise NoKeras2Form(f"Layer {layer_name!r} is called on a value that is not a Keras tensor: {args[0]!r}.")

@@ -8,7 +8,6 @@ hidden layers and a softmax. SHORT only says that "the number of layers and hidd
 decided based on the cross-validation set"; :data:`LLD_MLP_GRID` is the grid we choose from.
 """
 
-
 import keras
 import numpy as np
 
@@ -20,9 +19,7 @@ LLD_CONTEXT = 25
 # Deviation: the paper does not give its grid; depth {1, 2, 3} × width {256, 1024} keeps the
 # validation search at six trainings per fold while spanning a 4× range of widths.
 #: Hidden-layer sizes searched on the validation split, smallest first.
-LLD_MLP_GRID = tuple(
-    (width,) * depth for depth in (1, 2, 3) for width in (256, 1024)
-)
+LLD_MLP_GRID = tuple((width,) * depth for depth in (1, 2, 3) for width in (256, 1024))
 
 
 def lld_standardization(frames):
@@ -33,9 +30,7 @@ def lld_standardization(frames):
     """
     frames = np.asarray(frames, dtype=np.float64)
     if frames.ndim != 2 or frames.shape[0] == 0:
-        raise ValueError(
-            f"`frames` must be a non-empty (num_frames, num_features) array. Got shape {frames.shape}."
-        )
+        raise ValueError(f"`frames` must be a non-empty (num_frames, num_features) array. Got shape {frames.shape}.")
     if not np.all(np.isfinite(frames)):
         raise ValueError("`frames` contains NaN or infinite values.")
     mean = frames.mean(axis=0)
@@ -71,10 +66,7 @@ def build_lld_mlp(
     for name, value in (("feature_mean", feature_mean), ("feature_variance", feature_variance)):
         array = np.asarray(value, dtype=np.float32)
         if array.shape != (num_features,):
-            raise ValueError(
-                f"`{name}` must have shape ({num_features},) to match `num_features`. "
-                f"Got {array.shape}."
-            )
+            raise ValueError(f"`{name}` must have shape ({num_features},) to match `num_features`. Got {array.shape}.")
         statistics.append(array)
     mean, variance = statistics
     if np.any(variance <= 0):
@@ -93,4 +85,3 @@ def build_lld_mlp(
     posteriors = keras.layers.Activation("softmax", dtype="float32", name="softmax")(x)
     depth_width = "x".join(str(units) for units in hidden_layers)
     return keras.Model(frames, posteriors, name=f"lld_mlp_{depth_width}")
-

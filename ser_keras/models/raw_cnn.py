@@ -120,9 +120,7 @@ def build_raw_cnn(config, *, num_classes=4, window=4000):
     waveform = keras.Input(shape=(window,), name="waveform")
     x = keras.layers.Reshape((window, 1), name="channels")(waveform)
     for index, stage in enumerate(config.stages, start=1):
-        x = keras.layers.Conv1D(
-            stage.filters, stage.kernel_size, strides=stage.strides, name=f"conv{index}"
-        )(x)
+        x = keras.layers.Conv1D(stage.filters, stage.kernel_size, strides=stage.strides, name=f"conv{index}")(x)
         x = keras.layers.Activation("relu", name=f"conv{index}_relu")(x)
         if stage.pool_size is not None:
             x = keras.layers.MaxPooling1D(stage.pool_size, name=f"pool{index}")(x)
@@ -142,4 +140,3 @@ def build_raw_subseg(*, num_classes=4, window=4000):
 def build_raw_seg(*, num_classes=4, window=4000):
     """Raw Seg CNN (first kernel 300 samples, stride 100)."""
     return build_raw_cnn(RAW_SEG, num_classes=num_classes, window=window)
-

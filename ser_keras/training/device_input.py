@@ -77,8 +77,13 @@ class DeviceCorpus(CorpusTensor):
             self.rows = tf.Variable(host.rows, trainable=False, name="device_corpus_frames")
             self.row_starts, self.frames, self.offsets, self.lengths = (
                 tf.Variable(table, trainable=False, name=f"device_corpus_{name}")
-                for name, table in (("row_starts", host.row_starts), ("frames", host.frames),
-                                    ("offsets", host.offsets), ("lengths", host.lengths)))
+                for name, table in (
+                    ("row_starts", host.row_starts),
+                    ("frames", host.frames),
+                    ("offsets", host.offsets),
+                    ("lengths", host.lengths),
+                )
+            )
         self.scale = host.scale
 
 
@@ -100,7 +105,8 @@ class DeviceContexts(ContextTensor):
         with strategy.scope():
             self.rows, self.offsets, self.counts = (
                 tf.Variable(table, trainable=False, name=f"device_lld_{name}")
-                for name, table in (("rows", host.rows), ("offsets", host.offsets), ("counts", host.counts)))
+                for name, table in (("rows", host.rows), ("offsets", host.offsets), ("counts", host.counts))
+            )
 
 
 def device_contexts(host, strategy=None):
@@ -156,10 +162,15 @@ def with_input_gather(model, gather):
     ``gather`` (a :class:`WindowGather` or :class:`ContextGather`) holds no weight, so training
     the wrapper trains ``model``, whose input may leave axes open (``(None, None, D)``)."""
     expected, taken = tuple(gather.compute_output_shape((None, 2))), model.input_shape
-    if not (isinstance(taken, tuple) and len(taken) == len(expected)
-            and all(size in (None, wanted) for size, wanted in zip(taken, expected))):
-        raise ValueError(f"The 'model' parameter of with_input_gather must take {gather.delivers} of shape "
-                         f"{expected}. Got input shape {model.input_shape!r}.")
+    if not (
+        isinstance(taken, tuple)
+        and len(taken) == len(expected)
+        and all(size in (None, wanted) for size, wanted in zip(taken, expected))
+    ):
+        raise ValueError(
+            f"The 'model' parameter of with_input_gather must take {gather.delivers} of shape "
+            f"{expected}. Got input shape {model.input_shape!r}."
+        )
     with model.distribute_strategy.scope():
         window_ids = keras.Input(shape=(2,), dtype="int32", name=WINDOW_IDS)
         return keras.Model(window_ids, model(gather(window_ids)), name=f"{model.name}_on_window_ids")
@@ -175,12 +186,14 @@ def with_context_gather(model, contexts):
     """:func:`with_input_gather` of ``model`` (whose input is an LLD context) and a
     ``ContextGather`` of ``contexts`` (a host :class:`~ser_keras.data.windows.ContextTensor`),
     gathering from its copy on the devices of ``model``'s strategy."""
-    return with_input_gather(model, ContextGather(device_contexts(contexts, model.distribute_strategy),
-                                                  name="context_gather"))
+    return with_input_gather(
+        model, ContextGather(device_contexts(contexts, model.distribute_strategy), name="context_gather")
+    )
 
 
-def train_frame_classifier_on_device(model, store, train_windows, validation_windows, targets, *, batch_size=256,
-                                     seed=0, checkpoint_path=None, **recipe):
+def train_frame_classifier_on_device(
+    model, store, train_windows, validation_windows, targets, *, batch_size=256, seed=0, checkpoint_path=None, **recipe
+):
     """SHORT's recipe (:func:`~ser_keras.training.fit.train_frame_classifier`, unchanged) with
     the windows cut on the training device.
 

@@ -80,10 +80,18 @@ def decide(*, gpus, tpu, cpu, cpuinfo_flags, gpu_capability=None):
         bfloat16 = tuple(gpu_capability or (0, 0)) >= _BFLOAT16_CAPABILITY
     else:
         bfloat16 = any(flag in cpuinfo_flags for flag in _BFLOAT16_FLAGS)
-    return Execution(device=device, gpus=tuple(gpus), cpu_model=cpu["model"], cpu_avx512=cpu["avx512"],
-                     xla=on_gpu, routes=not on_gpu, inputs_on_device=device != "cpu",
-                     auto_precision="mixed_float16" if on_gpu else "float32", bfloat16_native=bfloat16,
-                     half_precision_native=on_gpu or any(flag in cpuinfo_flags for flag in _HALF_PRECISION_FLAGS))
+    return Execution(
+        device=device,
+        gpus=tuple(gpus),
+        cpu_model=cpu["model"],
+        cpu_avx512=cpu["avx512"],
+        xla=on_gpu,
+        routes=not on_gpu,
+        inputs_on_device=device != "cpu",
+        auto_precision="mixed_float16" if on_gpu else "float32",
+        bfloat16_native=bfloat16,
+        half_precision_native=on_gpu or any(flag in cpuinfo_flags for flag in _HALF_PRECISION_FLAGS),
+    )
 
 
 @functools.cache
@@ -94,10 +102,13 @@ def current():
 
     visible = tf.config.get_visible_devices("GPU")
     details = [tf.config.experimental.get_device_details(gpu) for gpu in visible]
-    return decide(gpus=[detail.get("device_name", gpu.name) for gpu, detail in zip(visible, details)],
-                  tpu=not visible and bool(tf.config.list_logical_devices("TPU")), cpu=cpu_facts(),
-                  cpuinfo_flags=_cpu_flags(),
-                  gpu_capability=details[0].get("compute_capability") if details else None)
+    return decide(
+        gpus=[detail.get("device_name", gpu.name) for gpu, detail in zip(visible, details)],
+        tpu=not visible and bool(tf.config.list_logical_devices("TPU")),
+        cpu=cpu_facts(),
+        cpuinfo_flags=_cpu_flags(),
+        gpu_capability=details[0].get("compute_capability") if details else None,
+    )
 
 
 @functools.cache

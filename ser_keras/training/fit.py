@@ -14,6 +14,7 @@ that names the real limit ("epoch 7, LR 0.0125, stops below 1e-6"); a run's prog
 """
 
 import math
+
 import keras
 
 from ser_keras.io import atomic_path
@@ -178,7 +179,6 @@ def save_h5(model, path):
         return write_h5(model, tmp)
 
 
-
 def load_h5(path):
     """Load a saved ``.h5`` model for analysis (uncompiled, Keras safe mode: no Lambda code).
 
@@ -188,5 +188,7 @@ def load_h5(path):
     try:
         return keras.models.load_model(path, compile=False, safe_mode=True)
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"{path}: not a readable Keras .h5 model ({type(error).__name__}: {error}). "
-                         "Delete it and rerun the fold with --resume.") from error
+        raise ValueError(
+            f"{path}: not a readable Keras .h5 model ({type(error).__name__}: {error}). "
+            "Delete it and rerun the fold with --resume."
+        ) from error

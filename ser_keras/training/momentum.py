@@ -25,11 +25,20 @@ class MomentumSGD(keras.optimizers.SGD):
     """
 
     def update_step(self, gradient, variable, learning_rate):
-        if (self.momentum == 0 or isinstance(gradient, tf.IndexedSlices)
-                or not isinstance(variable, tf.Variable) or tf.distribute.has_strategy()):
+        if (
+            self.momentum == 0
+            or isinstance(gradient, tf.IndexedSlices)
+            or not isinstance(variable, tf.Variable)
+            or tf.distribute.has_strategy()
+        ):
             return super().update_step(gradient, variable, learning_rate)
         momentum = self.momentums[self._get_variable_index(variable)]
         tf.raw_ops.ResourceApplyKerasMomentum(
-            var=variable.handle, accum=momentum.value.handle, lr=tf.cast(learning_rate, variable.dtype),
-            grad=tf.cast(gradient, variable.dtype), momentum=tf.cast(self.momentum, variable.dtype),
-            use_locking=False, use_nesterov=self.nesterov)
+            var=variable.handle,
+            accum=momentum.value.handle,
+            lr=tf.cast(learning_rate, variable.dtype),
+            grad=tf.cast(gradient, variable.dtype),
+            momentum=tf.cast(self.momentum, variable.dtype),
+            use_locking=False,
+            use_nesterov=self.nesterov,
+        )

@@ -83,12 +83,13 @@ def conv1d_kernel_gradient(inputs, upstream, kernel_size, frame=None):
     x = tf.reshape(x, [-1, frame * in_channels])
     dy = tf.reshape(dy, [-1, frame * out_channels])
     rows = tf.shape(x)[0]
-    blocks = [tf.matmul(x[offset:], dy[:rows - offset], transpose_a=True) for offset in range(span)]
+    blocks = [tf.matmul(x[offset:], dy[: rows - offset], transpose_a=True) for offset in range(span)]
     # pairs[s, c, r, f]: sum of x[B*i + s, c] * dy[B*i + r, f] over frames i, for offsets s < span * B.
     # Under a mixed-precision policy the diagonal sums run in float32.
     accumulator = tf.float32 if inputs.dtype in (tf.bfloat16, tf.float16) else inputs.dtype
-    pairs = tf.reshape(tf.cast(tf.concat(blocks, axis=0), accumulator),
-                       [span * frame, in_channels, frame, out_channels])
+    pairs = tf.reshape(
+        tf.cast(tf.concat(blocks, axis=0), accumulator), [span * frame, in_channels, frame, out_channels]
+    )
     taps = np.arange(kernel_size)[:, None] + np.arange(frame)[None, :]
     diagonal = np.stack([taps, np.broadcast_to(np.arange(frame), taps.shape)], axis=-1)
     gradient = tf.reduce_sum(tf.gather_nd(tf.transpose(pairs, [0, 2, 1, 3]), diagonal), axis=1)
@@ -124,8 +125,12 @@ def _valid_conv1d(inputs, kernel):
 
 
 def _plain_conv1d(layer):
-    return (isinstance(layer, keras.layers.Conv1D) and tuple(layer.dilation_rate) == (1,) and layer.groups == 1
-            and layer.data_format == "channels_last")
+    return (
+        isinstance(layer, keras.layers.Conv1D)
+        and tuple(layer.dilation_rate) == (1,)
+        and layer.groups == 1
+        and layer.data_format == "channels_last"
+    )
 
 
 def _frame_pair_call(layer, inputs):
@@ -205,22 +210,35 @@ def _fused_batch_norm_call(layer, inputs, training=None, mask=None):
     beta = tf.cast(layer.beta, tf.float32) if layer.center else tf.zeros([channels])
     # The op normalises an NHWC image over N, H and W: every position of every example.
     outputs, mean, unbiased_variance, *_ = tf.raw_ops.FusedBatchNormV3(
-        x=tf.reshape(x, [shape[0], -1, 1, channels]), scale=gamma, offset=beta, mean=tf.zeros([0]),
-        variance=tf.zeros([0]), epsilon=layer.epsilon, exponential_avg_factor=1.0, data_format="NHWC",
-        is_training=True)
+        x=tf.reshape(x, [shape[0], -1, 1, channels]),
+        scale=gamma,
+        offset=beta,
+        mean=tf.zeros([0]),
+        variance=tf.zeros([0]),
+        epsilon=layer.epsilon,
+        exponential_avg_factor=1.0,
+        data_format="NHWC",
+        is_training=True,
+    )
     count = tf.cast(tf.reduce_prod(shape[:-1]), tf.float32)
     variance = unbiased_variance * ((count - 1.0) / count)
     layer.moving_mean.assign(tf.cast(layer.moving_mean, tf.float32) * layer.momentum + mean * (1.0 - layer.momentum))
-    layer.moving_variance.assign(tf.cast(layer.moving_variance, tf.float32) * layer.momentum
-                                 + variance * (1.0 - layer.momentum))
+    layer.moving_variance.assign(
+        tf.cast(layer.moving_variance, tf.float32) * layer.momentum + variance * (1.0 - layer.momentum)
+    )
     return tf.cast(tf.reshape(outputs, shape), layer.compute_dtype)
 
 
 def fused_batch_norm_computes(layer):
     """Whether the fused-batch-norm route can compute ``layer``: a BatchNormalization over the
     last axis without renormalisation or cross-replica (synchronized) statistics."""
-    return (isinstance(layer, keras.layers.BatchNormalization) and layer.built
-            and layer.axis in (-1, layer.input_spec.ndim - 1) and not layer.renorm and not layer.synchronized)
+    return (
+        isinstance(layer, keras.layers.BatchNormalization)
+        and layer.built
+        and layer.axis in (-1, layer.input_spec.ndim - 1)
+        and not layer.renorm
+        and not layer.synchronized
+    )
 
 
 def _fused_batch_norm_pays_off(layer):

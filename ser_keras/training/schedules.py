@@ -72,9 +72,7 @@ def initial_state(learning_rate, schedule=HalvingSchedule()):
     if not (isinstance(learning_rate, numbers.Real) and math.isfinite(learning_rate)):
         raise TypeError(f"`learning_rate` must be a finite number. Got {learning_rate!r}.")
     if learning_rate < schedule.floor:
-        raise ValueError(
-            f"`learning_rate` of {learning_rate} is below the schedule's floor {schedule.floor}."
-        )
+        raise ValueError(f"`learning_rate` of {learning_rate} is below the schedule's floor {schedule.floor}.")
     return HalvingState(learning_rate=float(learning_rate))
 
 
@@ -116,8 +114,9 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
 
     Sets the optimizer's learning rate for the next epoch, stops training at the floor and,
     with ``restore_best_weights`` (default), puts back the weights of the epoch with the
-    lowest validation loss when training ends. Each epoch's ``logs`` (and so the History) gain ``learning_rate``: the rate used during
-    that epoch. After training, ``state`` holds the final :class:`HalvingState`.
+    lowest validation loss when training ends. Each epoch's ``logs`` (and so the History)
+    gain ``learning_rate``: the rate used during that epoch. After training, ``state`` holds
+    the final :class:`HalvingState`.
     """
 
     def __init__(self, schedule=HalvingSchedule(), *, restore_best_weights=True):

@@ -55,8 +55,10 @@ def head_outputs(model, heads=HEADS):
     else:
         named = dict(zip(model.output_names, output if isinstance(output, (list, tuple)) else [output]))
     if sorted(named) != sorted(heads):
-        raise ValueError(f"outputs named {sorted(named)}; expected two outputs named {heads[0]!r} and {heads[1]!r} "
-                         "(a list of layers of those names, or a dict with those keys).")
+        raise ValueError(
+            f"outputs named {sorted(named)}; expected two outputs named {heads[0]!r} and {heads[1]!r} "
+            "(a list of layers of those names, or a dict with those keys)."
+        )
     return {head: named[head] for head in heads}
 
 
@@ -64,15 +66,20 @@ def head_layers(model, heads=HEADS):
     """``{head: layers only that head's output depends on}`` (the rest is the shared trunk),
     read from the functional graph of ``model``; a ValueError names a head without a trainable
     layer of its own."""
-    behind = {head: {id(layer) for layer in keras.Model(model.inputs, output).layers}
-              for head, output in head_outputs(model, heads).items()}
-    owned = {head: [layer for layer in model.layers if all((id(layer) in behind[each]) == (each == head)
-                                                           for each in heads)]
-             for head in heads}
+    behind = {
+        head: {id(layer) for layer in keras.Model(model.inputs, output).layers}
+        for head, output in head_outputs(model, heads).items()
+    }
+    owned = {
+        head: [layer for layer in model.layers if all((id(layer) in behind[each]) == (each == head) for each in heads)]
+        for head in heads
+    }
     for head, layers in owned.items():
         if not any(layer.trainable_variables for layer in layers):
-            raise ValueError(f"no trainable layer feeds the {head!r} output alone, so it has no head to update; "
-                             f"layers: {[layer.name for layer in model.layers]}.")
+            raise ValueError(
+                f"no trainable layer feeds the {head!r} output alone, so it has no head to update; "
+                f"layers: {[layer.name for layer in model.layers]}."
+            )
     return owned
 
 
@@ -99,8 +106,18 @@ class SplitHeadTrainer:
     (``{layer name: route}``, known once an update has been traced), for the model's sidecar.
     """
 
-    def __init__(self, build_model, *, learning_rate, momentum=0.9, seed=0, heads=HEADS, strategy=None,
-                 input_stage=None, routes=None):
+    def __init__(
+        self,
+        build_model,
+        *,
+        learning_rate,
+        momentum=0.9,
+        seed=0,
+        heads=HEADS,
+        strategy=None,
+        input_stage=None,
+        routes=None,
+    ):
         if len(heads) != 2 or len(set(heads)) != 2:
             raise ValueError(f"heads must name two distinct outputs; got {heads!r}.")
         self.heads = tuple(heads)
@@ -109,8 +126,11 @@ class SplitHeadTrainer:
             self.model = build_model()
             self.update_variables = self._partition_variables()
             # A list-output model returns its heads by position, a dict-output one by name.
-            self._positions = None if isinstance(self.model.output, dict) else {
-                head: list(self.model.output_names).index(head) for head in self.heads}
+            self._positions = (
+                None
+                if isinstance(self.model.output, dict)
+                else {head: list(self.model.output_names).index(head) for head in self.heads}
+            )
             self.optimizers = {
                 head: MomentumSGD(learning_rate, momentum=momentum, nesterov=True, name=f"sgd_{head}")
                 for head in self.heads
@@ -221,7 +241,11 @@ class SplitHeadTrainer:
         """
         batches = {head: [] for head in self.heads}
         for element in dataset:
-            x = element[0] if isinstance(element, tuple) and len(element) == 2 and isinstance(element[1], dict) else element
+            x = (
+                element[0]
+                if isinstance(element, tuple) and len(element) == 2 and isinstance(element[1], dict)
+                else element
+            )
             outputs = self._forward(x)
             for head in self.heads:
                 batches[head].append(outputs[head].numpy())
@@ -229,8 +253,18 @@ class SplitHeadTrainer:
             raise ValueError("predict() got an empty dataset.")
         return {head: np.concatenate(arrays) for head, arrays in batches.items()}
 
-    def fit(self, train_dataset, validation_dataset=None, *, epochs, patience=10, checkpoint_path=None, verbose=1,
-            tensorboard_dir=None, callbacks=()):
+    def fit(
+        self,
+        train_dataset,
+        validation_dataset=None,
+        *,
+        epochs,
+        patience=10,
+        checkpoint_path=None,
+        verbose=1,
+        tensorboard_dir=None,
+        callbacks=(),
+    ):
         """Train up to ``epochs`` epochs; returns the history dict of per-epoch lists.
 
         With ``validation_dataset``: early stopping after ``patience`` epochs without a
@@ -256,13 +290,18 @@ class SplitHeadTrainer:
             state, best_weights = self._load_checkpoint(checkpoint_path)
         history = state["history"]
         steps = int(train_dataset.cardinality())
-        writers = {run: tf.summary.create_file_writer(os.path.join(tensorboard_dir, run))
-                   for run in ("train", "validation")} if tensorboard_dir else None
+        writers = (
+            {run: tf.summary.create_file_writer(os.path.join(tensorboard_dir, run)) for run in ("train", "validation")}
+            if tensorboard_dir
+            else None
+        )
         for epoch in range(state["epoch"] + 1, epochs + 1):
             if state["stopped"]:
                 break
             if verbose >= 2:
-                stopping = "" if validation_dataset is None else f", stops after {patience} epochs without a lower val_loss"
+                stopping = (
+                    "" if validation_dataset is None else f", stops after {patience} epochs without a lower val_loss"
+                )
                 print(f"epoch {epoch} of {epochs}{stopping}", flush=True)
             progress = keras.utils.Progbar(steps if steps > 0 else None, verbose=1 if verbose >= 2 else 0)
             sums = {head: 0.0 for head in self.heads}
@@ -285,7 +324,10 @@ class SplitHeadTrainer:
                     state["wait"] += 1
                     state["stopped"] = state["wait"] >= patience
                 if verbose >= 2:
-                    print(f"val_loss {record['val_loss']:.4f} (best {state['best_loss']:.4f}, epoch {state['best_epoch']})")
+                    print(
+                        f"val_loss {record['val_loss']:.4f} "
+                        f"(best {state['best_loss']:.4f}, epoch {state['best_epoch']})"
+                    )
             for key, value in record.items():
                 history.setdefault(key, []).append(value)
             if writers:
@@ -306,8 +348,10 @@ class SplitHeadTrainer:
         """One epoch's TensorBoard scalars; steps count from 0 as in keras.callbacks.TensorBoard."""
         # Both heads' optimizers were built with the same rate and no schedule changes it.
         learning_rate = float(keras.ops.convert_to_numpy(self.optimizers[self.heads[0]].learning_rate))
-        scalars = {"train": {key: value for key, value in record.items() if not key.startswith("val_")},
-                   "validation": {key[len("val_"):]: value for key, value in record.items() if key.startswith("val_")}}
+        scalars = {
+            "train": {key: value for key, value in record.items() if not key.startswith("val_")},
+            "validation": {key[len("val_") :]: value for key, value in record.items() if key.startswith("val_")},
+        }
         scalars["train"]["learning_rate"] = learning_rate
         for run, values in scalars.items():
             with writers[run].as_default():

@@ -14,8 +14,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ser_keras.tuning.flops import kernel_flops, split_head_flops_of_layers
 from ser_keras.models.elor import HEADS, FtrConfig, LomConfig, build_elor, flatten_size
+from ser_keras.tuning.flops import kernel_flops, split_head_flops_of_layers
 
 #: Dense peak TFLOPS (vendor data sheets): FP32 on CUDA cores, TF32 on tensor cores.
 GPU_PEAK_TFLOPS = {
@@ -30,7 +30,8 @@ def _conv_layers(length, channels, config):
     """``(name, forward FLOPs)`` of each Conv1D of the trunk on ``length`` steps of ``channels`` channels."""
     layers = []
     for block, (filters, kernel, pool) in enumerate(
-            zip(config.conv_filters, config.conv_kernel_sizes, config.pool_sizes), start=1):
+        zip(config.conv_filters, config.conv_kernel_sizes, config.pool_sizes), start=1
+    ):
         positions = length if config.conv_padding == "same" else length - kernel + 1
         layers.append((f"conv{block}", kernel_flops(positions, kernel * channels * filters)))
         length, channels = positions // pool, filters
@@ -51,8 +52,9 @@ def layer_flops(config):
     widths = (flatten_size(config), *config.head_units, config.num_classes)
     for head in HEADS:
         names = [f"{head}_dense{index}" for index in range(1, len(config.head_units) + 1)] + [head]
-        layers += [(name, kernel_flops(1, fan_in * fan_out))
-                   for name, fan_in, fan_out in zip(names, widths[:-1], widths[1:])]
+        layers += [
+            (name, kernel_flops(1, fan_in * fan_out)) for name, fan_in, fan_out in zip(names, widths[:-1], widths[1:])
+        ]
     return layers
 
 
@@ -107,8 +109,9 @@ def measure_step_throughput(config, *, batch_size=32, steps=2, seed=0):
     if steps < 1:
         raise ValueError(f"steps must be >= 1; got {steps!r}.")
     keras.utils.set_random_seed(seed)
-    trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=config.learning_rate,
-                               momentum=config.momentum, seed=seed)
+    trainer = SplitHeadTrainer(
+        lambda: build_elor(config), learning_rate=config.learning_rate, momentum=config.momentum, seed=seed
+    )
     rng = np.random.default_rng(seed)
     x = tf.constant(rng.uniform(-0.5, 0.5, (batch_size, config.input_length)).astype(np.float32))
     labels = {head: tf.constant(rng.integers(0, config.num_classes, batch_size)) for head in HEADS}

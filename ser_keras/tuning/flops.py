@@ -34,6 +34,7 @@ def split_head_flops_of_layers(layers, heads=DIMENSIONS):
     """FLOPs per example of one ELOR split-head batch of ``[(name, forward FLOPs)]``: two
     updates, each a full forward pass and a backward pass through the trunk and one head
     (a head's layers are named ``<head>`` and ``<head>_*``)."""
-    head_forward = sum(flops for name, flops in layers
-                       if any(name == head or name.startswith(f"{head}_") for head in heads))
+    head_forward = sum(
+        flops for name, flops in layers if any(name == head or name.startswith(f"{head}_") for head in heads)
+    )
     return 2 * training_flops_of_layers(layers) - 2 * head_forward

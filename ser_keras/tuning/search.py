@@ -70,8 +70,19 @@ class SplitHeadHyperModel(keras_tuner.HyperModel):
     indices, cut on the device).
     """
 
-    def __init__(self, space, build_network, datasets, *, base_config=None, epochs=30, patience=5, seed=0,
-                 verbose=0, input_stage=None):
+    def __init__(
+        self,
+        space,
+        build_network,
+        datasets,
+        *,
+        base_config=None,
+        epochs=30,
+        patience=5,
+        seed=0,
+        verbose=0,
+        input_stage=None,
+    ):
         super().__init__(name=space.network)
         if epochs < 1 or patience < 1:
             raise ValueError(f"epochs and patience must be >= 1; got {epochs!r} and {patience!r}.")
@@ -99,16 +110,30 @@ class SplitHeadHyperModel(keras_tuner.HyperModel):
         train, validation = self.datasets(config.batch_size)
         strategy = strategy or tf.distribute.get_strategy()
         stage = self.input_stage(strategy) if self.input_stage else None
-        trainer = SplitHeadTrainer(lambda: model, learning_rate=config.learning_rate, momentum=config.momentum,
-                                   seed=self.seed, strategy=strategy, input_stage=stage)
+        trainer = SplitHeadTrainer(
+            lambda: model,
+            learning_rate=config.learning_rate,
+            momentum=config.momentum,
+            seed=self.seed,
+            strategy=strategy,
+            input_stage=stage,
+        )
         checkpoint = None if checkpoint_dir is None else os.path.join(checkpoint_dir, TRIAL_CHECKPOINT)
-        history = trainer.fit(train, validation, epochs=epochs or self.epochs, patience=self.patience,
-                              checkpoint_path=checkpoint, verbose=self.verbose, tensorboard_dir=tensorboard_dir)
+        history = trainer.fit(
+            train,
+            validation,
+            epochs=epochs or self.epochs,
+            patience=self.patience,
+            checkpoint_path=checkpoint,
+            verbose=self.verbose,
+            tensorboard_dir=tensorboard_dir,
+        )
         best = trainer.best_epoch - 1
         metrics = {f"val_accuracy_{head}": history[f"val_accuracy_{head}"][best] for head in HEADS}
         metrics["val_mean_accuracy"] = float(np.mean([metrics[f"val_accuracy_{head}"] for head in HEADS]))
-        metrics.update(val_loss=history["val_loss"][best], best_epoch=trainer.best_epoch,
-                       epochs_run=len(history["val_loss"]))
+        metrics.update(
+            val_loss=history["val_loss"][best], best_epoch=trainer.best_epoch, epochs_run=len(history["val_loss"])
+        )
         if checkpoint is not None and os.path.exists(checkpoint):
             os.remove(checkpoint)  # a finished trial is never resumed; the file is ~4x the weights
         return metrics
@@ -131,21 +156,36 @@ class LldMlpHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp):
         data = self.data
-        return build_lld_mlp(data.num_features, feature_mean=data.feature_mean, feature_variance=data.feature_variance,
-                             hidden_layers=declare_mlp(hp), num_classes=data.num_classes)
+        return build_lld_mlp(
+            data.num_features,
+            feature_mean=data.feature_mean,
+            feature_variance=data.feature_variance,
+            hidden_layers=declare_mlp(hp),
+            num_classes=data.num_classes,
+        )
 
     def fit(self, hp, model, *, strategy=None, epochs=None, checkpoint_dir=None, tensorboard_dir=None):
         """Train and score ``model``; ``model.fit`` follows the strategy the model was built in."""
         data = self.data
         trained = data.gather(model) if data.gather else model
-        summary = train_frame_classifier(trained, data.train, data.validation, steps_per_epoch=data.train_steps,
-                                         max_epochs=epochs or self.max_epochs, verbose=self.verbose,
-                                         tensorboard_dir=tensorboard_dir)
+        summary = train_frame_classifier(
+            trained,
+            data.train,
+            data.validation,
+            steps_per_epoch=data.train_steps,
+            max_epochs=epochs or self.max_epochs,
+            verbose=self.verbose,
+            tensorboard_dir=tensorboard_dir,
+        )
         probabilities = trained.predict(data.validation.map(lambda x, y: x), verbose=0)
         decisions = utterance_decisions(probabilities, data.validation_owners, len(data.validation_targets))
         uar = unweighted_average_recall(data.validation_targets, decisions, data.num_classes)
-        metrics = {"val_uar": float(uar), "val_loss": summary["best_val_loss"], "best_epoch": summary["best_epoch"],
-                   "epochs_run": summary["epochs_run"]}
+        metrics = {
+            "val_uar": float(uar),
+            "val_loss": summary["best_val_loss"],
+            "best_epoch": summary["best_epoch"],
+            "epochs_run": summary["epochs_run"],
+        }
         return {name: value for name, value in metrics.items() if value is not None}  # no finite val_loss: None
 
 
@@ -156,8 +196,20 @@ class MlpData:
     ``gather``: None, or for streams of window ids a function network → the model to train
     (``ids -> ContextGather -> network``, ``training.device_input.with_context_gather``)."""
 
-    def __init__(self, *, train, train_steps, validation, validation_owners, validation_targets, num_features,
-                 feature_mean, feature_variance, num_classes, gather=None):
+    def __init__(
+        self,
+        *,
+        train,
+        train_steps,
+        validation,
+        validation_owners,
+        validation_targets,
+        num_features,
+        feature_mean,
+        feature_variance,
+        num_classes,
+        gather=None,
+    ):
         self.train, self.train_steps, self.validation, self.gather = train, train_steps, validation, gather
         self.validation_owners = np.asarray(validation_owners)
         self.validation_targets = np.asarray(validation_targets)
@@ -189,10 +241,14 @@ class SearchTuner(keras_tuner.Tuner):
         strategy = self.distribution_strategy
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
             model = self.hypermodel.build(hp)
-        metrics = self.hypermodel.fit(hp, model, strategy=strategy, epochs=hp.values.get("tuner/epochs"),
-                                      checkpoint_dir=self.get_trial_dir(trial.trial_id),
-                                      tensorboard_dir=os.path.join(self.tensorboard, f"trial_{trial.trial_id}")
-                                      if self.tensorboard else None)
+        metrics = self.hypermodel.fit(
+            hp,
+            model,
+            strategy=strategy,
+            epochs=hp.values.get("tuner/epochs"),
+            checkpoint_dir=self.get_trial_dir(trial.trial_id),
+            tensorboard_dir=os.path.join(self.tensorboard, f"trial_{trial.trial_id}") if self.tensorboard else None,
+        )
         self.trials_run.append({"trial_id": trial.trial_id, **metrics})
         return metrics
 
@@ -226,8 +282,21 @@ def make_strategy(distribute=None, devices=None):
     raise ValueError(f"distribute must be None or 'mirrored'; got {distribute!r}.")
 
 
-def run_search(hypermodel, *, out, network, tuner="bayesian", trials=10, epochs=None, seed=0, strategy=None,
-               settings=None, fixed=None, verbose=1, tensorboard=None):
+def run_search(
+    hypermodel,
+    *,
+    out,
+    network,
+    tuner="bayesian",
+    trials=10,
+    epochs=None,
+    seed=0,
+    strategy=None,
+    settings=None,
+    fixed=None,
+    verbose=1,
+    tensorboard=None,
+):
     """Run (or resume) a search with its tuner folder in ``<out>/tuner``.
 
     ``fixed``: ``{hp name: value}`` held constant instead of searched (``--quick``);
@@ -243,9 +312,16 @@ def run_search(hypermodel, *, out, network, tuner="bayesian", trials=10, epochs=
     _check_settings(out / "search.json", settings)
     epochs = epochs or getattr(hypermodel, "epochs", None) or getattr(hypermodel, "max_epochs", None) or 1
     oracle = make_oracle(tuner, hypermodel.objective, trials=trials, epochs=epochs, seed=seed, fixed=fixed)
-    search = SearchTuner(oracle, hypermodel, seed=seed, tensorboard=tensorboard, distribution_strategy=strategy,
-                         directory=str(out),
-                         project_name=TUNER_FOLDER, overwrite=False)
+    search = SearchTuner(
+        oracle,
+        hypermodel,
+        seed=seed,
+        tensorboard=tensorboard,
+        distribution_strategy=strategy,
+        directory=str(out),
+        project_name=TUNER_FOLDER,
+        overwrite=False,
+    )
     search.search(verbose=verbose)
     if role() != "chief":  # the chief serves the oracle and runs no trial
         write_json(out / "trials_run" / f"{search.tuner_id}.json", search.trials_run)
@@ -260,9 +336,11 @@ def _check_settings(path, settings):
         stored = read_json(path)
         changed = sorted(key for key in set(stored) | set(settings) if stored.get(key) != settings.get(key))
         if changed:
-            raise ValueError(f"{path.parent} holds a search with other settings ({', '.join(changed)}: "
-                             f"{[stored.get(k) for k in changed]} there, {[settings.get(k) for k in changed]} now); "
-                             "choose another --out to start a new search.")
+            raise ValueError(
+                f"{path.parent} holds a search with other settings ({', '.join(changed)}: "
+                f"{[stored.get(k) for k in changed]} there, {[settings.get(k) for k in changed]} now); "
+                "choose another --out to start a new search."
+            )
     write_json(path, settings)
 
 
@@ -296,12 +374,14 @@ def write_results(search, out, *, network, tuner):
     best = best_trials[0]
     objective = search.oracle.objective
     completed = sum(row["status"] == "COMPLETED" for row in rows)
-    result = {"network": network,
-              "hparams": search.hypermodel.hparams(best.hyperparameters.values),
-              "objective": {"name": objective.name, "direction": objective.direction, "value": best.score},
-              "trial_id": best.trial_id,
-              "trials": completed,
-              "tuner": tuner,
-              "metrics": {name: best.metrics.get_best_value(name) for name in sorted(best.metrics.metrics)}}
+    result = {
+        "network": network,
+        "hparams": search.hypermodel.hparams(best.hyperparameters.values),
+        "objective": {"name": objective.name, "direction": objective.direction, "value": best.score},
+        "trial_id": best.trial_id,
+        "trials": completed,
+        "tuner": tuner,
+        "metrics": {name: best.metrics.get_best_value(name) for name in sorted(best.metrics.metrics)},
+    }
     write_json(Path(out) / "best_hparams.json", result)
     return result

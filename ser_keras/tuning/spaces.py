@@ -108,8 +108,9 @@ class SearchSpace:
         known = {field.name for field in dataclasses.fields(self.config_class)}
         unknown = sorted({r.field for r in self.ranges} - known)
         if unknown:
-            raise ValueError(f"Search space {self.network!r} tunes {unknown}, not fields of "
-                             f"{self.config_class.__name__}.")
+            raise ValueError(
+                f"Search space {self.network!r} tunes {unknown}, not fields of {self.config_class.__name__}."
+            )
 
     @property
     def names(self):
@@ -132,8 +133,9 @@ class SearchSpace:
         fields = {}
         for tuned in self.ranges:
             if tuned.name not in values:
-                raise ValueError(f"No value for hyperparameter {tuned.name!r} of {self.network!r}; "
-                                 f"got {sorted(values)}.")
+                raise ValueError(
+                    f"No value for hyperparameter {tuned.name!r} of {self.network!r}; got {sorted(values)}."
+                )
             value = values[tuned.name]
             if tuned.index is None:
                 fields[tuned.field] = value
@@ -169,23 +171,31 @@ HEAD_RANGES = (
     Range("batch_size", "choice", values=(16, 32, 64)),
 )
 
-ELOR_SPACE = SearchSpace("elor", ElorConfig, (
-    *_per_element("conv_filters", 3, kind="int", low=20, high=60),
-    Range("conv_kernel_sizes", "int", 10, 30, index=0),
-    Range("conv_kernel_sizes", "int", 20, 60, index=1),
-    Range("conv_kernel_sizes", "int", 20, 60, index=2),
-    Range("pool_sizes", "int", 1, 3, index=0),
-    Range("pool_sizes", "int", 5, 15, index=1),
-    Range("pool_sizes", "int", 5, 15, index=2),
-    *HEAD_RANGES,
-))
+ELOR_SPACE = SearchSpace(
+    "elor",
+    ElorConfig,
+    (
+        *_per_element("conv_filters", 3, kind="int", low=20, high=60),
+        Range("conv_kernel_sizes", "int", 10, 30, index=0),
+        Range("conv_kernel_sizes", "int", 20, 60, index=1),
+        Range("conv_kernel_sizes", "int", 20, 60, index=2),
+        Range("pool_sizes", "int", 1, 3, index=0),
+        Range("pool_sizes", "int", 5, 15, index=1),
+        Range("pool_sizes", "int", 5, 15, index=2),
+        *HEAD_RANGES,
+    ),
+)
 
-LOM_SPACE = SearchSpace("lom", LomConfig, (
-    *_per_element("conv_filters", 3, kind="int", low=20, high=60),
-    *_per_element("conv_kernel_sizes", 3, kind="int", low=3, high=7),
-    *_per_element("pool_sizes", 3, kind="int", low=1, high=3),
-    *HEAD_RANGES,
-))
+LOM_SPACE = SearchSpace(
+    "lom",
+    LomConfig,
+    (
+        *_per_element("conv_filters", 3, kind="int", low=20, high=60),
+        *_per_element("conv_kernel_sizes", 3, kind="int", low=3, high=7),
+        *_per_element("pool_sizes", 3, kind="int", low=1, high=3),
+        *HEAD_RANGES,
+    ),
+)
 
 FTR_SPACE = SearchSpace("ftr", FtrConfig, HEAD_RANGES)
 

@@ -25,8 +25,18 @@ from ser_keras.tuning.search import LldMlpHyperModel, MlpData, SplitHeadHyperMod
 QUICK_MLP = {"train_frame_step": 10, "eval_frame_step": 5}
 
 
-def short_mlp_hypermodel(data, fold, *, source="compare", seed=0, quick=False, batch_size=256, max_epochs=None,
-                         verbose=0, inputs_on_device=None):
+def short_mlp_hypermodel(
+    data,
+    fold,
+    *,
+    source="compare",
+    seed=0,
+    quick=False,
+    batch_size=256,
+    max_epochs=None,
+    verbose=0,
+    inputs_on_device=None,
+):
     """LLD-MLP hypermodel on ``source`` ('compare' or 'egemaps') LLD contexts of ``fold`` of
     :class:`~ser_keras.experiments.data.ShortData` ``data``. ``inputs_on_device`` (default:
     as :mod:`~ser_keras.training.execution` decides, where TensorFlow sees a GPU or TPU):
@@ -48,20 +58,37 @@ def short_mlp_hypermodel(data, fold, *, source="compare", seed=0, quick=False, b
     val_owners, val_frames = frame_index(counts, fold.validation, frame_step=budget["eval_frame_step"])
     validation = cut(val_owners, val_frames, data.targets, batch_size=batch_size)
     contexts = data.context_tensor(source) if on_device else None
-    mlp_data = MlpData(train=train, train_steps=-(-len(train_owners) // batch_size), validation=validation,
-                       validation_owners=np.searchsorted(fold.validation, val_owners),
-                       validation_targets=data.targets[fold.validation], num_features=matrices[0].shape[1],
-                       feature_mean=mean, feature_variance=variance, num_classes=data.num_classes,
-                       gather=(lambda network: with_context_gather(network, contexts)) if on_device else None)
-    settings = {"corpus": data.corpus.spec, "corpus_sha256": data.corpus.sha256, "fold": fold.name, "source": source,
-                "protocol": data.protocol, "classes": list(data.classes),
-                "train_utterances": len(fold.train), "validation_utterances": len(fold.validation),
-                "train_windows": len(train_owners), "validation_windows": len(val_owners), **budget}
+    mlp_data = MlpData(
+        train=train,
+        train_steps=-(-len(train_owners) // batch_size),
+        validation=validation,
+        validation_owners=np.searchsorted(fold.validation, val_owners),
+        validation_targets=data.targets[fold.validation],
+        num_features=matrices[0].shape[1],
+        feature_mean=mean,
+        feature_variance=variance,
+        num_classes=data.num_classes,
+        gather=(lambda network: with_context_gather(network, contexts)) if on_device else None,
+    )
+    settings = {
+        "corpus": data.corpus.spec,
+        "corpus_sha256": data.corpus.sha256,
+        "fold": fold.name,
+        "source": source,
+        "protocol": data.protocol,
+        "classes": list(data.classes),
+        "train_utterances": len(fold.train),
+        "validation_utterances": len(fold.validation),
+        "train_windows": len(train_owners),
+        "validation_windows": len(val_owners),
+        **budget,
+    }
     return LldMlpHyperModel(mlp_data, max_epochs=budget["max_epochs"], verbose=verbose), settings
 
 
-def elor_hypermodel(data, network, fold, *, seed=0, quick=False, epochs=30, patience=5, verbose=0,
-                    inputs_on_device=None):
+def elor_hypermodel(
+    data, network, fold, *, seed=0, quick=False, epochs=30, patience=5, verbose=0, inputs_on_device=None
+):
     """Split-head hypermodel of ``network`` (one with a search space: 'elor', 'lom', 'ftr')
     on ``fold``'s slices of :class:`~ser_keras.experiments.data.ElorData` ``data``.
     ``inputs_on_device`` (default: as :mod:`~ser_keras.training.execution` decides, where
@@ -77,8 +104,9 @@ def elor_hypermodel(data, network, fold, *, seed=0, quick=False, epochs=30, pati
     spec = NETWORKS[network]
     train, validation, _ = data.fold_slices(fold)
     if not len(train) or not len(validation):
-        raise ValueError(f"Fold {fold.name} has {len(train)} training and {len(validation)} validation slices; "
-                         "a search needs both.")
+        raise ValueError(
+            f"Fold {fold.name} has {len(train)} training and {len(validation)} validation slices; a search needs both."
+        )
 
     def build_network(config):
         return spec.build(config, data, train)
@@ -86,17 +114,33 @@ def elor_hypermodel(data, network, fold, *, seed=0, quick=False, epochs=30, pati
     on_device = execution.current().inputs_on_device if inputs_on_device is None else inputs_on_device
 
     def datasets(batch_size):
-        return (data.dataset(spec.input_kind, train, batch_size=batch_size, shuffle=True, seed=seed,
-                             slice_ids=on_device),
-                data.dataset(spec.input_kind, validation, batch_size=batch_size, slice_ids=on_device))
+        return (
+            data.dataset(spec.input_kind, train, batch_size=batch_size, shuffle=True, seed=seed, slice_ids=on_device),
+            data.dataset(spec.input_kind, validation, batch_size=batch_size, slice_ids=on_device),
+        )
 
     def input_stage(strategy):
         return data.slice_inputs(spec.input_kind, strategy=strategy)
 
-    hypermodel = SplitHeadHyperModel(spec.space, build_network, datasets, epochs=epochs, patience=patience, seed=seed,
-                                     verbose=int(verbose >= 2), input_stage=input_stage if on_device else None)
+    hypermodel = SplitHeadHyperModel(
+        spec.space,
+        build_network,
+        datasets,
+        epochs=epochs,
+        patience=patience,
+        seed=seed,
+        verbose=int(verbose >= 2),
+        input_stage=input_stage if on_device else None,
+    )
     fixed = spec.space.values(spec.quick_hparams) if quick else {}
-    settings = {"corpus": data.corpus.spec, "corpus_sha256": data.corpus.sha256, "fold": fold.name,
-                "protocol": data.protocol, "rating_source": data.view.source,
-                "train_slices": len(train), "validation_slices": len(validation), "patience": patience}
+    settings = {
+        "corpus": data.corpus.spec,
+        "corpus_sha256": data.corpus.sha256,
+        "fold": fold.name,
+        "protocol": data.protocol,
+        "rating_source": data.view.source,
+        "train_slices": len(train),
+        "validation_slices": len(validation),
+        "patience": patience,
+    }
     return hypermodel, settings, fixed

@@ -46,16 +46,17 @@ def measure(corpus, audio_seconds):
 def main(argv=None):
     # Set up as the ser-keras commands are, before TensorFlow loads: oneDNN on, TensorFlow quiet.
     console.quiet()
-    parser = harness.benchmark_parser(__doc__, corpus="synthetic:small",
-                                         quick_help="less audio")
+    parser = harness.benchmark_parser(__doc__, corpus="synthetic:small", quick_help="less audio")
     parser.add_argument("--audio-seconds", type=float, help="audio to extract (default 1500, --quick 400)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     seconds = args.audio_seconds or (400.0 if args.quick else 1500.0)
     records, details = measure(args.corpus, seconds)
-    print(f"{details['utterances']} utterances, {details['audio_s']:.0f} s of audio; seconds per run: "
-          + ", ".join(f"{count} worker(s) {value:.1f}" for count, value in details["seconds"].items())
-          + f", cache fill {details['cache_fill_s']:.1f}, cache hit {details['cache_hit_s']:.2f}")
+    print(
+        f"{details['utterances']} utterances, {details['audio_s']:.0f} s of audio; seconds per run: "
+        + ", ".join(f"{count} worker(s) {value:.1f}" for count, value in details["seconds"].items())
+        + f", cache fill {details['cache_fill_s']:.1f}, cache hit {details['cache_hit_s']:.2f}"
+    )
     harness.finish(records, details, args.json)
 
 

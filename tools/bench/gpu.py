@@ -67,8 +67,18 @@ class DeviceMonitor:
         tf.config.experimental.reset_memory_stats("GPU:0")
         if shutil.which("nvidia-smi"):
             self._process = subprocess.Popen(
-                ["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits", "-i", "0",
-                 f"-lms={MONITOR_PERIOD_MS}"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                [
+                    "nvidia-smi",
+                    "--query-gpu=utilization.gpu",
+                    "--format=csv,noheader,nounits",
+                    "-i",
+                    "0",
+                    f"-lms={MONITOR_PERIOD_MS}",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
             self._reader = threading.Thread(target=self._read, args=(self._process,), daemon=True)
             self._reader.start()
         return self
@@ -93,9 +103,12 @@ class DeviceMonitor:
         import numpy as np
 
         samples = np.asarray(self.samples)
-        return {"utilisation_mean_pct": float(samples.mean()) if len(samples) else None,
-                "utilisation_median_pct": float(np.median(samples)) if len(samples) else None,
-                "samples": len(samples), "peak_memory_bytes": self.peak_memory}
+        return {
+            "utilisation_mean_pct": float(samples.mean()) if len(samples) else None,
+            "utilisation_median_pct": float(np.median(samples)) if len(samples) else None,
+            "samples": len(samples),
+            "peak_memory_bytes": self.peak_memory,
+        }
 
 
 def _drained_epoch_timer():
@@ -123,8 +136,9 @@ def _frame_rate(model, train, validation, *, batch_size, steps, epochs):
     from ser_keras.training.fit import train_frame_classifier
 
     timer = _drained_epoch_timer()
-    train_frame_classifier(model, train, validation.take(1), steps_per_epoch=steps,
-                           max_epochs=epochs + 1, verbose=0, callbacks=[timer])
+    train_frame_classifier(
+        model, train, validation.take(1), steps_per_epoch=steps, max_epochs=epochs + 1, verbose=0, callbacks=[timer]
+    )
     if len(timer.seconds) != epochs + 1:
         raise RuntimeError(f"Expected {epochs + 1} timed epochs, got {len(timer.seconds)}: the schedule stopped early.")
     return harness.best([harness.rates(batch_size * steps, seconds) for seconds in timer.seconds[1:]])
@@ -143,21 +157,35 @@ def frame_rates(store, config, *, batch_size, steps, epochs, rounds, on_gpu, see
     targets = np.random.default_rng(seed).integers(0, 4, store.num_utterances)
     stream = {"targets": targets, "batch_size": batch_size, "shuffle": True, "seed": seed, "repeat": True}
     first = slice(0, batch_size)  # one untimed validation batch
-    host = (window_dataset(store, owners, frames, **stream),
-            window_dataset(store, owners[first], frames[first], targets, batch_size=batch_size))
-    device = (window_id_dataset(owners, frames, **stream),
-              window_id_dataset(owners[first], frames[first], targets, batch_size=batch_size))
+    host = (
+        window_dataset(store, owners, frames, **stream),
+        window_dataset(store, owners[first], frames[first], targets, batch_size=batch_size),
+    )
+    device = (
+        window_id_dataset(owners, frames, **stream),
+        window_id_dataset(owners[first], frames[first], targets, batch_size=batch_size),
+    )
     corpus = device_corpus(store)
     measured = {"host": [], "device": []}
     monitor = DeviceMonitor() if on_gpu else None
     for _ in range(rounds):
-        measured["host"].append(_frame_rate(build_raw_cnn(config), *host, batch_size=batch_size,
-                                            steps=steps, epochs=epochs))
+        measured["host"].append(
+            _frame_rate(build_raw_cnn(config), *host, batch_size=batch_size, steps=steps, epochs=epochs)
+        )
         with monitor or contextlib.nullcontext():
-            measured["device"].append(_frame_rate(with_window_gather(build_raw_cnn(config), corpus), *device,
-                                                  batch_size=batch_size, steps=steps, epochs=epochs))
-    return {**{path: harness.best(values) for path, values in measured.items()},
-            "monitor": monitor and monitor.summary()}
+            measured["device"].append(
+                _frame_rate(
+                    with_window_gather(build_raw_cnn(config), corpus),
+                    *device,
+                    batch_size=batch_size,
+                    steps=steps,
+                    epochs=epochs,
+                )
+            )
+    return {
+        **{path: harness.best(values) for path, values in measured.items()},
+        "monitor": monitor and monitor.summary(),
+    }
 
 
 def elor_rates(store, *, steps, rounds, on_gpu, seed=0):
@@ -183,9 +211,14 @@ def elor_rates(store, *, steps, rounds, on_gpu, seed=0):
     batches = iter(batched_stream(slice_ids.repeat(), config.batch_size, lambda ids: ids))
 
     def device_rate(routes, monitor=None):
-        trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=config.learning_rate,
-                                   momentum=config.momentum, seed=seed, routes=routes,
-                                   input_stage=lambda ids: corpus.slices(ids[:, 0], ids[:, 1]))
+        trainer = SplitHeadTrainer(
+            lambda: build_elor(config),
+            learning_rate=config.learning_rate,
+            momentum=config.momentum,
+            seed=seed,
+            routes=routes,
+            input_stage=lambda ids: corpus.slices(ids[:, 0], ids[:, 1]),
+        )
 
         def run_round():
             for _ in range(steps):
@@ -198,11 +231,12 @@ def elor_rates(store, *, steps, rounds, on_gpu, seed=0):
     monitor = DeviceMonitor() if on_gpu else None
     device = device_rate(None, monitor)  # the trainer's default: routed on a CPU only
     # Routed and TensorFlow's own ops, to check the default on this device.
-    routes = {"routed": device_rate(True) if on_gpu else device,
-              "tensorflow": device_rate(False) if not on_gpu else device}
+    routes = {
+        "routed": device_rate(True) if on_gpu else device,
+        "tensorflow": device_rate(False) if not on_gpu else device,
+    }
     _, host = harness.elor_rate(store, config, steps=steps, rounds=rounds, seed=seed)
-    return {"device": device, "host": host, "monitor": monitor and monitor.summary(),
-            "routes": routes}
+    return {"device": device, "host": host, "monitor": monitor and monitor.summary(), "routes": routes}
 
 
 def projected_rates(name, efficiency):
@@ -216,9 +250,11 @@ def projected_rates(name, efficiency):
     card = next((card for key, card in PROJECTED_CARDS.items() if key in (name or "")), None)
     if card is None:
         return None
-    work = {"raw_subseg": training_flops(build_raw_subseg()),
-            "raw_seg": training_flops(build_raw_seg()),
-            "elor": split_head_training_flops(build_elor())}
+    work = {
+        "raw_subseg": training_flops(build_raw_subseg()),
+        "raw_seg": training_flops(build_raw_seg()),
+        "elor": split_head_training_flops(build_elor()),
+    }
     peak = GPUS[card]["tf32"] * 1e12 * GEMM_SHARE
     return {"card": card, "rates": {model: peak * efficiency.get(model, 1.0) / flops for model, flops in work.items()}}
 
@@ -235,14 +271,25 @@ def measure(corpus, *, quick, batch_size=256, precision="float32", pipeline=None
     precision = configure_precision(precision)
     store = harness.load_window_store(corpus)
     placement = device_corpus(store).rows.device
-    print(f"GPU: {name}; corpus tensor on {placement}; precision {precision}." if on_gpu else
-          f"No GPU visible: CPU figures ({'--quick sizes' if quick else 'full sizes'}); the corpus stays on "
-          f"{placement}; no utilisation and no projection ratio.", flush=True)
-    timing = {"batch_size": batch_size, "steps": budget["steps"], "epochs": budget["epochs"],
-              "rounds": budget["rounds"], "on_gpu": on_gpu}
-    models = {"raw_subseg": frame_rates(store, RAW_SUBSEG, **timing),
-              "raw_seg": frame_rates(store, RAW_SEG, **timing),
-              "elor": elor_rates(store, steps=budget["elor_steps"], rounds=budget["elor_rounds"], on_gpu=on_gpu)}
+    print(
+        f"GPU: {name}; corpus tensor on {placement}; precision {precision}."
+        if on_gpu
+        else f"No GPU visible: CPU figures ({'--quick sizes' if quick else 'full sizes'}); the corpus stays on "
+        f"{placement}; no utilisation and no projection ratio.",
+        flush=True,
+    )
+    timing = {
+        "batch_size": batch_size,
+        "steps": budget["steps"],
+        "epochs": budget["epochs"],
+        "rounds": budget["rounds"],
+        "on_gpu": on_gpu,
+    }
+    models = {
+        "raw_subseg": frame_rates(store, RAW_SUBSEG, **timing),
+        "raw_seg": frame_rates(store, RAW_SEG, **timing),
+        "elor": elor_rates(store, steps=budget["elor_steps"], rounds=budget["elor_rounds"], on_gpu=on_gpu),
+    }
     efficiency = {model: min(1.0, figures["efficiency"]["cpu"]) for model, figures in (pipeline or {}).items()}
     projection = projected_rates(name, efficiency) if on_gpu else None
     records = []
@@ -252,24 +299,44 @@ def measure(corpus, *, quick, batch_size=256, precision="float32", pipeline=None
             records += [
                 harness.record(f"{model}_device_input_rate ({clock})", figures["device"][clock], unit),
                 harness.record(f"{model}_host_pipeline_rate ({clock})", figures["host"][clock], unit),
-                harness.record(f"device_vs_host_{model} ({clock})", figures["device"][clock] / figures["host"][clock],
-                                  "ratio", at_least=0.95 if model == "raw_subseg" else None),
+                harness.record(
+                    f"device_vs_host_{model} ({clock})",
+                    figures["device"][clock] / figures["host"][clock],
+                    "ratio",
+                    at_least=0.95 if model == "raw_subseg" else None,
+                ),
             ]
         if model == "elor":
             routes = figures["routes"]
-            records.append(harness.record("elor_routed_vs_tensorflow (wall)",
-                                             routes["routed"]["wall"] / routes["tensorflow"]["wall"], "ratio"))
+            records.append(
+                harness.record(
+                    "elor_routed_vs_tensorflow (wall)", routes["routed"]["wall"] / routes["tensorflow"]["wall"], "ratio"
+                )
+            )
         if projection is not None:
-            records.append(harness.record(f"{model}_device_vs_projection_{projection['card'].split()[0].lower()}",
-                                             figures["device"]["wall"] / projection["rates"][model], "ratio"))
+            records.append(
+                harness.record(
+                    f"{model}_device_vs_projection_{projection['card'].split()[0].lower()}",
+                    figures["device"]["wall"] / projection["rates"][model],
+                    "ratio",
+                )
+            )
         monitor = figures["monitor"]
         if monitor is not None:
             records.append(harness.record(f"{model}_gpu_utilisation_mean", monitor["utilisation_mean_pct"], "%"))
-            records.append(harness.record(f"{model}_peak_gpu_memory", monitor["peak_memory_bytes"] / harness.GB,
-                                             "GB"))
-    details = {"corpus": corpus, "quick": quick, "gpu": name, "corpus_placement": placement, "precision": precision,
-               "budget": budget, "batch_size": batch_size, "models": models, "projection": projection,
-               "efficiency_from_pipeline_json": efficiency or None}
+            records.append(harness.record(f"{model}_peak_gpu_memory", monitor["peak_memory_bytes"] / harness.GB, "GB"))
+    details = {
+        "corpus": corpus,
+        "quick": quick,
+        "gpu": name,
+        "corpus_placement": placement,
+        "precision": precision,
+        "budget": budget,
+        "batch_size": batch_size,
+        "models": models,
+        "projection": projection,
+        "efficiency_from_pipeline_json": efficiency or None,
+    }
     return records, details
 
 
@@ -278,11 +345,16 @@ def main(argv=None):
     console.quiet()
     from ser_keras.training.precision import PRECISIONS
 
-    parser = harness.benchmark_parser(__doc__, corpus="synthetic:full",
-                                         quick_help="few, short timed rounds (the CPU-sized run)")
+    parser = harness.benchmark_parser(
+        __doc__, corpus="synthetic:full", quick_help="few, short timed rounds (the CPU-sized run)"
+    )
     parser.add_argument("--batch-size", type=int, default=256, help="frame networks' batch (SHORT: 256)")
-    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
-                        help="Keras dtype policy (default float32: the projection assumes TF32)")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="Keras dtype policy (default float32: the projection assumes TF32)",
+    )
     parser.add_argument("--steps", type=int, help="timed steps per epoch of the frame networks (overrides the budget)")
     parser.add_argument("--rounds", type=int, help="rounds per path of the frame networks (overrides the budget)")
     parser.add_argument("--pipeline-json", help="JSON written by tools.bench.pipeline (model efficiencies)")
@@ -291,8 +363,15 @@ def main(argv=None):
     if args.pipeline_json:
         with open(args.pipeline_json) as handle:
             pipeline = json.load(handle)["details"]["models"]
-    records, details = measure(args.corpus, quick=args.quick, batch_size=args.batch_size, precision=args.precision,
-                               pipeline=pipeline, steps=args.steps, rounds=args.rounds)
+    records, details = measure(
+        args.corpus,
+        quick=args.quick,
+        batch_size=args.batch_size,
+        precision=args.precision,
+        pipeline=pipeline,
+        steps=args.steps,
+        rounds=args.rounds,
+    )
     harness.finish(records, details, args.json)
 
 

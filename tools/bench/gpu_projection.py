@@ -27,8 +27,11 @@ from ser_keras import console
 from tools.bench import harness
 
 # Published dense peaks, TFLOP/s (NVIDIA datasheets: the sparsity figures halved).
-GPUS = {"H100 SXM": {"tf32": 494.7, "fp32": 67.0}, "A100 SXM": {"tf32": 156.0, "fp32": 19.5},
-        "GTX 1080": {"tf32": None, "fp32": 8.87}}
+GPUS = {
+    "H100 SXM": {"tf32": 494.7, "fp32": 67.0},
+    "A100 SXM": {"tf32": 156.0, "fp32": 19.5},
+    "GTX 1080": {"tf32": None, "fp32": 8.87},
+}
 GEMM_SHARE = 0.7
 # IEMOCAP four-class view (ang, hap+exc, neu, sad): 5531 turns, about 7.0 h: one window per 10 ms.
 IEMOCAP_FOUR_CLASS_HOURS = 7.0
@@ -58,10 +61,17 @@ def short_trainings():
         rows.append((name, name, forward_flops(model), training_flops(model)))
     for features, dimension in (("compare", 130), ("egemaps", 23)):
         for layers in LLD_MLP_GRID:  # the validation grid: every entry trains on every fold
-            model = build_lld_mlp(dimension, feature_mean=np.zeros(dimension), feature_variance=np.ones(dimension),
-                                  hidden_layers=layers)
-            rows.append((f"{features}_lld_mlp_{'x'.join(map(str, layers))}", "lld_mlp_3x1024",
-                         forward_flops(model), training_flops(model)))
+            model = build_lld_mlp(
+                dimension, feature_mean=np.zeros(dimension), feature_variance=np.ones(dimension), hidden_layers=layers
+            )
+            rows.append(
+                (
+                    f"{features}_lld_mlp_{'x'.join(map(str, layers))}",
+                    "lld_mlp_3x1024",
+                    forward_flops(model),
+                    training_flops(model),
+                )
+            )
     return rows
 
 
@@ -80,8 +90,10 @@ def project(pipeline):
         parts[name] = (work, key)
     elor = build_elor()
     train, val = ELOR_SAMPLES * 0.9 * 0.8, ELOR_SAMPLES * 0.9 * 0.2
-    parts["elor_search"] = (ELOR_TRIALS * ELOR_EPOCHS * (train * split_head_training_flops(elor)
-                                                          + val * forward_flops(elor)), "elor")
+    parts["elor_search"] = (
+        ELOR_TRIALS * ELOR_EPOCHS * (train * split_head_training_flops(elor) + val * forward_flops(elor)),
+        "elor",
+    )
 
     def hours(names, flops_per_s):
         return sum(parts[name][0] / flops_per_s(parts[name][1]) for name in names) / 3600
@@ -95,12 +107,17 @@ def project(pipeline):
         rate = lambda key: models[key]["achieved_flops_per_s"]["cpu"]  # noqa: E731
         table["this CPU"] = {"short_table1": hours(short_names, rate), "elor_search": hours(["elor_search"], rate)}
     subseg = next(row for row in short_trainings() if row[0] == "raw_subseg")
-    needed = {gpu: GPUS[gpu]["tf32"] * 1e12 * GEMM_SHARE * efficiency.get("raw_subseg", 1.0) / subseg[3]
-              for gpu in ("H100 SXM", "A100 SXM")}
+    needed = {
+        gpu: GPUS[gpu]["tf32"] * 1e12 * GEMM_SHARE * efficiency.get("raw_subseg", 1.0) / subseg[3]
+        for gpu in ("H100 SXM", "A100 SXM")
+    }
     paper_utilisation = parts["elor_search"][0] / (ELOR_PAPER_DAYS * 86400 * GPUS["GTX 1080"]["fp32"] * 1e12)
-    return table, {"work_flop": {name: work for name, (work, _) in parts.items()}, "efficiency": efficiency,
-                   "raw_subseg_windows_per_s_needed": needed,
-                   "paper_gtx1080_implied_utilisation": paper_utilisation}
+    return table, {
+        "work_flop": {name: work for name, (work, _) in parts.items()},
+        "efficiency": efficiency,
+        "raw_subseg_windows_per_s_needed": needed,
+        "paper_gtx1080_implied_utilisation": paper_utilisation,
+    }
 
 
 def main(argv=None):
@@ -120,8 +137,10 @@ def main(argv=None):
     print("Method:\n" + method)
     if pipeline is None:
         print("No --pipeline-json: model efficiency taken as 1.0 (pure FLOP bound); no CPU row.")
-    print(f"Paper check: 70 ELoR trials in {ELOR_PAPER_DAYS} days on a GTX 1080 means "
-          f"{100 * details['paper_gtx1080_implied_utilisation']:.1f} % of its FP32 peak for this work.")
+    print(
+        f"Paper check: 70 ELoR trials in {ELOR_PAPER_DAYS} days on a GTX 1080 means "
+        f"{100 * details['paper_gtx1080_implied_utilisation']:.1f} % of its FP32 peak for this work."
+    )
     records = []
     for device, hours in table.items():
         slug = "this_cpu" if device == "this CPU" else device.split()[0].lower()
@@ -129,10 +148,22 @@ def main(argv=None):
         records.append(harness.record(f"projected_elor_search_{slug}", hours["elor_search"], "hours"))
     for gpu, rate in details["raw_subseg_windows_per_s_needed"].items():
         records.append(harness.record(f"raw_subseg_input_rate_needed_{gpu.split()[0].lower()}", rate, "windows/s"))
-    details.update({"method": method, "hours": table, "gpus_tflops": GPUS, "gemm_share": GEMM_SHARE,
-                    "assumptions": {"iemocap_four_class_hours": IEMOCAP_FOUR_CLASS_HOURS, "short_epochs": SHORT_EPOCHS,
-                                    "short_folds": SHORT_FOLDS, "elor_samples": ELOR_SAMPLES,
-                                    "elor_trials": ELOR_TRIALS, "elor_epochs": ELOR_EPOCHS}})
+    details.update(
+        {
+            "method": method,
+            "hours": table,
+            "gpus_tflops": GPUS,
+            "gemm_share": GEMM_SHARE,
+            "assumptions": {
+                "iemocap_four_class_hours": IEMOCAP_FOUR_CLASS_HOURS,
+                "short_epochs": SHORT_EPOCHS,
+                "short_folds": SHORT_FOLDS,
+                "elor_samples": ELOR_SAMPLES,
+                "elor_trials": ELOR_TRIALS,
+                "elor_epochs": ELOR_EPOCHS,
+            },
+        }
+    )
     harness.finish(records, details, args.json)
 
 

@@ -34,8 +34,9 @@ def measure(corpus, *, max_batches, batch_size=256):
 def main(argv=None):
     # Set up as the ser-keras commands are, before TensorFlow loads: oneDNN on, TensorFlow quiet.
     console.quiet()
-    parser = harness.benchmark_parser(__doc__, corpus="synthetic:full",
-                                         quick_help="stream only the first --quick-batches batches")
+    parser = harness.benchmark_parser(
+        __doc__, corpus="synthetic:full", quick_help="stream only the first --quick-batches batches"
+    )
     parser.add_argument("--quick-batches", type=int, default=400, help="batches streamed with --quick (default 400)")
     args = parser.parse_args(argv)
     records, details = measure(args.corpus, max_batches=args.quick_batches if args.quick else None)

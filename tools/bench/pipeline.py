@@ -38,8 +38,9 @@ def measure(corpus, *, quick, batch_size=256):
     seg = harness.raw_cnn_rates(store, RAW_SEG, batch_size=batch_size, in_memory=False, **timing)
     mlp, mlp_rate = harness.lld_mlp_rate(store, LLD_MLP_LAYERS, batch_size=batch_size, **timing)
     elor, elor_rate = harness.elor_rate(store, steps=budget["elor_steps"], rounds=budget["elor_rounds"])
-    layers = harness.layer_training_rates(build_raw_cnn(RAW_SUBSEG), batch_size=batch_size,
-                                             rounds=budget["matmul_rounds"])
+    layers = harness.layer_training_rates(
+        build_raw_cnn(RAW_SUBSEG), batch_size=batch_size, rounds=budget["matmul_rounds"]
+    )
     ceiling = harness.best([ceiling, harness.matmul_flops_per_s(rounds=budget["matmul_rounds"])])
 
     models = {
@@ -48,13 +49,26 @@ def measure(corpus, *, quick, batch_size=256):
         "lld_mlp_3x1024": (training_flops(mlp), mlp_rate, "windows/s"),
         "elor": (split_head_training_flops(elor), elor_rate, "samples/s"),
     }
-    records, details = [], {"corpus": corpus, "quick": quick, "batch_size": batch_size, "budget": budget,
-                            "matmul_flops_per_s": ceiling, "in_memory_windows_per_s": subseg["in_memory"],
-                            "models": {}}
+    records, details = (
+        [],
+        {
+            "corpus": corpus,
+            "quick": quick,
+            "batch_size": batch_size,
+            "budget": budget,
+            "matmul_flops_per_s": ceiling,
+            "in_memory_windows_per_s": subseg["in_memory"],
+            "models": {},
+        },
+    )
     for clock in harness.CLOCKS:
         records += [
-            harness.record(f"pipeline_vs_in_memory_raw_subseg ({clock})",
-                              subseg["pipeline"][clock] / subseg["in_memory"][clock], "ratio", at_least=0.90),
+            harness.record(
+                f"pipeline_vs_in_memory_raw_subseg ({clock})",
+                subseg["pipeline"][clock] / subseg["in_memory"][clock],
+                "ratio",
+                at_least=0.90,
+            ),
             harness.record(f"raw_subseg_in_memory_rate ({clock})", subseg["in_memory"][clock], "windows/s"),
             harness.record(f"matmul_4096_ceiling ({clock})", ceiling[clock] / 1e9, "GFLOP/s"),
         ]
@@ -62,11 +76,21 @@ def measure(corpus, *, quick, batch_size=256):
         efficiency = {clock: flops * rate[clock] / ceiling[clock] for clock in harness.CLOCKS}
         for clock in harness.CLOCKS:
             records.append(harness.record(f"{name}_pipeline_rate ({clock})", rate[clock], unit))
-            records.append(harness.record(f"efficiency_{name} ({clock})", efficiency[clock], "of matmul",
-                                             at_least=0.85 if name == "raw_subseg" else None))
-        details["models"][name] = {"training_flops_per_example": flops, "rate": rate, "unit": unit,
-                                   "achieved_flops_per_s": {clock: flops * rate[clock] for clock in rate},
-                                   "efficiency": efficiency}
+            records.append(
+                harness.record(
+                    f"efficiency_{name} ({clock})",
+                    efficiency[clock],
+                    "of matmul",
+                    at_least=0.85 if name == "raw_subseg" else None,
+                )
+            )
+        details["models"][name] = {
+            "training_flops_per_example": flops,
+            "rate": rate,
+            "unit": unit,
+            "achieved_flops_per_s": {clock: flops * rate[clock] for clock in rate},
+            "efficiency": efficiency,
+        }
     records += subseg_profile_records(layers, models["raw_subseg"][0], subseg["pipeline"], ceiling, details)
     return records, details
 
@@ -77,24 +101,32 @@ def subseg_profile_records(layers, training_flops, pipeline_rate, ceiling, detai
     for clock in harness.CLOCKS:
         layer_seconds = sum(flops / rate[clock] for _, flops, rate in layers)  # per window
         records += [
-            harness.record(f"raw_subseg_layers_alone_efficiency ({clock})",
-                              training_flops / layer_seconds / ceiling[clock], "of matmul"),
-            harness.record(f"raw_subseg_step_share_outside_layers ({clock})",
-                              1 - layer_seconds * pipeline_rate[clock], "of step"),
+            harness.record(
+                f"raw_subseg_layers_alone_efficiency ({clock})",
+                training_flops / layer_seconds / ceiling[clock],
+                "of matmul",
+            ),
+            harness.record(
+                f"raw_subseg_step_share_outside_layers ({clock})", 1 - layer_seconds * pipeline_rate[clock], "of step"
+            ),
         ]
     for name, flops, rate in layers:
-        details["raw_subseg_layers"][name] = {"training_flops_per_window": flops, "flops_per_s": rate,
-                                              "of_matmul": {c: rate[c] / ceiling[c] for c in harness.CLOCKS}}
-        print(f"raw_subseg {name}: {flops / 1e6:.2f} MFLOP per training window, alone "
-              f"{rate['cpu'] / ceiling['cpu']:.2f} of matmul (cpu clock)")
+        details["raw_subseg_layers"][name] = {
+            "training_flops_per_window": flops,
+            "flops_per_s": rate,
+            "of_matmul": {c: rate[c] / ceiling[c] for c in harness.CLOCKS},
+        }
+        print(
+            f"raw_subseg {name}: {flops / 1e6:.2f} MFLOP per training window, alone "
+            f"{rate['cpu'] / ceiling['cpu']:.2f} of matmul (cpu clock)"
+        )
     return records
 
 
 def main(argv=None):
     # Set up as the ser-keras commands are, before TensorFlow loads: oneDNN on, TensorFlow quiet.
     console.quiet()
-    parser = harness.benchmark_parser(__doc__, corpus="synthetic:full",
-                                         quick_help="fewer and shorter timed rounds")
+    parser = harness.benchmark_parser(__doc__, corpus="synthetic:full", quick_help="fewer and shorter timed rounds")
     args = parser.parse_args(argv)
     records, details = measure(args.corpus, quick=args.quick)
     harness.finish(records, details, args.json)

@@ -38,19 +38,27 @@ def measure(corpus, *, quick):
 
     budget = QUICK if quick else FULL
     store = harness.load_window_store(corpus)
-    policies = {"raw_subseg": mixed_policy(), "lld_mlp_3x1024": mixed_policy(),
-                "elor": mixed_policy(loss_scaling=False)}
+    policies = {
+        "raw_subseg": mixed_policy(),
+        "lld_mlp_3x1024": mixed_policy(),
+        "elor": mixed_policy(loss_scaling=False),
+    }
     workloads = {
-        "raw_subseg": lambda: harness.raw_cnn_rates(store, RAW_SUBSEG, steps=budget["steps"],
-                                                       epochs=budget["epochs"], in_memory=False)["pipeline"],
-        "lld_mlp_3x1024": lambda: harness.lld_mlp_rate(store, (1024, 1024, 1024), steps=budget["steps"],
-                                                          epochs=budget["epochs"])[1],
-        "elor": lambda: harness.elor_rate(store, ElorConfig(), steps=budget["elor_steps"],
-                                             rounds=budget["elor_rounds"])[1],
+        "raw_subseg": lambda: harness.raw_cnn_rates(
+            store, RAW_SUBSEG, steps=budget["steps"], epochs=budget["epochs"], in_memory=False
+        )["pipeline"],
+        "lld_mlp_3x1024": lambda: harness.lld_mlp_rate(
+            store, (1024, 1024, 1024), steps=budget["steps"], epochs=budget["epochs"]
+        )[1],
+        "elor": lambda: harness.elor_rate(
+            store, ElorConfig(), steps=budget["elor_steps"], rounds=budget["elor_rounds"]
+        )[1],
     }
     print(f"bfloat16 native here: {native_bfloat16()}; mixed policies: {policies}", flush=True)
-    records, details = [], {"corpus": corpus, "quick": quick, "native_bfloat16": native_bfloat16(),
-                            "policies": policies, "rates": {}}
+    records, details = (
+        [],
+        {"corpus": corpus, "quick": quick, "native_bfloat16": native_bfloat16(), "policies": policies, "rates": {}},
+    )
     for name, workload in workloads.items():
         rounds = 1 if name == "elor" else budget["rounds"]
         measured = {"float32": [], policies[name]: []}
@@ -62,20 +70,23 @@ def measure(corpus, *, quick):
         unit = "samples/s" if name == "elor" else "windows/s"
         for clock in ("wall", "cpu"):
             fp32, mixed = best["float32"][clock], best[policies[name]][clock]
-            records += [harness.record(f"{name}_float32_rate ({clock})", fp32, unit),
-                        harness.record(f"{name}_{policies[name]}_rate ({clock})", mixed, unit),
-                        harness.record(f"{name}_mixed_speedup ({clock})", mixed / fp32, "x")]
-        print(f"{name}: float32 {best['float32']['cpu']:.4g} {unit} (cpu clock), {policies[name]} "
-              f"{best[policies[name]]['cpu']:.4g}: {best[policies[name]]['cpu'] / best['float32']['cpu']:.2f}x",
-              flush=True)
+            records += [
+                harness.record(f"{name}_float32_rate ({clock})", fp32, unit),
+                harness.record(f"{name}_{policies[name]}_rate ({clock})", mixed, unit),
+                harness.record(f"{name}_mixed_speedup ({clock})", mixed / fp32, "x"),
+            ]
+        print(
+            f"{name}: float32 {best['float32']['cpu']:.4g} {unit} (cpu clock), {policies[name]} "
+            f"{best[policies[name]]['cpu']:.4g}: {best[policies[name]]['cpu'] / best['float32']['cpu']:.2f}x",
+            flush=True,
+        )
     return records, details
 
 
 def main(argv=None):
     # Set up as the ser-keras commands are, before TensorFlow loads: oneDNN on, TensorFlow quiet.
     console.quiet()
-    parser = harness.benchmark_parser(__doc__, corpus="synthetic:small",
-                                         quick_help="fewer timed steps and rounds")
+    parser = harness.benchmark_parser(__doc__, corpus="synthetic:small", quick_help="fewer timed steps and rounds")
     args = parser.parse_args(argv)
     records, details = measure(args.corpus, quick=args.quick)
     harness.finish(records, details, args.json)

@@ -34,10 +34,26 @@ import tempfile
 from ser_keras import console
 from tools.bench import harness
 
-FULL = {"trace_steps": 5, "steps": 5, "epochs": 2, "rounds": 2, "setting_rounds": 2, "eval_windows": 4096,
-        "eval_rounds": 3, "elor_steps": 2}
-QUICK = {"trace_steps": 3, "steps": 3, "epochs": 1, "rounds": 1, "setting_rounds": 1, "eval_windows": 2048,
-         "eval_rounds": 2, "elor_steps": 1}
+FULL = {
+    "trace_steps": 5,
+    "steps": 5,
+    "epochs": 2,
+    "rounds": 2,
+    "setting_rounds": 2,
+    "eval_windows": 4096,
+    "eval_rounds": 3,
+    "elor_steps": 2,
+}
+QUICK = {
+    "trace_steps": 3,
+    "steps": 3,
+    "epochs": 1,
+    "rounds": 1,
+    "setting_rounds": 1,
+    "eval_windows": 2048,
+    "eval_rounds": 2,
+    "elor_steps": 1,
+}
 BATCH_SIZE = 256
 EVALUATION_BATCHES = (256, 1024, 4096)
 ONEDNN_ON = {"TF_ENABLE_ONEDNN_OPTS": "1"}
@@ -97,8 +113,9 @@ def trace_elor(routes, steps, logdir):
 
     config = ElorConfig()
     keras.utils.set_random_seed(0)
-    trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=config.learning_rate,
-                               momentum=config.momentum, routes=routes)
+    trainer = SplitHeadTrainer(
+        lambda: build_elor(config), learning_rate=config.learning_rate, momentum=config.momentum, routes=routes
+    )
     rng = np.random.default_rng(0)
     x = tf.constant(rng.standard_normal((config.batch_size, config.input_length), dtype=np.float32))
     labels = {head: tf.constant(rng.integers(0, config.num_classes, config.batch_size)) for head in HEADS}
@@ -114,8 +131,9 @@ def _op_tables(path, model, steps, seconds):
     tables = {
         "op type": rank(times, lambda name, op_type: op_type, steps=steps, top=TOP),
         "kind": rank(times, lambda name, op_type: op_kind(op_type, network_part(name, layer_names)), steps=steps),
-        "layer / op type": rank(times, lambda name, op_type: f"{network_part(name, layer_names)} {op_type}",
-                                steps=steps, top=TOP),
+        "layer / op type": rank(
+            times, lambda name, op_type: f"{network_part(name, layer_names)} {op_type}", steps=steps, top=TOP
+        ),
     }
     return tables, 1e3 * seconds / steps, sorted({op_type for _, op_type, _ in times})
 
@@ -135,17 +153,27 @@ def setting_rates(rounds, budget):
         for name, variables in ONEDNN_SETTINGS.items():
             with tempfile.TemporaryDirectory() as folder:
                 out = os.path.join(folder, "rates.json")
-                arguments = ["--rates-only", "--json", out, "--steps", str(budget["steps"]),
-                             "--epochs", str(budget["epochs"])]
+                arguments = [
+                    "--rates-only",
+                    "--json",
+                    out,
+                    "--steps",
+                    str(budget["steps"]),
+                    "--epochs",
+                    str(budget["epochs"]),
+                ]
                 command, environment = harness.tool_command("profile", arguments, variables)
                 done = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
                 if done.returncode != 0:
-                    raise RuntimeError(f"tools.bench.profile under {variables} exited with {done.returncode}:\n"
-                                       f"{done.stderr[-2000:]}")
+                    raise RuntimeError(
+                        f"tools.bench.profile under {variables} exited with {done.returncode}:\n{done.stderr[-2000:]}"
+                    )
                 with open(out) as handle:
                     measured[name].append(json.load(handle))
-    return {name: {network: harness.best([run[network] for run in runs]) for network in runs[0]}
-            for name, runs in measured.items()}
+    return {
+        name: {network: harness.best([run[network] for run in runs]) for network in runs[0]}
+        for name, runs in measured.items()
+    }
 
 
 def measure(quick, logdir):
@@ -166,36 +194,66 @@ def measure(quick, logdir):
         tables, step_ms, _ = trace_elor(routes, budget["elor_steps"], os.path.join(logdir, name))
         print_tables(f"{name} (ELoR split-head step, batch 32)", tables, step_ms)
         traces[name] = {"tables": tables, "step_ms": step_ms}
-    variants = training_rates(builders, batch_size=BATCH_SIZE, steps=budget["steps"],
-                                                 epochs=budget["epochs"], rounds=budget["rounds"])
-    evaluation = evaluation_rates(build_raw_subseg(), EVALUATION_BATCHES, windows=budget["eval_windows"],
-                                  rounds=budget["eval_rounds"])
+    variants = training_rates(
+        builders, batch_size=BATCH_SIZE, steps=budget["steps"], epochs=budget["epochs"], rounds=budget["rounds"]
+    )
+    evaluation = evaluation_rates(
+        build_raw_subseg(), EVALUATION_BATCHES, windows=budget["eval_windows"], rounds=budget["eval_rounds"]
+    )
     settings = setting_rates(budget["setting_rounds"], budget)
 
     records = [harness.record("conv2d_twin_max_posterior_difference", difference, "abs")]
     for name, figures in traces.items():
         records.append(harness.record(f"{name}_traced_step", figures["step_ms"], "ms"))
         for kind, _, share, _ in figures["tables"]["kind"]:
-            records.append(harness.record(f"{name}_op_time_{kind.replace(' / ', '_').replace(' ', '_')}", share,
-                                             "of op time"))
-    records.append(harness.record("elor_routed_vs_tensorflow_step", traces["elor_tensorflow_ops"]["step_ms"]
-                                     / traces["elor_routed"]["step_ms"], "speed-up"))
+            records.append(
+                harness.record(f"{name}_op_time_{kind.replace(' / ', '_').replace(' ', '_')}", share, "of op time")
+            )
+    records.append(
+        harness.record(
+            "elor_routed_vs_tensorflow_step",
+            traces["elor_tensorflow_ops"]["step_ms"] / traces["elor_routed"]["step_ms"],
+            "speed-up",
+        )
+    )
     for clock in harness.CLOCKS:
-        records.append(harness.record(f"conv2d_twin_vs_published ({clock})",
-                                         variants["conv2d_twin"][clock] / variants["published"][clock], "ratio"))
+        records.append(
+            harness.record(
+                f"conv2d_twin_vs_published ({clock})",
+                variants["conv2d_twin"][clock] / variants["published"][clock],
+                "ratio",
+            )
+        )
         for batch_size in EVALUATION_BATCHES[1:]:
-            records.append(harness.record(f"evaluation_batch_{batch_size}_vs_256 ({clock})",
-                                             evaluation[batch_size][clock] / evaluation[256][clock], "ratio"))
+            records.append(
+                harness.record(
+                    f"evaluation_batch_{batch_size}_vs_256 ({clock})",
+                    evaluation[batch_size][clock] / evaluation[256][clock],
+                    "ratio",
+                )
+            )
         for name, rates in settings.items():
             for network, rate in rates.items():
                 records.append(harness.record(f"{name}_{network}_rate ({clock})", rate[clock], "windows/s"))
                 if name != "onednn_off":
-                    records.append(harness.record(f"{name}_vs_onednn_off_{network} ({clock})",
-                                                     rate[clock] / settings["onednn_off"][network][clock], "ratio"))
-    details = {"quick": quick, "budget": budget, "batch_size": BATCH_SIZE, "traces": traces, "variants": variants,
-               "evaluation": {str(size): rate for size, rate in evaluation.items()}, "onednn_settings": settings,
-               "environment": {variable: os.environ.get(variable) for variable in ONEDNN_VARIABLES},
-               "op_kinds": OP_KINDS}
+                    records.append(
+                        harness.record(
+                            f"{name}_vs_onednn_off_{network} ({clock})",
+                            rate[clock] / settings["onednn_off"][network][clock],
+                            "ratio",
+                        )
+                    )
+    details = {
+        "quick": quick,
+        "budget": budget,
+        "batch_size": BATCH_SIZE,
+        "traces": traces,
+        "variants": variants,
+        "evaluation": {str(size): rate for size, rate in evaluation.items()},
+        "onednn_settings": settings,
+        "environment": {variable: os.environ.get(variable) for variable in ONEDNN_VARIABLES},
+        "op_kinds": OP_KINDS,
+    }
     return records, details
 
 
@@ -206,8 +264,11 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer traced steps and rounds")
     parser.add_argument("--trace-dir", help="keep the profiler traces here (TensorBoard's profile tab reads them)")
     parser.add_argument("--json", metavar="OUT", help="write {records, details} to this JSON file")
-    parser.add_argument("--rates-only", action="store_true",
-                        help="only the two networks' training rates, as JSON to --json (the oneDNN runs)")
+    parser.add_argument(
+        "--rates-only",
+        action="store_true",
+        help="only the two networks' training rates, as JSON to --json (the oneDNN runs)",
+    )
     parser.add_argument("--steps", type=int, default=FULL["steps"], help="with --rates-only: timed steps per epoch")
     parser.add_argument("--epochs", type=int, default=FULL["epochs"], help="with --rates-only: timed epochs")
     args = parser.parse_args(argv)
@@ -215,8 +276,10 @@ def main(argv=None):
         from ser_keras.io import write_json
         from tools.bench.harness.profile import training_rates
 
-        write_json(args.json, training_rates(_builders(), batch_size=BATCH_SIZE, steps=args.steps,
-                                             epochs=args.epochs, rounds=1))
+        write_json(
+            args.json,
+            training_rates(_builders(), batch_size=BATCH_SIZE, steps=args.steps, epochs=args.epochs, rounds=1),
+        )
         return
     with tempfile.TemporaryDirectory() as scratch:
         records, details = measure(args.quick, args.trace_dir or scratch)

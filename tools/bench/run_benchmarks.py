@@ -54,8 +54,9 @@ def run_tool(name, arguments, out, timeout_s):
     with open(log_path, "w") as log:
         try:
             command, environment = harness.tool_command(name, arguments)
-            done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=environment, timeout=timeout_s,
-                                  check=False)
+            done = subprocess.run(
+                command, stdout=log, stderr=subprocess.STDOUT, env=environment, timeout=timeout_s, check=False
+            )
             failure = None if done.returncode == 0 else f"exit status {done.returncode}"
         except subprocess.TimeoutExpired:
             failure = f"timed out after {timeout_s:.0f} s"
@@ -90,8 +91,11 @@ def main(argv=None):
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(ORDER)}")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per benchmark (default 600 quick, 7200)")
     parser.add_argument("--docs", metavar="PAGE", help="also write the page of figures (docs/performance.md)")
-    parser.add_argument("--docs-only", action="store_true",
-                        help="run nothing: write --docs from the benchmarks.json and details.json in --out")
+    parser.add_argument(
+        "--docs-only",
+        action="store_true",
+        help="run nothing: write --docs from the benchmarks.json and details.json in --out",
+    )
     args = parser.parse_args(argv)
     # Set up as the ser-keras commands are (TensorFlow quiet when the environment is read at the end).
     console.quiet()
@@ -114,9 +118,11 @@ def main(argv=None):
     for name in names:
         if name == "end_to_end" and args.quick:
             print("  end_to_end: skipped in --quick (run without --quick for the script wall times)")
-            tool_records = [harness.record("table1_wall_time", None, "min", at_most=9),
-                            harness.record("table1_cores_busy", None, "cores", at_least=1.8),
-                            harness.record("wieser_table5_quick_wall_time", None, "min", at_most=15)]
+            tool_records = [
+                harness.record("table1_wall_time", None, "min", at_most=9),
+                harness.record("table1_cores_busy", None, "cores", at_least=1.8),
+                harness.record("wieser_table5_quick_wall_time", None, "min", at_most=15),
+            ]
         else:
             tool_records, details[name] = run_tool(name, tool_arguments(name, args, args.out), args.out, timeout_s)
         sections[name] = [item["name"] for item in tool_records]
@@ -129,8 +135,9 @@ def main(argv=None):
     # Read after the benchmarks: it imports TensorFlow, which this process otherwise never does.
     details["environment"] = environment()
     command = "python -m tools.bench.run_benchmarks " + shlex.join(sys.argv[1:] if argv is None else argv)
-    details["run"] = dataclasses.asdict(RunFacts(date=datetime.date.today().isoformat(), quick=args.quick,
-                                                 command=command, sections=sections))
+    details["run"] = dataclasses.asdict(
+        RunFacts(date=datetime.date.today().isoformat(), quick=args.quick, command=command, sections=sections)
+    )
     heading = run_heading(details["environment"], args.quick)
     print(heading)
     write_json(os.path.join(args.out, "benchmarks.json"), records)

@@ -14,7 +14,7 @@ import sys
 from ser_keras import console
 from tools.bench.harness import stream_epoch_figures
 
-MIB = 2 ** 20
+MIB = 2**20
 
 
 def main(argv=None):
@@ -32,13 +32,19 @@ def main(argv=None):
         figures = stream_epoch_figures(args.corpus, batch_size=args.batch_size, seconds=args.seconds, seed=args.seed)
     except (ValueError, FileNotFoundError) as error:
         parser.exit(2, f"error: {error}\n")
-    print(f"corpus {figures['corpus']}: {figures['utterances']} utterances, {figures['audio_hours']} h, "
-          f"int16 {figures['corpus_int16_bytes'] / MIB:.1f} MiB, {figures['windows_in_epoch']} windows/epoch")
-    print(f"streamed {figures['windows_streamed']} windows in {figures['stream_s']} s"
-          f"{' (full epoch)' if figures['full_epoch'] else ' (capped)'}: {figures['windows_per_s']:.0f} windows/s")
-    print(f"peak RSS {figures['peak_rss_bytes'] / MIB:.0f} MiB (after loading "
-          f"{figures['peak_rss_after_load_bytes'] / MIB:.0f} MiB); materialising the epoch would take "
-          f"{figures['materialised_float32_bytes'] / 2 ** 30:.1f} GiB")
+    print(
+        f"corpus {figures['corpus']}: {figures['utterances']} utterances, {figures['audio_hours']} h, "
+        f"int16 {figures['corpus_int16_bytes'] / MIB:.1f} MiB, {figures['windows_in_epoch']} windows/epoch"
+    )
+    print(
+        f"streamed {figures['windows_streamed']} windows in {figures['stream_s']} s"
+        f"{' (full epoch)' if figures['full_epoch'] else ' (capped)'}: {figures['windows_per_s']:.0f} windows/s"
+    )
+    print(
+        f"peak RSS {figures['peak_rss_bytes'] / MIB:.0f} MiB (after loading "
+        f"{figures['peak_rss_after_load_bytes'] / MIB:.0f} MiB); materialising the epoch would take "
+        f"{figures['materialised_float32_bytes'] / 2**30:.1f} GiB"
+    )
     if args.json:
         from ser_keras.io import write_json
 

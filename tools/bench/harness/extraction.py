@@ -26,17 +26,30 @@ def feature_extraction_figures(utterances, *, cache_dir, workers=(1, 2)):
     def extract(count, cache=None):
         started = time.perf_counter()
         for feature_set in feature_sets:
-            extract_utterances(feature_set, utterances, workers=count, progress=False, cache=cache,
-                               cache_namespace=None if cache is None else "benchmark")
+            extract_utterances(
+                feature_set,
+                utterances,
+                workers=count,
+                progress=False,
+                cache=cache,
+                cache_namespace=None if cache is None else "benchmark",
+            )
         return time.perf_counter() - started
 
-    extract_signals(FeatureSet.ComParE_2016_functionals, {"warm-up": np.zeros(16000, np.float32)}, workers=1,
-                    progress=False)
+    extract_signals(
+        FeatureSet.ComParE_2016_functionals, {"warm-up": np.zeros(16000, np.float32)}, workers=1, progress=False
+    )
     seconds = {count: extract(count) for count in workers}
     cache = FeatureCache(cache_dir)
     fill_s = extract(workers[-1], cache)
     hit_s = extract(workers[-1], cache)
-    return {"utterances": len(utterances), "audio_s": audio_s, "seconds": seconds,
-            "real_time_factor": {count: value / audio_s for count, value in seconds.items()},
-            "speedup": seconds[workers[0]] / seconds[workers[-1]], "cache_fill_s": fill_s,
-            "cache_hit_s": hit_s, "cache_speedup": fill_s / hit_s}
+    return {
+        "utterances": len(utterances),
+        "audio_s": audio_s,
+        "seconds": seconds,
+        "real_time_factor": {count: value / audio_s for count, value in seconds.items()},
+        "speedup": seconds[workers[0]] / seconds[workers[-1]],
+        "cache_fill_s": fill_s,
+        "cache_hit_s": hit_s,
+        "cache_speedup": fill_s / hit_s,
+    }

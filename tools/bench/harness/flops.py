@@ -33,9 +33,12 @@ def layer_forward_flops(layer):
     import keras
 
     if isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Dense)) and not isinstance(
-            layer, (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose)):
-        return kernel_flops(math.prod(int(size) for size in layer.output.shape[1:-1]),
-                            math.prod(int(size) for size in layer.kernel.shape))
+        layer, (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose)
+    ):
+        return kernel_flops(
+            math.prod(int(size) for size in layer.output.shape[1:-1]),
+            math.prod(int(size) for size in layer.kernel.shape),
+        )
     if any(variable.path.endswith("kernel") for variable in layer.weights):
         raise TypeError(f"Cannot count FLOPs of layer {layer.name!r} ({type(layer).__name__}).")
     return 0

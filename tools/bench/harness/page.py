@@ -46,8 +46,10 @@ def run_heading(environment, quick):
     from ser_keras.runs import describe_machine
 
     dirty = " with uncommitted changes" if environment.get("git_dirty") else ""
-    return (f"Machine: {describe_machine(environment)}; code: git {(environment.get('git_sha') or 'unknown')[:12]}"
-            f"{dirty}; {'--quick' if quick else 'full'} run.")
+    return (
+        f"Machine: {describe_machine(environment)}; code: git {(environment.get('git_sha') or 'unknown')[:12]}"
+        f"{dirty}; {'--quick' if quick else 'full'} run."
+    )
 
 
 def performance_page(records, details, *, out, docs):
@@ -57,31 +59,40 @@ def performance_page(records, details, *, out, docs):
     from ser_keras.cli import summary
 
     if "run" not in details or "environment" not in details:
-        raise ValueError(f"{out}/details.json has no 'run' or 'environment': it was not written by "
-                         "tools.bench.run_benchmarks.")
+        raise ValueError(
+            f"{out}/details.json has no 'run' or 'environment': it was not written by tools.bench.run_benchmarks."
+        )
     run = RunFacts.from_dict(details["run"])
     by_name = {item["name"]: item for item in records}
     listed = [name for names in run.sections.values() for name in names]
     if sorted(listed) != sorted(by_name) or len(by_name) != len(records):
-        raise ValueError(f"The sections of {out}/details.json must list each record of {out}/benchmarks.json "
-                         f"once. Got {sorted(listed)} for {sorted(item['name'] for item in records)}.")
+        raise ValueError(
+            f"The sections of {out}/details.json must list each record of {out}/benchmarks.json "
+            f"once. Got {sorted(listed)} for {sorted(item['name'] for item in records)}."
+        )
     targets = [item for item in records if item["target"] is not None]
     held = sum(item["holds"] is True for item in targets)
     skipped = sum(item["value"] is None for item in targets)
     lines = [
         "# Performance",
         "",
-        (f"Generated from `{out}/benchmarks.json` and `{out}/details.json` by "
-         f"`python -m tools.bench.run_benchmarks --out {out} --docs {docs} --docs-only`; do not edit by hand."),
+        (
+            f"Generated from `{out}/benchmarks.json` and `{out}/details.json` by "
+            f"`python -m tools.bench.run_benchmarks --out {out} --docs {docs} --docs-only`; do not edit by hand."
+        ),
         "",
-        (f"Figures of the run of {run.date} (`{run.command}`). "
-         f"{run_heading(details['environment'], run.quick)}" + (f" {run.note}" if run.note else "")),
+        (
+            f"Figures of the run of {run.date} (`{run.command}`). "
+            f"{run_heading(details['environment'], run.quick)}" + (f" {run.note}" if run.note else "")
+        ),
         "",
         READING,
         "",
-        (f"A new run: `python -m tools.bench.run_benchmarks --out {out} --docs {docs}` from the checkout's root "
-         "(`--quick`: a few minutes, shorter timed loops, no end-to-end timings; `--torch-python PYTHON`: an "
-         "interpreter with PyTorch for the peer benchmark)."),
+        (
+            f"A new run: `python -m tools.bench.run_benchmarks --out {out} --docs {docs}` from the checkout's root "
+            "(`--quick`: a few minutes, shorter timed loops, no end-to-end timings; `--torch-python PYTHON`: an "
+            "interpreter with PyTorch for the peer benchmark)."
+        ),
         "",
         "## Targets",
         "",

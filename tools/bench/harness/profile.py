@@ -23,14 +23,28 @@ _LOOP_COUNTER = re.compile(r"^(_\d*)?$")  # "_175", or "" once _LAYER_COPY has s
 
 # Op types by what they do (oneDNN's ``_MklNative``/``_Mkl`` prefixes dropped); any other is "other".
 OP_KINDS = {
-    "weighted layers": ("Conv2D", "FusedConv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput",
-                        "Conv2DBackpropFilterWithBias", "MatMul", "FusedMatMul", "BatchMatMulV2"),
+    "weighted layers": (
+        "Conv2D",
+        "FusedConv2D",
+        "Conv2DBackpropFilter",
+        "Conv2DBackpropInput",
+        "Conv2DBackpropFilterWithBias",
+        "MatMul",
+        "FusedMatMul",
+        "BatchMatMulV2",
+    ),
     "bias": ("BiasAdd", "BiasAddGrad"),
     "relu": ("Relu", "ReluGrad"),
     "max-pooling": ("MaxPool", "MaxPoolGrad", "MaxPoolV2", "MaxPoolGradV2"),
     "reshape / layout": ("ExpandDims", "Squeeze", "Reshape", "Transpose", "ToTf"),
-    "optimizer": ("ResourceApplyKerasMomentum", "ResourceApplyMomentum", "AssignVariableOp", "AssignSubVariableOp",
-                  "AssignAddVariableOp", "ReadVariableOp"),
+    "optimizer": (
+        "ResourceApplyKerasMomentum",
+        "ResourceApplyMomentum",
+        "AssignVariableOp",
+        "AssignSubVariableOp",
+        "AssignAddVariableOp",
+        "ReadVariableOp",
+    ),
     "softmax / loss": ("Softmax", "Log", "SparseSoftmaxCrossEntropyWithLogits", "Neg", "Sum", "Mean", "ArgMax"),
     "input": ("IteratorGetNext", "IteratorGetNextAsOptional", "OptionalGetValue", "OptionalHasValue"),
 }
@@ -81,8 +95,9 @@ def trace_frame_training(model, train, validation, *, steps, logdir):
                 tf.profiler.experimental.stop()
 
     tracer = TraceSecondEpoch()
-    train_frame_classifier(model, train, validation.take(1), steps_per_epoch=steps, max_epochs=2,
-                           verbose=0, callbacks=[tracer])
+    train_frame_classifier(
+        model, train, validation.take(1), steps_per_epoch=steps, max_epochs=2, verbose=0, callbacks=[tracer]
+    )
     return _latest_trace(logdir), tracer.seconds
 
 
@@ -162,8 +177,9 @@ def network_part(op_name, layer_names):
     layer = next((scope for scope in scopes if scope in layer_names), None)
     if layer is not None:
         return layer
-    return next((scope for scope in scopes if scope not in _CALL_WRAPPERS and not _LOOP_COUNTER.match(scope)),
-                scopes[0])
+    return next(
+        (scope for scope in scopes if scope not in _CALL_WRAPPERS and not _LOOP_COUNTER.match(scope)), scopes[0]
+    )
 
 
 def rank(times, key, *, steps, top=None):
@@ -192,8 +208,9 @@ def conv2d_twin(config, *, num_classes=4, window=4000):
     waveform = keras.Input(shape=(window,), name="waveform")
     x = keras.layers.Reshape((1, window, 1), name="channels")(waveform)
     for index, stage in enumerate(config.stages, start=1):
-        x = keras.layers.Conv2D(stage.filters, (1, stage.kernel_size), strides=(1, stage.strides),
-                                name=f"conv{index}")(x)
+        x = keras.layers.Conv2D(stage.filters, (1, stage.kernel_size), strides=(1, stage.strides), name=f"conv{index}")(
+            x
+        )
         x = keras.layers.Activation("relu", name=f"conv{index}_relu")(x)
         if stage.pool_size is not None:
             x = keras.layers.MaxPooling2D((1, stage.pool_size), name=f"pool{index}")(x)
@@ -221,8 +238,9 @@ def training_rates(builders, *, batch_size, steps, epochs, rounds):
     measured = {name: [] for name in builders}
     for _ in range(rounds):
         for name, build in builders.items():
-            measured[name].append(frame_training_rate(build(), dataset, dataset, batch_size=batch_size,
-                                                      steps=steps, epochs=epochs))
+            measured[name].append(
+                frame_training_rate(build(), dataset, dataset, batch_size=batch_size, steps=steps, epochs=epochs)
+            )
     return {name: best(values) for name, values in measured.items()}
 
 
@@ -239,6 +257,5 @@ def evaluation_rates(model, batch_sizes, *, windows=4096, rounds=3):
     for batch_size in batch_sizes:
         dataset = tf.data.Dataset.from_tensor_slices(inputs).batch(batch_size).cache()
         model.predict(dataset, verbose=0)  # traces the step, fills the cache
-        rates[batch_size] = best_rate(lambda dataset=dataset: model.predict(dataset, verbose=0), windows,
-                                      rounds=rounds)
+        rates[batch_size] = best_rate(lambda dataset=dataset: model.predict(dataset, verbose=0), windows, rounds=rounds)
     return rates

@@ -37,8 +37,13 @@ def record(name, value, unit, *, at_least=None, at_most=None):
     holds = None
     if bound is not None and value is not None:
         holds = bool(value >= bound) if sign == ">=" else bool(value <= bound)
-    return {"name": name, "value": None if value is None else _round(value), "unit": unit,
-            "target": target, "holds": holds}
+    return {
+        "name": name,
+        "value": None if value is None else _round(value),
+        "unit": unit,
+        "target": target,
+        "holds": holds,
+    }
 
 
 def check_records(records):
@@ -101,5 +106,8 @@ def tool_command(name, arguments, variables=None):
     """``(argv, environment)`` that run ``python -m tools.bench.<name> arguments`` in a fresh
     process from any folder: the checkout goes first on ``PYTHONPATH``, with ``variables`` set."""
     path = os.pathsep.join(filter(None, (CHECKOUT, os.environ.get("PYTHONPATH"))))
-    return [sys.executable, "-m", f"tools.bench.{name}", *arguments], {**os.environ, **(variables or {}),
-                                                                       "PYTHONPATH": path}
+    return [sys.executable, "-m", f"tools.bench.{name}", *arguments], {
+        **os.environ,
+        **(variables or {}),
+        "PYTHONPATH": path,
+    }

@@ -67,7 +67,7 @@ def matmul_flops_per_s(size=MATMUL_SIZE, *, rounds=5):
     # Reducing to a scalar forces the product to finish without copying it out.
     product = tf.function(lambda: tf.reduce_sum(tf.linalg.matmul(a, b)))
     product().numpy()
-    return best_rate(lambda: product().numpy(), 2 * size ** 3, rounds=rounds)
+    return best_rate(lambda: product().numpy(), 2 * size**3, rounds=rounds)
 
 
 def _epoch_timer(steps):
@@ -100,8 +100,9 @@ def frame_training_rate(model, train_ds, val_ds, *, batch_size, steps, epochs):
     from ser_keras.training.fit import train_frame_classifier
 
     timer = _epoch_timer(steps)
-    train_frame_classifier(model, train_ds, val_ds.take(1), steps_per_epoch=steps,
-                           max_epochs=epochs + 1, verbose=0, callbacks=[timer])
+    train_frame_classifier(
+        model, train_ds, val_ds.take(1), steps_per_epoch=steps, max_epochs=epochs + 1, verbose=0, callbacks=[timer]
+    )
     if len(timer.seconds) != epochs + 1:
         raise RuntimeError(f"Expected {epochs + 1} timed epochs, got {len(timer.seconds)}: the schedule stopped early.")
     return best([rates(batch_size * steps, seconds) for seconds in timer.seconds[1:]])
@@ -156,8 +157,13 @@ def script_wall_time(script, arguments, *, log_path, timeout_s, environment=None
     with open(log_path, "w") as log:
         # Its own session, so a timeout (or Ctrl-C) stops the script and its workers, not only the reaper.
         reaper = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reaper.py")
-        process = subprocess.Popen([sys.executable, reaper, sys.executable, script, *arguments], stdout=log,
-                                   stderr=subprocess.STDOUT, env=environment, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, reaper, sys.executable, script, *arguments],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            start_new_session=True,
+        )
         try:
             returncode = process.wait(timeout=timeout_s)
         except BaseException:

@@ -52,13 +52,23 @@ def stream_epoch_figures(corpus_spec, *, batch_size=256, max_batches=None, secon
     dataset = window_dataset(store, owners, frames, batch_size=batch_size, shuffle=True, seed=seed)
     streamed, elapsed, first = stream_windows(dataset, max_batches=max_batches, seconds=seconds)
     return {
-        "corpus": corpus_spec, "utterances": store.num_utterances, "skipped": len(store.skipped),
-        "short_utterances": count_short(store), "audio_hours": round(int(store.lengths.sum()) / 16000 / 3600, 3),
-        "corpus_int16_bytes": int(store.samples.nbytes), "windows_in_epoch": len(owners),
-        "windows_streamed": streamed, "full_epoch": streamed == len(owners), "batch_size": batch_size,
-        "load_s": round(load_s, 2), "first_batch_s": round(first, 3), "stream_s": round(elapsed, 2),
-        "windows_per_s": round(streamed / elapsed, 1), "peak_rss_after_load_bytes": rss_loaded,
-        "peak_rss_bytes": peak_rss_bytes(), "materialised_float32_bytes": len(owners) * WINDOW * 4,
+        "corpus": corpus_spec,
+        "utterances": store.num_utterances,
+        "skipped": len(store.skipped),
+        "short_utterances": count_short(store),
+        "audio_hours": round(int(store.lengths.sum()) / 16000 / 3600, 3),
+        "corpus_int16_bytes": int(store.samples.nbytes),
+        "windows_in_epoch": len(owners),
+        "windows_streamed": streamed,
+        "full_epoch": streamed == len(owners),
+        "batch_size": batch_size,
+        "load_s": round(load_s, 2),
+        "first_batch_s": round(first, 3),
+        "stream_s": round(elapsed, 2),
+        "windows_per_s": round(streamed / elapsed, 1),
+        "peak_rss_after_load_bytes": rss_loaded,
+        "peak_rss_bytes": peak_rss_bytes(),
+        "materialised_float32_bytes": len(owners) * WINDOW * 4,
         "cpu_count": os.cpu_count(),
     }
 
@@ -86,21 +96,28 @@ def raw_cnn_rates(store, config, *, batch_size=256, steps=20, epochs=3, rounds=1
 
     owners, frames = frame_index(frame_counts(store.lengths))
     targets = np.random.default_rng(seed).integers(0, 4, store.num_utterances)
-    sources = {"pipeline": window_dataset(store, owners, frames, targets, batch_size=batch_size, shuffle=True,
-                                          seed=seed, repeat=True)}
+    sources = {
+        "pipeline": window_dataset(
+            store, owners, frames, targets, batch_size=batch_size, shuffle=True, seed=seed, repeat=True
+        )
+    }
     if in_memory:
         sources["in_memory"] = in_memory_dataset((WINDOW,), batch_size=batch_size, seed=seed)
     validation = in_memory_dataset((WINDOW,), batch_size=batch_size, seed=seed + 1)
     measured = {name: [] for name in sources}
     for _ in range(rounds):
         for name, dataset in sources.items():
-            measured[name].append(frame_training_rate(build_raw_cnn(config), dataset, validation,
-                                                      batch_size=batch_size, steps=steps, epochs=epochs))
+            measured[name].append(
+                frame_training_rate(
+                    build_raw_cnn(config), dataset, validation, batch_size=batch_size, steps=steps, epochs=epochs
+                )
+            )
     return {name: best(values) for name, values in measured.items()}
 
 
-def lld_mlp_rate(store, hidden_layers, *, num_features=130, max_utterances=600, batch_size=256, steps=20,
-                 epochs=3, seed=0):
+def lld_mlp_rate(
+    store, hidden_layers, *, num_features=130, max_utterances=600, batch_size=256, steps=20, epochs=3, seed=0
+):
     """``(model, windows/s on both clocks)`` of the LLD-context MLP through ``context_dataset``.
 
     The LLD matrices are random (openSMILE on 7 h of audio takes far longer than the
@@ -115,10 +132,22 @@ def lld_mlp_rate(store, hidden_layers, *, num_features=130, max_utterances=600, 
     counts = frame_counts(store.lengths[:max_utterances])
     matrices = [rng.standard_normal((count, num_features), dtype=np.float32) for count in counts]
     owners, frames = frame_index(counts)
-    dataset = context_dataset(matrices, owners, frames, rng.integers(0, 4, len(counts)), batch_size=batch_size,
-                              shuffle=True, seed=seed, repeat=True)
-    model = build_lld_mlp(num_features, feature_mean=np.zeros(num_features), feature_variance=np.ones(num_features),
-                          hidden_layers=hidden_layers)
+    dataset = context_dataset(
+        matrices,
+        owners,
+        frames,
+        rng.integers(0, 4, len(counts)),
+        batch_size=batch_size,
+        shuffle=True,
+        seed=seed,
+        repeat=True,
+    )
+    model = build_lld_mlp(
+        num_features,
+        feature_mean=np.zeros(num_features),
+        feature_variance=np.ones(num_features),
+        hidden_layers=hidden_layers,
+    )
     validation = in_memory_dataset((LLD_CONTEXT, num_features), batch_size=batch_size, seed=seed)
     rate = frame_training_rate(model, dataset, validation, batch_size=batch_size, steps=steps, epochs=epochs)
     return model, rate
@@ -142,8 +171,10 @@ def elor_rate(store, config=None, *, steps=3, rounds=2, seed=0):
     rng = np.random.default_rng(seed)
     labels = {head: tf.constant(rng.integers(0, config.num_classes, config.batch_size), tf.int32) for head in HEADS}
     dataset = slice_dataset(store, owners[:full], starts[:full], batch_size=config.batch_size).map(
-        lambda waveforms: (waveforms, labels))
-    trainer = SplitHeadTrainer(lambda: build_elor(config), learning_rate=config.learning_rate,
-                               momentum=config.momentum, seed=seed)
+        lambda waveforms: (waveforms, labels)
+    )
+    trainer = SplitHeadTrainer(
+        lambda: build_elor(config), learning_rate=config.learning_rate, momentum=config.momentum, seed=seed
+    )
     rate = elor_training_rate(trainer, dataset, batch_size=config.batch_size, steps=steps, rounds=rounds)
     return trainer.model, rate
