@@ -75,7 +75,7 @@ class RunFolder:
 
 def read_run(path, number, *, skip=None):
     """The :class:`RunFolder` of ``path``; ValueError naming it when it is not a finished one.
-    ``skip``: a folder whose PNGs are not the run's (a report written inside the run folder)."""
+    ``skip``: a folder whose PNGs are not the run's (a report's own ``figures/``)."""
     path = Path(path).resolve()
     figures = tuple(sorted(png for png in path.rglob("*.png") if skip is None or not png.is_relative_to(skip)))
     if (path / "metrics.json").is_file():
@@ -590,7 +590,9 @@ def build_report(paths, *, mixed_corpora=False, out=None):
     """The blocks of the report on the run folders ``paths`` (in their order) written into ``out``."""
     if not paths:
         raise ValueError("A report needs at least one run folder.")
-    skip = None if out is None else Path(out).resolve()
+    # The report's own figure copies (out/figures/) are not a run's, wherever out lies: inside a
+    # run folder, or above the run folders it reports.
+    skip = None if out is None else (Path(out) / "figures").resolve()
     runs = [read_run(path, number, skip=skip) for number, path in enumerate(paths, start=1)]
     check_corpora(runs, mixed_corpora=mixed_corpora)
     return report_blocks(runs)

@@ -1,0 +1,76 @@
+"""The committed real-speech results (docs/results/emodb/): every score in a metrics.json equals
+the score scikit-learn computes from the run's predictions.csv, and ``ser-keras report`` on those
+runs reproduces the committed report.md but for its date line."""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from sklearn.metrics import accuracy_score, recall_score
+
+from ser_keras.cli import report
+
+RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results" / "emodb"
+RUNS = sorted(path.parent for path in RESULTS.glob("*/metrics.json"))
+
+
+def _predictions(run):
+    by_row = {}
+    with open(run / "predictions.csv", newline="", encoding="utf-8") as handle:
+        for line in csv.DictReader(handle):
+            targets, predictions = by_row.setdefault(line["row"], ([], []))
+            targets.append(int(line["target"]))
+            predictions.append(int(line["prediction"]))
+    return by_row
+
+
+def test_results_are_committed():
+    assert RUNS, "docs/results/emodb/ holds no run"
+
+
+@pytest.mark.parametrize("run", RUNS, ids=lambda run: run.name)
+def test_every_committed_score_equals_its_predictions(run):
+    metrics = json.loads((run / "metrics.json").read_text())
+    by_row = _predictions(run)
+    checked = 0
+    for row in metrics["rows"]:
+        if row["value"] is None or row["origin"] == "baseline":
+            continue
+        metric = row["metric"]
+        predicted_row = row["id"].removesuffix(f"_{metric.lower()}") if row["id"] not in by_row else row["id"]
+        targets, predictions = by_row[predicted_row]
+        expected = (
+            recall_score(targets, predictions, average="macro", labels=sorted(set(targets)))
+            if metric == "UAR"
+            else accuracy_score(targets, predictions)
+        )
+        assert row["value"] == pytest.approx(100 * expected, abs=0.005), row["id"]
+        checked += 1
+    assert checked > 0
+
+
+def test_the_committed_report_regenerates(tmp_path):
+    committed = (RESULTS / "report.md").read_text().splitlines()
+    # Table 1 reads EmoDB by its file names, Table 5 through its valence/arousal manifest: two specs.
+    assert report.main([*map(str, RUNS), "--mixed-corpora", "--out", str(tmp_path)]) in (None, 0)
+    regenerated = (tmp_path / "report.md").read_text().splitlines()
+
+    def undated(lines):
+        return [line for line in lines if not line.startswith("Generated ")]
+
+    assert undated(regenerated) == undated(committed)
+    assert len(undated(committed)) == len(committed) - 1
+
+
+def test_a_report_written_above_its_run_folders_shows_their_figures(tmp_path):
+    for run in RUNS:
+        shutil.copytree(run, tmp_path / run.name)
+    assert report.main([*(str(tmp_path / run.name) for run in RUNS), "--mixed-corpora", "--out", str(tmp_path)]) in (
+        None,
+        0,
+    )
+    pngs = [png for run in RUNS for png in run.glob("*.png")]
+    assert len(list((tmp_path / "figures").iterdir())) == len(pngs) > 0
+    assert (tmp_path / "report.html").read_text().count("data:image/png;base64,") == len(pngs)
