@@ -253,3 +253,12 @@ def test_the_readmes_statistics_example_runs_on_a_runs_predictions(full_quick_ru
     assert value == pytest.approx(row["value"], abs=0.005)
     comparison = next(c for c in metrics["comparisons"] if c["system"] == "raw_subseg_cnn")
     assert f"p={comparison['p']}" in printed[1]
+
+
+def test_a_reduced_budget_table_says_what_it_verifies_under_its_claims(full_quick_run):
+    out, _ = full_quick_run
+    table = (out / "table.md").read_text()
+    claims_end = table.index("| Raw SubSeg above Raw Seg |")
+    statement = table.index("**What this table verifies.** On the quick budget")
+    assert claims_end < statement < table.index("### Paired comparisons against")
+    assert "every 10th window for at most 2 epochs" in table
