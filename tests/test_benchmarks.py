@@ -370,7 +370,7 @@ def test_performance_page_says_how_it_was_made_and_lists_every_figure_under_its_
     # Each benchmark is introduced by the first sentence of its docstring.
     memory = lines.index("## memory")
     assert lines[memory + 2] == (
-        "Benchmark 4: peak RSS while streaming one epoch of shuffled 250 ms windows. (`python -m tools.bench.memory`)"
+        "Peak RSS while streaming one epoch of shuffled 250 ms windows. (`python -m tools.bench.memory`)"
     )
     assert lines[memory + 6] == "| stream_peak_rss | 3.5 | GB | <= 3.128 | **misses** |"
     assert sum(line.startswith("| pipeline_vs_in_memory_raw_subseg (cpu) | 0.93 |") for line in lines) == 2

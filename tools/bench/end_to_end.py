@@ -1,4 +1,4 @@
-"""Benchmark 6: wall time and CPU use of the replicate scripts on the embedded corpus.
+"""Wall time and CPU use of the replicate scripts on the embedded corpus.
 
 Runs ``python replicate/table1.py`` (default budget) and ``python replicate/wieser_table5.py
 --quick`` into temporary run folders, each in a fresh process. Targets: Table 1 within 9 min

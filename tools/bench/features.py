@@ -1,4 +1,4 @@
-"""Benchmark 5: openSMILE ComParE LLD + functionals extraction speed and the feature cache.
+"""openSMILE ComParE LLD + functionals extraction speed and the feature cache.
 
 Extracts ComParE_2016 LLDs (+ deltas) and functionals for the first utterances of the
 corpus that add up to ``--audio-seconds`` of audio, on 1 and on 2 worker processes

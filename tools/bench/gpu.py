@@ -1,4 +1,4 @@
-"""Benchmark 8: training samples/s on a GPU with the inputs cut on the device, against the host
+"""Training samples/s on a GPU with the inputs cut on the device, against the host
 pipeline and the projection.
 
 Raw SubSeg and Raw Seg (SHORT §2.3, 250 ms windows, the SGD recipe of ``train_frame_classifier``;

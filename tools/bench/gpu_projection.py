@@ -1,4 +1,4 @@
-"""Benchmark 7: project the full SHORT Table 1 (IEMOCAP) and the 70-trial ELoR search onto GPUs.
+"""Project the full SHORT Table 1 (IEMOCAP) and the 70-trial ELoR search onto GPUs.
 
 Method (printed beside the numbers and stored in the JSON):
   work  = sum over trainings of  epochs x training examples x training FLOPs per example

@@ -1,4 +1,4 @@
-"""Benchmark 4: peak RSS while streaming one epoch of shuffled 250 ms windows.
+"""Peak RSS while streaming one epoch of shuffled 250 ms windows.
 
 Loads the corpus into the int16 store and streams every 10 ms window once through
 ``window_dataset`` (``--quick``: the first ``--quick-batches`` batches). Target: peak RSS

@@ -1,4 +1,4 @@
-"""Benchmarks 1 and 2: the tf.data pipeline's overhead and the models' compute efficiency.
+"""The tf.data pipeline's overhead and the models' compute efficiency.
 
 1. Raw SubSeg training windows/s with windows streamed by ``window_dataset`` (shuffled
    250 ms windows of the corpus) vs. on one pre-built random batch, same process.

@@ -1,4 +1,4 @@
-"""Benchmark 9: where a Raw SubSeg and an ELoR training step spend their time, and what variants
+"""Where a Raw SubSeg and an ELoR training step spend their time, and what variants
 that keep the published maths gain.
 
 1. Trace: the TF profiler over a few training steps of SHORT's recipe (one pre-built batch of

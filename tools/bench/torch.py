@@ -1,4 +1,4 @@
-"""Benchmark 3: the Raw SubSeg training step against the same network in PyTorch (CPU).
+"""The Raw SubSeg training step against the same network in PyTorch (CPU).
 
 Ours: SHORT's training recipe fed by the real ``window_dataset`` pipeline. Peer: the same
 layers, optimiser and loss in PyTorch on one pre-built random batch (no input pipeline, so
