@@ -14,7 +14,6 @@ on the run folders alone, except for its one ``Generated`` line, so a regenerate
 compared with a committed one.
 """
 
-import csv
 import dataclasses
 import datetime
 import os
@@ -146,22 +145,20 @@ class SpeakerScores:
         return ordered[0], ordered[-1], float(values.std(ddof=1)) if len(values) > 1 else None
 
 
-def speaker_genders(corpus_spec, speakers):
-    """``{speaker: "F" | "M"}`` where the corpus tells: EmoDB's table of speakers, IEMOCAP's
-    speaker names (``Ses01F``; the embedded synthetic corpus copies them), a manifest's
-    ``gender`` column (where the manifest is still at its path); else ``{}``."""
-    kind, _, location = corpus_spec.partition(":")
+def speaker_genders(corpus, speakers):
+    """``{speaker: gender}`` from what the run says (``metrics.json``'s ``corpus``): the
+    genders it recorded (a manifest's ``gender`` column, EmoDB's speaker table), else EmoDB's
+    table or IEMOCAP's speaker names (``Ses01F``; the embedded synthetic corpus copies them)
+    for runs that did not record them; else ``{}``. Never files outside the run folder, so a
+    report reads the same wherever it is regenerated."""
+    recorded = corpus.get("speaker_genders") or {}
+    if recorded:
+        return {speaker: recorded[speaker] for speaker in speakers if recorded.get(speaker)}
+    kind = corpus["spec"].partition(":")[0]
     if kind == "emodb":
         return {speaker: SPEAKER_GENDER[speaker] for speaker in speakers if speaker in SPEAKER_GENDER}
     if kind in ("iemocap", "synthetic"):
         return {speaker: match.group(1) for speaker in speakers if (match := _IEMOCAP_SPEAKER.match(speaker))}
-    if kind == "manifest" and Path(location).is_file():
-        with open(location, newline="", encoding="utf-8") as handle:
-            named = {
-                (line.get("speaker") or "").strip(): (line.get("gender") or "").strip()
-                for line in csv.DictReader(handle)
-            }
-        return {speaker: named[speaker] for speaker in speakers if named.get(speaker)}
     return {}
 
 
@@ -175,7 +172,7 @@ def speaker_scores(run):
     predictions = read_run_predictions(run.path)
     scoring = predictions.scoring
     all_speakers = sorted({speaker for row in predictions.rows.values() for speaker in row.speakers})
-    genders = speaker_genders(metrics["corpus"]["spec"], all_speakers)
+    genders = speaker_genders(metrics["corpus"], all_speakers)
     found = []
     for row_id, row in predictions.rows.items():
         speakers = np.array(row.speakers)

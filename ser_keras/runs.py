@@ -292,6 +292,10 @@ class RunRecord:
                 "sha256": corpus.sha256,
                 "label_view": label_view,
                 "utterances": len(corpus.utterances),
+                # Recorded so that a report can break scores down by gender from the run alone.
+                "speaker_genders": dict(
+                    sorted({u.speaker: u.gender for u in corpus.utterances if getattr(u, "gender", None)}.items())
+                ),
             }
             if corpus is not None
             else None

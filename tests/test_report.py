@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, recall_score
 
+from ser_keras.data.corpus import Corpus, Utterance
 from ser_keras.io import read_json, write_json
-from ser_keras.report import GENERATED, read_run, speaker_scores, write_report
+from ser_keras.report import GENERATED, read_run, speaker_genders, speaker_scores, write_report
 from ser_keras.results import Claim, ResultRow, Scoring
 from ser_keras.runs import Budget, RunRecord, run_fingerprint
 
@@ -255,3 +256,34 @@ def test_a_compare_runs_folder_is_reported(runs, tmp_path):
     )
     with pytest.raises(ValueError, match="different corpora"):
         write_report([other, tmp_path / "cmp"], tmp_path / "refused")
+
+
+def test_genders_come_from_the_run_never_from_files_beside_it(tmp_path):
+    manifest = tmp_path / "corpus.csv"
+    manifest.write_text("path,speaker,label,gender\na.wav,a,neu,M\n")  # says otherwise: must not be read
+    recorded = {"spec": f"manifest:{manifest}", "speaker_genders": {"a": "F", "b": "M"}}
+    assert speaker_genders(recorded, ["a", "c"]) == {"a": "F"}
+    assert speaker_genders({"spec": f"manifest:{manifest}"}, ["a"]) == {}
+    assert speaker_genders({"spec": "emodb:/anywhere"}, ["03", "08"]) == {"03": "M", "08": "F"}
+    assert speaker_genders({"spec": "synthetic:tiny"}, ["Ses01F", "Ses02M", "x"]) == {"Ses01F": "F", "Ses02M": "M"}
+
+
+def test_a_run_records_its_speakers_genders(tmp_path):
+    corpus = Corpus(
+        "manifest:c.csv",
+        "manifest",
+        "/c",
+        (Utterance(id="u", path="/u.wav", speaker="b", gender="M"), Utterance(id="v", path="/v.wav", speaker="a")),
+        "ab" * 32,
+    )
+    fingerprint = run_fingerprint(
+        script="table1",
+        corpus=corpus,
+        label_view="four_class",
+        protocol="p",
+        budget=Budget("quick", {}, "q"),
+        seed=0,
+        settings={},
+    )
+    record = RunRecord(tmp_path, script="table1", fingerprint=fingerprint, config={"seed": 0}, corpus=corpus)
+    assert record.corpus_info("four_class")["speaker_genders"] == {"b": "M"}

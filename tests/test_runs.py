@@ -68,6 +68,7 @@ def test_finish_writes_every_record_file(tmp_path):
         "sha256": "ab" * 32,
         "label_view": "four_class",
         "utterances": 1,
+        "speaker_genders": {},
     }
     with open(out / "predictions.csv", newline="") as handle:
         assert list(csv.reader(handle)) == [
