@@ -41,8 +41,10 @@ def test_quick_table1_log_is_short_quiet_and_plain(tmp_path, corpus_cache):
     text = log.read_text()
     assert result.returncode == 0, text[-3000:]
     lines = text.splitlines()
-    # the run's own lines: the corpus is generated once per cache (here unless another test did first)
-    assert len([line for line in lines if "generating synthetic corpus" not in line]) <= 80, text
+    # the run's own lines: the corpus is generated once per cache (here unless another test did first);
+    # 60 unit lines, the table with its claims and what a reduced-budget table verifies, the files
+    assert len([line for line in lines if "generating synthetic corpus" not in line]) <= 84, text
+    assert sum(line.startswith("**What this table verifies.**") for line in lines) == 1
     assert not [line for line in lines if NOISE.search(line)]
     assert "\r" not in text and "\x1b" not in text
     units = [line for line in lines if re.match(r"\d\d:\d\d:\d\d \[\d+/60\] \S+ Ses0\d: UAR [\d.]+ %", line)]
