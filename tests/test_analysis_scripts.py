@@ -4,6 +4,7 @@ per-utterance computation."""
 
 import importlib
 import json
+import shutil
 from importlib import resources
 
 import jsonschema
@@ -69,6 +70,17 @@ def test_short_fig2_from_models(table3, tmp_path):
     assert {row["id"] for row in metrics["rows"]} >= {"fig2_subseg_centroid_hz", "fig2_seg_centroid_hz"}
     assert metrics["frequency"]["subseg"]["dominant_band_hz"] in ([0, 1000], [1000, 4000], [4000, 8000])
     assert len(metrics["claims"]) == 3 and metrics["claims"][2]["holds"] is None  # one fold: no agreement
+
+
+def test_short_fig2_resumes_without_model_weights(table3, tmp_path):
+    # Committed and merged runs carry no weights: the curves must come from the fold parts.
+    source = tmp_path / "source"
+    shutil.copytree(table3[0], source)
+    first = _main("short_fig2", tmp_path / "fig2", "--models", str(source))
+    shutil.rmtree(source / "models")
+    again = _main("short_fig2", tmp_path / "fig2", "--models", str(source), "--resume")
+    assert not (tmp_path / "fig2" / "models").exists()  # nothing was retrained
+    assert again["rows"] == first["rows"] and again["frequency"] == first["frequency"]
 
 
 def test_short_table4_and_fig3_reuse_the_table3_run(table3, tmp_path):

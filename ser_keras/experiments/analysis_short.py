@@ -337,13 +337,21 @@ class ShortAnalysis(ShortExperiment):
 
     # -- Fig. 2, Table 4, Fig. 3 ----------------------------------------------------------
     def frequency_responses(self, kind):
-        """{fold: (freqs, response)} of the first conv layer of the fold's Raw ``kind`` CNN."""
-        return {
-            fold.name: cumulative_frequency_response(
-                first_conv_kernel(load_h5(self.model_path(RAW_CNN_ROWS[kind], fold.name)))
-            )
-            for fold in self.folds
-        }
+        """{fold: (freqs, response)} of the first conv layer of the fold's Raw ``kind`` CNN.
+
+        Each fold's curve is kept as a part, so a resumed or merged run needs no model weights
+        (results are shared without them)."""
+        part_id = f"fig2_{kind}_response"
+        curves = {}
+        for fold in self.folds:
+            part = self.record.load_part(part_id, fold.name)
+            if part is None:
+                kernel = first_conv_kernel(load_h5(self.model_path(RAW_CNN_ROWS[kind], fold.name)))
+                freqs, response = cumulative_frequency_response(kernel)
+                part = {"freqs": freqs.tolist(), "response": response.tolist()}
+                self.record.save_part(part_id, fold.name, part)
+            curves[fold.name] = (np.asarray(part["freqs"]), np.asarray(part["response"]))
+        return curves
 
     def importances(self, key):
         """Fold-mean RF impurity importances on the ComParE functionals of input ``key``."""
