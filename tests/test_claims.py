@@ -416,3 +416,21 @@ def test_confusion_claims_needing_an_untested_class_are_not_applicable():
     claims = confusion_claims(untested, list(FOUR_CLASSES))
     assert [claim.verdict for claim in claims] == ["n/a", "as stated (point values, untested)", "n/a", "n/a"]
     assert claims[0].detail == "no test utterance of sad"
+
+
+def test_figure_claims_say_the_values_they_read():
+    claims = confusion_claims(PAPER_LIKE_RECALLS, list(FOUR_CLASSES))
+    subseg, compare = PAPER_LIKE_RECALLS["subseg_raw"], PAPER_LIKE_RECALLS["compare_raw"]
+    assert claims[0].detail == f"recall hap {100 * subseg[1]:.0f} vs {100 * compare[1]:.0f} %, " + (
+        f"sad {100 * subseg[3]:.0f} vs {100 * compare[3]:.0f} %"
+    )
+    summary = {"subseg": frequency_summary(fold_curves(2500)), "seg": frequency_summary(fold_curves(500, seed=1))}
+    correlations = [summary[kind]["fold_curve_correlation"] for kind in ("subseg", "seg")]
+    assert frequency_claims(summary)[2].detail == (
+        f"mean correlation SubSeg {correlations[0]:.2f}, Seg {correlations[1]:.2f}"
+    )
+    one_fold = {
+        "subseg": frequency_summary(fold_curves(2500, folds=1)),
+        "seg": frequency_summary(fold_curves(500, folds=1)),
+    }
+    assert frequency_claims(one_fold)[2].detail == "needs >= 2 folds"

@@ -69,7 +69,9 @@ def frequency_claims(summary):
         Claim.from_points(
             "Fig. 2: similar responses across folds (mean pairwise curve correlation > 0.9)",
             None if None in agreement else all(a > 0.9 for a in agreement),
-            f"SubSeg {agreement[0]}, Seg {agreement[1]} (needs >= 2 folds)",
+            "needs >= 2 folds"
+            if None in agreement
+            else f"mean correlation SubSeg {agreement[0]:.2f}, Seg {agreement[1]:.2f}",
         ),
     ]
 
@@ -128,6 +130,12 @@ def confusion_claims(recalls, classes):
     def better(first, second, labels):
         return all(recalls[first][index[label]] > recalls[second][index[label]] for label in labels)
 
+    def side_by_side(first, second, labels):
+        return ", ".join(
+            f"{label} {100 * recalls[first][index[label]]:.0f} vs {100 * recalls[second][index[label]]:.0f} %"
+            for label in labels
+        )
+
     def best(system):
         return classes[int(np.argmax(recalls[system]))]
 
@@ -139,11 +147,13 @@ def confusion_claims(recalls, classes):
             "Fig. 3: SubSeg (raw) better than ComParE (raw) for happy and sad",
             ("hap", "sad"),
             lambda: better("subseg_raw", "compare_raw", ("hap", "sad")),
+            lambda: "recall " + side_by_side("subseg_raw", "compare_raw", ("hap", "sad")),
         ),
         checked(
             "Fig. 3: ComParE (raw) better than SubSeg (raw) for neutral and angry",
             ("neu", "ang"),
             lambda: better("compare_raw", "subseg_raw", ("neu", "ang")),
+            lambda: "recall " + side_by_side("compare_raw", "subseg_raw", ("neu", "ang")),
         ),
         checked(
             "Fig. 3: SubSeg's best class is sad on raw audio and happy on SubSeg-Rel",
@@ -155,6 +165,6 @@ def confusion_claims(recalls, classes):
             "Fig. 3: ComParE on SubSeg-Rel models the classes more equally than on raw",
             classes,
             lambda: spread("compare_rel") < spread("compare_raw"),
-            lambda: f"recall range {spread('compare_rel'):.2f} vs {spread('compare_raw'):.2f}",
+            lambda: f"recall range {100 * spread('compare_rel'):.0f} vs {100 * spread('compare_raw'):.0f} pp",
         ),
     ]
