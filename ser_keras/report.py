@@ -70,6 +70,11 @@ class RunFolder:
     environment: dict
     markdown: str  # table.md, or the comparison's comparison.md
     figures: tuple
+    supplements: tuple = ()  # (heading, Markdown) of the run's further documents (SUPPLEMENTS)
+
+
+# Further Markdown a script writes beside table.md, shown under these headings.
+SUPPLEMENTS = {"top_features.md": "Top-10 features"}
 
 
 def read_run(path, number, *, skip=None):
@@ -97,6 +102,11 @@ def read_run(path, number, *, skip=None):
             optional["env"],
             markdown,
             figures,
+            tuple(
+                (heading, (path / name).read_text(encoding="utf-8"))
+                for name, heading in SUPPLEMENTS.items()
+                if (path / name).is_file()
+            ),
         )
     if (path / "comparison.md").is_file():
         markdown = (path / "comparison.md").read_text(encoding="utf-8")
@@ -215,10 +225,12 @@ class LedgerRow:
 
 
 def compute_ledger(run):
-    """One :class:`LedgerRow` per row folder of the run's ``parts/``, in the order the run's
-    config lists its rows (or networks), then by name."""
+    """One :class:`LedgerRow` per row (or network) folder of the run's ``parts/``, in the order
+    the run's config lists its rows (or networks), then by name. Parts that are no row's result
+    (Fig. 2's frequency responses, read from another run's models) cost nothing to list."""
     listed = list(run.config.get("rows") or run.config.get("networks") or ())
-    folders = [p for p in (run.path / "parts").glob("*") if p.is_dir()]
+    results = {row["id"] for row in run.metrics["rows"]} | set(listed) | set(run.config.get("networks") or ())
+    folders = [p for p in (run.path / "parts").glob("*") if p.is_dir() and p.name in results]
     ledger = []
     for folder in sorted(folders, key=lambda f: (listed.index(f.name) if f.name in listed else len(listed), f.name)):
         costs = [read_json(part).get("compute") for part in sorted(folder.glob("*.json"))]
@@ -432,10 +444,17 @@ def speaker_blocks(run):
 
 def ledger_blocks(run):
     ledger = compute_ledger(run)
+    if not (run.path / "parts").is_dir():
+        return [
+            Paragraph(
+                "This run folder was kept without its fold parts (`parts/`), where each unit records its "
+                "cost, so no per-row cost can be listed; its run wall time is above."
+            )
+        ]
     if not ledger:
         return [
             Paragraph(
-                "This run trained and fitted nothing of its own (no `parts/`): it read the models of "
+                "This run trained and fitted nothing of its own (no row's fold parts): it read the models of "
                 "another run; its cost is its run wall time above."
             )
         ]
@@ -529,6 +548,12 @@ def run_blocks(run):
                 ("claim", "verdict", "on what"),
                 tuple((c["claim"], c["verdict"], c.get("detail", "")) for c in metrics["claims"]),
             ),
+        ]
+    for heading, text in run.supplements:
+        blocks += [Heading(3, heading)] + [
+            Heading(4, block.text) if isinstance(block, Heading) else block
+            for block in markdown_blocks(text)
+            if not (isinstance(block, Heading) and block.level <= 2)
         ]
     # table.md's own sections (paired comparisons, ...) as written; its closing bullets are notes.
     written = markdown_blocks(run.markdown)

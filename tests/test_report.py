@@ -6,6 +6,7 @@ but for its date line."""
 import base64
 import datetime
 import re
+import shutil
 import types
 
 import numpy as np
@@ -287,3 +288,19 @@ def test_a_run_records_its_speakers_genders(tmp_path):
     )
     record = RunRecord(tmp_path, script="table1", fingerprint=fingerprint, config={"seed": 0}, corpus=corpus)
     assert record.corpus_info("four_class")["speaker_genders"] == {"b": "M"}
+
+
+def test_parts_that_are_no_rows_result_stay_out_of_the_ledger_and_supplements_are_shown(runs, tmp_path):
+    # A Fig. 2 run keeps curves (read from another run's models) as parts: no training to list.
+    run = tmp_path / "fig2"
+    shutil.copytree(runs.short, run)
+    shutil.rmtree(run / "parts" / "compare_func_rf")
+    shutil.move(run / "parts" / "raw_subseg_cnn", run / "parts" / "fig2_subseg_response")
+    (run / "top_features.md").write_text("## Top ten\n\n### raw waveform\n\n| rank | name |\n|---|---|\n| 1 | f0 |\n")
+    text = write_report([run], tmp_path / "report")[0].read_text()
+    assert "fig2_subseg_response" not in text
+    assert "This run trained and fitted nothing of its own (no row's fold parts)" in text
+    assert "### Top-10 features\n\n#### raw waveform\n\n| rank | name |" in text and "Top ten" not in text
+    shutil.rmtree(run / "parts")
+    text = write_report([run], tmp_path / "without_parts")[0].read_text()
+    assert "This run folder was kept without its fold parts (`parts/`)" in text and "fitted nothing" not in text
