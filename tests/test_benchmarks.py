@@ -422,7 +422,18 @@ def test_benchmarks_run_as_modules_from_any_folder(tmp_path):
 
 def test_every_benchmark_starts_as_the_commands_do_with_onednn_on():
     # Its figures must be those of the commands: console.quiet() picks oneDNN where TensorFlow would not.
-    names = ("pipeline", "torch", "memory", "features", "precision", "gpu_projection", "gpu", "profile", "windows")
+    names = (
+        "pipeline",
+        "torch",
+        "memory",
+        "features",
+        "precision",
+        "gpu_projection",
+        "gpu",
+        "profile",
+        "windows",
+        "elor_epoch",
+    )
     code = (
         "import importlib, os, sys\n"
         "for name in sys.argv[1:]:\n"

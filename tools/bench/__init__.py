@@ -6,8 +6,9 @@ checkout's root as ``python -m tools.bench.<name> --help``.
   targets, and (``--docs``) the page ``docs/performance.md`` generated from them.
 * ``pipeline``, ``torch``, ``memory``, ``features``, ``precision``, ``end_to_end``,
   ``gpu_projection`` — the benchmarks ``run_benchmarks`` runs, in that order.
-* ``gpu`` (the inputs cut on a GPU), ``profile`` (where a training step spends its time) and
-  ``windows`` (the windows pipeline alone) — run on their own.
+* ``gpu`` (the inputs cut on a GPU), ``profile`` (where a training step spends its time),
+  ``windows`` (the windows pipeline alone) and ``elor_epoch`` (real ELOR epochs on one fold of a
+  corpus, and the Table-5 cost projected from them) — run on their own.
 * :mod:`tools.bench.harness` — what they share: timing, workloads, records, the page.
 
 The figures of ``docs/performance.md`` are kept in ``tools/bench/results/``; tests in
