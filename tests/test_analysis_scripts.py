@@ -3,7 +3,9 @@
 per-utterance computation."""
 
 import importlib
+import io
 import json
+import re
 import shutil
 from importlib import resources
 
@@ -98,13 +100,11 @@ def test_short_table4_and_fig3_reuse_the_table3_run(table3, tmp_path):
     assert all(expected[row["id"]] == row["value"] for row in fig3["rows"] if row["id"] in expected)
 
 
-def test_relevance_signals_match_a_direct_computation(table3, tmp_path, window_oracle):
+def _analysis(out, source):
+    """A quick ShortAnalysis of fold Ses01 of synthetic:tiny into ``out``, reading ``source``."""
     from ser_keras.data.corpus import load_corpus
-    from ser_keras.data.windows import STD_FLOOR, frame_counts
     from ser_keras.experiments.analysis_short import ShortAnalysis, ShortAnalysisConfig, analysis_budget
     from ser_keras.experiments.data import ShortData
-    from ser_keras.interpret import guided_model, utterance_relevance, window_relevance
-    from ser_keras.interpret.relevance import spliced_window_positions
     from ser_keras.runs import RunRecord, run_fingerprint
 
     corpus = load_corpus("synthetic:tiny")
@@ -113,10 +113,48 @@ def test_relevance_signals_match_a_direct_computation(table3, tmp_path, window_o
     fingerprint = run_fingerprint(
         script="test", corpus=corpus, label_view="four_class", protocol="p", budget=budget, seed=0, settings={}
     )
-    record = RunRecord(tmp_path / "rel", script="test", fingerprint=fingerprint, config={})
-    data = ShortData(corpus, folds=("Ses01",), verbose=0)
-    analysis = ShortAnalysis(data, config, record, source=table3[0])
-    fold = analysis.folds[0]
+    record = RunRecord(out, script="test", fingerprint=fingerprint, config={})
+    return ShortAnalysis(ShortData(corpus, folds=("Ses01",), verbose=0), config, record, source=source)
+
+
+def test_an_analysis_tells_each_unit_once_imported_ones_as_done(table3, tmp_path, monkeypatch):
+    from ser_keras import console
+
+    source = tmp_path / "source"
+    shutil.copytree(table3[0], source)
+    for row_id in ("rel_subseg_compare_svm", "rel_subseg_cnn"):
+        shutil.rmtree(source / "parts" / row_id)
+    row_ids = ["compare_func_rf", "rel_subseg_compare_svm", "rel_subseg_cnn"]
+    weightless = tmp_path / "weightless"
+    shutil.copytree(source, weightless, ignore=shutil.ignore_patterns("models"))
+    # The CNNs whose models neither run holds are trained, and counted, for the relevance and the curves.
+    planned = _analysis(tmp_path / "other", weightless).planned_rows(row_ids, responses=("seg",))
+    assert planned == [*row_ids, "raw_subseg_cnn", "raw_seg_cnn"]
+    analysis = _analysis(tmp_path / "run", source)
+    assert analysis.planned_rows(row_ids) == row_ids and analysis.planned_rows((), responses=("subseg", "seg")) == []
+    monkeypatch.setattr(console, "HEARTBEAT_SECONDS", 0)  # a heartbeat line after every epoch
+    stream = io.StringIO()
+    with console.RunProgress(len(row_ids), stream=stream) as progress:
+        analysis.report_to(progress, row_ids)
+        analysis.importances("raw")  # imports compare_func_rf, which rows() then reads again
+        analysis.rows(row_ids)
+        analysis.confusion("rel_subseg_cnn")
+    lines = stream.getvalue().splitlines()
+    units = [line for line in lines if re.search(r" \[\d/3\] ", line)]
+    assert progress.done == progress.total == 3 and len(units) == 3, lines
+    assert units[0].endswith("[1/3] compare_func_rf Ses01: resumed")
+    assert re.search(r"\[2/3\] rel_subseg_compare_svm Ses01: UAR [\d.]+ %, \d+ s", units[1])
+    assert re.search(r"\[3/3\] rel_subseg_cnn Ses01: UAR [\d.]+ %, 2 epochs, \d+ s$", units[2])
+    assert [line for line in lines if re.fullmatch(r"\d\d:\d\d:\d\d   rel_subseg_cnn Ses01: epoch \d+, .*", line)]
+
+
+def test_relevance_signals_match_a_direct_computation(table3, tmp_path, window_oracle):
+    from ser_keras.data.windows import STD_FLOOR, frame_counts
+    from ser_keras.interpret import guided_model, utterance_relevance, window_relevance
+    from ser_keras.interpret.relevance import spliced_window_positions
+
+    analysis = _analysis(tmp_path / "rel", table3[0])
+    config, fold = analysis.config, analysis.folds[0]
     signals, _ = analysis.relevance_signals("raw_subseg_cnn", fold)
     assert set(signals) == set(range(analysis.store.num_utterances))
     assert all(len(signals[u]) == 4 for u in fold.test) and all(len(signals[u]) == 1 for u in fold.train)

@@ -7,12 +7,17 @@ fingerprint must agree with the analysis's own on the corpus and the budget (a m
 trained on the embedded corpus, or with the quick budget, is never analysed and labelled as
 something else); a mismatch exits 2 naming each differing key. The analysis inherits the
 source run's seed, label view, protocol and folds, and reports its budget.
+
+A SHORT analysis shows Table 1's console (:func:`short_progress`): one progress view over the
+(row, fold) units it computes or resumes, imported ones counted as done.
 """
 
+import contextlib
 import time
 from pathlib import Path
 
 from ser_keras.cli.common import common_parser, open_corpus, open_run, setup_logging, split_list
+from ser_keras.console import RunProgress
 from ser_keras.runs import describe_differences, fingerprint_differences
 from ser_keras.seeding import seed_everything
 
@@ -129,6 +134,22 @@ def open_short_analysis(parser, argv, script):
         models=args.models,
     )
     return args, ShortAnalysis(data, config, record, source=args.models), started
+
+
+@contextlib.contextmanager
+def short_progress(analysis, row_ids, *, responses=()):
+    """Within the block, ``analysis`` tells a :class:`~ser_keras.console.RunProgress` about the
+    units of the rows it needs for ``row_ids`` and the Fig. 2 ``responses``
+    (:meth:`~ser_keras.experiments.analysis_short.ShortAnalysis.planned_rows`). An analysis with
+    no unit to compute or resume (Fig. 2 reading saved models) shows no progress at all."""
+    rows = analysis.planned_rows(row_ids, responses=responses)
+    if not rows:
+        yield
+        return
+    total = len(rows) * len(analysis.folds)
+    with RunProgress(total, title=analysis.record.script, verbose=analysis.config.verbose) as progress:
+        analysis.report_to(progress, rows)
+        yield
 
 
 def open_elor_analysis(parser, argv, script, settings=None):

@@ -11,7 +11,7 @@ and checks the paper's claims (SubSeg emphasises 1-4 kHz; Seg lower frequencies;
 Writes fig2_subseg.png and fig2_seg.png. Without --models the two CNN rows are trained first.
 """
 
-from ser_keras.cli.analysis import analysis_parser, open_short_analysis
+from ser_keras.cli.analysis import analysis_parser, open_short_analysis, short_progress
 from ser_keras.cli.common import interruptible, print_finished
 from ser_keras.experiments.analysis_short import finish_short, value_row
 from ser_keras.experiments.analysis_short_summaries import frequency_claims, frequency_summary
@@ -26,8 +26,10 @@ def main(argv=None):
     parser = analysis_parser(__doc__, "short_fig2", paper="short")
     _, analysis, started = open_short_analysis(parser, argv, "short_fig2")
     summaries, rows, figures = {}, [], []
+    with short_progress(analysis, (), responses=NAMES):
+        responses = {kind: analysis.frequency_responses(kind) for kind in NAMES}
     for kind, name in NAMES.items():
-        curves = analysis.frequency_responses(kind)
+        curves = responses[kind]
         path = analysis.record.out / f"fig2_{kind}.png"
         save_frequency_responses(
             path,

@@ -12,7 +12,7 @@ better for happy and sad, ComParE for neutral and angry; SubSeg's best class sad
 happy on relevance; ComParE on SubSeg-Rel more even). Writes fig3_{a,b,c,d}_*.png.
 """
 
-from ser_keras.cli.analysis import analysis_parser, open_short_analysis
+from ser_keras.cli.analysis import analysis_parser, open_short_analysis, short_progress
 from ser_keras.cli.common import interruptible, print_finished
 from ser_keras.data.labels import FOUR_CLASSES
 from ser_keras.experiments.analysis_short import finish_short, value_row
@@ -37,7 +37,9 @@ def main(argv=None):
         "subseg_raw": ("c", "raw_subseg_cnn", "Raw SubSeg CNN on raw audio"),
         "subseg_rel": ("d", "rel_subseg_cnn", "SubSeg CNN on SubSeg-Rel"),
     }
-    rows, predictions = analysis.rows([row_id for _, row_id, _ in systems.values()])
+    row_ids = [row_id for _, row_id, _ in systems.values()]
+    with short_progress(analysis, row_ids):
+        rows, predictions = analysis.rows(row_ids)
     recalls, figures = {}, []
     for key, (panel, row_id, title) in systems.items():
         matrix = analysis.confusion(row_id)

@@ -13,7 +13,7 @@ signals and the classifier's scores on them are averaged. Rows: rel_{subseg,seg}
 the paper's number. Without --models the Table-1 CNN and ComParE rows are trained into --out.
 """
 
-from ser_keras.cli.analysis import analysis_parser, open_short_analysis
+from ser_keras.cli.analysis import analysis_parser, open_short_analysis, short_progress
 from ser_keras.cli.common import interruptible, print_finished
 from ser_keras.experiments.analysis_short import TABLE3_IDS, finish_short
 
@@ -24,7 +24,9 @@ CONTEXT_ROWS = ("compare_func_svm", "compare_func_rf", "raw_subseg_cnn", "raw_se
 def main(argv=None):
     parser = analysis_parser(__doc__, "short_table3", paper="short")
     _, analysis, started = open_short_analysis(parser, argv, "short_table3")
-    rows, predictions = analysis.rows([*CONTEXT_ROWS, *TABLE3_IDS])
+    row_ids = [*CONTEXT_ROWS, *TABLE3_IDS]
+    with short_progress(analysis, row_ids):
+        rows, predictions = analysis.rows(row_ids)
     metrics = finish_short(
         analysis,
         rows,

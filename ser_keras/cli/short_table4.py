@@ -14,7 +14,7 @@ top_features.csv and top_features.md beside the run record.
 import csv
 import io
 
-from ser_keras.cli.analysis import analysis_parser, open_short_analysis
+from ser_keras.cli.analysis import analysis_parser, open_short_analysis, short_progress
 from ser_keras.cli.common import interruptible, print_finished
 from ser_keras.experiments.analysis_short import TABLE4_SOURCES, finish_short, value_row
 from ser_keras.experiments.analysis_short_summaries import TABLE4_PAPER, importance_claims, importance_summary
@@ -60,8 +60,10 @@ def _tables(summaries):
 def main(argv=None):
     parser = analysis_parser(__doc__, "short_table4", paper="short")
     _, analysis, started = open_short_analysis(parser, argv, "short_table4")
-    summaries = {key: importance_summary(analysis.importances(key)) for key in TABLE4_SOURCES}
-    rows, predictions = analysis.rows(list(TABLE4_SOURCES.values()))
+    row_ids = list(TABLE4_SOURCES.values())
+    with short_progress(analysis, row_ids):
+        summaries = {key: importance_summary(analysis.importances(key)) for key in TABLE4_SOURCES}
+        rows, predictions = analysis.rows(row_ids)
     paper = {(key, kind): count for key, kind, count in TABLE4_PAPER}
     for key, summary in summaries.items():
         for kind in ("spectral", "cepstral"):

@@ -26,7 +26,7 @@ from ser_keras.classical import fit_with_validation
 from ser_keras.data.windows import WINDOW, WaveformStore, frame_counts, frame_index, window_dataset
 from ser_keras.experiments.reporting import pooled_confusion, row_seed
 from ser_keras.experiments.rows import ROWS, Row
-from ser_keras.experiments.short import ShortConfig, ShortExperiment, budget
+from ser_keras.experiments.short import UTTERANCE_LEVEL_FAMILIES, ShortConfig, ShortExperiment, budget
 from ser_keras.features.opensmile_sets import FeatureSet, extract_signals
 from ser_keras.interpret import (
     cumulative_frequency_response,
@@ -55,6 +55,7 @@ TABLE3 = (
     Row("rel_seg_cnn", "Raw-CNN Seg on Seg-Rel", "Softmax", 49.96, "rel_cnn", "raw_seg_cnn"),
 )
 TABLE3_IDS = tuple(row.id for row in TABLE3)
+TABLE3_ROWS = {row.id: row for row in TABLE3}
 TABLE4_SOURCES = {"raw": "compare_func_rf", "subseg_rel": "rel_subseg_compare_rf", "seg_rel": "rel_seg_compare_rf"}
 RELEVANCE_PEAK = 0.9
 QUICK_RELEVANCE_STEP = 10
@@ -124,7 +125,11 @@ def _mean_scores(model, feature_sets, num_classes):
 
 
 class ShortAnalysis(ShortExperiment):
-    """Table-1 experiment plus the relevance rows, reading models/parts of ``source`` if given."""
+    """Table-1 experiment plus the relevance rows, reading models/parts of ``source`` if given.
+
+    Progress: each (row, fold) unit is told once, however often the analysis reads its part
+    again; with a progress view (:meth:`report_to`) its ETA is paced over all the rows the
+    analysis needs (:meth:`planned_rows`), not by each :meth:`run`."""
 
     def __init__(self, data, config, record, *, source=None, progress=None):
         super().__init__(data, config, record, progress=progress)
@@ -140,6 +145,7 @@ class ShortAnalysis(ShortExperiment):
         )
         self._relevance = {}
         self._relevance_features = {}
+        self._told = set()  # (row, fold) units already told to the progress view or the log
 
     # Names the analyses read from the prepared data.
     @property
@@ -154,13 +160,60 @@ class ShortAnalysis(ShortExperiment):
     def targets(self):
         return self.data.targets
 
+    # -- progress ---------------------------------------------------------------------
+    def planned_rows(self, row_ids, *, responses=()):
+        """The rows whose units the analysis computes or resumes for the Table-1 and Table-3
+        rows ``row_ids`` and the Fig. 2 ``responses`` (keys of ``RAW_CNN_ROWS``): ``row_ids``,
+        plus each CNN row whose model a relevance row or response needs on a fold where neither
+        run holds that row's part (or the response) nor the model: :meth:`model_path` trains
+        the CNN row then."""
+        planned = list(dict.fromkeys(row_ids))
+        needs = [(TABLE3_ROWS[r].source, r, self._held_part) for r in planned if r in TABLE3_ROWS]
+        needs += [(RAW_CNN_ROWS[kind], f"fig2_{kind}_response", self.record.load_part) for kind in responses]
+        for cnn, part_id, held in needs:
+            if cnn not in planned and any(
+                held(part_id, fold.name) is None and self._saved_model(cnn, fold.name) is None for fold in self.folds
+            ):
+                planned.append(cnn)
+        return planned
+
+    def report_to(self, progress, row_ids):
+        """Tell ``progress`` (a :class:`~ser_keras.console.RunProgress` over ``row_ids`` × folds,
+        e.g. of :meth:`planned_rows`) about every unit, its ETA paced by the network rows. The
+        relevance rows train on the main thread alone, so the network rows count one after
+        another (more than the Table-1 CNNs take while both threads share them)."""
+        self.progress = progress
+        rows = [TABLE3_ROWS.get(row_id) or ROWS[row_id] for row_id in row_ids]
+        progress.expect(
+            {row.id: len(self.folds) for row in rows if row.family not in UTTERANCE_LEVEL_FAMILIES},
+            beside={row.id: len(self.folds) for row in rows if row.family in UTTERANCE_LEVEL_FAMILIES},
+        )
+
+    def _expect(self, networks, utterance_level):
+        """Nothing: :meth:`report_to` paced the view over every run of the analysis."""
+
+    def _progress(self, event, row_id, fold, *details):
+        # rows() reads again the parts row_parts() or model_path() already went through.
+        if (row_id, fold) in self._told:
+            return
+        if event != "unit_started":
+            self._told.add((row_id, fold))
+        super()._progress(event, row_id, fold, *details)
+
     # -- models and parts of this run or of the source run ------------------------------
-    def model_path(self, row_id, fold):
-        """The .h5 of a CNN row and fold: this run's, else the source run's, else trained now
-        (said in the log: the analysis then trains its Table-1 row into this run)."""
+    def _saved_model(self, row_id, fold):
+        """The .h5 of a CNN row and fold in this run, else in the source run, else None."""
         for root in (self.record.out, self.source):
             if root is not None and (root / "models" / f"{row_id}_{fold}.h5").exists():
                 return root / "models" / f"{row_id}_{fold}.h5"
+        return None
+
+    def model_path(self, row_id, fold):
+        """The .h5 of a CNN row and fold: this run's, else the source run's, else trained now
+        (said in the log: the analysis then trains its Table-1 row into this run)."""
+        saved = self._saved_model(row_id, fold)
+        if saved is not None:
+            return saved
         logger.info(
             "%s %s: no saved model in %s%s; training the Table-1 row for this analysis",
             row_id,
@@ -171,16 +224,24 @@ class ShortAnalysis(ShortExperiment):
         self.rows([row_id])
         return self.record.out / "models" / f"{row_id}_{fold}.h5"
 
-    def _import_source_part(self, row_id, fold):
-        """Copy the source run's part of (row, fold) into this run, unless this run holds one.
+    def _source_part(self, row_id, fold):
+        """The source run's part of (row, fold) if this run can take it, else None.
 
         RF parts are taken only with their importances (Table-1 runs do not keep them)."""
-        if self.source is None or self.record.load_part(row_id, fold) is not None:
-            return
+        if self.source is None:
+            return None
         path = self.source / "parts" / row_id / f"{fold}.json"
         part = read_json(path) if path.exists() else None
         needs_importances = row_id in TABLE4_SOURCES.values()
-        if part is not None and (not needs_importances or "importances" in part):
+        return part if part is not None and (not needs_importances or "importances" in part) else None
+
+    def _held_part(self, row_id, fold):
+        """The part of (row, fold) in this run, else the one it can take from the source run."""
+        return self.record.load_part(row_id, fold) or self._source_part(row_id, fold)
+
+    def _import_source_part(self, row_id, fold):
+        """Copy the source run's part of (row, fold) into this run, unless this run holds one."""
+        if self.record.load_part(row_id, fold) is None and (part := self._source_part(row_id, fold)) is not None:
             self.record.save_part(row_id, fold, part)
 
     def row_parts(self, row_id):

@@ -325,11 +325,7 @@ class ShortExperiment:
             lambda row_id: self._finished(table[row_id]),
         )
         if self.progress is not None:
-            self.progress.expect(
-                {row: len(self.folds) for row in networks},
-                beside={row: len(self.folds) for row in utterance_level},
-                shared=True,
-            )
+            self._expect(networks, utterance_level)
         folds = {fold.name: fold for fold in self.folds}
 
         def unit(row_id, fold_name, before_unit):
@@ -351,6 +347,16 @@ class ShortExperiment:
             )
             predictions += prediction_lines(row.id, parts, self.data.speaker_of)
         return rows, predictions, all_parts
+
+    def _expect(self, networks, utterance_level):
+        """Pace the progress view's ETA by the units of one :meth:`run`: the ``networks`` on the
+        main thread, the ``utterance_level`` rows beside them, after which that thread shares the
+        networks."""
+        self.progress.expect(
+            {row: len(self.folds) for row in networks},
+            beside={row: len(self.folds) for row in utterance_level},
+            shared=True,
+        )
 
     def _extract_features(self, rows):
         """Extract (or load from the cache) every openSMILE set the unfinished ``rows`` read,
