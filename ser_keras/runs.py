@@ -430,9 +430,12 @@ def markdown_table(metrics, *, title="", notes=(), sections=()):
         code_line += f"; finished on {describe_machine(metrics['finished_on'])}"
     lines.append(code_line + ".")
     clusters = sorted({row.get("ci_clusters") for row in metrics["rows"] if row.get("ci_unit")})
-    ci_header = {0: "95 % CI", 1: f"95 % CI over {clusters[0]} speakers" if clusters else ""}.get(
-        len(clusters), "95 % CI over speakers"
-    )
+    if not clusters:
+        ci_header = "95 % CI"
+    elif len(clusters) == 1:
+        ci_header = f"95 % CI over {clusters[0]} speaker{'' if clusters[0] == 1 else 's'}"
+    else:
+        ci_header = "95 % CI over speakers"
     lines += [
         "",
         f"| id | system | classifier | metric | ours | {ci_header} | paper | status |",

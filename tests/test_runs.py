@@ -148,3 +148,22 @@ def test_atomic_path_leaves_target_untouched_on_error(tmp_path):
     with pytest.raises(TypeError, match="not JSON serialisable"):
         write_json(tmp_path / "bad.json", {"x": object()})
     assert not (tmp_path / "bad.json").exists()
+
+
+@pytest.mark.parametrize(
+    "clusters, header",
+    [
+        ((), "95 % CI"),
+        ((1,), "95 % CI over 1 speaker"),
+        ((10,), "95 % CI over 10 speakers"),
+        ((3, 10), "95 % CI over speakers"),
+    ],
+)
+def test_the_interval_column_names_its_speakers(tmp_path, clusters, header):
+    metrics = _record(tmp_path / "run").finish(
+        ROWS, protocol="leave-one-session-out", predictions=[], label_view="four_class", table_title="Table 1"
+    )
+    row = metrics["rows"][0]
+    rows = [{**row, "id": f"r{i}", "ci_unit": "speaker", "ci_clusters": count} for i, count in enumerate(clusters)]
+    table = markdown_table({**metrics, "rows": rows or [row]})
+    assert f"| ours | {header} | paper |" in table
