@@ -35,7 +35,7 @@ from pathlib import Path
 
 import ser_keras
 from ser_keras.io import read_json, write_json, write_text
-from ser_keras.stats import comparisons_csv_rows
+from ser_keras.stats import comparisons_csv_rows, speakers_text
 
 # One line per test item and row; the speaker lets a paired test resample speakers from the
 # file alone (tools/compare_runs.py).
@@ -402,9 +402,9 @@ def _ci_cell(row, name_clusters):
     """A row's interval; with ``name_clusters`` (rows over different speaker counts) it says over how many."""
     ci, clusters = row.get("ci95"), row.get("ci_clusters")
     if ci is None:
-        return f"none ({clusters} speaker)" if clusters == 1 else ""
+        return f"none ({speakers_text(clusters)})" if clusters == 1 else ""
     text = f"[{_number(ci[0])}, {_number(ci[1])}]"
-    return f"{text}, {clusters} speakers" if name_clusters and clusters else text
+    return f"{text}, {speakers_text(clusters)}" if name_clusters and clusters else text
 
 
 def markdown_table(metrics, *, title="", notes=(), sections=()):
@@ -433,7 +433,7 @@ def markdown_table(metrics, *, title="", notes=(), sections=()):
     if not clusters:
         ci_header = "95 % CI"
     elif len(clusters) == 1:
-        ci_header = f"95 % CI over {clusters[0]} speaker{'' if clusters[0] == 1 else 's'}"
+        ci_header = f"95 % CI over {speakers_text(clusters[0])}"
     else:
         ci_header = "95 % CI over speakers"
     lines += [

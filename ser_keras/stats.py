@@ -487,6 +487,11 @@ def comparisons_csv_rows(comparisons, alpha=DEFAULT_ALPHA):
     return rows
 
 
+def speakers_text(count):
+    """``count`` speakers in words, singular for one ("1 speaker", "10 speakers")."""
+    return f"{count} speaker{'' if count == 1 else 's'}"
+
+
 def p_text(p):
     """A p-value as the tables print it (p is never 0 here; below 0.001 it is bounded)."""
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
@@ -499,7 +504,7 @@ def _signed(value):
 def significance_text(comparison, alpha=DEFAULT_ALPHA):
     significant = comparison.significant(alpha)
     if significant is None:
-        return f"n/a ({comparison.speakers} speakers)"
+        return f"n/a ({speakers_text(comparison.speakers)})"
     return "yes" if significant else "no"
 
 
@@ -542,7 +547,7 @@ def comparisons_markdown(comparisons, reference, *, unit="pp", alpha=DEFAULT_ALP
     ]
     if any(not c.testable(alpha) for c in comparisons):
         lines.append(
-            f"With {min(speakers)} speakers no sign-flip p can fall below {alpha:g} "
+            f"With {speakers_text(min(speakers))} no sign-flip p can fall below {alpha:g} "
             f"(smallest p = 2 / 2^speakers): too few speakers for a {100 * alpha:g} % test."
         )
     return "\n".join(lines) + "\n"

@@ -151,6 +151,12 @@ def test_extreme_claims_with_too_few_speakers_give_no_verdict():
     assert set(verdicts.values()) == {"too few speakers to test"}
 
 
+def test_claims_over_one_speaker_say_so_in_the_singular():
+    claims = extreme_claims(head_parts(PAPER_LIKE_ACCURACY, folds=FOLDS[:1], slices=40), speaker_of=speaker_of)
+    details = " ".join(claim.detail for claim in claims)
+    assert "no interval, 1 speaker)" in details and "1 speakers" not in details
+
+
 def test_ftr_worst_on_arousal_does_not_hold_when_ftr_beats_lom():
     accuracy = {**PAPER_LIKE_ACCURACY, "ftr": {"arousal": 0.70, "valence": 0.40}}
     assert extreme_verdicts(accuracy)["FTR worst on arousal"] == "does not hold"

@@ -21,6 +21,7 @@ from ser_keras.stats import (
     directional_verdict,
     interval,
     noninferiority_verdict,
+    speakers_text,
     with_holm,
 )
 
@@ -186,7 +187,7 @@ def paired_claim(test, parts_by_row, *, speaker_of, margin=None, names=None, see
                 test_text = f"p {comparison.p:.3f}, {interval_text}"
             details.append(
                 f"{names.get(system, system)} − {names.get(reference, reference)} {metric} "
-                f"{comparison.difference:+.2f} ({test_text}, {comparison.speakers} speakers)"
+                f"{comparison.difference:+.2f} ({test_text}, {speakers_text(comparison.speakers)})"
             )
     return Claim(test.text, all_of(verdicts), "; ".join(details))
 
