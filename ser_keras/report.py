@@ -488,6 +488,11 @@ def ledger_blocks(run):
         "(its own work and whatever ran beside it), not the unit's share; peak RSS is the process's peak "
         "resident memory by the unit's end; device: where the unit trained."
     )
+    if run.config.get("models"):
+        note += (
+            f" Rows this run took from the run it analyses (`--models {run.config['models']}`) list the cost "
+            "recorded where they were computed: this ledger overlaps that run's."
+        )
     missing = sum(r.units - r.measured for r in ledger)
     if missing:
         note += (
@@ -567,6 +572,14 @@ def run_blocks(run):
     return blocks + figures
 
 
+def _overview_wall(run):
+    """The run's cost for the overview: its measured units' wall seconds, else its own wall time."""
+    measured = [r for r in compute_ledger(run) if r.measured] if run.metrics else []
+    if measured:
+        return _number(sum(r.wall_s for r in measured), 1)
+    return str((run.metrics or {}).get("wall_s", ""))
+
+
 def report_blocks(runs):
     """The whole report but its ``Generated`` line: what was read, then one section per run."""
     corpora = sorted({(run.corpus_spec, run.corpus_sha256[:12]) for run in runs})
@@ -586,7 +599,7 @@ def report_blocks(runs):
                 f"{run.corpus_spec} ({run.corpus_sha256[:12]}…)",
                 code_version(run, short=True) if run.metrics else "",
                 ", ".join(f"{n} {verdict}" for verdict, n in Counter(c["verdict"] for c in claims).items()),
-                str(metrics.get("wall_s", "")),
+                _overview_wall(run),
             )
         )
     blocks = [
@@ -595,7 +608,9 @@ def report_blocks(runs):
             + ("corpus " if len(corpora) == 1 else "**different corpora** (--mixed-corpora): ")
             + corpus_text
             + ". The paper's numbers are those our copy of each paper gives; the "
-            "deviations from the papers are listed in `docs/deviations.md` of the ser-keras source."
+            "deviations from the papers are listed in `docs/deviations.md` of the ser-keras source. "
+            "Wall s: the summed wall time of the run's measured (row, fold) units where it kept them "
+            "(a resumed or merged run's own invocation is short), else the run's wall time."
         ),
         Table(
             ("run", "folder", "what", "script", "budget", "seed", "corpus", "code", "claims", "wall s"),

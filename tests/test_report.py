@@ -240,6 +240,11 @@ def test_report_md_holds_every_part_of_the_report(runs, tmp_path):
     assert "| raw_subseg_cnn | 2 of 2 | 3.0 | 4.5 | 100 | CPU |" in text
     assert "| all rows | 4 of 4 | 6.0 | 9.0 | 101 | CPU |" in text
     assert "| elor | 0 of 2 | not recorded |" in text and "4 unit(s) recorded no cost" in text
+    # Overview: the units' summed wall time where they recorded it, else the run's own wall time.
+    (short_line,) = [line for line in text.splitlines() if line.startswith("| 1 | `short` |")]
+    (elor_line,) = [line for line in text.splitlines() if line.startswith("| 2 | `elor` |")]
+    assert short_line.endswith("| 6.0 |")
+    assert elor_line.endswith(f"| {read_json(runs.elor / 'metrics.json')['wall_s']} |")
     assert "- A note of the run." in text and "![Run 2, table.png](figures/run2_table.png)" in text
     assert "Budget quick, not the papers' full protocol" in text and "`docs/deviations.md`" in text
     assert "ELOR (Table 5 and the analyses)" in text and f"sha256 `{'a' * 64}`" in text
@@ -304,3 +309,12 @@ def test_parts_that_are_no_rows_result_stay_out_of_the_ledger_and_supplements_ar
     shutil.rmtree(run / "parts")
     text = write_report([run], tmp_path / "without_parts")[0].read_text()
     assert "This run folder was kept without its fold parts (`parts/`)" in text and "fitted nothing" not in text
+
+
+def test_an_analysis_ledger_says_it_overlaps_the_run_it_read(runs, tmp_path):
+    run = tmp_path / "table3"
+    shutil.copytree(runs.short, run)
+    write_json(run / "config.json", {**read_json(run / "config.json"), "models": "runs/emodb/table1"})
+    text = write_report([run], tmp_path / "report")[0].read_text()
+    assert "(`--models runs/emodb/table1`) list the cost recorded where they were computed" in text
+    assert "list the cost recorded where" not in write_report([runs.short], tmp_path / "plain")[0].read_text()
