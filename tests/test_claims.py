@@ -255,9 +255,11 @@ def test_each_arousal_trend_fails_when_the_descriptor_falls(position, key):
 
 def test_arousal_trend_needs_rho_above_one_half_and_a_varying_descriptor():
     weak = {"pause_count": [1, 4, 2, 5, 3]}  # Spearman rho 0.5 over labels 0..4: not above 0.5
-    assert holds_of(descriptor_claims(descriptor_rows(arousal=weak))[1]) is False
+    weak_claim = descriptor_claims(descriptor_rows(arousal=weak))[1]
+    assert holds_of(weak_claim) is False and weak_claim.detail == "Spearman rho 0.50"
     constant = {"peak_amplitude": [0.4] * 5}
-    assert holds_of(descriptor_claims(descriptor_rows(arousal=constant))[2]) is None
+    constant_claim = descriptor_claims(descriptor_rows(arousal=constant))[2]
+    assert holds_of(constant_claim) is None and constant_claim.detail == "the same for every label: no trend"
 
 
 def test_valence_extremes_fail_when_the_middle_labels_are_higher():

@@ -260,7 +260,7 @@ def descriptor_claims(rows, start="random"):
             Claim.from_points(
                 f"Table 6: higher arousal ↔ {statement} ({key} rises with the label)",
                 None if rho is None else rho > 0.5,
-                f"Spearman rho {rho}",
+                "the same for every label: no trend" if rho is None else f"Spearman rho {rho:.2f}",
             )
         )
     for key, statement in (("spectral_centroid_hz", "high frequencies"), ("periodic_fraction", "longer periodicity")):
