@@ -444,6 +444,14 @@ def speaker_blocks(run):
 
 def ledger_blocks(run):
     ledger = compute_ledger(run)
+    models = run.config.get("models")
+    if not ledger and models:
+        return [
+            Paragraph(
+                f"This run trained and fitted nothing of its own (no row's fold parts): it analysed the models "
+                f"of `{models}`; its cost is its run wall time above."
+            )
+        ]
     if not (run.path / "parts").is_dir():
         return [
             Paragraph(
@@ -453,10 +461,7 @@ def ledger_blocks(run):
         ]
     if not ledger:
         return [
-            Paragraph(
-                "This run trained and fitted nothing of its own (no row's fold parts): it read the models of "
-                "another run; its cost is its run wall time above."
-            )
+            Paragraph("This run trained and fitted nothing (no row's fold parts); its cost is its run wall time above.")
         ]
     rows = [
         (

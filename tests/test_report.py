@@ -304,11 +304,16 @@ def test_parts_that_are_no_rows_result_stay_out_of_the_ledger_and_supplements_ar
     (run / "top_features.md").write_text("## Top ten\n\n### raw waveform\n\n| rank | name |\n|---|---|\n| 1 | f0 |\n")
     text = write_report([run], tmp_path / "report")[0].read_text()
     assert "fig2_subseg_response" not in text
-    assert "This run trained and fitted nothing of its own (no row's fold parts)" in text
+    assert "This run trained and fitted nothing (no row's fold parts)" in text
     assert "### Top-10 features\n\n#### raw waveform\n\n| rank | name |" in text and "Top ten" not in text
     shutil.rmtree(run / "parts")
     text = write_report([run], tmp_path / "without_parts")[0].read_text()
     assert "This run folder was kept without its fold parts (`parts/`)" in text and "fitted nothing" not in text
+    # An analysis of another run's models (Fig. 4, Fig. 5) has no parts to keep.
+    write_json(run / "config.json", {**read_json(run / "config.json"), "models": "runs/table5"})
+    text = write_report([run], tmp_path / "analysis")[0].read_text()
+    assert "it analysed the models of `runs/table5`; its cost is its run wall time above" in text
+    assert "kept without its fold parts" not in text
 
 
 def test_an_analysis_ledger_says_it_overlaps_the_run_it_read(runs, tmp_path):
