@@ -538,10 +538,11 @@ def comparisons_markdown(comparisons, reference, *, unit="pp", alpha=DEFAULT_ALP
             f"{p_text(c.p_holm)} | {p_text(c.p_mcnemar)} | {significance_text(c, alpha)} |"
         )
     speakers = sorted({c.speakers for c in comparisons})
+    over = speakers_text(speakers[0]) if len(speakers) == 1 else f"{' / '.join(map(str, speakers))} speakers"
     lines += [
         "",
-        f"Δ = system − {reference} on their shared utterances, over "
-        f"{' / '.join(map(str, speakers))} speakers: speaker sign-flip test, t interval on the "
+        f"Δ = system − {reference} on their shared utterances, over {over}: "
+        "speaker sign-flip test, t interval on the "
         f"cluster-robust SE; significant = Holm-adjusted p < {alpha:g} over the {len(comparisons)} "
         f"comparisons; McNemar (exact, accuracy, ignores speakers) beside it.",
     ]

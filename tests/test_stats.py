@@ -396,4 +396,5 @@ def test_too_few_speakers_are_said_in_the_report():
     )
     markdown = comparisons_markdown(comparisons, "base")
     assert "| n/a (3 speakers) |" in markdown and "too few speakers for a 5 % test" in markdown
+    assert "over 3 speakers: speaker sign-flip test" in markdown
     assert comparisons_csv_rows(comparisons)[1][11] == "n/a"
