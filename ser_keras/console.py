@@ -371,7 +371,7 @@ class RunProgress:
     def row_skipped(self, row, folds, reason):
         """A row that cannot run at all (e.g. missing weights): one line, its units done."""
         with self._lock:
-            self._finish(row, len(folds), f"{row}: {reason} ({len(folds)} folds)")
+            self._finish(row, len(folds), f"{row}: {reason} ({len(folds)} fold{'' if len(folds) == 1 else 's'})")
 
     def _finish(self, row, units, text):
         self.done += units

@@ -168,6 +168,16 @@ def test_run_progress_off_a_terminal_prints_one_plain_line_per_unit():
     assert lines[2].endswith("[3/3] raw_subseg_cnn Ses03: UAR 50.0 %, 5 epochs, 60 s")
 
 
+def test_a_skipped_row_counts_its_folds_in_words():
+    stream = io.StringIO()
+    with console.RunProgress(total=3, stream=stream) as progress:
+        progress.row_skipped("boaw_w2v2_svm", ["Ses01"], "skipped: no --wav2vec2 weights")
+        progress.row_skipped("boaw_w2v2_rf", ["Ses01", "Ses02"], "skipped: no --wav2vec2 weights")
+    lines = stream.getvalue().splitlines()
+    assert "boaw_w2v2_svm: skipped: no --wav2vec2 weights (1 fold)" in lines[0]
+    assert "boaw_w2v2_rf: skipped: no --wav2vec2 weights (2 folds)" in lines[1]
+
+
 @pytest.fixture
 def clock(monkeypatch):
     """RunProgress's clock, moved by hand: ``clock[0] += seconds``."""
