@@ -493,9 +493,9 @@ def ledger_blocks(run):
         "(its own work and whatever ran beside it), not the unit's share; peak RSS is the process's peak "
         "resident memory by the unit's end; device: where the unit trained."
     )
-    if run.config.get("models"):
+    if models:
         note += (
-            f" Rows this run took from the run it analyses (`--models {run.config['models']}`) list the cost "
+            f" Rows this run took from the run it analyses (`--models {models}`) list the cost "
             "recorded where they were computed: this ledger overlaps that run's."
         )
     missing = sum(r.units - r.measured for r in ledger)
