@@ -124,7 +124,8 @@ def _inline(text):
 
 def _cell_class(index, text, numeric):
     classes = ["num"] if index in numeric else []
-    if len(text) <= 16 and _NUMBER_LIKE.fullmatch(text):  # a number or an interval: kept on one line
+    # A number, an interval or a single word (a verdict such as "inconclusive") stays on one line.
+    if len(text) <= 16 and (_NUMBER_LIKE.fullmatch(text) or text.isalpha()):
         classes.append("nowrap")
     if text.startswith(("holds", "as stated")):
         classes.append("good")
@@ -135,8 +136,8 @@ def _cell_class(index, text, numeric):
     return f' class="{" ".join(classes)}"' if classes else ""
 
 
-# Tables fit the page: 100 % wide, long cells wrap (anywhere, if they must); numbers and
-# intervals stay on one line.
+# Tables fit the page: 100 % wide, long cells wrap (anywhere, if they must); numbers, intervals
+# and single words stay on one line.
 CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1b1b;margin:0 auto;
 max-width:1200px;padding:12px 24px 48px}

@@ -323,3 +323,14 @@ def test_an_analysis_ledger_says_it_overlaps_the_run_it_read(runs, tmp_path):
     text = write_report([run], tmp_path / "report")[0].read_text()
     assert "(`--models runs/emodb/table1`) list the cost recorded where they were computed" in text
     assert "list the cost recorded where" not in write_report([runs.short], tmp_path / "plain")[0].read_text()
+
+
+def test_html_keeps_numbers_intervals_and_single_word_verdicts_on_one_line():
+    from ser_keras.document import Table, to_html
+
+    claim = "raw_subseg_cnn − compare_func_rf UAR -14.42 (95 % CI [-27.34, -1.51] vs margin −3, 6 speakers)"
+    table = Table(header=("claim", "verdict", "on what", "UAR"), rows=(("on par", "inconclusive", claim, "69.25"),))
+    page = to_html("t", "g", [table])
+    assert '<td class="nowrap">inconclusive</td>' in page
+    assert "<td>on par</td>" in page and f"<td>{claim}".replace("_", "_<wbr>") in page
+    assert '<td class="nowrap">69.25</td>' in page
