@@ -13,7 +13,8 @@ from sklearn.metrics import accuracy_score, recall_score
 
 from ser_keras.cli import report
 
-RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results" / "emodb"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "docs" / "results" / "emodb"
 RUNS = sorted(path.parent for path in RESULTS.glob("*/metrics.json"))
 # Fold chunks of the long runs, committed until their merge lands (docs/results/emodb/chunks/).
 CHUNK_RUNS = sorted(path.parent for path in RESULTS.glob("chunks/*/*/metrics.json"))
@@ -87,3 +88,31 @@ def test_a_report_written_above_its_run_folders_shows_their_figures(tmp_path):
     pngs = [png for run in RUNS for png in run.glob("*.png")]
     assert len(list((tmp_path / "figures").iterdir())) == len(pngs) > 0
     assert (tmp_path / "report.html").read_text().count("data:image/png;base64,") == len(pngs)
+
+
+def _readme_quoted_scores():
+    """(score, low, high) of every score the README's Results section tabulates with its interval;
+    a cell "a / b" beside "[..] / [..]" quotes two."""
+    section = (ROOT / "README.md").read_text().split("\n## Results\n", 1)[1].split("\n## ", 1)[0]
+    quoted = []
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for score, interval in zip(cells, cells[1:]):
+            if interval.startswith("[") and score[:1].isdigit():
+                for value, bounds in zip(score.split(" / "), interval.split(" / "), strict=True):
+                    low, high = bounds.strip("[]").split(", ")
+                    quoted.append((float(value), float(low), float(high)))
+    return quoted
+
+
+def test_the_readme_quotes_the_committed_scores():
+    committed = [
+        (row["value"], *row["ci95"])
+        for run in RUNS
+        for row in json.loads((run / "metrics.json").read_text())["rows"]
+        if row["value"] is not None and row.get("ci95")
+    ]
+    quoted = _readme_quoted_scores()
+    assert quoted, "the README's Results section tabulates no score with its interval"
+    for score in quoted:
+        assert any(score == pytest.approx(row, abs=0.005) for row in committed), score
