@@ -1,6 +1,7 @@
 """The committed real-speech results (docs/results/emodb/): every score in a metrics.json equals
 the score scikit-learn computes from the run's predictions.csv, and ``ser-keras report`` on those
-runs reproduces the committed report.md but for its date line."""
+runs reproduces the committed report.md but for its date line, and the README quotes only committed
+scores."""
 
 import csv
 import json
