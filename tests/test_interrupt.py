@@ -34,6 +34,18 @@ with console.plain_interrupts("python run.py --resume"), contextlib.ExitStack() 
     print("went on after the signal")
 """
 
+# Python's own Ctrl-C handling, whatever the test run inherited: a shell without job control
+# (`pytest ... &`, nohup) starts its background commands with SIGINT ignored, and an ignored
+# signal rightly stays ignored.
+DEFAULT_CTRL_C = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+
+
+@pytest.fixture
+def default_ctrl_c():
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, inherited)
+
 
 @pytest.mark.parametrize(
     "name, counted, status, count",
@@ -45,7 +57,11 @@ with console.plain_interrupts("python run.py --resume"), contextlib.ExitStack() 
 )
 def test_a_signal_ends_the_run_with_one_line_and_its_exit_status(name, counted, status, count):
     done = subprocess.run(
-        [sys.executable, "-c", SIGNALLED_RUN, name, counted], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", DEFAULT_CTRL_C + SIGNALLED_RUN, name, counted],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == status, done.stderr[-2000:]
     assert done.stdout == "printed before the signal\n"
@@ -64,7 +80,7 @@ def test_a_signal_the_run_was_started_to_ignore_stays_ignored():
     assert done.stdout.splitlines() == ["printed before the signal", "went on after the signal"]
 
 
-def test_the_handlers_are_put_back_after_the_block():
+def test_the_handlers_are_put_back_after_the_block(default_ctrl_c):
     before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     with console.plain_interrupts("python run.py --resume"):
         assert all(signal.getsignal(number) is not handler for number, handler in before.items())
